@@ -1,0 +1,1 @@
+"""Database models, sessions, migrations and the embedded cluster."""

@@ -1,0 +1,302 @@
+"""SQLAlchemy 2 + GeoAlchemy2 models of the core schema.
+
+Geometries are stored in EPSG:4326 with GiST indexes (GeoAlchemy2 creates them
+with ``spatial_index=True``); codes are unique and indexed. Later features add
+to this schema by Alembic migration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SRID = 4326
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ADMIN_LEVELS = ("city", "district", "street", "community")
+CAMERA_KINDS = ("fixed", "ptz", "dome", "long_range")
+EVENT_STATUSES = (
+    "registered",
+    "dispatched",
+    "in_progress",
+    "handled",
+    "verified",
+    "closed",
+    "evaluated",
+    "rejected",
+    "returned",
+    "duplicate",
+    "cancelled",
+)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a stable constraint naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSONB}
+
+
+class AdminArea(Base):
+    """A district, street/township or community (GB/T 2260-based code)."""
+
+    __tablename__ = "admin_areas"
+    __table_args__ = (CheckConstraint(_in("level", ADMIN_LEVELS), name="level"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(
+        ForeignKey("admin_areas.code", ondelete="RESTRICT"), index=True
+    )
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=True)
+
+
+class GridLayer(Base):
+    """A layer of grids; ``exclusive`` means full coverage without overlap."""
+
+    __tablename__ = "grid_layers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    kind: Mapped[str] = mapped_column(String(32), default="basic")
+    exclusive: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str | None] = mapped_column(Text)
+
+    grids: Mapped[list[Grid]] = relationship(back_populates="layer")
+
+
+class Grid(Base):
+    """One version of a grid; a redrawn grid keeps its history through validity."""
+
+    __tablename__ = "grids"
+    __table_args__ = (
+        UniqueConstraint("layer_id", "code", "valid_from", name="uq_grids_layer_code_from"),
+        Index("ix_grids_alias", "layer_id", "alias_code"),
+        CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from", name="validity"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("grid_layers.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    alias_code: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(Text)
+    community_code: Mapped[str | None] = mapped_column(
+        ForeignKey("admin_areas.code", ondelete="SET NULL"), index=True
+    )
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attributes: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, server_default=text("'{}'::jsonb")
+    )
+
+    layer: Mapped[GridLayer] = relationship(back_populates="grids")
+
+
+class Building(Base):
+    """A building with its unique code (one building, one code)."""
+
+    __tablename__ = "buildings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    floors: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[float | None] = mapped_column(Float)
+    use: Mapped[str | None] = mapped_column(String(32))
+    community_code: Mapped[str | None] = mapped_column(
+        ForeignKey("admin_areas.code", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, server_default=text("'{}'::jsonb")
+    )
+
+    rooms: Mapped[list[Room]] = relationship(back_populates="building")
+
+
+class Room(Base):
+    """A room of a building (one room, one code)."""
+
+    __tablename__ = "rooms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    building_id: Mapped[int] = mapped_column(
+        ForeignKey("buildings.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(40), unique=True, index=True)
+    unit: Mapped[int | None] = mapped_column(Integer)
+    floor: Mapped[int | None] = mapped_column(Integer)
+    number: Mapped[int | None] = mapped_column(Integer)
+
+    building: Mapped[Building] = relationship(back_populates="rooms")
+
+
+class Road(Base):
+    """A road centre line (used for coverage of road length and for the base map)."""
+
+    __tablename__ = "roads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String(32))
+    geom = mapped_column(Geometry("MULTILINESTRING", srid=SRID, spatial_index=True), nullable=False)
+
+
+class Camera(Base):
+    """A camera with its field of view."""
+
+    __tablename__ = "cameras"
+    __table_args__ = (CheckConstraint(_in("kind", CAMERA_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    mount_height: Mapped[float] = mapped_column(Float, default=6.0)
+    heading: Mapped[float] = mapped_column(Float, default=0.0)
+    hfov: Mapped[float] = mapped_column(Float, default=60.0)
+    range_m: Mapped[float] = mapped_column(Float, default=50.0)
+    kind: Mapped[str] = mapped_column(String(16), default="fixed")
+    pan_min: Mapped[float | None] = mapped_column(Float)
+    pan_max: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="online", server_default="online")
+    attributes: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, server_default=text("'{}'::jsonb")
+    )
+
+
+class Department(Base):
+    """A department that handles dispatched events."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str | None] = mapped_column(Text)
+
+
+class EventCategory(Base):
+    """A minor event category with its major class, department and time limit."""
+
+    __tablename__ = "event_categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True, index=True)
+    major_code: Mapped[str] = mapped_column(String(8), index=True)
+    major_name: Mapped[str] = mapped_column(Text)
+    major_name_en: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL")
+    )
+    time_limit_hours: Mapped[float] = mapped_column(Float)
+    closing_standard: Mapped[str | None] = mapped_column(Text)
+
+    department: Mapped[Department | None] = relationship()
+
+
+class Event(Base):
+    """A reported event and where it is in its lifecycle."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
+        Index("ix_events_grids", "grids", postgresql_using="gin"),
+        Index("ix_events_reported_at", "reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    public_token: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("event_categories.id"), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(
+        String(16), default="registered", server_default="registered", index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16), default="app")
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    address: Mapped[str | None] = mapped_column(Text)
+    building_id: Mapped[int | None] = mapped_column(
+        ForeignKey("buildings.id", ondelete="SET NULL"), index=True
+    )
+    grids: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'::jsonb"))
+    community_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    street_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    reported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    evaluated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    reporter_name: Mapped[str | None] = mapped_column(Text)
+    reporter_phone: Mapped[str | None] = mapped_column(Text)
+    reporter_email: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, server_default=text("'{}'::jsonb")
+    )
+
+    category: Mapped[EventCategory] = relationship()
+    history: Mapped[list[EventHistory]] = relationship(
+        back_populates="event", order_by="EventHistory.at"
+    )
+
+
+class EventHistory(Base):
+    """One step of an event's lifecycle: who did what, when."""
+
+    __tablename__ = "event_history"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    event: Mapped[Event] = relationship(back_populates="history")

@@ -1,0 +1,70 @@
+"""Settings of the application, split by concern, all under the ``GRIDGOV_`` prefix.
+
+``DATABASE_URL`` (no prefix, as most tools expect) selects an external server;
+without it the embedded cluster under ``GRIDGOV_HOME`` is used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the database is."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "GRIDGOV_DATABASE_URL")
+    )
+    home: Path = Path(".gridgov")
+    pool_size: int = 10
+
+    def resolved_url(self) -> str:
+        """The SQLAlchemy URL: ``DATABASE_URL`` as given, else the embedded cluster's."""
+        if self.database_url:
+            return normalise_url(self.database_url)
+        from api.db.embedded import EmbeddedCluster
+
+        return EmbeddedCluster(self.home).url()
+
+
+class APISettings(BaseSettings):
+    """How the web application behaves."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    name: str = "gridgov"
+    public_base_url: str = "http://127.0.0.1:8000"
+    page_size: int = 100
+    max_page_size: int = 10_000
+    timezone: str = "Asia/Shanghai"
+    cors_origins: list[str] = []
+
+
+class Settings(BaseSettings):
+    """All settings; tests build apps with their own instance."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    api: APISettings = Field(default_factory=APISettings)
+
+
+def normalise_url(url: str) -> str:
+    """Make a ``postgresql://`` URL use the psycopg 3 driver, leave others unchanged.
+
+    Examples
+    --------
+    >>> normalise_url("postgresql://u@h/db")
+    'postgresql+psycopg://u@h/db'
+    >>> normalise_url("postgres://u@h/db")
+    'postgresql+psycopg://u@h/db'
+    """
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,3 @@
+"""The sample town generator and the small data the product ships."""
+
+__all__: list[str] = []
