@@ -1,0 +1,313 @@
+"""The ``gridgov`` command line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from api.settings import Settings
+
+app = typer.Typer(help="gridgov: grid-based community governance server.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database: embedded cluster and migrations.",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _cluster() -> Any:
+    from api.db.embedded import EmbeddedCluster
+
+    return EmbeddedCluster(_settings().db.home)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def _friendly_errors() -> Iterator[None]:
+    from api.db.embedded import EmbeddedError
+    from gis_core.errors import GisError
+
+    try:
+        yield
+    except (EmbeddedError, GisError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Any]:
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn(
+            "{task.completed}/{task.total}"), TimeElapsedColumn(), console=err,
+            transient=False) as bar:
+        task = bar.add_task(label, total=1)
+
+        def update(step: str, done: float, total: float) -> None:
+            bar.update(task, description=f"{label}: {step}", completed=done, total=total)
+
+        yield update
+
+
+def database_url(start: bool = True) -> str:
+    """The database URL, starting the embedded cluster when no DATABASE_URL is set."""
+    settings = _settings()
+    if settings.db.database_url:
+        return settings.db.resolved_url()
+    cluster = _cluster()
+    if start:
+        cluster.start()
+    return str(cluster.url())
+
+
+def _engine() -> Any:
+    from api.db.session import make_engine
+
+    return make_engine(database_url())
+
+
+# -- db -----------------------------------------------------------------------
+@db_app.command("start")
+def db_start() -> None:
+    """Create (first time) and start the embedded PostgreSQL + PostGIS cluster."""
+    with _friendly_errors():
+        if _settings().db.database_url:
+            console.print("DATABASE_URL is set: using that server, nothing to start.")
+            return
+        cluster = _cluster()
+        cluster.start()
+        console.print(f"embedded PostGIS running on 127.0.0.1:{cluster.port} "
+                      f"(data in {cluster.data_dir.resolve()})")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded cluster."""
+    with _friendly_errors():
+        _cluster().stop()
+        console.print("embedded PostGIS stopped")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show whether the embedded cluster exists and runs (or which server is used)."""
+    with _friendly_errors():
+        settings = _settings()
+        if settings.db.database_url:
+            console.print_json(json.dumps({"database_url": "set (external server)"}))
+            return
+        status = _cluster().status()
+        console.print_json(json.dumps(status))
+        if not status["running"]:
+            raise typer.Exit(3)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the SQLAlchemy URL of the database in use."""
+    with _friendly_errors():
+        settings = _settings()
+        print(settings.db.resolved_url() if settings.db.database_url
+              else _cluster().url())
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Run the Alembic migrations up to ``revision`` (default: head)."""
+    from api.db.migrate import upgrade
+
+    with _friendly_errors():
+        upgrade(database_url(), revision)
+        console.print(f"database upgraded to {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = "base") -> None:
+    """Undo migrations down to ``revision`` (default: base, an empty schema)."""
+    from api.db.migrate import downgrade
+
+    with _friendly_errors():
+        downgrade(database_url(), revision)
+        console.print(f"database downgraded to {revision}")
+
+
+# -- data ---------------------------------------------------------------------
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option(help="directory to write the sample into")],
+    seed: Annotated[int, typer.Option(help="random seed")] = 42,
+    scale: Annotated[str, typer.Option(help="small, town or district")] = "town",
+) -> None:
+    """Generate the deterministic sample town into a directory."""
+    from data_samples.generator import generate
+
+    if scale not in ("small", "town", "district"):
+        raise _fail("--scale must be small, town or district")
+    with _progress("sample") as update:
+        manifest = generate(out, seed=seed, scale=scale,  # type: ignore[arg-type]
+                            progress=lambda step, frac: update(step, round(frac * 100), 100))
+    counts = getattr(manifest, "counts", None) or dict(manifest).get("counts")  # type: ignore
+    console.print(f"sample written to {out}: {counts}")
+
+
+@app.command()
+def load(
+    directory: Annotated[Path, typer.Argument(help="a directory written by 'gridgov sample'")],
+    replace: Annotated[bool, typer.Option(help="clear the database first")] = False,
+) -> None:
+    """Load a sample directory into the database (one transaction)."""
+    from api.db.migrate import upgrade
+    from api.services.loader import LoadError, load_directory
+
+    with _friendly_errors():
+        url = database_url()
+        upgrade(url)
+        from api.db.session import make_engine
+
+        engine = make_engine(url)
+        try:
+            with _progress("load") as update:
+                counts = load_directory(engine, directory, replace=replace, progress=update)
+        except LoadError as exc:
+            raise _fail(str(exc)) from None
+        finally:
+            engine.dispose()
+    console.print(f"loaded: {counts}")
+
+
+def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    out = {}
+    for item in values or []:
+        if "=" not in item:
+            raise _fail(f"{what} takes NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+@app.command("import")
+def import_(
+    kind: Annotated[str, typer.Argument(help="admin, grids, buildings, cameras or events")],
+    file: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile, GeoJSON or CSV")],
+    layer: Annotated[str | None, typer.Option(help="grid layer to import into")] = None,
+    crs: Annotated[str | None, typer.Option(help="source CRS, e.g. EPSG:4547")] = None,
+    code_field: Annotated[str | None, typer.Option(help="field holding the code")] = None,
+    name_field: Annotated[str | None, typer.Option(help="field holding the name")] = None,
+    source_layer: Annotated[str | None, typer.Option(help="layer inside the file")] = None,
+    invalid: Annotated[str, typer.Option(help="refuse or repair invalid geometries")]
+    = "refuse",
+    kind_of_layer: Annotated[str, typer.Option("--layer-kind", help="basic, household, "
+                                               "functional ...")] = "basic",
+    exclusive: Annotated[bool, typer.Option(help="the grid layer covers without overlap")]
+    = True,
+    level: Annotated[str | None, typer.Option(help="admin level of the areas")] = None,
+    field: Annotated[list[str] | None, typer.Option(help="OURS=THEIRS column mapping")]
+    = None,
+    category_map: Annotated[Path | None, typer.Option(
+        help="JSON or CSV file mapping their category names to our category codes")] = None,
+) -> None:
+    """Import a file into the database in one transaction (nothing changes on failure)."""
+    from api.services.importer import ImportOptions, import_file
+
+    if invalid not in ("refuse", "repair"):
+        raise _fail("--invalid must be refuse or repair")
+    options = ImportOptions(layer=layer, crs=crs, code_field=code_field, name_field=name_field,
+                            source_layer=source_layer, invalid=invalid,  # type: ignore
+                            layer_kind=kind_of_layer, exclusive=exclusive, level=level,
+                            fields=_parse_pairs(field, "--field"),
+                            category_map=_read_map(category_map))
+    with _friendly_errors():
+        engine = _engine()
+        try:
+            counts = import_file(engine, kind, file, options)
+        finally:
+            engine.dispose()
+    console.print(f"imported: {counts}")
+
+
+def _read_map(path: Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    if path.suffix.lower() == ".json":
+        return {str(k): str(v) for k, v in json.loads(path.read_text()).items()}
+    import csv
+
+    with path.open(encoding="utf-8-sig") as fh:
+        return {row[0]: row[1] for row in csv.reader(fh) if len(row) >= 2}
+
+
+@app.command()
+def export(
+    layer: Annotated[str, typer.Argument(help="admin, grids[:LAYER], buildings, cameras, "
+                                              "roads or events")],
+    file: Annotated[Path, typer.Argument(help="output .gpkg, .geojson or .parquet")],
+) -> None:
+    """Export a layer to GeoPackage, GeoJSON or GeoParquet."""
+    from api.services.exporter import export_layer
+
+    with _friendly_errors():
+        engine = _engine()
+        try:
+            n = export_layer(engine, layer, file)
+        finally:
+            engine.dispose()
+    console.print(f"exported {n} features to {file}")
+
+
+# -- server -------------------------------------------------------------------
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the API and the one-map."""
+    import uvicorn
+
+    with _friendly_errors():
+        database_url()  # starts the embedded cluster when no DATABASE_URL is set
+    uvicorn.run("api.main:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+@app.command()
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    scale: Annotated[str, typer.Option(help="sample scale to load when empty")] = "town",
+    seed: int = 42,
+) -> None:
+    """Start the database, migrate, load the sample town if empty, and serve."""
+    from data_samples.generator import generate
+
+    from api.db.migrate import upgrade
+    from api.db.session import make_engine
+    from api.services.loader import is_empty, load_directory
+
+    with _friendly_errors():
+        url = database_url()
+        upgrade(url)
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            empty = is_empty(conn)
+        if empty:
+            out = _settings().db.home / f"sample-{scale}-{seed}"
+            if not (out / "sample.gpkg").exists():
+                with _progress("sample") as update:
+                    generate(out, seed=seed, scale=scale,  # type: ignore[arg-type]
+                             progress=lambda s, f: update(s, round(f * 100), 100))
+            with _progress("load") as update:
+                load_directory(engine, out, progress=update)
+        engine.dispose()
+    console.print(f"[bold green]gridgov demo:[/bold green] http://{host}:{port}/  "
+                  f"(API docs at http://{host}:{port}/docs)")
+    serve(host=host, port=port)

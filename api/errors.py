@@ -1,0 +1,100 @@
+"""Map domain errors to HTTP responses, in one table registered by one function.
+
+Every error response is JSON ``{"code": ..., "message": ...}`` (plus ``details``
+where useful). SQL and tracebacks never reach the user; only 5xx are logged
+with their traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gis_core import errors as gis
+
+logger = logging.getLogger("gridgov")
+
+STATUS_CODES: dict[type[Exception], int] = {
+    gis.NotFound: 404,
+    gis.Conflict: 409,
+    gis.CRSMismatch: 422,
+    gis.InvalidGeometry: 422,
+    gis.InvalidInput: 422,
+    gis.OutsideJurisdiction: 422,
+    gis.TopologyError: 422,
+    gis.GisError: 400,
+}
+
+
+class APIError(gis.GisError):
+    """An error raised by the web layer with an explicit status."""
+
+    def __init__(self, status: int, code: str, message: str, **details: object) -> None:
+        super().__init__(message, code=code, **details)
+        self.status = status
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The JSON body of every error response."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return body
+
+
+def _status_of(exc: gis.GisError) -> int:
+    if isinstance(exc, APIError):
+        return exc.status
+    for cls in type(exc).__mro__:
+        if cls in STATUS_CODES:
+            return STATUS_CODES[cls]
+    return 400
+
+
+async def _gis_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, gis.GisError)
+    return JSONResponse(error_body(exc.code, exc.message, exc.details or None),
+                        status_code=_status_of(exc))
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = [str(p) for p in error.get("loc", ())]
+    where = {"query": "query parameter", "path": "path parameter", "body": "body field",
+             "header": "header"}.get(loc[0] if loc else "", "parameter")
+    name = ".".join(loc[1:]) or "(body)"
+    return f"{where} '{name}': {error.get('msg', 'invalid')}"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errs = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+            for e in exc.errors()]
+    message = "; ".join(_describe(e) for e in exc.errors())
+    return JSONResponse(error_body("invalid_parameter", message, errs), status_code=422)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
+            403: "forbidden", 413: "too_large", 415: "unsupported_media_type"}.get(
+        exc.status_code, "http_error")
+    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    """Register the error table on ``app``."""
+    app.add_exception_handler(gis.GisError, _gis_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,59 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+import api
+from api.db.session import make_engine, make_sessionmaker
+from api.errors import add_exception_handlers
+from api.routers import buildings, cameras, categories, grids, health
+from api.settings import Settings
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the application.
+
+    Parameters
+    ----------
+    settings
+        Settings; read from the environment when omitted.
+    engine
+        An existing engine (tests pass theirs); otherwise one is created in the
+        lifespan from ``settings.db``.
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = engine is None
+        eng = engine or make_engine(settings.db.resolved_url(), settings.db.pool_size)
+        app.state.engine = eng
+        app.state.sessionmaker = make_sessionmaker(eng)
+        try:
+            yield
+        finally:
+            if own:
+                eng.dispose()
+
+    app = FastAPI(
+        title="gridgov",
+        version=api.__version__,
+        description="Spatial analytics server for grid-based community governance "
+                    "(网格化管理): grids, buildings, cameras, events, analytics.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    add_exception_handlers(app)
+    for module in (health, grids, buildings, cameras, categories):
+        app.include_router(module.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Application factory for ``uvicorn --factory``: settings from the environment."""
+    return create_app(Settings())

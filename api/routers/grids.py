@@ -1,0 +1,92 @@
+"""Grids and grid layers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import or_, select
+
+from api.db.models import Grid, GridLayer
+from api.deps import SessionDep
+from api.errors import APIError
+from api.geojson import (
+    BBoxQuery,
+    LimitQuery,
+    OffsetQuery,
+    bbox_filter,
+    feature_collection,
+    parse_bbox,
+)
+from api.services.features import page_features
+
+router = APIRouter(prefix="/api/v1", tags=["grids"])
+
+GRID_COLUMNS = (Grid.code, Grid.alias_code, Grid.name, GridLayer.name.label("layer"),
+                Grid.community_code, Grid.valid_from, Grid.valid_to, Grid.attributes)
+
+AtQuery = Annotated[datetime | None, Query(description="grid versions valid at this time "
+                                                       "(default: the current version)")]
+
+
+def valid_at(at: datetime | None) -> Any:
+    """Filter for grid versions valid at ``at`` (current versions when ``at`` is None)."""
+    if at is None:
+        return Grid.valid_to.is_(None)
+    return (or_(Grid.valid_from.is_(None), Grid.valid_from <= at)
+            & or_(Grid.valid_to.is_(None), Grid.valid_to > at))
+
+
+def _check_layer(session: SessionDep, layer: str | None) -> None:
+    if layer is None:
+        return
+    names = session.execute(select(GridLayer.name)).scalars().all()
+    if layer not in names:
+        raise APIError(422, "invalid_parameter",
+                       f"query parameter 'layer': unknown grid layer {layer!r}; "
+                       f"known layers: {', '.join(sorted(names)) or '(none)'}")
+
+
+@router.get("/grid-layers")
+def list_grid_layers(session: SessionDep) -> list[dict[str, Any]]:
+    """List the grid layers with their kind and whether they are exclusive."""
+    rows = session.execute(select(GridLayer).order_by(GridLayer.id)).scalars()
+    return [{"name": r.name, "kind": r.kind, "exclusive": r.exclusive,
+             "description": r.description} for r in rows]
+
+
+@router.get("/grids")
+def list_grids(request: Request, session: SessionDep, layer: str | None = None,
+               bbox: BBoxQuery = None, at: AtQuery = None, limit: LimitQuery = 100,
+               offset: OffsetQuery = 0) -> dict[str, Any]:
+    """List grids as GeoJSON, by layer and bounding box."""
+    _check_layer(session, layer)
+    box = parse_bbox(bbox)
+    where = [valid_at(at)]
+    if layer:
+        where.append(GridLayer.name == layer)
+    if box:
+        where.append(bbox_filter(Grid.geom, box))
+    features, total = page_features(session, GRID_COLUMNS, Grid.geom, where=where,
+                                    order_by=(GridLayer.id, Grid.code, Grid.valid_from),
+                                    limit=limit, offset=offset,
+                                    joins=[(GridLayer, Grid.layer_id == GridLayer.id)])
+    return feature_collection(features, total=total, limit=limit, offset=offset,
+                              request=request)
+
+
+@router.get("/grids/{code}")
+def get_grid(code: str, session: SessionDep, layer: str | None = None,
+             at: AtQuery = None) -> dict[str, Any]:
+    """Get one grid (its current version, or the version valid at ``at``) as a GeoJSON feature."""
+    _check_layer(session, layer)
+    where = [valid_at(at), (Grid.code == code) | (Grid.alias_code == code)]
+    if layer:
+        where.append(GridLayer.name == layer)
+    features, _ = page_features(session, GRID_COLUMNS, Grid.geom, where=where,
+                                order_by=GridLayer.id, limit=1, offset=0,
+                                joins=[(GridLayer, Grid.layer_id == GridLayer.id)])
+    if not features:
+        raise APIError(404, "grid_not_found", f"no grid with code {code!r}")
+    return features[0]

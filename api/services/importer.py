@@ -1,0 +1,273 @@
+"""Import admin areas, grids, buildings, cameras and events from GIS files.
+
+Reads GeoPackage, Shapefile, GeoJSON (pyogrio) and CSV (lon/lat columns or a
+WKT column), reprojects from any CRS to EPSG:4326, validates geometries and
+writes everything in one transaction: a failed import changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+from sqlalchemy import Connection, Engine, text
+
+from api.services import assignment
+from api.services.bulk import copy_frame
+from gis_core.errors import InvalidGeometry, InvalidInput, UnknownCRS
+
+Kind = Literal["admin", "grids", "buildings", "cameras", "events"]
+KINDS: tuple[str, ...] = ("admin", "grids", "buildings", "cameras", "events")
+LON_NAMES = ("lon", "lng", "longitude", "x")
+LAT_NAMES = ("lat", "latitude", "y")
+WKT_NAMES = ("wkt", "the_geom", "geometry", "geom")
+
+
+@dataclass
+class ImportOptions:
+    """What to read from the file and how to write it."""
+
+    layer: str | None = None
+    crs: str | None = None
+    code_field: str | None = None
+    name_field: str | None = None
+    source_layer: str | None = None
+    invalid: Literal["refuse", "repair"] = "refuse"
+    layer_kind: str = "basic"
+    exclusive: bool = True
+    level: str | None = None
+    parent_field: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    category_map: dict[str, str] = field(default_factory=dict)
+
+
+def read_any(path: str | Path, crs: str | None = None, source_layer: str | None = None
+             ) -> gpd.GeoDataFrame:
+    """Read a GIS file or CSV into a GeoDataFrame in EPSG:4326.
+
+    ``crs`` is the source CRS when the file does not declare one (CSV), or
+    overrides a missing declaration; a file that declares a different CRS is
+    reprojected from what it declares.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InvalidInput(f"file {str(path)!r} does not exist")
+    source_crs = _parse_crs(crs) if crs else None
+    if path.suffix.lower() in (".csv", ".txt"):
+        frame = _read_csv(path, source_crs)
+    else:
+        frame = gpd.read_file(path, layer=source_layer, engine="pyogrio")
+        if frame.crs is None:
+            frame = frame.set_crs(source_crs or CRS.from_epsg(4326))
+    frame = frame[frame.geometry.notna()].copy() if frame.geometry.isna().any() else frame
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(4326)
+    return frame
+
+
+def _parse_crs(value: str) -> CRS:
+    try:
+        return CRS.from_user_input(value)
+    except CRSError as exc:
+        raise UnknownCRS(f"parameter 'crs': cannot understand {value!r} as a CRS") from exc
+
+
+def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
+    lower = {c.lower().strip(): c for c in columns}
+    for n in names:
+        if n in lower:
+            return lower[n]
+    return None
+
+
+def _read_csv(path: Path, crs: CRS | None) -> gpd.GeoDataFrame:
+    df = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False,
+                     na_values=[""])
+    cols = list(df.columns)
+    lon, lat, wkt = _find(cols, LON_NAMES), _find(cols, LAT_NAMES), _find(cols, WKT_NAMES)
+    if wkt is not None:
+        geoms = shapely.from_wkt(df[wkt].fillna("").replace("", None).to_numpy(),
+                                 on_invalid="raise")
+        df = df.drop(columns=[wkt])
+    elif lon is not None and lat is not None:
+        x = pd.to_numeric(df[lon], errors="coerce").to_numpy(dtype=float)
+        y = pd.to_numeric(df[lat], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(x) & np.isfinite(y)
+        geoms = np.full(len(df), None, dtype=object)
+        geoms[ok] = shapely.points(x[ok], y[ok])
+    else:
+        raise InvalidInput(f"{path.name}: a CSV needs lon/lat (or longitude/latitude) "
+                           f"columns or a WKT column; found {', '.join(cols)}")
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms), crs=crs or CRS.from_epsg(4326))
+
+
+def check_geometries(frame: gpd.GeoDataFrame, invalid: str) -> gpd.GeoDataFrame:
+    """Repair invalid geometries with make_valid, or refuse listing their row numbers."""
+    geoms = frame.geometry.values
+    bad = ~shapely.is_valid(geoms) | shapely.is_empty(geoms)
+    if not bad.any():
+        return frame
+    rows = (np.flatnonzero(bad) + 1).tolist()
+    if invalid != "repair":
+        reasons = [shapely.is_valid_reason(g) for g in geoms[bad][:5]]
+        raise InvalidGeometry(
+            f"{len(rows)} invalid or empty geometries at rows {rows[:20]}"
+            f"{' ...' if len(rows) > 20 else ''} ({'; '.join(reasons)}); "
+            "use --invalid repair to fix them with make_valid", rows=rows)
+    frame = frame.copy()
+    fixed = shapely.make_valid(geoms[bad])
+    frame.loc[bad, "geometry"] = fixed
+    return frame
+
+
+def _polygonal(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Keep the polygonal part of each geometry as a MultiPolygon."""
+    out = []
+    for g in frame.geometry.values:
+        parts = [p for p in getattr(g, "geoms", [g])
+                 if p.geom_type in ("Polygon", "MultiPolygon")]
+        polys = [q for p in parts for q in getattr(p, "geoms", [p])]
+        out.append(shapely.MultiPolygon(polys) if polys else None)
+    frame = frame.copy()
+    frame["geometry"] = out
+    empty = frame.geometry.isna()
+    if empty.any():
+        rows = (np.flatnonzero(empty.to_numpy()) + 1).tolist()
+        raise InvalidGeometry(f"rows {rows[:20]} have no polygon geometry", rows=rows)
+    return frame
+
+
+def _column(frame: pd.DataFrame, name: str | None, fallbacks: tuple[str, ...],
+            what: str, required: bool = True) -> pd.Series | None:
+    if name is not None:
+        if name not in frame.columns:
+            raise InvalidInput(f"field {name!r} for {what} is not in the file; "
+                               f"fields: {', '.join(map(str, frame.columns))}")
+        return frame[name]
+    found = _find([str(c) for c in frame.columns], fallbacks)
+    if found is None:
+        if required:
+            raise InvalidInput(f"no field for {what}; name it with --{what}-field "
+                               f"(fields: {', '.join(map(str, frame.columns))})")
+        return None
+    return frame[found]
+
+
+def _as_code(series: pd.Series) -> pd.Series:
+    s = series.astype(str).str.strip()
+    s = s.str.replace(r"\.0$", "", regex=True)
+    if s.eq("").any() or series.isna().any():
+        rows = (np.flatnonzero((s.eq("") | series.isna()).to_numpy()) + 1).tolist()
+        raise InvalidInput(f"rows {rows[:20]} have no code", rows=rows)
+    dup = s[s.duplicated()]
+    if len(dup):
+        raise InvalidInput(f"duplicate codes in the file: {sorted(set(dup))[:10]}")
+    return s
+
+
+def import_file(engine: Engine, kind: str, path: str | Path, options: ImportOptions
+                ) -> dict[str, int]:
+    """Import one file of ``kind`` in one transaction; return counts."""
+    if kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    frame = read_any(path, options.crs, options.source_layer)
+    frame = check_geometries(frame, options.invalid)
+    with engine.begin() as conn:
+        n = {"admin": _admin, "grids": _grids, "buildings": _buildings,
+             "cameras": _cameras, "events": _events}[kind](conn, frame, options)
+    return {kind: n}
+
+
+def _admin(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
+    frame = _polygonal(frame)
+    codes = _as_code(_column(frame, o.code_field, ("code", "adcode", "qh"), "code"))
+    names = _column(frame, o.name_field, ("name", "qh", "mc"), "name")
+    if o.level is None:
+        raise InvalidInput("parameter 'level': give the admin level "
+                           "(city, district, street or community)")
+    parents = _column(frame, o.parent_field, ("parent_code", "parent"), "parent",
+                      required=False)
+    out = gpd.GeoDataFrame({"code": codes, "name": names, "level": o.level,
+                            "parent_code": parents if parents is not None else None},
+                           geometry=frame.geometry.values, crs=4326)
+    return copy_frame(conn, "admin_areas", out,
+                      {"code": "code", "name": "name", "level": "level",
+                       "parent_code": "parent_code"}, "geometry")
+
+
+def _grids(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
+    if not o.layer:
+        raise InvalidInput("parameter 'layer': name the grid layer to import into")
+    frame = _polygonal(frame)
+    codes = _as_code(_column(frame, o.code_field, ("code", "grid_code", "id"), "code"))
+    names = _column(frame, o.name_field, ("name",), "name", required=False)
+    layer_id = conn.execute(text(
+        "INSERT INTO grid_layers (name, kind, exclusive) VALUES (:n, :k, :e) "
+        "ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id"),
+        {"n": o.layer, "k": o.layer_kind, "e": o.exclusive}).scalar_one()
+    existing = conn.execute(text("SELECT count(*) FROM grids WHERE layer_id = :l "
+                                 "AND code = ANY(:c)"),
+                            {"l": layer_id, "c": codes.tolist()}).scalar_one()
+    if existing:
+        raise InvalidInput(f"{existing} of these grid codes already exist in layer {o.layer!r}")
+    out = gpd.GeoDataFrame({"layer_id": layer_id, "code": codes,
+                            "name": names if names is not None else None},
+                           geometry=frame.geometry.values, crs=4326)
+    n = copy_frame(conn, "grids", out, {"layer_id": "layer_id", "code": "code",
+                                        "name": "name"}, "geometry")
+    assignment.assign_buildings(conn)
+    return n
+
+
+def _buildings(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
+    frame = _polygonal(frame)
+    codes = _as_code(_column(frame, o.code_field, ("code", "bin", "building_code", "id"),
+                             "code"))
+    data: dict[str, object] = {"code": codes}
+    for target, names in (("address", ("address", "addr")), ("name", ("name", "building_name")),
+                          ("floors", ("floors", "floor", "storeys")),
+                          ("height", ("height", "heightroof", "max_hgt", "approx_hgt"))):
+        col = _column(frame, o.fields.get(target), names, target, required=False)
+        data[target] = col if col is not None else None
+    out = gpd.GeoDataFrame(data, geometry=frame.geometry.values, crs=4326)
+    out["floors"] = pd.to_numeric(out["floors"], errors="coerce").round().astype("Int64")
+    out["height"] = pd.to_numeric(out["height"], errors="coerce")
+    n = copy_frame(conn, "buildings", out,
+                   {c: c for c in ("code", "address", "name", "floors", "height")}, "geometry")
+    assignment.assign_buildings(conn, "b.code = ANY(ARRAY[" + ",".join(
+        "'" + c.replace("'", "''") + "'" for c in codes) + "])")
+    return n
+
+
+def _cameras(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
+    geoms = frame.geometry.values
+    if not (shapely.get_type_id(geoms) == 0).all():
+        raise InvalidGeometry("cameras must be points")
+    codes = _as_code(_column(frame, o.code_field, ("code", "id", "location id"), "code"))
+    data: dict[str, object] = {"code": codes}
+    for target, names in (("name", ("name", "address", "intersection")),
+                          ("heading", ("heading",)), ("hfov", ("hfov",)),
+                          ("range_m", ("range_m", "range")),
+                          ("mount_height", ("mount_height", "height"))):
+        col = _column(frame, o.fields.get(target), names, target, required=False)
+        data[target] = col
+    out = gpd.GeoDataFrame(data, geometry=geoms, crs=4326)
+    defaults = {"heading": 0.0, "hfov": 60.0, "range_m": 50.0, "mount_height": 6.0}
+    for col, value in defaults.items():
+        out[col] = pd.to_numeric(out[col], errors="coerce").fillna(value)
+    return copy_frame(conn, "cameras", out,
+                      {c: c for c in ("code", "name", "heading", "hfov", "range_m",
+                                      "mount_height")}, "geometry")
+
+
+def _events(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
+    from api.services.event_import import import_event_frame
+
+    return import_event_frame(conn, frame, o)
