@@ -194,7 +194,7 @@ class Camera(Base):
     heading: Mapped[float] = mapped_column(Float, default=0.0)
     hfov: Mapped[float] = mapped_column(Float, default=60.0)
     range_m: Mapped[float] = mapped_column(Float, default=50.0)
-    kind: Mapped[str] = mapped_column(String(16), default="fixed")
+    kind: Mapped[str] = mapped_column(String(16), default="fixed", server_default="fixed")
     pan_min: Mapped[float | None] = mapped_column(Float)
     pan_max: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), default="online", server_default="online")

@@ -85,7 +85,7 @@ def upgrade() -> None:
         sa.Column("heading", sa.Float(), nullable=False),
         sa.Column("hfov", sa.Float(), nullable=False),
         sa.Column("range_m", sa.Float(), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=16), server_default="fixed", nullable=False),
         sa.Column("pan_min", sa.Float(), nullable=True),
         sa.Column("pan_max", sa.Float(), nullable=True),
         sa.Column("status", sa.String(length=16), server_default="online", nullable=False),

@@ -1,0 +1,155 @@
+"""Import real public files (reprojected, validated, in one transaction) and export them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Polygon, box
+from sqlalchemy import Engine, text
+
+from api.db.migrate import upgrade
+from api.db.session import make_engine
+from api.services.exporter import export_layer
+from api.services.importer import ImportOptions, import_file
+from gis_core.errors import InvalidGeometry, InvalidInput, UnknownCRS
+from tests.conftest import create_database, drop_database
+
+
+@pytest.fixture()
+def fresh(server_url: str) -> Iterator[Engine]:
+    """An empty migrated database of its own (imports commit)."""
+    name = f"gridgov_imp_{uuid.uuid4().hex[:8]}"
+    url = create_database(server_url, name)
+    upgrade(url)
+    eng = make_engine(url, pool_size=2)
+    yield eng
+    eng.dispose()
+    drop_database(server_url, name)
+
+
+def _count(engine: Engine, sql: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(sql)).scalar_one())
+
+
+def test_real_grid_layer_geojson(fresh: Engine, shared_data: Path) -> None:
+    path = shared_data / "us_buildings" / "philadelphia_police_service_areas.geojson"
+    src = gpd.read_file(path)
+    import_file(fresh, "grids", path, ImportOptions(layer="psa", code_field="psa_id"))
+    assert _count(fresh, "SELECT count(*) FROM grids") == len(src) == 65
+    with fresh.connect() as conn:
+        area = conn.execute(text("SELECT sum(ST_Area(geom)) FROM grids")).scalar_one()
+    assert area == pytest.approx(src.geometry.area.sum(), rel=1e-9)  # same planar degrees²
+
+
+def test_real_buildings_csv_with_wkt(fresh: Engine, shared_data: Path) -> None:
+    path = shared_data / "us_buildings" / "nyc_building_footprints_sample_bin.csv"
+    src = pd.read_csv(path)
+    import_file(fresh, "buildings", path, ImportOptions(code_field="BIN", invalid="repair"))
+    assert _count(fresh, "SELECT count(*) FROM buildings") == len(src) == 499
+    bin0 = str(src["BIN"].iloc[0])
+    with fresh.connect() as conn:
+        x, y, h = conn.execute(text(
+            "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)), height FROM buildings "
+            "WHERE code = :c"), {"c": bin0}).one()
+    expected = gpd.GeoSeries.from_wkt([src["the_geom"].iloc[0]]).centroid.iloc[0]
+    assert (x, y) == pytest.approx((expected.x, expected.y), abs=1e-9)
+    assert h == pytest.approx(src["HEIGHTROOF"].iloc[0])
+
+
+def test_real_cameras_csv_lat_lon(fresh: Engine, shared_data: Path) -> None:
+    path = shared_data / "cameras" / "chicago_speed_camera_locations.csv"
+    src = pd.read_csv(path, encoding="utf-8-sig")
+    import_file(fresh, "cameras", path, ImportOptions(code_field="ID"))
+    assert _count(fresh, "SELECT count(*) FROM cameras") == len(src) == 160
+    with fresh.connect() as conn:
+        lon, lat = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM cameras "
+                                     "WHERE code = :c"), {"c": str(src["ID"][0])}).one()
+    assert (lon, lat) == pytest.approx((src["LONGITUDE"][0], src["LATITUDE"][0]))
+
+
+@pytest.mark.parametrize("epsg", [4547, 4490, 3857, 32650])
+def test_reprojects_from_gauss_kruger_and_others(fresh: Engine, shared_data: Path,
+                                                 tmp_path: Path, epsg: int) -> None:
+    src = gpd.read_file(shared_data / "cn_admin" / "shenzhen_districts_transbigdata.geojson")
+    path = tmp_path / f"sz_{epsg}.gpkg"
+    src.to_crs(epsg).to_file(path)
+    import_file(fresh, "admin", path, ImportOptions(code_field="qh", name_field="qh",
+                                                    level="district"))
+    with fresh.connect() as conn:
+        stored = gpd.read_postgis(text("SELECT code, geom FROM admin_areas ORDER BY code"),
+                                  conn, geom_col="geom")
+    src = src.set_index("qh").loc[stored["code"]]
+    # back in lon/lat, every district is where it was (to a millimetre)
+    dist = stored.geometry.values.hausdorff_distance(src.geometry.values)
+    assert float(np.max(dist)) < 1e-8
+
+
+def test_csv_without_crs_uses_given_gauss_kruger_zone(fresh: Engine, tmp_path: Path) -> None:
+    # a point given in CGCS2000 / 3-degree GK CM 114E (EPSG:4547)
+    pd.DataFrame({"code": ["C1"], "x": [525_000.0], "y": [2_513_000.0]}).to_csv(
+        tmp_path / "c.csv", index=False)
+    import_file(fresh, "cameras", tmp_path / "c.csv", ImportOptions(crs="EPSG:4547"))
+    with fresh.connect() as conn:
+        lon, lat = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM cameras")).one()
+    assert 114.2 < lon < 114.3 and 22.6 < lat < 22.8
+
+
+def _bowtie_file(tmp_path: Path) -> Path:
+    bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    frame = gpd.GeoDataFrame({"code": ["A", "B", "C"]},
+                             geometry=[box(0, 0, 1, 1), bowtie, box(2, 2, 3, 3)], crs=4326)
+    path = tmp_path / "bad.geojson"
+    frame.to_file(path)
+    return path
+
+
+def test_invalid_geometry_refused_with_row_numbers_and_nothing_stored(
+        fresh: Engine, tmp_path: Path) -> None:
+    with pytest.raises(InvalidGeometry, match=r"rows \[2\]"):
+        import_file(fresh, "grids", _bowtie_file(tmp_path), ImportOptions(layer="g"))
+    assert _count(fresh, "SELECT count(*) FROM grids") == 0
+    assert _count(fresh, "SELECT count(*) FROM grid_layers") == 0
+
+
+def test_invalid_geometry_repaired_on_request(fresh: Engine, tmp_path: Path) -> None:
+    import_file(fresh, "grids", _bowtie_file(tmp_path),
+                ImportOptions(layer="g", invalid="repair"))
+    assert _count(fresh, "SELECT count(*) FROM grids WHERE ST_IsValid(geom)") == 3
+
+
+def test_failed_import_changes_nothing(fresh: Engine, tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame({"code": ["A", "A"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+                             crs=4326)
+    frame.to_file(tmp_path / "dup.geojson")
+    with pytest.raises(InvalidInput, match="duplicate"):
+        import_file(fresh, "buildings", tmp_path / "dup.geojson", ImportOptions())
+    assert _count(fresh, "SELECT count(*) FROM buildings") == 0
+
+
+def test_unknown_crs_and_missing_file(fresh: Engine, tmp_path: Path) -> None:
+    pd.DataFrame({"code": ["C1"], "lon": [1.0], "lat": [2.0]}).to_csv(tmp_path / "c.csv")
+    with pytest.raises(UnknownCRS, match="crs"):
+        import_file(fresh, "cameras", tmp_path / "c.csv", ImportOptions(crs="EPSG:999999"))
+    with pytest.raises(InvalidInput, match="does not exist"):
+        import_file(fresh, "cameras", tmp_path / "nope.csv", ImportOptions())
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
+def test_export_round_trip(fresh: Engine, shared_data: Path, tmp_path: Path,
+                           suffix: str) -> None:
+    path = shared_data / "us_buildings" / "philadelphia_police_service_areas.geojson"
+    import_file(fresh, "grids", path, ImportOptions(layer="psa", code_field="psa_id"))
+    out = tmp_path / f"psa{suffix}"
+    assert export_layer(fresh, "grids:psa", out) == 65
+    back = gpd.read_parquet(out) if suffix == ".parquet" else gpd.read_file(out)
+    src = gpd.read_file(path)
+    assert sorted(back["code"]) == sorted(src["psa_id"].astype(str))
+    assert back.crs.to_epsg() == 4326
+    assert back.geometry.area.sum() == pytest.approx(src.geometry.area.sum(), rel=1e-9)
