@@ -80,3 +80,15 @@ class Conflict(GisError):
     """The request conflicts with the current state (e.g. a lifecycle transition)."""
 
     code = "conflict"
+
+
+class InvalidCode(InvalidInput):
+    """A code (grid, building, room, BeiDou) is malformed or fails its check character."""
+
+    code = "invalid_code"
+
+
+class NotAnImage(InvalidInput):
+    """Bytes that should hold an image (JPEG, PNG, WebP) cannot be decoded as one."""
+
+    code = "not_an_image"
