@@ -125,8 +125,8 @@ def db_url() -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
-    """Run the Alembic migrations up to ``revision`` (default: head)."""
+def db_upgrade(revision: str = "heads") -> None:
+    """Run the Alembic migrations up to ``revision`` (default: every head)."""
     from api.db.migrate import upgrade
 
     with _friendly_errors():

@@ -12,6 +12,7 @@ import api
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
 from api.routers import buildings, cameras, categories, grids, health
+from api.services.grid_lookup import PostGISGridLookup
 from api.settings import Settings
 
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         eng = engine or make_engine(settings.db.resolved_url(), settings.db.pool_size)
         app.state.engine = eng
         app.state.sessionmaker = make_sessionmaker(eng)
+        app.state.grid_lookup = PostGISGridLookup(eng)
         try:
             yield
         finally:

@@ -4,7 +4,7 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
-from api.db.models import Base
+from api.db.all_models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -18,8 +18,8 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Upgrade the database at ``url`` to ``revision``."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Upgrade the database at ``url`` to ``revision`` (default: every head)."""
     command.upgrade(alembic_config(url), revision)
 
 

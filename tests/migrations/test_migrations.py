@@ -11,8 +11,8 @@ from alembic.migration import MigrationContext
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, inspect, pool, text
 
+from api.db.all_models import Base
 from api.db.migrate import downgrade, upgrade
-from api.db.models import Base
 from tests.conftest import create_database, drop_database
 
 CORE_TABLES = {"admin_areas", "grid_layers", "grids", "buildings", "rooms", "roads", "cameras",
