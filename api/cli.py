@@ -157,9 +157,9 @@ def sample(
     if scale not in ("small", "town", "district"):
         raise _fail("--scale must be small, town or district")
     with _progress("sample") as update:
-        manifest = generate(out, seed=seed, scale=scale,  # type: ignore[arg-type]
+        manifest = generate(out, seed=seed, scale=scale,
                             progress=lambda step, frac: update(step, round(frac * 100), 100))
-    counts = getattr(manifest, "counts", None) or dict(manifest).get("counts")  # type: ignore
+    counts = getattr(manifest, "counts", None)
     console.print(f"sample written to {out}: {counts}")
 
 
@@ -303,7 +303,7 @@ def demo(
             out = _settings().db.home / f"sample-{scale}-{seed}"
             if not (out / "sample.gpkg").exists():
                 with _progress("sample") as update:
-                    generate(out, seed=seed, scale=scale,  # type: ignore[arg-type]
+                    generate(out, seed=seed, scale=scale,
                              progress=lambda s, f: update(s, round(f * 100), 100))
             with _progress("load") as update:
                 load_directory(engine, out, progress=update)

@@ -26,6 +26,12 @@ class LoadError(RuntimeError):
     """The sample directory is incomplete or the database already holds data."""
 
 
+def _codes(conn: Connection, table: str) -> dict[str, int]:
+    """Map code -> id of a table (trusted table name)."""
+    rows = conn.execute(text(f"SELECT code, id FROM {table}")).tuples().all()
+    return {str(code): int(i) for code, i in rows}
+
+
 def is_empty(conn: Connection) -> bool:
     """Whether the database holds no grids, buildings or events."""
     return not conn.execute(text(
@@ -105,7 +111,7 @@ def _steps(d: Path) -> list[tuple[str, Callable[[Connection], int]]]:
 def _load_categories(conn: Connection, d: Path) -> int:
     cats = pd.read_csv(d / "categories.csv", dtype={"code": str, "major_code": str,
                                                     "department_code": str})
-    deps = dict(conn.execute(text("SELECT code, id FROM departments")).tuples().all())
+    deps = _codes(conn, "departments")
     cats["department_id"] = cats["department_code"].map(deps)
     cols = ["code", "major_code", "major_name", "major_name_en", "name", "name_en",
             "department_id", "time_limit_hours", "closing_standard"]
@@ -128,7 +134,7 @@ def _load_grid_layers(conn: Connection, d: Path) -> int:
 
 def _load_grids(conn: Connection, d: Path) -> int:
     grids = _multi(_read_layer(d, "grids"))
-    ids = dict(conn.execute(text("SELECT name, id FROM grid_layers")).tuples().all())
+    ids = {str(n): int(i) for n, i in conn.execute(text("SELECT name, id FROM grid_layers"))}
     grids["layer_id"] = grids["layer"].map(ids)
     for col in ("valid_from", "valid_to"):
         grids[col] = pd.to_datetime(grids[col], utc=True)
@@ -150,7 +156,7 @@ def _load_rooms(conn: Connection, d: Path) -> int:
     if not path.exists():
         return 0
     rooms = pd.read_parquet(path)
-    ids = dict(conn.execute(text("SELECT code, id FROM buildings")).tuples().all())
+    ids = _codes(conn, "buildings")
     rooms["building_id"] = rooms["building_code"].map(ids)
     return copy_frame(conn, "rooms", rooms[["building_id", "code", "unit", "floor", "number"]])
 
@@ -164,8 +170,8 @@ def _load_cameras(conn: Connection, d: Path) -> int:
 
 def _load_events(conn: Connection, d: Path) -> int:
     ev = pd.read_parquet(d / "events.parquet")
-    cats = dict(conn.execute(text("SELECT code, id FROM event_categories")).tuples().all())
-    deps = dict(conn.execute(text("SELECT code, id FROM departments")).tuples().all())
+    cats = _codes(conn, "event_categories")
+    deps = _codes(conn, "departments")
     ev["category_id"] = ev["category_code"].map(cats)
     ev["department_id"] = ev["department_code"].map(deps)
     geoms = gpd.GeoSeries(gpd.points_from_xy(ev["lon"], ev["lat"]), crs=4326)
