@@ -1,0 +1,277 @@
+"""Benchmark: GridIndex.assign against geopandas.sjoin and a PostGIS join.
+
+Generates a realistic exclusive grid layer (Voronoi cells of a ~20 x 20 km
+district, clipped to the district, edges densified and wiggled like streets)
+and uniformly spread points over the district's bounding box, all from a fixed
+seed; then, in one run:
+
+* gridgov ``GridIndex.assign`` (single thread),
+* ``geopandas.sjoin(points, grids, predicate="within")`` (the anchor),
+* PostGIS ``ST_Covers`` with the tie rule (smallest code) as the reference,
+
+and prints points/s of each, the ratio to sjoin and the number of points
+where gridgov and PostGIS disagree.
+
+Usage::
+
+    python bench/assign.py                       # 1,000,000 points, throwaway cluster
+    python bench/assign.py --points 100000
+    python bench/assign.py --database-url postgresql://user@host/db
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gis_core.grid_index import GridIndex  # noqa: E402
+
+CENTRE = (114.05, 22.55)  # Shenzhen
+METRIC_EPSG = 4547  # CGCS2000 / 3-degree Gauss-Kruger CM 114E
+
+
+def _displacement(x: np.ndarray, y: np.ndarray, rng_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth wiggle field (metres). Lipschitz constant < 1 keeps polygons valid."""
+    rng = np.random.default_rng(rng_seed)
+    dx = np.zeros_like(x)
+    dy = np.zeros_like(y)
+    # (amplitude m, wavelength m); sum of amplitude * 2 pi / wavelength ~ 0.5
+    for amp, wave in ((6.0, 400.0), (3.0, 120.0), (1.5, 45.0)):
+        for out in (dx, dy):
+            ax, ay = rng.normal(size=2)
+            norm = np.hypot(ax, ay)
+            k = 2 * np.pi / wave
+            phase = rng.uniform(0, 2 * np.pi)
+            out += amp * np.sin(k * (ax * x + ay * y) / norm + phase)
+    return dx, dy
+
+
+def make_grids(
+    n_grids: int = 4000, seed: int = 20251122, densify_m: float = 12.0
+) -> gpd.GeoDataFrame:
+    """Voronoi grids of a wobbly ~20 x 20 km district, wiggled, in EPSG:4326."""
+    rng = np.random.default_rng(seed)
+    to_m = Transformer.from_crs(4326, METRIC_EPSG, always_xy=True)
+    to_deg = Transformer.from_crs(METRIC_EPSG, 4326, always_xy=True)
+    cx, cy = to_m.transform(*CENTRE)
+    theta = np.linspace(0, 2 * np.pi, 721)[:-1]
+    radius = 10_800 * (1 + 0.07 * np.sin(3 * theta + 0.4) + 0.04 * np.cos(7 * theta))
+    district = shapely.Polygon(np.c_[cx + radius * np.cos(theta), cy + radius * np.sin(theta)])
+    x0, y0, x1, y1 = district.bounds
+    seeds: list[np.ndarray] = []
+    while sum(int(len(s)) for s in seeds) < n_grids:
+        cand = rng.uniform((x0, y0), (x1, y1), size=(n_grids, 2))
+        seeds.append(cand[shapely.contains_xy(district, cand[:, 0], cand[:, 1])])
+    pts = np.concatenate(seeds)[:n_grids]
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=district.buffer(1000))
+    )
+    cells = shapely.intersection(cells, district)
+    cells = cells[~shapely.is_empty(cells)]
+    cells = shapely.segmentize(cells, densify_m)
+    coords = shapely.get_coordinates(cells)
+    dx, dy = _displacement(coords[:, 0], coords[:, 1], seed + 1)
+    lon, lat = to_deg.transform(coords[:, 0] + dx, coords[:, 1] + dy)
+    cells = shapely.set_coordinates(cells, np.c_[lon, lat])
+    codes = np.array([f"440304{i:06d}" for i in rng.permutation(len(cells))])
+    return gpd.GeoDataFrame({"code": codes}, geometry=cells, crs=4326)
+
+
+def make_points(grids: gpd.GeoDataFrame, n: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = grids.total_bounds
+    return rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)
+
+
+# ---------------------------------------------------------------------------
+# PostGIS
+# ---------------------------------------------------------------------------
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[str]:
+    """Start a private PostgreSQL cluster in a temp dir; yield its URL; remove it."""
+    root = Path(tempfile.mkdtemp(prefix="gridgov-bench-pg-"))
+    data, sock = root / "data", root / "sock"
+    data.mkdir()
+    sock.mkdir()
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(data, "postgres")
+        shutil.chown(sock, "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
+    subprocess.run([*as_postgres, str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
+                    "--auth=trust", "-E", "UTF8", "--no-sync"], **run)  # type: ignore[call-overload]
+    opts = (f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=512MB "
+            "-c work_mem=256MB -c maintenance_work_mem=512MB")
+    subprocess.run([*as_postgres, str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", opts,
+                    "-l", str(root / "log"), "-w", "start"], **run)  # type: ignore[call-overload]
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_postgres, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
+                        "-w", "stop"], check=False, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _psycopg_url(url: str) -> str:
+    for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix):]
+    return url
+
+
+def postgis_assign(url: str, grids: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray
+                   ) -> tuple[np.ndarray, float, float]:
+    """Return (codes by ST_Covers + smallest code, seconds of the join, seconds of loading)."""
+    import psycopg
+
+    t0 = time.perf_counter()
+    with psycopg.connect(_psycopg_url(url), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        conn.execute("SET max_parallel_workers_per_gather = 0")  # one core, like gridgov
+        conn.execute("CREATE TEMP TABLE bench_grids (code text, geom geometry)")
+        wkb = shapely.to_wkb(shapely.set_srid(np.asarray(grids.geometry.array), 4326),
+                             hex=True, include_srid=True)
+        with conn.cursor().copy("COPY bench_grids (code, geom) FROM STDIN") as copy:
+            for code, geom in zip(grids["code"], wkb, strict=True):
+                copy.write_row((code, geom))
+        conn.execute("CREATE INDEX ON bench_grids USING gist (geom)")
+        conn.execute("CREATE TEMP TABLE bench_points (id int, x float8, y float8)")
+        xs, ys = x.tolist(), y.tolist()  # repr of a Python float round-trips exactly
+        with conn.cursor().copy("COPY bench_points (id, x, y) FROM STDIN") as copy:
+            for start in range(0, len(xs), 100_000):
+                stop = min(start + 100_000, len(xs))
+                copy.write("".join(f"{i}\t{xs[i]!r}\t{ys[i]!r}\n" for i in range(start, stop)))
+        conn.execute("ALTER TABLE bench_points ADD COLUMN geom geometry")
+        conn.execute("UPDATE bench_points SET geom = ST_SetSRID(ST_MakePoint(x, y), 4326)")
+        conn.execute("CREATE INDEX ON bench_points USING gist (geom)")
+        conn.execute("ANALYZE bench_grids")
+        conn.execute("ANALYZE bench_points")
+        load = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        conn.execute(
+            'CREATE TEMP TABLE bench_result AS SELECT p.id, min(g.code COLLATE "C") AS code '
+            "FROM bench_points p LEFT JOIN bench_grids g ON ST_Covers(g.geom, p.geom) "
+            "GROUP BY p.id"
+        )
+        join = time.perf_counter() - t1
+        rows = conn.execute("SELECT id, code FROM bench_result").fetchall()
+    codes = np.full(len(x), None, dtype=object)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    codes[ids] = [r[1] for r in rows]
+    return codes, join, load
+
+
+# ---------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------
+
+
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _best_of(repeats: int, func, *args):
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        result = func(*args)
+        best = min(best, time.perf_counter() - t)
+    return best, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--grids", type=int, default=4000)
+    parser.add_argument("--repeats", type=int, default=3, help="best of N for in-process timings")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
+                        help="PostGIS to compare with (default: $DATABASE_URL, else a "
+                             "throwaway cluster)")
+    parser.add_argument("--no-postgis", action="store_true", help="skip the PostGIS reference")
+    args = parser.parse_args(argv)
+
+    grids = make_grids(args.grids)
+    n_vertices = int(shapely.get_num_coordinates(np.asarray(grids.geometry.array)).sum())
+    print(f"grids: {len(grids)} ({n_vertices} vertices), points: {args.points:,}")
+
+    rss0 = _rss_mb()
+    t = time.perf_counter()
+    index = GridIndex(grids)
+    build = time.perf_counter() - t
+    print(f"gridgov build: {build:.2f} s, peak memory added ~{_peak_rss_mb() - rss0:.0f} MB")
+
+    x, y = make_points(grids, args.points)
+    ours_s, ours = _best_of(args.repeats, index.assign, x, y)
+    ours_codes = ours["grid"].to_numpy()
+
+    t = time.perf_counter()
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=4326)
+    make_pts = time.perf_counter() - t
+    sjoin_s, _ = _best_of(args.repeats, gpd.sjoin, points, grids, "inner", "within")
+
+    rows = [("gridgov GridIndex.assign", ours_s),
+            ("geopandas.sjoin (within)", sjoin_s),
+            ("sjoin incl. points_from_xy", sjoin_s + make_pts)]
+    mismatches = None
+    if not args.no_postgis:
+        if args.database_url:
+            pg_codes, pg_s, load = postgis_assign(args.database_url, grids, x, y)
+        else:
+            with throwaway_cluster() as url:
+                pg_codes, pg_s, load = postgis_assign(url, grids, x, y)
+        rows.append(("PostGIS ST_Covers join", pg_s))
+        mismatches = int(np.sum(ours_codes != pg_codes))
+        print(f"(PostGIS loading, not timed in the join: {load:.1f} s)")
+    print(f"{'method':<28}{'seconds':>10}{'points/s':>14}{'x sjoin':>10}")
+    for name, seconds in rows:
+        print(f"{name:<28}{seconds:>10.3f}{args.points / seconds:>14,.0f}"
+              f"{sjoin_s / seconds:>10.1f}")
+    outside = int(pd.isna(ours_codes).sum())
+    print(f"points outside every grid: {outside:,}")
+    if mismatches is not None:
+        print(f"mismatches gridgov vs PostGIS ST_Covers + smallest code: {mismatches}")
+    print(f"speed-up over sjoin: {sjoin_s / ours_s:.1f}x (goal >= 10x)")
+    return 0 if (mismatches in (None, 0)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,453 @@
+"""Fast, exact assignment of points to the grids of one or many grid layers.
+
+:class:`GridIndex` answers "which grid of every layer covers this point?" for
+millions of points at raster-lookup speed while giving exactly the answer of
+PostGIS ``ST_Covers`` plus the tie rule below.
+
+How it works (per layer and validity snapshot): a fine raster over the
+layer's bounds holds, for every cell that lies wholly inside one grid's
+interior, that grid's id; cells that lie wholly outside every grid hold
+"outside"; every cell within a small margin of any grid boundary is marked
+"edge". Interior and outside cells are labelled by their centre, which is
+exact because no boundary comes near them; edge cells are found by sampling
+every boundary segment at half-cell steps and marking all cells within
+0.27 cells of each sample, a conservative cover of the segment with a margin
+far larger than floating-point error. Points falling in edge cells (a few
+percent) are resolved exactly with prepared shapely predicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from affine import Affine
+from rasterio import features
+from shapely import STRtree
+
+from gis_core.crs import to_wgs84
+from gis_core.errors import InvalidCoordinates, InvalidGeometry, InvalidInput
+from gis_core.types import ArrayLike, Bounds, CRSLike, FloatArray, IntArray
+
+__all__ = ["DEFAULT_LAYER", "GridIndex"]
+
+#: Layer name used when the grids have no layer column.
+DEFAULT_LAYER = "grid"
+
+_OPEN_START = np.iinfo(np.int64).min
+_OPEN_END = np.iinfo(np.int64).max
+_SAMPLE_STEP = 0.5  # boundary samples per cell side: every half cell
+_MARGIN = 0.27  # cells marked around each sample (>= step / 2 + safety)
+_PAD = 2  # outside cells around the layer bounds
+_MAX_SIDE = 8192
+_MIN_SIDE = 64
+_CELLS_PER_GRID = 128  # raster cells across a typical grid
+_SNAPSHOT_CACHE = 8
+_EXACT_BELOW = 20_000  # uncached snapshots: points below this go exact, no raster build
+
+
+@dataclass(frozen=True)
+class _Raster:
+    """Cell lookup of one layer snapshot."""
+
+    values: npt.NDArray[np.integer[Any]]  # flat, row-major; id, n (outside) or n + 1 (edge)
+    width: int
+    height: int
+    origin_x: float
+    origin_y: float
+    scale_x: float  # cells per degree
+    scale_y: float
+
+    def lookup(self, lon: FloatArray, lat: FloatArray) -> IntArray:
+        fx = lon - self.origin_x
+        fx *= self.scale_x
+        np.clip(fx, 0, self.width - 1, out=fx)
+        fy = lat - self.origin_y
+        fy *= self.scale_y
+        np.clip(fy, 0, self.height - 1, out=fy)
+        cell = fy.astype(np.intp)
+        cell *= self.width
+        cell += fx.astype(np.intp)
+        return self.values.take(cell).astype(np.intp)
+
+
+class _Snapshot:
+    """The grids of one layer valid at one time, sorted by code, with their raster."""
+
+    def __init__(self, codes: npt.NDArray[np.object_], geoms: npt.NDArray[np.object_],
+                 exclusive: bool, max_side: int) -> None:
+        order = np.argsort(codes, kind="stable")
+        self.codes = codes[order]
+        self.geoms = geoms[order]
+        self.exclusive = exclusive
+        self.n = len(self.codes)
+        shapely.prepare(self.geoms)
+        self.tree = STRtree(self.geoms)
+        self._code_or_none = np.append(self.codes, [None, None]).astype(object)
+        self.raster: _Raster | None = None
+        self.max_side = max_side
+
+    # -- raster -----------------------------------------------------------
+
+    def build_raster(self) -> None:
+        if self.raster is not None or self.n == 0:
+            return
+        x0, y0, x1, y1 = shapely.total_bounds(self.geoms)
+        sizes = shapely.bounds(self.geoms)
+        typical = float(np.median(np.maximum(sizes[:, 2] - sizes[:, 0],
+                                             sizes[:, 3] - sizes[:, 1])))
+        span = max(x1 - x0, y1 - y0)
+        side = int(np.clip(np.ceil(span / typical * _CELLS_PER_GRID), _MIN_SIDE, self.max_side))
+        cell = span / side
+        width = int(np.ceil((x1 - x0) / cell)) + 2 * _PAD
+        height = int(np.ceil((y1 - y0) / cell)) + 2 * _PAD
+        ox, oy = x0 - _PAD * cell, y0 - _PAD * cell
+        dtype = np.uint16 if self.n + 2 <= np.iinfo(np.uint16).max else np.int32
+        transform = Affine(cell, 0.0, ox, 0.0, cell, oy)
+        # Replace-merge in descending code order: where grids overlap, the
+        # smallest code is written last and wins (the exclusive tie rule).
+        values = features.rasterize(
+            zip(self.geoms[::-1], range(self.n - 1, -1, -1), strict=True),
+            out_shape=(height, width), transform=transform, fill=self.n, dtype=dtype,
+        )
+        edge = _edge_mask(self.geoms, ox, oy, 1.0 / cell, width, height)
+        if not self.exclusive:
+            count = features.rasterize(
+                ((g, 1) for g in self.geoms), out_shape=(height, width), transform=transform,
+                fill=0, dtype=np.uint8, merge_alg=features.MergeAlg.add,
+            )
+            edge |= count.ravel() > 1
+        flat = values.ravel()
+        flat[edge] = self.n + 1
+        self.raster = _Raster(flat, width, height, ox, oy, 1.0 / cell, 1.0 / cell)
+
+    # -- queries ------------------------------------------------------------
+
+    def covering_pairs(self, lon: FloatArray, lat: FloatArray) -> tuple[IntArray, IntArray]:
+        """Exact (point, grid id) pairs where the grid covers the point (ST_Covers)."""
+        if not len(lon) or self.n == 0:
+            empty = np.empty(0, dtype=np.intp)
+            return empty, empty
+        pts, ids = self.tree.query(shapely.points(lon, lat))
+        # Grouping the pairs by grid keeps each prepared polygon hot in the cache
+        # (about 3x faster than the tree's point order).
+        order = np.argsort(ids, kind="stable")
+        pts, ids = pts[order], ids[order]
+        hit = shapely.intersects_xy(self.geoms[ids], lon[pts], lat[pts])
+        return pts[hit], ids[hit]
+
+    def min_ids(self, lon: FloatArray, lat: FloatArray) -> IntArray:
+        """Smallest covering grid id per point (n where none), exactly."""
+        result = np.full(len(lon), self.n, dtype=np.intp)
+        pts, ids = self.covering_pairs(lon, lat)
+        np.minimum.at(result, pts, ids)
+        return result
+
+    def assign(self, lon: FloatArray, lat: FloatArray, use_raster: bool) -> np.ndarray:
+        if self.n == 0:
+            return np.full(len(lon), None, dtype=object)
+        if not self.exclusive:
+            return self._assign_lists(lon, lat, use_raster)
+        if use_raster:
+            self.build_raster()
+        if self.raster is None:
+            return self._code_or_none.take(self.min_ids(lon, lat))
+        ids = self.raster.lookup(lon, lat)
+        edge = np.flatnonzero(ids == self.n + 1)
+        if len(edge):
+            ids[edge] = self.min_ids(lon[edge], lat[edge])
+        return self._code_or_none.take(ids)
+
+    def _assign_lists(self, lon: FloatArray, lat: FloatArray, use_raster: bool) -> np.ndarray:
+        out = np.full(len(lon), None, dtype=object)
+        todo = np.arange(len(lon))
+        if use_raster:
+            self.build_raster()
+        if self.raster is not None:
+            ids = self.raster.lookup(lon, lat)
+            single = np.flatnonzero(ids < self.n)
+            out[single] = [[c] for c in self.codes[ids[single]].tolist()]
+            todo = np.flatnonzero(ids == self.n + 1)
+        pts, gids = self.covering_pairs(lon[todo], lat[todo])
+        if len(pts):
+            order = np.lexsort((gids, pts))
+            pts, gids = pts[order], gids[order]
+            starts = np.flatnonzero(np.r_[True, pts[1:] != pts[:-1]])
+            ends = np.r_[starts[1:], len(pts)]
+            codes = self.codes[gids].tolist()
+            lists = [sorted(set(codes[a:b])) for a, b in zip(starts, ends, strict=True)]
+            holder = np.empty(len(lists), dtype=object)
+            holder[:] = lists
+            out[todo[pts[starts]]] = holder
+        return out
+
+
+def _edge_mask(geoms: npt.NDArray[np.object_], ox: float, oy: float, scale: float,
+               width: int, height: int) -> npt.NDArray[np.bool_]:
+    """Flat mask of every cell within ``_MARGIN`` cells of any grid boundary."""
+    mask = np.zeros(width * height, dtype=bool)
+    rings = shapely.get_parts(shapely.boundary(geoms))
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    u = (coords[:, 0] - ox) * scale
+    v = (coords[:, 1] - oy) * scale
+    seg = np.flatnonzero(ring[1:] == ring[:-1])
+    chunk = 200_000
+    for start in range(0, len(seg), chunk):
+        s = seg[start:start + chunk]
+        u0, v0 = u[s], v[s]
+        du, dv = u[s + 1] - u0, v[s + 1] - v0
+        steps = np.ceil(np.maximum(np.abs(du), np.abs(dv)) / _SAMPLE_STEP).astype(np.intp)
+        steps = np.maximum(steps, 1)
+        counts = steps + 1
+        which = np.repeat(np.arange(len(s)), counts)
+        k = np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+        t = k / steps[which]
+        su = u0[which] + t * du[which]
+        sv = v0[which] + t * dv[which]
+        lo_u = np.clip(np.floor(su - _MARGIN), 0, width - 1).astype(np.intp)
+        hi_u = np.clip(np.floor(su + _MARGIN), 0, width - 1).astype(np.intp)
+        lo_v = np.clip(np.floor(sv - _MARGIN), 0, height - 1).astype(np.intp) * width
+        hi_v = np.clip(np.floor(sv + _MARGIN), 0, height - 1).astype(np.intp) * width
+        mask[lo_v + lo_u] = True
+        mask[lo_v + hi_u] = True
+        mask[hi_v + lo_u] = True
+        mask[hi_v + hi_u] = True
+    return mask
+
+
+def _to_utc_ns(values: Any, parameter: str) -> IntArray:
+    """Datetimes (naive = UTC) to int64 ns; NaT stays NaT (the min int64)."""
+    try:
+        stamps = pd.to_datetime(values, utc=True)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{parameter} must hold datetimes", parameter=parameter) from exc
+    return np.asarray(pd.DatetimeIndex(stamps).as_unit("ns").asi8, dtype=np.int64)
+
+
+class GridIndex:
+    """In-memory index assigning points to the grids of one or many layers.
+
+    Parameters
+    ----------
+    grids
+        GeoDataFrame of Polygon/MultiPolygon grids in any CRS (reprojected to
+        EPSG:4326). Every row is one grid version.
+    code
+        Column with the grid codes (compared as strings).
+    layer
+        Column naming each row's layer. When absent, every grid belongs to one
+        layer named ``"grid"``.
+    valid_from, valid_to
+        Columns with the validity period of each version (datetimes; naive
+        values are UTC; missing values mean an open end). When absent, every
+        version is always valid.
+    exclusive
+        Whether a layer is exclusive (a partition: one grid per point). A bool
+        for every layer or a mapping layer -> bool; default True for every layer.
+    max_side
+        Largest raster side (cells) per layer snapshot; memory is about
+        ``2 * max_side**2`` bytes per layer at most.
+
+    Notes
+    -----
+    Semantics of :meth:`assign` (one output column per layer):
+
+    * A grid *covers* a point when the point is in its interior or on its
+      boundary (PostGIS ``ST_Covers``); a point in a hole is not covered by the
+      grid with the hole (but is by a grid filling the hole).
+    * Exclusive layer: the code of the covering grid; on a shared edge or
+      vertex of several grids (or where grids overlap) the smallest code in
+      string order; ``None`` when no grid covers the point.
+    * Non-exclusive layer: the sorted list of the codes of every covering
+      grid; ``None`` (not an empty list) when no grid covers the point.
+    * Time: only versions with ``valid_from <= at < valid_to`` count (open
+      ends allowed). ``at=None`` means now (UTC). Each distinct set of valid
+      versions is a snapshot; the current one is indexed when the index is
+      built, others when first queried with at least 20,000 points (kept in a
+      small cache); smaller queries on an unindexed snapshot use the exact
+      R-tree path directly. Both paths give identical answers.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> grids = gpd.GeoDataFrame(
+    ...     {"code": ["A", "B"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326
+    ... )
+    >>> index = GridIndex(grids)
+    >>> index.assign([0.5, 1.0, 1.5, 5.0], [0.5, 0.5, 0.5, 5.0])["grid"].tolist()
+    ['A', 'A', 'B', None]
+    """
+
+    def __init__(
+        self,
+        grids: gpd.GeoDataFrame,
+        code: str = "code",
+        layer: str = "layer",
+        valid_from: str = "valid_from",
+        valid_to: str = "valid_to",
+        exclusive: bool | Mapping[str, bool] | None = None,
+        max_side: int = _MAX_SIDE,
+    ) -> None:
+        frame = self._check_grids(grids, code)
+        if not isinstance(max_side, int) or max_side < _MIN_SIDE:
+            raise InvalidInput(f"max_side must be an int >= {_MIN_SIDE}", parameter="max_side")
+        self._codes = frame[code].astype(str).to_numpy(dtype=object)
+        self._geoms = np.asarray(frame.geometry.array, dtype=object)
+        n = len(frame)
+        layers = frame[layer].astype(str).to_numpy(dtype=object) if layer in frame else np.full(
+            n, DEFAULT_LAYER, dtype=object)
+        self._layer_of = layers
+        self.layers: list[str] = list(dict.fromkeys(layers.tolist())) or [DEFAULT_LAYER]
+        self.exclusive = self._check_exclusive(exclusive)
+        self._from = (_to_utc_ns(frame[valid_from], valid_from) if valid_from in frame
+                      else np.full(n, _OPEN_START, dtype=np.int64))
+        self._to = (_to_utc_ns(frame[valid_to], valid_to) if valid_to in frame
+                    else np.full(n, _OPEN_START, dtype=np.int64))
+        self._to = np.where(self._to == _OPEN_START, _OPEN_END, self._to)  # NaT -> open
+        self.max_side = max_side
+        self.bounds: Bounds = tuple(float(v) for v in shapely.total_bounds(self._geoms))  # type: ignore[assignment]
+        self._cache: OrderedDict[tuple[str, bytes], _Snapshot] = OrderedDict()
+        now = _to_utc_ns([pd.Timestamp.now(tz="UTC")], "at")[0]
+        for name in self.layers:
+            self._snapshot(name, now).build_raster()
+
+    # -- construction checks ----------------------------------------------------
+
+    @staticmethod
+    def _check_grids(grids: gpd.GeoDataFrame, code: str) -> gpd.GeoDataFrame:
+        if not isinstance(grids, gpd.GeoDataFrame):
+            raise InvalidInput(f"grids must be a GeoDataFrame, got {type(grids).__name__}",
+                               parameter="grids")
+        if code not in grids:
+            raise InvalidInput(f"grids has no code column {code!r}; columns: "
+                               f"{list(grids.columns)}", parameter="code")
+        if len(grids) and grids.crs is None:
+            raise InvalidInput("grids has no CRS; set one (e.g. grids.set_crs(4326))",
+                               parameter="grids")
+        if grids[code].isna().any():
+            raise InvalidInput(f"grids column {code!r} has missing codes", parameter="code")
+        frame = grids.to_crs(4326) if len(grids) and not grids.crs.equals("EPSG:4326") else grids
+        geoms = np.asarray(frame.geometry.array, dtype=object)
+        kinds = shapely.get_type_id(geoms)
+        bad = ~np.isin(kinds, (3, 6)) | shapely.is_empty(geoms)
+        if bad.any():
+            raise InvalidGeometry(
+                "grids must be non-empty Polygons or MultiPolygons; bad codes: "
+                f"{frame[code][bad].astype(str).tolist()[:10]}", parameter="grids")
+        invalid = ~shapely.is_valid(geoms)
+        if invalid.any():
+            raise InvalidGeometry(
+                "grids has invalid geometries (see gis_core.topology.check); codes: "
+                f"{frame[code][invalid].astype(str).tolist()[:10]}", parameter="grids")
+        return frame
+
+    def _check_exclusive(self, exclusive: bool | Mapping[str, bool] | None) -> dict[str, bool]:
+        if exclusive is None:
+            return dict.fromkeys(self.layers, True)
+        if isinstance(exclusive, bool):
+            return dict.fromkeys(self.layers, exclusive)
+        if isinstance(exclusive, Mapping):
+            unknown = set(exclusive) - set(self.layers)
+            if unknown:
+                raise InvalidInput(f"exclusive names unknown layers {sorted(unknown)}; "
+                                   f"layers are {self.layers}", parameter="exclusive")
+            return {name: bool(exclusive.get(name, True)) for name in self.layers}
+        raise InvalidInput("exclusive must be None, a bool or a mapping layer -> bool",
+                           parameter="exclusive")
+
+    # -- snapshots --------------------------------------------------------------
+
+    def _snapshot(self, name: str, at_ns: int) -> _Snapshot:
+        valid = (self._layer_of == name) & (self._from <= at_ns) & (at_ns < self._to)
+        key = (name, np.packbits(valid).tobytes())
+        snap = self._cache.get(key)
+        if snap is None:
+            snap = _Snapshot(self._codes[valid], self._geoms[valid], self.exclusive[name],
+                             self.max_side)
+            self._cache[key] = snap
+            while len(self._cache) > _SNAPSHOT_CACHE * max(1, len(self.layers)):
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return snap
+
+    # -- public API -------------------------------------------------------------
+
+    def assign(
+        self,
+        x: ArrayLike,
+        y: ArrayLike,
+        crs: CRSLike = "EPSG:4326",
+        at: dt.datetime | pd.Timestamp | str | None = None,
+    ) -> pd.DataFrame:
+        """Assign points to the grids of every layer.
+
+        Parameters
+        ----------
+        x, y
+            Coordinates in ``crs`` (x = longitude or easting), 1-D arrays,
+            lists or Series of the same length.
+        crs
+            CRS of the coordinates: any EPSG code or pyproj CRS, or ``"GCJ02"``
+            / ``"BD09"``.
+        at
+            Time of the events (datetime, Timestamp or ISO string; naive = UTC).
+            Only grid versions valid at that time count. ``None`` = now.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One object column per layer (see the class notes for the values),
+            indexed like ``x`` when it is a Series, else 0..n-1.
+
+        Raises
+        ------
+        InvalidCoordinates
+            NaN or infinite coordinates, or arrays of different lengths.
+        UnknownCRS
+            ``crs`` is not understood.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely.geometry import box
+        >>> grids = gpd.GeoDataFrame({"code": ["B", "A"]},
+        ...                          geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326)
+        >>> GridIndex(grids).assign([1.0], [1.0])["grid"].tolist()  # shared vertex
+        ['A']
+        """
+        index = x.index if isinstance(x, pd.Series) else None
+        lon, lat = to_wgs84(x, y, crs)
+        if lon.ndim != 1:
+            raise InvalidCoordinates(f"x and y must be 1-D, got shape {lon.shape}",
+                                     parameter="x")
+        if index is None:
+            index = pd.RangeIndex(len(lon))
+        at_ns = self._at_ns(at)
+        columns: dict[Hashable, np.ndarray] = {}
+        for name in self.layers:
+            snap = self._snapshot(name, at_ns)
+            use_raster = snap.raster is not None or len(lon) >= _EXACT_BELOW
+            columns[name] = snap.assign(lon, lat, use_raster)
+        return pd.DataFrame(columns, index=index, dtype=object)
+
+    @staticmethod
+    def _at_ns(at: dt.datetime | pd.Timestamp | str | None) -> int:
+        if at is None:
+            at = pd.Timestamp.now(tz="UTC")
+        if not isinstance(at, dt.datetime | str):
+            raise InvalidInput("at must be a datetime, a pandas Timestamp, an ISO string or None",
+                               parameter="at")
+        stamp = _to_utc_ns([at], "at")[0]
+        if stamp == _OPEN_START:
+            raise InvalidInput("at must be a valid time", parameter="at")
+        return int(stamp)

@@ -1,0 +1,196 @@
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, box
+
+from gis_core.crs import from_wgs84
+from gis_core.errors import InvalidCoordinates, InvalidGeometry, InvalidInput, UnknownCRS
+from gis_core.grid_index import GridIndex
+
+
+def frame(codes, geoms, **cols):
+    return gpd.GeoDataFrame({"code": codes, **cols}, geometry=list(geoms), crs=4326)
+
+
+@pytest.fixture
+def quad():
+    # 2 x 2 unit squares; codes deliberately not in spatial order
+    return frame(
+        ["D", "B", "C", "A"],
+        [box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 1, 1, 2), box(1, 1, 2, 2)],
+    )
+
+
+def test_inside_edge_vertex_outside(quad):
+    index = GridIndex(quad)
+    x = [0.5, 1.5, 1.0, 0.5, 1.0, 0.0, 3.0, -1e-12]
+    y = [0.5, 0.5, 0.5, 1.0, 1.0, 0.0, 3.0, 0.5]
+    got = index.assign(x, y)["grid"].tolist()
+    assert got == [
+        "D",  # inside
+        "B",  # inside
+        "B",  # edge D|B -> smallest code
+        "C",  # edge D|C
+        "A",  # vertex shared by all four -> smallest code
+        "D",  # outer corner: ST_Covers counts the boundary
+        None,  # outside
+        None,  # just outside the outer edge
+    ]
+
+
+def test_output_aligned_with_series_index(quad):
+    x = pd.Series([1.5, 0.5], index=[10, 3])
+    y = pd.Series([0.5, 0.5], index=[10, 3])
+    got = GridIndex(quad).assign(x, y)
+    assert got.index.tolist() == [10, 3]
+    assert got.loc[3, "grid"] == "D"
+
+
+def test_hole_filled_and_unfilled():
+    outer = Polygon(box(0, 0, 10, 10).exterior.coords, [box(2, 2, 4, 4).exterior.coords,
+                                                        box(6, 6, 8, 8).exterior.coords])
+    grids = frame(["H1", "H2"], [outer, box(2, 2, 4, 4)])
+    got = GridIndex(grids).assign([3, 7, 2, 6, 1], [3, 7, 3, 7, 1])["grid"].tolist()
+    # in the filled hole -> the filler; in the empty hole -> nobody;
+    # on the filled hole's ring -> smallest of both; on the empty hole's ring -> the outer grid
+    assert got == ["H2", None, "H1", "H1", "H1"]
+
+
+def test_multipolygon_grid():
+    multi = MultiPolygon([box(0, 0, 1, 1), box(5, 5, 6, 6)])
+    grids = frame(["M", "N"], [multi, box(1, 0, 5, 1)])
+    got = GridIndex(grids).assign([0.5, 5.5, 3, 3], [0.5, 5.5, 0.5, 3])["grid"].tolist()
+    assert got == ["M", "M", "N", None]
+
+
+def test_grid_versions_follow_validity():
+    t2020, t2023 = pd.Timestamp("2020-01-01", tz="UTC"), pd.Timestamp("2023-01-01", tz="UTC")
+    grids = frame(
+        ["OLD", "NEW-W", "NEW-E"],
+        [box(0, 0, 2, 1), box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        valid_from=[t2020, t2023, t2023],
+        valid_to=[t2023, pd.NaT, pd.NaT],
+    )
+    index = GridIndex(grids)
+    x, y = [0.5, 1.5], [0.5, 0.5]
+    assert index.assign(x, y, at="2022-06-01")["grid"].tolist() == ["OLD", "OLD"]
+    # valid_from is inclusive, valid_to exclusive
+    assert index.assign(x, y, at=t2023)["grid"].tolist() == ["NEW-W", "NEW-E"]
+    # tz-aware: 2023-01-01 07:00 +08:00 is still 2022 in UTC
+    at_local = pd.Timestamp("2023-01-01 07:00", tz="Asia/Shanghai")
+    assert index.assign(x, y, at=at_local)["grid"].tolist() == ["OLD", "OLD"]
+    assert index.assign(x, y, at="2019-01-01")["grid"].tolist() == [None, None]
+    # at=None means now
+    assert index.assign(x, y)["grid"].tolist() == ["NEW-W", "NEW-E"]
+
+
+def test_multi_layer_and_non_exclusive():
+    grids = frame(
+        ["S1", "S2", "F2", "F1", "F3"],
+        [box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 0, 2, 1), box(0.5, 0, 1.5, 1),
+         box(10, 10, 11, 11)],
+        layer=["street", "street", "function", "function", "function"],
+    )
+    index = GridIndex(grids, exclusive={"function": False})
+    got = index.assign([0.25, 0.75, 1.5, 5.0], [0.5, 0.5, 1.0, 5.0])
+    assert list(got.columns) == ["street", "function"]
+    assert got["street"].tolist() == ["S1", "S1", "S2", None]
+    assert got["function"].tolist() == [["F2"], ["F1", "F2"], ["F1", "F2"], None]
+
+
+def test_empty_input(quad):
+    got = GridIndex(quad).assign([], [])
+    assert list(got.columns) == ["grid"] and len(got) == 0
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_coordinates_rejected(quad, bad):
+    with pytest.raises(InvalidCoordinates, match="x"):
+        GridIndex(quad).assign([0.5, bad], [0.5, 0.5])
+
+
+def test_unknown_crs_and_bad_at(quad):
+    index = GridIndex(quad)
+    with pytest.raises(UnknownCRS):
+        index.assign([0.5], [0.5], crs="EPSG:0")
+    with pytest.raises(InvalidInput, match="at"):
+        index.assign([0.5], [0.5], at=12)
+
+
+def test_gcj02_input_and_projected_grids():
+    # a grid drawn in a Gauss-Kruger zone, points from a phone in GCJ-02
+    cell = box(113.99, 22.59, 114.01, 22.61)
+    grids_m = frame(["G"], [cell]).to_crs(4547)
+    gx, gy = from_wgs84([114.0, 114.02], [22.6, 22.6], "GCJ02")
+    got = GridIndex(grids_m).assign(gx, gy, crs="gcj02")["grid"].tolist()
+    assert got == ["G", None]
+
+
+def test_bad_grids_rejected():
+    with pytest.raises(InvalidGeometry):
+        GridIndex(frame(["L"], [shapely.LineString([(0, 0), (1, 1)])]))
+    bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    with pytest.raises(InvalidGeometry, match="invalid"):
+        GridIndex(frame(["X"], [bowtie]))
+    with pytest.raises(InvalidInput, match="code"):
+        GridIndex(frame(["X"], [box(0, 0, 1, 1)]), code="grid_code")
+    with pytest.raises(InvalidInput, match="exclusive"):
+        GridIndex(frame(["X"], [box(0, 0, 1, 1)]), exclusive={"nope": False})
+
+
+def _voronoi_layer(n, seed):
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 0.01, size=(n, 2)) + (114.0, 22.5)
+    region = shapely.Polygon(
+        [(114.0, 22.5), (114.01, 22.5005), (114.0095, 22.51), (114.0003, 22.5098)]
+    )
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts)))
+    cells = shapely.intersection(cells, region)
+    cells = shapely.segmentize(cells[~shapely.is_empty(cells)], 0.0004)
+    codes = [f"G{i:04d}" for i in rng.permutation(len(cells))]
+    return frame(codes, cells)
+
+
+def _brute_force(grids, x, y):
+    geoms = np.asarray(grids.geometry.array)
+    covers = shapely.covers(geoms[:, None], shapely.points(x, y)[None, :])
+    codes = np.asarray(grids["code"], dtype=object)
+    out = []
+    for j in range(len(x)):
+        hit = sorted(codes[covers[:, j]])
+        out.append(hit[0] if hit else None)
+    return out
+
+
+def test_raster_and_exact_paths_match_brute_force_on_vertices_and_random_points():
+    grids = _voronoi_layer(150, seed=3)
+    verts = shapely.get_coordinates(np.asarray(grids.geometry.array))
+    rng = np.random.default_rng(4)
+    x0, y0, x1, y1 = grids.total_bounds
+    x = np.r_[verts[::3, 0], rng.uniform(x0 - 0.001, x1 + 0.001, 3000)]
+    y = np.r_[verts[::3, 1], rng.uniform(y0 - 0.001, y1 + 0.001, 3000)]
+    expected = _brute_force(grids, x, y)
+    # max_side small enough that many vertices fall in edge cells but the raster is used
+    index = GridIndex(grids, max_side=256)
+    assert index.assign(x, y)["grid"].tolist() == expected
+    # a time with an unindexed snapshot and few points takes the exact R-tree path
+    grids_v = grids.assign(valid_from=pd.Timestamp("2000-01-01"))
+    exact = GridIndex(grids_v).assign(x, y, at="2001-01-01")["grid"].tolist()
+    assert exact == expected
+
+
+def test_non_exclusive_matches_brute_force_lists():
+    a = _voronoi_layer(40, seed=5)
+    b = _voronoi_layer(25, seed=6)
+    grids = pd.concat([a, b.assign(code="B" + b["code"])], ignore_index=True)
+    rng = np.random.default_rng(7)
+    x0, y0, x1, y1 = grids.total_bounds
+    x, y = rng.uniform(x0, x1, 2000), rng.uniform(y0, y1, 2000)
+    got = GridIndex(grids, exclusive=False).assign(x, y)["grid"].tolist()
+    geoms = np.asarray(grids.geometry.array)
+    covers = shapely.covers(geoms[:, None], shapely.points(x, y)[None, :])
+    codes = np.asarray(grids["code"], dtype=object)
+    expected = [sorted(codes[covers[:, j]]) or None for j in range(len(x))]
+    assert got == expected
