@@ -45,6 +45,20 @@ class APISettings(BaseSettings):
     cors_origins: list[str] = []
 
 
+class WebSettings(BaseSettings):
+    """The one-map web client: an optional external basemap, where the npm assets are."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    #: XYZ template of an external raster basemap (e.g. Tianditu); off when None.
+    basemap_url: str | None = None
+    basemap_attribution: str = ""
+    #: where ``npm install`` put maplibre-gl and leaflet (default: the repo's node_modules)
+    node_modules: Path | None = None
+    #: how often the client polls for new events, in seconds
+    live_poll_seconds: float = 2.0
+
+
 class Settings(BaseSettings):
     """All settings; tests build apps with their own instance."""
 
@@ -52,6 +66,7 @@ class Settings(BaseSettings):
 
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: APISettings = Field(default_factory=APISettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
 
 def normalise_url(url: str) -> str:
