@@ -311,3 +311,8 @@ def demo(
     console.print(f"[bold green]gridgov demo:[/bold green] http://{host}:{port}/  "
                   f"(API docs at http://{host}:{port}/docs)")
     serve(host=host, port=port)
+
+
+from api.cli_open311 import apikey_app  # noqa: E402
+
+app.add_typer(apikey_app, name="apikey")

@@ -59,6 +59,19 @@ class WebSettings(BaseSettings):
     live_poll_seconds: float = 2.0
 
 
+class Open311Settings(BaseSettings):
+    """The Open311 GeoReport v2 endpoint (``GRIDGOV_OPEN311_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_OPEN311_", extra="ignore")
+
+    jurisdiction_id: str = "gridgov"
+    contact: str = "Grid management centre (网格化管理指挥中心)"
+    key_service: str = "Ask the operator for a key (gridgov apikey create --name NAME)"
+    changeset: str = "2026-11-22T00:00:00+08:00"
+    window_days: int = 90
+    max_requests: int = 1000
+
+
 class Settings(BaseSettings):
     """All settings; tests build apps with their own instance."""
 
@@ -66,6 +79,7 @@ class Settings(BaseSettings):
 
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: APISettings = Field(default_factory=APISettings)
+    open311: Open311Settings = Field(default_factory=Open311Settings)
     web: WebSettings = Field(default_factory=WebSettings)
 
 

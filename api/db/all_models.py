@@ -4,7 +4,10 @@ Each feature keeps its models in its own module next to ``models.py``; add the
 import here (Alembic's env and the tests read the metadata through this module).
 """
 
-from api.db import models  # noqa: F401
+from api.db import (
+    models,  # noqa: F401
+    models_open311,  # noqa: F401
+)
 from api.db.models import Base
 
 __all__ = ["Base"]

@@ -1,0 +1,279 @@
+"""Open311 GeoReport v2 at /open311/v2 on the small sample town (PostGIS, rolled back)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from api.services.open311 import CLOSED_STATUSES
+from api.services.open311_keys import create_key
+from tests.api.open311_schemas import assert_valid, swagger_validator, validator
+
+BASE = "/open311/v2"
+OFFSET = re.compile(r"[+-]\d\d:\d\d$")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _xml(response: Any) -> ElementTree.Element:
+    assert response.headers["content-type"].startswith("application/xml")
+    return ElementTree.fromstring(response.content)
+
+
+def _json(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    return response.json()
+
+
+def _recent_event(connection: Connection, statuses: tuple[str, ...] | None = None) -> int:
+    where = "AND status = ANY(:st)" if statuses else ""
+    return int(connection.execute(text(
+        f"SELECT id FROM events WHERE reported_at > now() - interval '80 days' {where} "
+        "ORDER BY reported_at DESC LIMIT 1"), {"st": list(statuses or ())}).scalar_one())
+
+
+# -- discovery and services ----------------------------------------------------------
+def test_discovery_lists_this_endpoint_in_json_and_xml(client: TestClient) -> None:
+    body = _json(client.get(f"{BASE}/discovery.json"))
+    (endpoint,) = body["endpoints"]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert endpoint["url"].endswith("/open311/v2")
+    assert {"application/json", "application/xml"} <= set(endpoint["formats"])
+    root = _xml(client.get(f"{BASE}/discovery.xml"))
+    assert root.tag == "discovery"
+    formats = [f.text for f in root.findall("./endpoints/endpoint/formats/format")]
+    assert "application/xml" in formats
+
+
+def test_services_are_our_categories_grouped_by_major_category(
+        client: TestClient, connection: Connection) -> None:
+    cats = connection.execute(text(
+        "SELECT code, name, major_name FROM event_categories")).all()
+    body = _json(client.get(f"{BASE}/services.json"))
+    assert_valid(validator("services.json"), body)
+    assert {s["service_code"]: (s["service_name"], s["group"]) for s in body} == {
+        c.code: (c.name, c.major_name) for c in cats}
+    assert {(s["metadata"], s["type"]) for s in body} == {(False, "realtime")}
+    assert all(s["keywords"] and s["description"] for s in body)
+    for service in body:
+        assert_valid(validator("service.json"), service)
+
+
+def test_services_xml_has_one_service_element_per_category(client: TestClient) -> None:
+    root = _xml(client.get(f"{BASE}/services.xml"))
+    as_json = client.get(f"{BASE}/services.json").json()
+    assert root.tag == "services"
+    services = root.findall("service")
+    assert [s.findtext("service_code") for s in services] == [
+        s["service_code"] for s in as_json]
+    assert {s.findtext("metadata") for s in services} == {"false"}
+    assert all(s.findtext("group") for s in services)
+
+
+def test_service_definition_validates_and_unknown_code_is_404(client: TestClient) -> None:
+    code = client.get(f"{BASE}/services.json").json()[0]["service_code"]
+    body = _json(client.get(f"{BASE}/services/{code}.json"))
+    assert_valid(validator("service-definition.json"), body)
+    assert body["service_code"] == code
+    root = _xml(client.get(f"{BASE}/services/{code}.xml"))
+    assert root.tag == "service_definition" and root.findtext("service_code") == code
+    assert root.find("attributes") is not None
+    missing = client.get(f"{BASE}/services/9999.json")
+    assert missing.status_code == 404
+    assert missing.json()[0]["code"] == 404 and "9999" in missing.json()[0]["description"]
+
+
+def test_unknown_format_and_foreign_jurisdiction_are_errors(client: TestClient) -> None:
+    bad = client.get(f"{BASE}/services.csv")
+    assert bad.status_code == 404 and bad.json()[0]["code"] == 404
+    other = client.get(f"{BASE}/services.json", params={"jurisdiction_id": "elsewhere.gov"})
+    assert other.status_code == 404 and "jurisdiction_id" in other.json()[0]["description"]
+    ours = client.get(f"{BASE}/services.json", params={"jurisdiction_id": "gridgov"})
+    assert ours.status_code == 200
+
+
+# -- GET requests ------------------------------------------------------------------
+def test_requests_default_to_the_last_90_days_most_recent_first(
+        client: TestClient, connection: Connection) -> None:
+    expected = connection.execute(text(
+        "SELECT count(*) FROM events WHERE reported_at >= now() - interval '90 days'")
+    ).scalar_one()
+    assert 0 < expected < 1000  # the small sample; the cap has its own test
+    body = _json(client.get(f"{BASE}/requests.json"))
+    assert_valid(validator("requests.json"), body)
+    assert len(body) == expected
+    times = [datetime.fromisoformat(r["requested_datetime"]) for r in body]
+    assert times == sorted(times, reverse=True)
+    assert min(times) >= datetime.now(SHANGHAI) - timedelta(days=90, minutes=5)
+
+
+def test_requests_are_capped_at_1000(client: TestClient, connection: Connection) -> None:
+    connection.execute(text(
+        "INSERT INTO events (public_token, category_id, status, channel, geom, reported_at) "
+        "SELECT 'bulk' || i, (SELECT min(id) FROM event_categories), 'registered', 'app', "
+        "(SELECT geom FROM events LIMIT 1), now() - i * interval '1 minute' "
+        "FROM generate_series(1, 1100) AS i"))
+    body = _json(client.get(f"{BASE}/requests.json"))
+    assert len(body) == 1000
+    newest = datetime.now(SHANGHAI) - timedelta(minutes=1, seconds=30)
+    assert datetime.fromisoformat(body[0]["requested_datetime"]) >= newest
+
+
+def test_one_request_in_json_and_xml_with_timezone_offsets(
+        client: TestClient, connection: Connection) -> None:
+    event_id = _recent_event(connection)
+    body = _json(client.get(f"{BASE}/requests/{event_id}.json"))
+    assert_valid(validator("requests.json"), body)
+    (req,) = body
+    assert_valid(validator("request.json"), req)
+    row = connection.execute(text(
+        "SELECT e.reported_at, e.due_at, d.name AS dept, c.code, ST_X(e.geom) AS lon, "
+        "ST_Y(e.geom) AS lat FROM events e JOIN event_categories c ON c.id = e.category_id "
+        "LEFT JOIN departments d ON d.id = e.department_id WHERE e.id = :id"),
+        {"id": event_id}).one()
+    assert req["service_request_id"] == str(event_id) and req["service_code"] == row.code
+    assert req["agency_responsible"] == row.dept
+    for key in ("requested_datetime", "updated_datetime", "expected_datetime"):
+        if req[key] is not None:
+            assert req[key].endswith("+08:00"), req[key]
+    assert datetime.fromisoformat(req["requested_datetime"]) == row.reported_at
+    if row.due_at is not None:
+        assert datetime.fromisoformat(req["expected_datetime"]) == row.due_at
+    assert req["lat"] == pytest.approx(row.lat) and req["long"] == pytest.approx(row.lon)
+    root = _xml(client.get(f"{BASE}/requests/{event_id}.xml"))
+    assert root.tag == "service_requests"
+    (item,) = root.findall("request")
+    assert item.findtext("service_request_id") == str(event_id)
+    assert OFFSET.search(item.findtext("requested_datetime") or "")
+    assert float(item.findtext("lat") or "nan") == pytest.approx(row.lat)
+
+
+def test_status_maps_our_lifecycle_to_open_and_closed_with_notes(
+        client: TestClient, connection: Connection) -> None:
+    rows = connection.execute(text(
+        "SELECT DISTINCT ON (status) id, status FROM events "
+        "WHERE reported_at > now() - interval '80 days' ORDER BY status, reported_at DESC")
+    ).all()
+    assert {r.status for r in rows} & CLOSED_STATUSES and {r.status for r in rows} - \
+        CLOSED_STATUSES
+    ids = ",".join(str(r.id) for r in rows)
+    body = _json(client.get(f"{BASE}/requests.json", params={"service_request_id": ids}))
+    got = {r["service_request_id"]: r for r in body}
+    for r in rows:
+        req = got[str(r.id)]
+        assert req["status"] == ("closed" if r.status in CLOSED_STATUSES else "open")
+        note = connection.execute(text(
+            "SELECT note FROM event_history WHERE event_id = :id AND note <> '' "
+            "ORDER BY at DESC, id DESC LIMIT 1"), {"id": r.id}).scalar()
+        assert req["status_notes"] == note
+
+
+def test_status_filter_and_service_code_filter(client: TestClient,
+                                               connection: Connection) -> None:
+    closed = _json(client.get(f"{BASE}/requests.json", params={"status": "closed"}))
+    opened = _json(client.get(f"{BASE}/requests.json", params={"status": "open"}))
+    both = _json(client.get(f"{BASE}/requests.json", params={"status": "open,closed"}))
+    assert {r["status"] for r in closed} == {"closed"}
+    assert {r["status"] for r in opened} == {"open"}
+    assert len(closed) + len(opened) == len(both)
+    code = closed[0]["service_code"]
+    some = _json(client.get(f"{BASE}/requests.json", params={"service_code": code}))
+    assert some and {r["service_code"] for r in some} == {code}
+
+
+def test_explicit_window_is_honoured_and_more_than_90_days_is_400(
+        client: TestClient, connection: Connection) -> None:
+    start, end = "2026-06-01T00:00:00+08:00", "2026-06-15T00:00:00+08:00"
+    expected = connection.execute(text(
+        "SELECT count(*) FROM events WHERE reported_at BETWEEN :s AND :e"),
+        {"s": datetime.fromisoformat(start), "e": datetime.fromisoformat(end)}).scalar_one()
+    body = _json(client.get(f"{BASE}/requests.json",
+                            params={"start_date": start, "end_date": end}))
+    assert len(body) == min(expected, 1000) > 0
+    too_wide = client.get(f"{BASE}/requests.json", params={
+        "start_date": "2026-01-01T00:00:00Z", "end_date": "2026-06-01T00:00:00Z"})
+    assert too_wide.status_code == 400 and "90 days" in too_wide.json()[0]["description"]
+
+
+@pytest.mark.parametrize(("params", "word"), [
+    ({"status": "pending"}, "status"),
+    ({"start_date": "yesterday"}, "start_date"),
+    ({"start_date": "2026-06-02", "end_date": "2026-06-01"}, "start_date"),
+    ({"service_request_id": "1,abc"}, "service_request_id"),
+    ({"service_code": "nope"}, "service_code"),
+])
+def test_invalid_parameters_are_400_in_the_error_format(client: TestClient,
+                                                        params: dict[str, str],
+                                                        word: str) -> None:
+    res = client.get(f"{BASE}/requests.json", params=params)
+    assert res.status_code == 400
+    (error,) = res.json()
+    assert error["code"] == 400 and word in error["description"]
+    xml = client.get(f"{BASE}/requests.xml", params=params)
+    root = _xml(xml)
+    assert xml.status_code == 400 and root.tag == "errors"
+    assert root.findtext("./error/code") == "400" and word in root.findtext(
+        "./error/description", "")
+
+
+def test_unknown_request_and_token_are_404(client: TestClient) -> None:
+    for path in ("requests/987654321.json", "requests/abc.json", "tokens/no-such-token.json"):
+        res = client.get(f"{BASE}/{path}")
+        assert res.status_code == 404 and res.json()[0]["code"] == 404
+
+
+def test_token_resolves_to_the_request_id(client: TestClient, connection: Connection) -> None:
+    event_id = _recent_event(connection)
+    token = connection.execute(text("SELECT public_token FROM events WHERE id = :i"),
+                               {"i": event_id}).scalar_one()
+    body = _json(client.get(f"{BASE}/tokens/{token}.json"))
+    assert_valid(swagger_validator("TokenResponse"), body)
+    assert body == [{"service_request_id": str(event_id), "token": token}]
+    root = _xml(client.get(f"{BASE}/tokens/{token}.xml"))
+    assert root.findtext("./request/service_request_id") == str(event_id)
+
+
+def test_no_personal_data_in_any_get_response(client: TestClient,
+                                              connection: Connection) -> None:
+    rows = connection.execute(text(
+        "SELECT id, reporter_name, reporter_phone FROM events WHERE reporter_phone IS NOT NULL "
+        "AND reported_at > now() - interval '80 days' LIMIT 20")).all()
+    assert rows
+    ids = ",".join(str(r.id) for r in rows)
+    texts = [client.get(f"{BASE}/requests.{f}", params={"service_request_id": ids}).text
+             for f in ("json", "xml")]
+    texts += [client.get(f"{BASE}/requests.json").text,
+              client.get(f"{BASE}/requests/{rows[0].id}.xml").text]
+    for body in texts:
+        for r in rows:
+            assert r.reporter_phone not in body
+            assert not r.reporter_name or r.reporter_name not in body
+        assert "reporter" not in body and "phone" not in body and "email" not in body
+
+
+def test_timezone_is_configurable(client: TestClient, connection: Connection) -> None:
+    client.app.state.settings.api.timezone = "UTC"  # type: ignore[attr-defined]
+    try:
+        req = client.get(f"{BASE}/requests/{_recent_event(connection)}.json").json()[0]
+    finally:
+        client.app.state.settings.api.timezone = "Asia/Shanghai"  # type: ignore[attr-defined]
+    assert req["requested_datetime"].endswith("+00:00")
+
+
+# -- API keys --------------------------------------------------------------------
+def test_keys_are_stored_hashed_and_revocable(session: Session) -> None:
+    from api.services.open311_keys import check_key, hash_key, revoke_key
+
+    row, key = create_key(session, "hotline")
+    assert row.key_hash == hash_key(key) and key not in (row.key_hash, row.key_prefix)
+    assert check_key(session, key) is row
+    revoke_key(session, str(row.id))
+    assert check_key(session, key) is None and row.revoked_at is not None
