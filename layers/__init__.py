@@ -1,3 +1,12 @@
-"""The map layer registry: one typed declaration per layer."""
+"""The map layer registry: one typed declaration per layer.
 
-__all__: list[str] = []
+>>> from layers import get_layer
+>>> get_layer("events").all_filters[-1].name
+'datetime'
+"""
+
+from layers.model import Layer, LayerProperty, LayerStyle, TileResult, Title
+from layers.registry import REGISTRY, Registry, all_layers, get_layer
+
+__all__ = ["REGISTRY", "Layer", "LayerProperty", "LayerStyle", "Registry", "TileResult", "Title",
+           "all_layers", "get_layer"]

@@ -1,0 +1,190 @@
+"""The declarations of gridgov's map layers; adding a layer is adding a declaration here.
+
+Grid layers are not declared here: there is one per row of ``grid_layers``,
+made by :func:`grid_layer` when the registry loads them from the database.
+Exposed properties never include personal data (reporter names, phones,
+e-mails, free-text descriptions).
+"""
+
+from __future__ import annotations
+
+import re
+
+from layers.filters import LayerFilter
+from layers.model import Layer, LayerProperty, LayerStyle, Title
+
+P = LayerProperty
+
+#: Event statuses after which an event can no longer be overdue.
+FINAL_STATUSES = ("closed", "evaluated", "cancelled", "duplicate", "rejected")
+EVENT_STATUSES = ("registered", "dispatched", "in_progress", "handled", "verified", "closed",
+                  "evaluated", "rejected", "returned", "duplicate", "cancelled")
+_FINAL_SQL = ", ".join(f"'{s}'" for s in FINAL_STATUSES)
+#: An event is overdue while it is still open after its due time.
+OVERDUE_SQL = (f"(t.closed_at IS NULL AND t.status NOT IN ({_FINAL_SQL}) "
+               "AND t.due_at IS NOT NULL AND t.due_at < now())")
+#: When an open event that is not overdue yet will become overdue.
+EVENT_EXPIRES_SQL = (f"CASE WHEN t.closed_at IS NULL AND t.status NOT IN ({_FINAL_SQL}) "
+                     "AND t.due_at > now() THEN t.due_at END")
+#: A grid version is drawn while ``valid_from <= now() < valid_to``.
+GRID_CURRENT_SQL = ("(t.valid_from IS NULL OR t.valid_from <= now()) "
+                    "AND (t.valid_to IS NULL OR t.valid_to > now())")
+GRID_EXPIRES_SQL = ("LEAST(CASE WHEN t.valid_from > now() THEN t.valid_from END, "
+                    "CASE WHEN t.valid_to > now() THEN t.valid_to END)")
+
+ADMIN_LEVELS = {
+    "district": (Title(zh="区县", en="Districts"), 0, "#6a3d9a", 2.5),
+    "street": (Title(zh="街道", en="Streets (townships)"), 8, "#8e63b5", 1.8),
+    "community": (Title(zh="社区", en="Communities"), 11, "#b294d1", 1.2),
+}
+
+#: Sector of a camera's view (clockwise from north, as gis_core.coverage):
+#: fixed/long_range heading +- hfov/2; ptz/long_range with a pan range sweep it
+#: widened by hfov/2; dome and ptz without pan range see a full disc.
+CAMERA_VIEW_QUERY = """
+SELECT c.id, c.code, c.name, c.kind, c.status, c.heading, c.hfov, c.range_m, c.geom,
+  CASE WHEN s.sweep >= 360 THEN ST_Buffer(c.geom::geography, c.range_m, 8)::geometry
+  ELSE ST_MakePolygon(ST_MakeLine(
+    ARRAY[c.geom] || ARRAY(SELECT ST_Project(c.geom::geography, c.range_m,
+                                             radians(s.start + s.sweep * i / 24.0))::geometry
+                           FROM generate_series(0, 24) AS i) || ARRAY[c.geom]))
+  END AS view_geom
+FROM cameras AS c CROSS JOIN LATERAL (
+  SELECT CASE
+      WHEN c.kind = 'dome' OR (c.kind = 'ptz' AND (c.pan_min IS NULL OR c.pan_max IS NULL))
+        THEN 360.0
+      WHEN c.kind IN ('ptz', 'long_range') AND c.pan_min IS NOT NULL AND c.pan_max IS NOT NULL
+        THEN ((c.pan_max - c.pan_min)::numeric % 360 + 360) % 360 + c.hfov
+      ELSE c.hfov END AS sweep,
+    CASE WHEN c.kind IN ('ptz', 'long_range') AND c.pan_min IS NOT NULL
+              AND c.pan_max IS NOT NULL THEN c.pan_min - c.hfov / 2
+         ELSE c.heading - c.hfov / 2 END AS start) AS s
+"""
+
+EVENT_QUERY = """
+SELECT e.id, e.status, e.channel, e.geom, e.community_code, e.street_code, e.reported_at,
+       e.due_at, e.closed_at, e.building_id, e.category_id, c.code AS category_code,
+       c.major_code
+FROM events AS e JOIN event_categories AS c ON c.id = e.category_id
+"""
+
+EVENT_FILTERS = (
+    LayerFilter(name="status", kind="list", values=EVENT_STATUSES,
+                description="comma-separated statuses",
+                sql="CAST(:status AS text[]) IS NULL OR t.status = ANY(CAST(:status AS text[]))"),
+    LayerFilter(name="category", kind="list",
+                description="comma-separated minor or major category codes",
+                sql="CAST(:category AS text[]) IS NULL OR t.category_code = ANY(CAST(:category "
+                    "AS text[])) OR t.major_code = ANY(CAST(:category AS text[]))"),
+    LayerFilter(name="overdue", kind="bool", description="true: only overdue open events",
+                sql=f"CAST(:overdue AS boolean) IS NULL OR {OVERDUE_SQL} = "
+                    "CAST(:overdue AS boolean)"),
+)
+
+
+def _admin(level: str) -> Layer:
+    title, minzoom, color, width = ADMIN_LEVELS[level]
+    return Layer(
+        id=f"admin-{level}", title=title, table="admin_areas", geometry_type="MultiPolygon",
+        properties=(P(name="code"), P(name="name"), P(name="level"), P(name="parent_code")),
+        where="t.level = :admin_level", params={"admin_level": level},
+        minzoom=minzoom, maxzoom=22,
+        style=LayerStyle(type="line", color=color, width=width, group="base"))
+
+
+def static_layers() -> list[Layer]:
+    """Every declared layer except the grid layers."""
+    return [
+        *(_admin(level) for level in ADMIN_LEVELS),
+        Layer(id="buildings", title=Title(zh="建筑物", en="Buildings"), table="buildings",
+              geometry_type="MultiPolygon", minzoom=13,
+              properties=(P(name="code"), P(name="name"), P(name="address"),
+                          P(name="floors", type="integer"), P(name="height", type="number"),
+                          P(name="use"), P(name="community_code"), P(name="status")),
+              style=LayerStyle(type="fill", color="#c8b89a", outline_color="#8c7a5b",
+                               opacity=0.8, group="base")),
+        Layer(id="roads", title=Title(zh="道路", en="Roads"), table="roads",
+              geometry_type="MultiLineString", minzoom=10,
+              properties=(P(name="name"), P(name="kind")),
+              style=LayerStyle(type="line", color="#9e9e9e", width=2.0, group="base")),
+        Layer(id="cameras", title=Title(zh="摄像头", en="Cameras"), table="cameras",
+              geometry_type="Point", minzoom=12,
+              properties=(P(name="code"), P(name="name"), P(name="kind"), P(name="status"),
+                          P(name="heading", type="number"), P(name="hfov", type="number"),
+                          P(name="range_m", type="number"),
+                          P(name="mount_height", type="number")),
+              style=LayerStyle(type="circle", color="#1f78b4", radius=4.0, color_by="status",
+                               colors={"online": "#1f78b4", "offline": "#999999"},
+                               group="operations")),
+        Layer(id="camera-views", title=Title(zh="摄像头视域", en="Camera views"),
+              query=CAMERA_VIEW_QUERY, depends_on=("cameras",), geometry_column="view_geom",
+              index_column="geom", search_margin_deg=0.05, geometry_type="Polygon", minzoom=14,
+              properties=(P(name="code"), P(name="name"), P(name="kind"), P(name="status"),
+                          P(name="range_m", type="number")),
+              style=LayerStyle(type="fill", color="#a6cee3", opacity=0.35, visible=False,
+                               group="operations")),
+        Layer(id="blind-spots", title=Title(zh="监控盲区", en="Camera blind spots"),
+              table="blind_spots", geometry_type="MultiPolygon", minzoom=12,
+              properties=(P(name="grid_code"), P(name="area_m2", type="number"),
+                          P(name="computed_at", type="datetime")),
+              style=LayerStyle(type="fill", color="#e31a1c", opacity=0.35, visible=False,
+                               group="analysis")),
+        Layer(id="events", title=Title(zh="事件", en="Events"), query=EVENT_QUERY,
+              depends_on=("events", "event_categories"), geometry_type="Point", minzoom=10,
+              time_column="reported_at", filters=EVENT_FILTERS, expires_sql=EVENT_EXPIRES_SQL,
+              properties=(P(name="status"), P(name="category_code"), P(name="major_code"),
+                          P(name="channel"), P(name="community_code"),
+                          P(name="street_code"), P(name="building_id", type="integer"),
+                          P(name="reported_at", type="datetime"),
+                          P(name="due_at", type="datetime"),
+                          P(name="closed_at", type="datetime"),
+                          P(name="overdue", type="boolean", sql=OVERDUE_SQL)),
+              style=LayerStyle(type="circle", color="#ff7f00", radius=5.0, color_by="status",
+                               colors={"registered": "#ff7f00", "dispatched": "#fdbf6f",
+                                       "in_progress": "#e6ab02", "closed": "#33a02c",
+                                       "evaluated": "#1b9e77"}, group="operations")),
+        Layer(id="hotspots", title=Title(zh="热点", en="Hot spots"), table="hotspot_cells",
+              geometry_type="MultiPolygon", minzoom=10,
+              properties=(P(name="method"), P(name="cell"), P(name="value", type="number"),
+                          P(name="z", type="number"), P(name="p", type="number"),
+                          P(name="class", type="integer", sql="t.hot_class"),
+                          P(name="pattern"), P(name="computed_at", type="datetime")),
+              style=LayerStyle(type="fill", color="#d7301f", opacity=0.5, color_by="class",
+                               colors={"3": "#b30000", "2": "#e34a33", "1": "#fc8d59",
+                                       "0": "#f7f7f7", "-1": "#91bfdb", "-2": "#4575b4",
+                                       "-3": "#313695"}, visible=False, group="analysis")),
+    ]
+
+
+def grid_layer_id(name: str, row_id: int) -> str:
+    """URL-safe layer id of a grid layer: ``grids-<name>`` or ``grids-<row id>``.
+
+    The name is lower-cased and every run of characters other than ``a-z0-9_``
+    becomes ``-``; a name with nothing left (e.g. Chinese only) uses the row id.
+
+    Examples
+    --------
+    >>> grid_layer_id("basic", 1), grid_layer_id("Functional Grids", 2), grid_layer_id("网格", 3)
+    ('grids-basic', 'grids-functional-grids', 'grids-3')
+    """
+    slug = re.sub(r"[^a-z0-9_]+", "-", name.lower()).strip("-")
+    return f"grids-{slug}" if slug and slug[0].isalpha() else f"grids-{row_id}"
+
+
+GRID_COLOURS = ("#33a02c", "#e7298a", "#7570b3", "#d95f02", "#1b9e77")
+
+
+def grid_layer(row_id: int, name: str, kind: str, description: str | None,
+               exclusive: bool, order: int = 0) -> Layer:
+    """The declaration of one grid layer (a row of ``grid_layers``)."""
+    return Layer(
+        id=grid_layer_id(name, row_id),
+        title=Title(zh=description or name, en=f"Grids: {name} ({kind})"),
+        table="grids", depends_on=("grids", "grid_layers"), geometry_type="MultiPolygon",
+        where=f"t.layer_id = :grid_layer_id AND {GRID_CURRENT_SQL}",
+        params={"grid_layer_id": row_id}, expires_sql=GRID_EXPIRES_SQL, minzoom=10,
+        properties=(P(name="code"), P(name="alias_code"), P(name="name"),
+                    P(name="community_code"), P(name="valid_from", type="datetime")),
+        style=LayerStyle(type="line" if exclusive else "fill",
+                         color=GRID_COLOURS[order % len(GRID_COLOURS)], width=1.5,
+                         opacity=0.25, visible=order == 0, group="base"))

@@ -1,0 +1,364 @@
+"""The layer contract: a typed declaration that builds its tile and feature SQL once.
+
+A :class:`Layer` names a table (or a query) with a geometry column in EPSG:4326,
+the properties it exposes (never personal data), its zoom range, filters and
+style hints. From that it builds, once, the SQL of a Mapbox Vector Tile
+(``ST_TileEnvelope`` -> ``ST_AsMVTGeom`` -> ``ST_AsMVT``) and of a page of
+GeoJSON features; every request value (z/x/y, bbox, filters) is a bound
+parameter, never formatted into SQL. The SQL text of a layer does not change
+between requests, so psycopg can prepare it once per connection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from sqlalchemy import Connection, RowMapping, TextClause, text
+
+from gis_core.errors import InvalidInput
+from layers.filters import LayerFilter, bind_filters
+
+GeometryType = Literal["Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
+                       "MultiPolygon"]
+PropertyType = Literal["string", "integer", "number", "boolean", "datetime"]
+
+EXTENT = 4096
+BUFFER = 64
+MAX_ZOOM = 24
+WORLD = (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
+IDENT = r"^[a-z_][a-z0-9_]*$"
+LAYER_ID = r"^[a-z][a-z0-9_-]*$"
+TILEJSON_TYPES = {"string": "String", "integer": "Number", "number": "Number",
+                  "boolean": "Boolean", "datetime": "String"}
+
+
+class Title(BaseModel):
+    """A label in Chinese and English."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    zh: str
+    en: str
+
+
+class LayerProperty(BaseModel):
+    """One exposed attribute: ``sql`` over the alias ``t`` (default ``t.<name>``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=IDENT)
+    type: PropertyType = "string"
+    sql: str | None = None
+    title: Title | None = None
+
+    def expression(self) -> str:
+        """The SQL expression of the value (datetimes as RFC 3339 text in tiles)."""
+        return self.sql or f"t.{self.name}"
+
+
+class LayerStyle(BaseModel):
+    """Hints for the web client's layer switcher and legend (MapLibre paint)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["fill", "line", "circle"]
+    color: str = Field(default="#3388ff", pattern=r"^#[0-9a-fA-F]{6}$")
+    outline_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
+    opacity: float = Field(default=0.6, ge=0, le=1)
+    width: float = Field(default=1.0, ge=0)
+    radius: float = Field(default=4.0, ge=0)
+    color_by: str | None = None
+    colors: dict[str, str] = Field(default_factory=dict)
+    visible: bool = True
+    group: Literal["base", "operations", "analysis"] = "base"
+
+
+@dataclass(frozen=True)
+class TileResult:
+    """A built tile: MVT bytes (empty: no feature) and when time alone changes it."""
+
+    data: bytes
+    expires_at: datetime | None = None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+class Layer(BaseModel):
+    """One map layer: source, exposed properties, zoom range, filters and style.
+
+    Parameters
+    ----------
+    id
+        URL-safe identifier (``buildings``, ``grids-basic``); also the MVT layer name.
+    table, query
+        Exactly one: a table name, or a ``SELECT`` whose rows become ``t``.
+    geometry_column
+        Geometry in EPSG:4326 that is drawn.
+    index_column
+        Geometry column with a GiST index used for the tile/bbox search
+        (default: ``geometry_column``); with ``search_margin_deg`` for computed
+        geometries that reach beyond it (camera views around camera points).
+    where
+        Static condition over ``t`` (e.g. the grid layer and validity).
+    params
+        Static bound parameters the ``where`` reads.
+    expires_sql
+        Expression over ``t`` whose minimum over a tile's rows is the time at
+        which the tile changes by time alone (a due time passing); NULL: never.
+    depends_on
+        Tables whose changes invalidate this layer's cached tiles (default: ``table``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=LAYER_ID)
+    title: Title
+    description: Title | None = None
+    table: str | None = Field(default=None, pattern=IDENT)
+    query: str | None = None
+    geometry_column: str = Field(default="geom", pattern=IDENT)
+    geometry_type: GeometryType
+    id_column: str = Field(default="id", pattern=IDENT)
+    properties: tuple[LayerProperty, ...]
+    minzoom: int = Field(default=0, ge=0, le=MAX_ZOOM)
+    maxzoom: int = Field(default=22, ge=0, le=MAX_ZOOM)
+    where: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    filters: tuple[LayerFilter, ...] = ()
+    time_column: str | None = Field(default=None, pattern=IDENT)
+    expires_sql: str | None = None
+    index_column: str | None = Field(default=None, pattern=IDENT)
+    search_margin_deg: float = Field(default=0.0, ge=0, le=1)
+    depends_on: tuple[str, ...] = ()
+    style: LayerStyle
+
+    _tile_sql: TextClause = PrivateAttr()
+    _count_sql: dict[bool, TextClause] = PrivateAttr()
+    _page_sql: dict[bool, TextClause] = PrivateAttr()
+    _one_sql: TextClause = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _check(self) -> Layer:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of 'table' or 'query'")
+        if self.minzoom > self.maxzoom:
+            raise ValueError("minzoom must not exceed maxzoom")
+        names = [p.name for p in self.properties]
+        if len(set(names)) != len(names) or {"geom", "fid"} & set(names):
+            raise ValueError("property names must be unique and not 'geom' or 'fid'")
+        if self.time_column and "datetime" in {f.name for f in self.filters}:
+            raise ValueError("'datetime' is reserved for time_column")
+        if not self.depends_on and self.table is None:
+            raise ValueError("a query layer must name the tables it depends_on")
+        self._build_sql()
+        return self
+
+    # ------------------------------------------------------------------ SQL, built once
+
+    @property
+    def all_filters(self) -> tuple[LayerFilter, ...]:
+        """Declared filters plus ``datetime`` on ``time_column`` when there is one."""
+        if not self.time_column:
+            return self.filters
+        col = f"t.{self.time_column}"
+        dt = LayerFilter(
+            name="datetime", kind="datetime",
+            sql=(f"(CAST(:datetime_start AS timestamptz) IS NULL OR {col} >= "
+                 f"CAST(:datetime_start AS timestamptz)) AND (CAST(:datetime_end AS "
+                 f"timestamptz) IS NULL OR {col} <= CAST(:datetime_end AS timestamptz))"),
+            description=f"RFC 3339 instant or interval on {self.time_column}")
+        return (*self.filters, dt)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Tables whose changes can change this layer's tiles."""
+        return self.depends_on or ((self.table,) if self.table else ())
+
+    def _source(self) -> str:
+        return f"{self.table} AS t" if self.table else f"({self.query}) AS t"
+
+    def _conditions(self, spatial: str, with_where: bool = True) -> str:
+        conds = [spatial]
+        if with_where and self.where:
+            conds.append(f"({self.where})")
+        conds += [f"({f.sql})" for f in self.all_filters]
+        return " AND ".join(conds)
+
+    def _build_sql(self) -> None:
+        geom = f"t.{self.geometry_column}"
+        index = f"t.{self.index_column or self.geometry_column}"
+        margin = BUFFER / EXTENT
+        env4326 = f"ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {margin}), 4326)"
+        if self.search_margin_deg:
+            env4326 = f"ST_Expand({env4326}, {self.search_margin_deg})"
+        props = ", ".join(
+            (f"to_char(({p.expression()}) AT TIME ZONE 'UTC', "
+             "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')" if p.type == "datetime" else p.expression())
+            + f' AS "{p.name}"' for p in self.properties)
+        spatial = f"{index} && {env4326}"
+        inner = (f"SELECT t.{self.id_column} AS fid, {props}, ST_AsMVTGeom(ST_Transform({geom}, "
+                 f"3857), ST_TileEnvelope(:z, :x, :y), {EXTENT}, {BUFFER}, true) AS geom "
+                 f"FROM {self._source()} WHERE {self._conditions(spatial)}")
+        mvt = (f"SELECT ST_AsMVT(q, '{self.id}', {EXTENT}, 'geom', 'fid') FROM ({inner}) AS q "
+               "WHERE q.geom IS NOT NULL")
+        expires = "NULL::timestamptz"
+        if self.expires_sql:
+            expires = (f"(SELECT min({self.expires_sql}) FROM {self._source()} "
+                       f"WHERE {self._conditions(spatial, with_where=False)})")
+        self._tile_sql = text(f"SELECT ({mvt}) AS mvt, {expires} AS expires_at")
+        self._count_sql, self._page_sql = {}, {}
+        cols = ", ".join(f'{p.expression()} AS "{p.name}"' for p in self.properties)
+        for has_bbox in (False, True):
+            spatial = (f"{index} && ST_Expand(ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326), "
+                       f"{self.search_margin_deg})" if has_bbox else "TRUE")
+            where = self._conditions(spatial)
+            if has_bbox and index != geom:
+                where += f" AND ST_Intersects({geom}, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, "\
+                         "4326))"
+            self._count_sql[has_bbox] = text(f"SELECT count(*) FROM {self._source()} WHERE {where}")
+            self._page_sql[has_bbox] = text(
+                f"SELECT t.{self.id_column} AS __fid, {cols}, ST_AsGeoJSON({geom}, 7) AS "
+                f"__geometry FROM {self._source()} WHERE {where} ORDER BY t.{self.id_column} "
+                "LIMIT :limit OFFSET :offset")
+        self._one_sql = text(
+            f"SELECT t.{self.id_column} AS __fid, {cols}, ST_AsGeoJSON({geom}, 7) AS __geometry "
+            f"FROM {self._source()} WHERE t.{self.id_column} = :fid"
+            + (f" AND ({self.where})" if self.where else ""))
+
+    @property
+    def tile_sql(self) -> TextClause:
+        """The tile statement (binds ``z``, ``x``, ``y``, static params and filters)."""
+        return self._tile_sql
+
+    # ------------------------------------------------------------------ public contract
+
+    def check_tile(self, z: int, x: int, y: int) -> None:
+        """Raise :class:`InvalidInput` naming ``z``, ``x`` or ``y`` when out of range."""
+        if not 0 <= z <= MAX_ZOOM:
+            raise InvalidInput(f"path parameter 'z': must be in 0..{MAX_ZOOM}, got {z}",
+                               code="invalid_parameter", parameter="z")
+        n = 1 << z
+        for name, v in (("x", x), ("y", y)):
+            if not 0 <= v < n:
+                raise InvalidInput(
+                    f"path parameter '{name}': must be in 0..{n - 1} at zoom {z}, got {v}",
+                    code="invalid_parameter", parameter=name)
+
+    def bind(self, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Bound parameters for ``filters`` (raw query strings or parsed values)."""
+        params = dict(self.params)
+        params.update(bind_filters(self.all_filters, filters))
+        return params
+
+    def tile(self, conn: Connection, z: int, x: int, y: int,
+             filters: Mapping[str, Any] | None = None) -> TileResult:
+        """Build one tile: MVT bytes (``b""`` when no feature) and its time expiry."""
+        self.check_tile(z, x, y)
+        if not self.minzoom <= z <= self.maxzoom:
+            return TileResult(b"")
+        row = conn.execute(self._tile_sql, {**self.bind(filters), "z": z, "x": x, "y": y}).one()
+        return TileResult(bytes(row.mvt or b""), row.expires_at)
+
+    def get_tile(self, conn: Connection, z: int, x: int, y: int, **filters: Any) -> bytes:
+        """MVT bytes of tile ``z/x/y`` (``b""`` when empty), filters by keyword.
+
+        Examples
+        --------
+        >>> from layers.registry import get_layer
+        >>> sorted(get_layer("buildings").tile_sql.compile().params)
+        ['x', 'y', 'z']
+        """
+        return self.tile(conn, z, x, y, filters).data
+
+    def features(self, conn: Connection, bbox: tuple[float, float, float, float] | None = None,
+                 limit: int = 100, offset: int = 0,
+                 datetime: str | tuple[Any, Any] | None = None,
+                 filters: Mapping[str, Any] | None = None) -> tuple[list[dict[str, Any]], int]:
+        """A page of GeoJSON features ordered by id, and the number of matching features.
+
+        ``bbox`` is ``(minx, miny, maxx, maxy)`` in EPSG:4326; ``datetime`` an
+        RFC 3339 instant or interval on ``time_column``; ``filters`` by name.
+        """
+        if limit < 1 or offset < 0:
+            raise InvalidInput("limit must be >= 1 and offset >= 0", parameter="limit")
+        given = dict(filters or {})
+        if datetime is not None:
+            if not self.time_column:
+                raise InvalidInput(f"query parameter 'datetime': layer {self.id!r} has no time",
+                                   code="invalid_parameter", parameter="datetime")
+            given["datetime"] = datetime
+        params = self.bind(given)
+        if bbox is not None:
+            params.update(zip(("minx", "miny", "maxx", "maxy"), map(float, bbox), strict=True))
+        has = bbox is not None
+        total = int(conn.execute(self._count_sql[has], params).scalar_one())
+        rows = conn.execute(self._page_sql[has], {**params, "limit": limit, "offset": offset})
+        return [self._feature(r) for r in rows.mappings()], total
+
+    def feature(self, conn: Connection, fid: int) -> dict[str, Any] | None:
+        """One GeoJSON feature by id, or None."""
+        row = conn.execute(self._one_sql, {**self.params, "fid": fid}).mappings().one_or_none()
+        return self._feature(row) if row is not None else None
+
+    def _feature(self, row: RowMapping) -> dict[str, Any]:
+        props = {p.name: _jsonable(row[p.name]) for p in self.properties}
+        geometry = json.loads(row["__geometry"]) if row["__geometry"] else None
+        return {"type": "Feature", "id": row["__fid"], "geometry": geometry,
+                "properties": props}
+
+    def bounds(self, conn: Connection) -> tuple[float, float, float, float]:
+        """Extent of the layer's rows in EPSG:4326 (the world when empty)."""
+        row = conn.execute(text(
+            f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+            f"ST_Extent(t.{self.geometry_column}) AS e FROM {self._source()}"
+            + (f" WHERE {self.where}" if self.where else "") + ") s"), self.params).one()
+        if row[0] is None:
+            return WORLD
+        return (max(row[0], WORLD[0]), max(row[1], WORLD[1]), min(row[2], WORLD[2]),
+                min(row[3], WORLD[3]))
+
+    def fields(self) -> dict[str, str]:
+        """TileJSON ``vector_layers`` fields: property name -> String/Number/Boolean."""
+        return {p.name: TILEJSON_TYPES[p.type] for p in self.properties}
+
+    def tilejson(self, base_url: str, bounds: tuple[float, float, float, float] = WORLD,
+                 query: str = "") -> dict[str, Any]:
+        """TileJSON 3.0.0 of this layer; ``query`` (filters) is appended to the tile URL.
+
+        Examples
+        --------
+        >>> from layers.registry import get_layer
+        >>> tj = get_layer("buildings").tilejson("http://h")
+        >>> tj["tilejson"], tj["tiles"][0], tj["vector_layers"][0]["id"]
+        ('3.0.0', 'http://h/tiles/buildings/{z}/{x}/{y}.mvt', 'buildings')
+        """
+        url = f"{base_url.rstrip('/')}/tiles/{self.id}/{{z}}/{{x}}/{{y}}.mvt"
+        if query:
+            url += f"?{query}"
+        cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+        return {
+            "tilejson": "3.0.0", "name": self.title.zh, "description": self.title.en,
+            "version": "1.0.0", "scheme": "xyz", "tiles": [url],
+            "minzoom": self.minzoom, "maxzoom": self.maxzoom, "bounds": list(bounds),
+            "center": [cx, cy, max(self.minzoom, min(14, self.maxzoom))],
+            "vector_layers": [{"id": self.id, "description": self.title.en,
+                               "minzoom": self.minzoom, "maxzoom": self.maxzoom,
+                               "fields": self.fields()}],
+        }
+
+    def legend(self) -> dict[str, Any]:
+        """What the web client needs for its switcher and legend."""
+        return {"id": self.id, "title": self.title.model_dump(),
+                "geometry_type": self.geometry_type, "minzoom": self.minzoom,
+                "maxzoom": self.maxzoom, "style": self.style.model_dump(),
+                "filters": [f.name for f in self.all_filters],
+                "properties": [p.name for p in self.properties]}
