@@ -56,6 +56,9 @@ import numpy.typing as npt
 
 from gis_core.errors import InvalidCode, InvalidCoordinates, InvalidInput
 
+Number = float | Fraction | Decimal
+"""Scalar coordinate types :func:`encode` takes exactly."""
+
 UNITS_PER_DEGREE = 3600 * 2048
 """Integer units per degree: one unit is 1/2048 arc-second, the level-10 cell."""
 
@@ -194,9 +197,6 @@ def _to_units_exact(value: Number) -> int:
     """``floor(|value| * UNITS_PER_DEGREE)`` for a Python number, exactly."""
     frac = Fraction(value)
     return int(abs(frac) * UNITS_PER_DEGREE // 1)
-
-
-Number = float | Fraction | Decimal
 
 
 def encode(lon: Number, lat: Number, level: int = 10) -> str:
@@ -377,7 +377,7 @@ def decode_array(codes: npt.ArrayLike) -> npt.NDArray[np.float64]:
     >>> decode_array(["N50J47", "S18T"]).tolist()
     [[116.0, 39.5, 116.5, 40.0], [-78.0, -80.0, -72.0, -76.0]]
     """
-    arr = np.char.upper(np.char.strip(np.asarray(codes, dtype=str).ravel()))
+    arr = np.char.strip(np.asarray(codes, dtype=str).ravel())
     out = np.empty((arr.shape[0], 4), dtype=np.float64)
     lengths = np.char.str_len(arr)
     for length in np.unique(lengths):
@@ -391,6 +391,7 @@ def decode_array(codes: npt.ArrayLike) -> npt.NDArray[np.float64]:
         idx = np.flatnonzero(lengths == length)
         try:
             raw = arr[idx].astype(f"S{length}").view(np.uint8).reshape(idx.shape[0], int(length))
+            raw = np.where((raw >= ord("a")) & (raw <= ord("z")), raw - 32, raw).astype(np.uint8)
         except UnicodeEncodeError:
             raise InvalidCode("BeiDou grid codes hold ASCII letters and digits only") from None
         out[idx] = _bounds_from_units(*_parse_units(raw, arr[idx], level), level)

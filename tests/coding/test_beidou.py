@@ -242,3 +242,48 @@ def test_cell_geojson():
     ring = feature["geometry"]["coordinates"][0]
     assert ring[0] == ring[-1] and len(ring) == 5
     assert feature["bbox"] == [116.0, 39.5, 116.5, 40.0]
+
+
+# --- an independent, literal reading of the standard's per-level formula ------------------
+
+_SIZES = [  # cell size in arc-seconds (lng, lat), levels 1..10
+    (21600, 14400),
+    (1800, 1800),
+    (900, 600),
+    (60, 60),
+    (4, 4),
+    (2, 2),
+    (Fraction(1, 4),) * 2,
+    (Fraction(1, 32),) * 2,
+    (Fraction(1, 256),) * 2,
+    (Fraction(1, 2048),) * 2,
+]
+
+
+def _literal_encode(lon: Fraction, lat: Fraction, level: int) -> str:
+    """a_n = floor((lng - lng_{n-1}) / size_n), corners accumulated level by level."""
+    x, y = abs(lon) * 3600, abs(lat) * 3600
+    code = "N" if lat >= 0 else "S"
+    col = int(x // _SIZES[0][0])
+    code += f"{31 + col if lon >= 0 else 30 - col:02d}" + chr(65 + int(y // _SIZES[0][1]))
+    cx, cy = col * _SIZES[0][0], (y // _SIZES[0][1]) * _SIZES[0][1]
+    for n in range(2, level + 1):
+        sx, sy = _SIZES[n - 1]
+        a, b = int((x - cx) // sx), int((y - cy) // sy)
+        cx, cy = cx + a * sx, cy + b * sy
+        code += str(b * 2 + a) if n in (3, 6) else f"{a:X}{b:X}"
+    return code
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lon=st.fractions(-179, 179, max_denominator=10**7),
+    lat=st.fractions(-87, 87, max_denominator=10**7),
+    level=st.integers(1, 10),
+)
+def test_matches_literal_formula(lon, lat, level):
+    assert beidou.encode(lon, lat, level) == _literal_encode(lon, lat, level)
+
+
+def test_literal_formula_reproduces_the_worked_example():
+    assert _literal_encode(EX_LON, EX_LAT, 8) == EXAMPLE[8]
