@@ -68,9 +68,14 @@ CHANNEL_LABEL = {"patrol": "网格员巡查", "hotline": "热线", "app": "市�
                  "qr": "扫码", "open311": "Open311接口"}
 OUTCOMES = ("normal", "rejected", "duplicate", "cancelled")
 OUTCOME_SHARE = (0.915, 0.03, 0.04, 0.015)
-TEMPLATES = ("{a}附近{c}，请尽快处理。", "在{a}发现{c}问题，影响周边居民。",
-             "{a}一带{c}，已反映多次。", "市民反映{a}{c}，请相关部门处理。",
-             "{a}{c}，现场照片已上传。")
+TEMPLATES = {  # by who reports: residents, grid workers, cameras
+    "resident": ("{a}附近{c}，请尽快处理。", "在{a}发现{c}问题，影响周边居民。",
+                 "{a}一带{c}，希望有关部门处理。", "市民反映{a}{c}，请相关部门处理。",
+                 "{a}{c}，现场照片已上传。"),
+    "patrol": ("巡查发现{a}{c}，已拍照取证。", "网格员巡查：{a}{c}，需派遣处置。",
+               "{a}{c}，现场劝导无效，申请派遣。"),
+    "camera": ("视频巡查发现{a}{c}。", "智能识别：{a}疑似{c}，已截图。"),
+}
 
 
 @dataclass
@@ -330,7 +335,12 @@ def make_events(rng: np.random.Generator, place: Place, categories: pd.DataFrame
                                    cats["time_limit_hours"].to_numpy(float), dept))
     satisfaction = _satisfaction(rng, t)
     names, phones = _reporters(rng, channel)
-    template = np.asarray(TEMPLATES, dtype=object)[rng.integers(0, len(TEMPLATES), n)]
+    template = np.empty(n, dtype=object)
+    for who, options in TEMPLATES.items():
+        m = np.flatnonzero(np.isin(channel, ["patrol", "camera"]) == (who != "resident"))
+        if who != "resident":
+            m = m[channel[m] == who]
+        template[m] = np.asarray(options, dtype=object)[rng.integers(0, len(options), m.size)]
     description = [tpl.format(a=a, c=c) for tpl, a, c in
                    zip(template, address, cats["name"].to_numpy(), strict=True)]
     handled = np.where(np.isnan(t["handled"]), t["first_handled"], t["handled"])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import shapely
-from scipy.cluster.vq import kmeans2
+from scipy.cluster.vq import ClusterError, kmeans2
 from shapely.geometry.base import BaseGeometry
 
 from gis_core.types import FloatArray, IntArray
@@ -102,7 +102,7 @@ def split_clusters(rng: np.random.Generator, points: FloatArray, k: int) -> IntA
         try:
             centres, labels = kmeans2(points, k, minit="++", seed=rng, missing="raise")
             break
-        except Exception:  # noqa: BLE001 - scipy raises ClusterError on an empty cluster
+        except ClusterError:  # an empty cluster: draw new initial centres
             continue
     else:  # pragma: no cover - practically unreachable
         raise RuntimeError("k-means could not find non-empty clusters")
