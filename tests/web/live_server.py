@@ -1,0 +1,86 @@
+"""A real uvicorn server on a fresh database with the small sample, for HTTP clients
+that cannot use TestClient (GDAL's OAPIF driver, headless Chromium)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from api.db.migrate import upgrade
+from api.db.session import make_engine
+from api.services.loader import load_directory
+from tests.conftest import create_database, drop_database
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def fresh_sample_database(server_url: str, sample_dir: Path) -> Iterator[str]:
+    """A new database, migrated and loaded with the sample; dropped afterwards."""
+    name = f"gridgov_live_{uuid.uuid4().hex[:8]}"
+    url = create_database(server_url, name)
+    try:
+        upgrade(url)
+        engine = make_engine(url, pool_size=2)
+        try:
+            load_directory(engine, sample_dir)
+        finally:
+            engine.dispose()
+        yield url
+    finally:
+        drop_database(server_url, name)
+
+
+@contextmanager
+def live_server(database_url: str, env: dict[str, str] | None = None,
+                timeout: float = 60.0) -> Iterator[str]:
+    """Run ``uvicorn api.main:app_from_env`` on a free port; yield its base URL; stop it."""
+    port = free_port()
+    proc_env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
+    log = open(os.devnull, "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.main:app_from_env", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        cwd=REPO, env=proc_env, stdout=log, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                raise RuntimeError(f"uvicorn exited with {proc.returncode}: {err[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server on {base} did not become healthy in {timeout} s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        if proc.stderr:
+            proc.stderr.close()
+        log.close()
