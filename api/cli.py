@@ -287,11 +287,10 @@ def demo(
     seed: int = 42,
 ) -> None:
     """Start the database, migrate, load the sample town if empty, and serve."""
-    from data_samples.generator import generate
-
     from api.db.migrate import upgrade
     from api.db.session import make_engine
     from api.services.loader import is_empty, load_directory
+    from data_samples.generator import generate
 
     with _friendly_errors():
         url = database_url()
@@ -316,3 +315,8 @@ def demo(
 from api.cli_open311 import apikey_app  # noqa: E402
 
 app.add_typer(apikey_app, name="apikey")
+
+from api.cli_events import events_app, users_app  # noqa: E402
+
+app.add_typer(users_app, name="user")
+app.add_typer(events_app, name="events")

@@ -11,7 +11,19 @@ from sqlalchemy import Engine
 import api
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
-from api.routers import buildings, cameras, categories, grids, health, ogc, open311, web
+from api.routers import (
+    buildings,
+    cameras,
+    categories,
+    events,
+    grids,
+    health,
+    ogc,
+    open311,
+    stats,
+    tiles,
+    web,
+)
 from api.services.grid_lookup import PostGISGridLookup
 from api.settings import Settings
 
@@ -51,7 +63,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     add_exception_handlers(app)
-    for module in (health, grids, buildings, cameras, categories, open311, ogc, web):
+    for module in (health, grids, buildings, cameras, categories, open311, ogc, web, events,
+                   stats, tiles):
         app.include_router(module.router)
     return app
 

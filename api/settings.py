@@ -72,6 +72,19 @@ class Open311Settings(BaseSettings):
     max_requests: int = 1000
 
 
+class EventSettings(BaseSettings):
+    """Event workflow: duplicates, escalation, photos (``GRIDGOV_EVENTS_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_EVENTS_", extra="ignore")
+
+    duplicate_radius_m: float = 50.0
+    duplicate_window_hours: float = 24.0
+    escalation_delay_hours: float = 24.0
+    escalation_interval_seconds: float = 300.0
+    max_photo_bytes: int = 10_000_000
+    photo_dir: Path | None = None
+
+
 class Settings(BaseSettings):
     """All settings; tests build apps with their own instance."""
 
@@ -79,6 +92,7 @@ class Settings(BaseSettings):
 
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: APISettings = Field(default_factory=APISettings)
+    events: EventSettings = Field(default_factory=EventSettings)
     open311: Open311Settings = Field(default_factory=Open311Settings)
     web: WebSettings = Field(default_factory=WebSettings)
 

@@ -6,7 +6,9 @@ import here (Alembic's env and the tests read the metadata through this module).
 
 from api.db import (
     models,  # noqa: F401
+    models_events,  # noqa: F401
     models_open311,  # noqa: F401
+    models_tiles,  # noqa: F401
 )
 from api.db.models import Base
 

@@ -123,7 +123,8 @@ def get_requests(fmt: Format, session: SessionDep, settings: SettingsDep,
          "start_date": start_date, "end_date": end_date, "status": status},
         now=datetime.now(tz), tz=tz, window_days=settings.open311.window_days,
         max_requests=settings.open311.max_requests)
-    return render(o311.find_requests(session, query, tz), fmt, "requests")
+    found = o311.find_requests(session, query, tz, settings.api.public_base_url)
+    return render(found, fmt, "requests")
 
 
 @router.get("/requests/{service_request_id}.{fmt}", dependencies=[Jurisdiction])
@@ -131,7 +132,8 @@ def get_request(service_request_id: str, fmt: Format, session: SessionDep,
                 settings: SettingsDep) -> Response:
     """One service request's current status."""
     tz = o311.zone(settings.api.timezone)
-    return render(o311.get_request(session, service_request_id, tz), fmt, "requests")
+    found = o311.get_request(session, service_request_id, tz, settings.api.public_base_url)
+    return render(found, fmt, "requests")
 
 
 @router.get("/tokens/{token}.{fmt}", dependencies=[Jurisdiction])

@@ -42,7 +42,8 @@ def page_features(
         base = base.where(clause)
     total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     stmt = (base.add_columns(func.ST_AsGeoJSON(geom, 7).label("__geometry"))
-            .order_by(order_by).limit(limit).offset(offset))
+            .order_by(*(order_by if isinstance(order_by, tuple) else (order_by,)))
+            .limit(limit).offset(offset))
     features = []
     for row in session.execute(stmt).mappings():
         props = {k: _jsonable(v) for k, v in row.items() if k != "__geometry"}

@@ -54,7 +54,7 @@ class PostGISGridLookup:
         """Grid layer names with their ``exclusive`` flag."""
         with self.engine.connect() as conn:
             return dict(conn.execute(text("SELECT name, exclusive FROM grid_layers "
-                                          "ORDER BY id")).tuples().all())
+                                          "ORDER BY id")).all())
 
     def assign(self, lon: np.ndarray, lat: np.ndarray, at: datetime | None = None
                ) -> pd.DataFrame:

@@ -28,7 +28,7 @@ class LoadError(RuntimeError):
 
 def _codes(conn: Connection, table: str) -> dict[str, int]:
     """Map code -> id of a table (trusted table name)."""
-    rows = conn.execute(text(f"SELECT code, id FROM {table}")).tuples().all()
+    rows = conn.execute(text(f"SELECT code, id FROM {table}")).all()
     return {str(code): int(i) for code, i in rows}
 
 

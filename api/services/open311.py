@@ -227,7 +227,7 @@ def _request_select() -> Select[Any]:
     # Personal data (reporter name, phone, e-mail) is deliberately not selected.
     return (
         select(Event.id, Event.status, Event.description, Event.reported_at, Event.closed_at,
-               Event.due_at, Event.address, Event.attributes,
+               Event.due_at, Event.address,
                func.ST_X(Event.geom).label("lon"), func.ST_Y(Event.geom).label("lat"),
                EventCategory.code.label("service_code"),
                EventCategory.name.label("service_name"),
@@ -266,27 +266,32 @@ def _last_steps(session: Session, ids: Sequence[int]) -> dict[int, tuple[datetim
         return {}
     h = EventHistory
     last_at = dict(session.execute(
-        select(h.event_id, func.max(h.at)).where(h.event_id.in_(ids)).group_by(h.event_id)))
+        select(h.event_id, func.max(h.at)).where(h.event_id.in_(ids)).group_by(h.event_id)
+    ).all())
     notes = dict(session.execute(
         select(h.event_id, h.note)
         .where(h.event_id.in_(ids), h.note.is_not(None), h.note != "")
-        .ext(distinct_on(h.event_id)).order_by(h.event_id, h.at.desc(), h.id.desc())))
+        .ext(distinct_on(h.event_id)).order_by(h.event_id, h.at.desc(), h.id.desc())).all())
     return {i: (last_at[i], notes.get(i)) for i in last_at}
 
 
-def _media_url(attributes: Mapping[str, Any] | None) -> str | None:
-    if not attributes:
-        return None
-    url = attributes.get("media_url")
-    if not url:
-        photos = attributes.get("photos") or []
-        url = next((p if isinstance(p, str) else p.get("url") for p in photos
-                    if isinstance(p, str | dict)), None)
-    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
+def _media_urls(session: Session, ids: Sequence[int], base_url: str) -> dict[int, str]:
+    """Per event: the absolute URL of its first photo (a stored file is served by the API)."""
+    from api.db.models_events import EventPhoto
+
+    if not ids:
+        return {}
+    p = EventPhoto
+    rows = session.execute(
+        select(p.event_id, p.id, p.url).where(p.event_id.in_(ids))
+        .ext(distinct_on(p.event_id)).order_by(p.event_id, p.id)).all()
+    root = base_url.rstrip("/")
+    return {event_id: url or f"{root}/api/v1/events/{event_id}/photos/{photo_id}"
+            for event_id, photo_id, url in rows}
 
 
-def _as_request(row: Any, step: tuple[datetime, str | None] | None, tz: ZoneInfo
-                ) -> dict[str, Any]:
+def _as_request(row: Any, step: tuple[datetime, str | None] | None, media_url: str | None,
+                tz: ZoneInfo) -> dict[str, Any]:
     status = open311_status(row.status)
     last_at, note = step if step else (None, None)
     updated = row.closed_at if status == "closed" and row.closed_at else last_at
@@ -300,21 +305,27 @@ def _as_request(row: Any, step: tuple[datetime, str | None] | None, tz: ZoneInfo
         "expected_datetime": iso(row.due_at, tz),
         "address": row.address or row.building_address, "address_id": row.building_code,
         "zipcode": None, "lat": row.lat, "long": row.lon,
-        "media_url": _media_url(row.attributes)}
+        "media_url": media_url}
 
 
-def find_requests(session: Session, query: RequestQuery, tz: ZoneInfo) -> list[dict[str, Any]]:
-    """The requests matching ``query`` (no personal data), most recent first."""
+def find_requests(session: Session, query: RequestQuery, tz: ZoneInfo,
+                  base_url: str = "") -> list[dict[str, Any]]:
+    """The requests matching ``query`` (no personal data), most recent first.
+
+    ``base_url`` makes the URL of a photo stored by the server absolute.
+    """
     rows = session.execute(_filtered(session, query)).all()
-    steps = _last_steps(session, [r.id for r in rows])
-    return [_as_request(r, steps.get(r.id), tz) for r in rows]
+    ids = [r.id for r in rows]
+    steps, media = _last_steps(session, ids), _media_urls(session, ids, base_url)
+    return [_as_request(r, steps.get(r.id), media.get(r.id), tz) for r in rows]
 
 
-def get_request(session: Session, service_request_id: str, tz: ZoneInfo) -> list[dict[str, Any]]:
+def get_request(session: Session, service_request_id: str, tz: ZoneInfo,
+                base_url: str = "") -> list[dict[str, Any]]:
     """One request as the spec's one-element array; 404 when there is none."""
     if not service_request_id.isdigit():
         raise Open311Error(404, f"service_request_id {service_request_id!r} not found")
-    found = find_requests(session, RequestQuery(ids=(int(service_request_id),)), tz)
+    found = find_requests(session, RequestQuery(ids=(int(service_request_id),)), tz, base_url)
     if not found:
         raise Open311Error(404, f"service_request_id {service_request_id!r} not found")
     return found

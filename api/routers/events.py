@@ -1,0 +1,403 @@
+"""Events: intake, the lifecycle actions, reading, tracking and evaluation by residents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import mimetypes
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import ColumnElement, and_, or_, select, text
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from api.db.models import Department, Event, EventCategory
+from api.db.models_events import EventPhoto, User
+from api.deps import SessionDep, SettingsDep
+from api.errors import APIError
+from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature_collection
+from api.geojson import parse_bbox as _parse_bbox
+from api.services import auth
+from api.services.auth import OptionalUser, RequiredUser
+from api.services.events import (
+    CHANNELS,
+    PhotoRef,
+    create_event,
+    event_detail,
+    intake_body,
+    remember_response,
+    replayed_response,
+)
+from api.services.features import page_features
+from api.services.grid_lookup import GridLookup, get_grid_lookup
+from api.services.lifecycle import EVENT_ACTIONS_DOC, apply_action, escalate_overdue
+from api.settings import Settings
+
+logger = logging.getLogger("gridgov.events")
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class LocationIn(BaseModel):
+    """A point in any CRS the grid engine accepts (EPSG codes, ``GCJ02``, ``BD09``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    x: FiniteFloat = Field(description="easting or longitude")
+    y: FiniteFloat = Field(description="northing or latitude")
+    crs: str = Field("EPSG:4326", max_length=64, examples=["EPSG:4326", "GCJ02", "EPSG:4547"])
+
+
+class ReporterIn(BaseModel):
+    """The reporter's contact (personal data: never shown publicly)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, max_length=200)
+    phone: str | None = Field(None, max_length=50)
+    email: str | None = Field(None, max_length=200)
+
+
+class EventIn(BaseModel):
+    """A report: category, description, one location form, channel, contact, photo URLs."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    category: str = Field(min_length=1, max_length=16,
+                          validation_alias=AliasChoices("category", "category_code"),
+                          description="minor category code, e.g. 0101")
+    description: str | None = Field(None, max_length=5000)
+    location: LocationIn | None = None
+    building_code: str | None = Field(None, max_length=32)
+    address: str | None = Field(None, max_length=500)
+    channel: Literal["app", "qr", "hotline", "patrol", "camera", "open311"] = "app"
+    reporter: ReporterIn | None = None
+    photos: list[str] = Field(default_factory=list, max_length=10,
+                              description="photo URLs (or upload files as multipart)")
+
+
+class ActionIn(BaseModel):
+    """A lifecycle action with its note and parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: str = Field(description="dispatch, accept, return, handle, verify, reopen, close, "
+                                    "evaluate, reject, cancel, mark_duplicate, escalate")
+    note: str | None = Field(None, max_length=5000)
+    department: str | None = Field(None, description="department code (dispatch)")
+    duplicate_of: int | None = Field(None, description="the original event (mark_duplicate)")
+    satisfaction: int | None = Field(None, ge=1, le=5, description="1-5 (evaluate)")
+    comment: str | None = Field(None, max_length=2000)
+
+
+class EvaluationIn(BaseModel):
+    """A resident's evaluation of a closed event."""
+
+    model_config = ConfigDict(extra="forbid")
+    satisfaction: int = Field(ge=1, le=5)
+    comment: str | None = Field(None, max_length=2000)
+
+
+# -- background escalation -------------------------------------------------------------
+def run_escalation(app: FastAPI) -> list[int]:
+    """Escalate overdue events once, in its own transaction."""
+    settings: Settings = app.state.settings
+    delay = timedelta(hours=settings.events.escalation_delay_hours)
+    with app.state.sessionmaker() as session:
+        ids = escalate_overdue(session, datetime.now(UTC), delay)
+        session.commit()
+    if ids:
+        logger.info("escalated %d overdue events", len(ids))
+    return ids
+
+
+async def _escalation_loop(app: FastAPI, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(run_escalation, app)
+        except Exception:  # keep the loop alive; the next tick retries
+            logger.exception("automatic escalation failed")
+
+
+@asynccontextmanager
+async def escalation_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run ``escalate_overdue`` every ``GRIDGOV_EVENTS_ESCALATION_INTERVAL_SECONDS`` (0: off)."""
+    settings: Settings = app.state.settings
+    interval = settings.events.escalation_interval_seconds
+    task = asyncio.create_task(_escalation_loop(app, interval)) if interval > 0 else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+
+
+router = APIRouter(prefix="/api/v1", tags=["events"], lifespan=escalation_lifespan)
+
+_INTAKE_DOC = {
+    "requestBody": {"content": {
+        "application/json": {"schema": EventIn.model_json_schema(
+            ref_template="#/components/schemas/{model}")},
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "event": {"type": "string", "description": "the JSON report (as above)"},
+            "photos": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        }}},
+    }, "required": True},
+}
+
+
+# -- intake ----------------------------------------------------------------------------
+def _validation(exc: ValidationError) -> RequestValidationError:
+    return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
+
+
+def _form_payload(form: Any) -> dict[str, Any]:
+    if "event" in form:
+        try:
+            data: dict[str, Any] = json.loads(str(form["event"]))
+        except json.JSONDecodeError:
+            raise APIError(422, "invalid_parameter",
+                           "body field 'event': not valid JSON") from None
+        return data
+    data = {k: form[k] for k in ("category", "description", "building_code", "address",
+                                 "channel") if form.get(k) not in (None, "")}
+    if form.get("x") not in (None, "") and form.get("y") not in (None, ""):
+        data["location"] = {"x": form["x"], "y": form["y"], "crs": form.get("crs") or
+                            "EPSG:4326"}
+    contact = {k: form[f"reporter_{k}"] for k in ("name", "phone", "email")
+               if form.get(f"reporter_{k}")}
+    if contact:
+        data["reporter"] = contact
+    return data
+
+
+async def _read_request(request: Request, limit: int) -> tuple[EventIn, list[tuple[str, bytes]]]:
+    ctype = request.headers.get("content-type", "")
+    uploads: list[tuple[str, bytes]] = []
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form()
+        data = _form_payload(form)
+        for item in form.getlist("photos"):
+            if isinstance(item, UploadFile):
+                content = await item.read(limit + 1)
+                if len(content) > limit:
+                    raise APIError(413, "too_large", f"a photo exceeds {limit} bytes")
+                uploads.append((item.content_type or "application/octet-stream", content))
+    else:
+        try:
+            data = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise APIError(422, "invalid_parameter", "body: not valid JSON") from None
+    if not isinstance(data, dict):
+        raise APIError(422, "invalid_parameter", "body: a JSON object is required")
+    try:
+        return EventIn.model_validate(data), uploads
+    except ValidationError as exc:
+        raise _validation(exc) from None
+
+
+def _save_photos(settings: Settings, uploads: list[tuple[str, bytes]]) -> list[PhotoRef]:
+    if not uploads:
+        return []
+    folder = settings.events.photo_dir or (settings.db.home / "photos")
+    folder.mkdir(parents=True, exist_ok=True)
+    refs = []
+    for ctype, content in uploads:
+        if not ctype.startswith("image/"):
+            raise APIError(415, "unsupported_media_type", "photos must be images")
+        ext = mimetypes.guess_extension(ctype) or ".bin"
+        path = folder / f"{uuid.uuid4().hex}{ext}"
+        path.write_bytes(content)
+        refs.append(PhotoRef(path=str(path), content_type=ctype, size=len(content)))
+    return refs
+
+
+def _intake(session: Session, lookup: GridLookup, settings: Settings, user: User | None,
+            payload: EventIn, uploads: list[tuple[str, bytes]], key: str | None
+            ) -> dict[str, Any]:
+    stored = replayed_response(session, key)
+    if stored is not None:
+        return stored
+    auth.check_channel(user, payload.channel)
+    loc = payload.location
+    photos = [PhotoRef(url=u) for u in payload.photos] + _save_photos(settings, uploads)
+    event = create_event(
+        session, lookup, category_code=payload.category,
+        x=loc.x if loc else None, y=loc.y if loc else None,
+        crs=loc.crs if loc else "EPSG:4326", building_code=payload.building_code,
+        address=payload.address, description=payload.description, channel=payload.channel,
+        reporter=payload.reporter.model_dump() if payload.reporter else None, photos=photos,
+        idempotency_key=key, actor=user.name if user else None, settings=settings.events)
+    body = replayed_response(session, key)
+    if body is None:
+        body = intake_body(session, event)
+        remember_response(session, key, body)
+    session.commit()
+    return body
+
+
+@router.post("/events", status_code=201, openapi_extra=_INTAKE_DOC,
+             responses={201: {"description": "the registered event"},
+                        422: {"description": "invalid report, unknown category, address "
+                                             "not found or outside the jurisdiction"}})
+async def report_event(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: OptionalUser,
+    lookup: Annotated[GridLookup, Depends(get_grid_lookup)],
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
+    """Report an event (JSON or multipart with photos); an Idempotency-Key makes retries safe."""
+    payload, uploads = await _read_request(request, settings.events.max_photo_bytes)
+    body = await run_in_threadpool(_intake, session, lookup, settings, user, payload, uploads,
+                                   idempotency_key)
+    return JSONResponse(body, status_code=201)
+
+
+# -- reading ---------------------------------------------------------------------------
+def _department_code() -> Any:
+    return (select(Department.code).where(Department.id == Event.department_id)
+            .scalar_subquery().label("department"))
+
+
+def _filters(status: str | None, category: str | None, grid: str | None,
+             bbox: str | None, start: datetime | None, end: datetime | None
+             ) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if status:
+        where.append(Event.status.in_([s.strip() for s in status.split(",") if s.strip()]))
+    if category:
+        where.append(or_(EventCategory.code == category, EventCategory.major_code == category))
+    if grid:
+        where.append(and_(text(
+            "EXISTS (SELECT 1 FROM jsonb_each(events.grids) v WHERE v.value = "
+            "to_jsonb(CAST(:grid AS text)) OR v.value @> jsonb_build_array(CAST(:grid AS text)))"
+        ).bindparams(grid=grid)))
+    box = _parse_bbox(bbox)
+    if box:
+        where.append(bbox_filter(Event.geom, box))
+    if start:
+        where.append(Event.reported_at >= start)
+    if end:
+        where.append(Event.reported_at < end)
+    return where
+
+
+@router.get("/events")
+def list_events(
+    request: Request,
+    session: SessionDep,
+    status: Annotated[str | None, Query(description="status, or several separated by commas")]
+    = None,
+    category: Annotated[str | None, Query(description="minor or major category code")] = None,
+    grid: Annotated[str | None, Query(description="grid code in any layer")] = None,
+    bbox: BBoxQuery = None,
+    start: Annotated[datetime | None, Query(alias="from", description="reported at or after")]
+    = None,
+    end: Annotated[datetime | None, Query(alias="to", description="reported before")] = None,
+    limit: LimitQuery = 100,
+    offset: OffsetQuery = 0,
+) -> dict[str, Any]:
+    """List events as GeoJSON (no personal data), filtered and paginated."""
+    columns = (Event.id.label("id"), Event.status, EventCategory.code.label("category"),
+               Event.channel, Event.grids, Event.community_code, Event.street_code,
+               _department_code(), Event.reported_at, Event.due_at, Event.closed_at,
+               Event.attributes["duplicate_of"].label("duplicate_of"))
+    features, total = page_features(
+        session, columns, Event.geom, where=_filters(status, category, grid, bbox, start, end),
+        order_by=Event.id.desc(), limit=limit, offset=offset, id_key="id",
+        joins=[(EventCategory, EventCategory.id == Event.category_id)])
+    return feature_collection(features, total=total, limit=limit, offset=offset,
+                              request=request)
+
+
+def _event_or_404(session: Session, event_id: int, lock: bool = False) -> Event:
+    event = session.get(Event, event_id, with_for_update=lock or None)
+    if event is None:
+        raise APIError(404, "event_not_found", f"no event with id {event_id}")
+    return event
+
+
+@router.get("/events/{event_id}")
+def get_event(event_id: int, session: SessionDep, user: OptionalUser) -> dict[str, Any]:
+    """Get one event with its full history (reporter contact only for roles that need it)."""
+    event = _event_or_404(session, event_id)
+    detail = event_detail(session, event_id=event_id,
+                          personal_data=auth.sees_personal_data(user, event))
+    assert detail is not None
+    return detail
+
+
+@router.post("/events/{event_id}/actions", description=EVENT_ACTIONS_DOC)
+def act_on_event(event_id: int, body: ActionIn, session: SessionDep,
+                 user: RequiredUser) -> dict[str, Any]:
+    """Take a lifecycle action on an event (dispatch, accept, handle, verify, close ...)."""
+    event = _event_or_404(session, event_id, lock=True)
+    auth.check_action(user, event, body.action)
+    params: dict[str, Any] = {"duplicate_of": body.duplicate_of,
+                              "satisfaction": body.satisfaction, "comment": body.comment}
+    if body.department:
+        dep = session.execute(select(Department.id).where(
+            Department.code == body.department)).scalar_one_or_none()
+        if dep is None:
+            raise APIError(422, "unknown_department",
+                           f"field 'department': no department {body.department!r}")
+        params["department_id"] = dep
+    apply_action(session, event, body.action, actor=user.name, note=body.note,
+                 now=datetime.now(UTC), **params)
+    session.commit()
+    detail = event_detail(session, event_id=event_id,
+                          personal_data=auth.sees_personal_data(user, event))
+    assert detail is not None
+    return detail
+
+
+@router.get("/events/{event_id}/photos/{photo_id}", response_model=None)
+def get_photo(event_id: int, photo_id: int, session: SessionDep
+              ) -> FileResponse | RedirectResponse:
+    """Get one photo of an event."""
+    photo = session.get(EventPhoto, photo_id)
+    if photo is None or photo.event_id != event_id:
+        raise APIError(404, "photo_not_found", f"event {event_id} has no photo {photo_id}")
+    if photo.path:
+        if not Path(photo.path).exists():
+            raise APIError(404, "photo_not_found", "the photo file is missing")
+        return FileResponse(photo.path, media_type=photo.content_type)
+    return RedirectResponse(str(photo.url))
+
+
+# -- residents: tracking and evaluation by public token --------------------------------
+@router.get("/track/{token}")
+def track_event(token: str, session: SessionDep) -> dict[str, Any]:
+    """Follow a report by its public token (no login, no personal data)."""
+    detail = event_detail(session, token=token)
+    if detail is None:
+        raise APIError(404, "event_not_found", "no event with this token")
+    for step in detail["history"]:
+        step["actor"] = None  # staff names are not public
+    return detail
+
+
+@router.post("/track/{token}/evaluation")
+def evaluate_event(token: str, body: EvaluationIn, session: SessionDep) -> dict[str, Any]:
+    """Evaluate a closed event by its public token (satisfaction 1-5 and a comment)."""
+    event = session.execute(select(Event).where(Event.public_token == token)
+                            .with_for_update()).scalar_one_or_none()
+    if event is None:
+        raise APIError(404, "event_not_found", "no event with this token")
+    apply_action(session, event, "evaluate", actor="resident", note=body.comment,
+                 now=datetime.now(UTC), satisfaction=body.satisfaction, comment=body.comment)
+    session.commit()
+    return track_event(token, session)
+
+
+__all__ = ["CHANNELS", "router", "run_escalation"]

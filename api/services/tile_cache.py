@@ -1,0 +1,404 @@
+"""Tile serving with a memory cache that is never stale.
+
+Freshness
+---------
+Triggers of migration 0003 bump a per-table counter in ``tile_versions`` with
+every writing statement (the row lock is held to commit, so versions follow
+commit order) and record the changed rows' boxes in ``tile_changes``. Before a
+request is answered the cache *syncs*: it reads ``tile_versions`` (a tiny
+table) with a query that started after the request arrived, and for every
+table whose version moved it reads the new boxes and evicts every cached tile,
+at every zoom, of every layer depending on that table whose envelope meets a
+box. Any commit that finished before a request arrived - in this process,
+another worker or a CLI import - is therefore reflected in its answer.
+Concurrent requests share one sync (a request reuses a sync that started after
+it arrived), so under load there is about one small query per batch of hits.
+
+A built tile is stored only when the table versions read *in the same
+statement* as the tile equal the versions the cache has synced to; a tile
+built from an older snapshot is served but never stored. Tiles whose content
+changes with time alone (an open event becoming overdue, a grid version whose
+validity ends) carry an expiry computed in SQL and are rebuilt after it.
+
+Memory
+------
+LRU by bytes: ``max_bytes`` bounds the sum of the cached tiles' sizes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Connection, Engine, TextClause, create_engine, text
+
+from gis_core.errors import InvalidInput
+from layers import REGISTRY, Layer, Registry
+
+#: Options of the tile connections: no parallel plans, no JIT, plans reused.
+TILE_CONNECT_OPTIONS = ("-c max_parallel_workers_per_gather=0 -c jit=off "
+                        "-c plan_cache_mode=force_generic_plan -c timezone=UTC")
+ENTRY_OVERHEAD = 200
+
+
+class TileSettings(BaseSettings):
+    """Tile serving (``GRIDGOV_TILES_*``): cache budget and client caching."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_TILES_", extra="ignore")
+
+    cache_bytes: int = Field(default=256 * 2**20, ge=0)
+    max_age: int = Field(default=0, ge=0)
+
+    def cache_control(self) -> str:
+        """``no-cache`` (revalidate with the ETag) or ``public, max-age=N``."""
+        return "no-cache" if self.max_age == 0 else f"public, max-age={self.max_age}"
+
+CacheKey = tuple[str, int, int, int, tuple[tuple[str, str], ...]]
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class CachedTile:
+    """A tile in the cache: content, its ETag, lon/lat envelope and time expiry."""
+
+    data: bytes
+    etag: str
+    bounds: Box
+    expires_at: datetime | None
+
+    @property
+    def size(self) -> int:
+        """Bytes charged against the budget."""
+        return len(self.data) + ENTRY_OVERHEAD
+
+
+def etag_of(data: bytes) -> str:
+    """Strong ETag (quoted) of ``data``: a BLAKE2b hash of the content.
+
+    Examples
+    --------
+    >>> etag_of(b"abc") == etag_of(b"abc"), etag_of(b"") != etag_of(b"x")
+    (True, True)
+    """
+    return '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
+
+
+def tile_bounds(z: int, x: int, y: int, buffer: float = 64 / 4096, margin_deg: float = 0.0
+                ) -> Box:
+    """Lon/lat envelope of tile ``z/x/y`` widened by ``buffer`` tiles and ``margin_deg``.
+
+    Examples
+    --------
+    >>> [round(v, 6) for v in tile_bounds(1, 0, 0, buffer=0)]
+    [-180.0, 0.0, 0.0, 85.051129]
+    """
+    n = 1 << z
+
+    def lat(row: float) -> float:
+        row = min(max(row, 0.0), float(n))
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    west = max(-180.0, (x - buffer) / n * 360 - 180)
+    east = min(180.0, (x + 1 + buffer) / n * 360 - 180)
+    return (west - margin_deg, lat(y + 1 + buffer) - margin_deg,
+            east + margin_deg, lat(y - buffer) + margin_deg)
+
+
+class TileCache:
+    """An LRU (by bytes) of tiles, invalidated from ``tile_changes``; thread-safe."""
+
+    def __init__(self, max_bytes: int, registry: Registry = REGISTRY) -> None:
+        if max_bytes < 0:
+            raise ValueError("max_bytes must be >= 0")
+        self.max_bytes = max_bytes
+        self.registry = registry
+        self.size = 0
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[CacheKey, CachedTile] = OrderedDict()
+        self._by_layer: dict[str, set[CacheKey]] = {}
+        self._known: dict[str, int] | None = None
+        self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._last_sync_start = 0
+        self._extra_tables: dict[str, tuple[str, ...]] = {}
+
+    @property
+    def known_versions(self) -> dict[str, int]:
+        """Table versions the cache has synced to."""
+        return dict(self._known or {})
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    # ------------------------------------------------------------------ freshness
+
+    def sync(self, conn_factory: Callable[[], Any]) -> None:
+        """Catch up with every change committed before this call; evict what they touched."""
+        arrived = time.monotonic_ns()
+        with self._sync_lock:
+            if self._last_sync_start > arrived:
+                return  # a sync that began after we arrived has just finished
+            self._last_sync_start = time.monotonic_ns()
+            with conn_factory() as conn:
+                self._sync(conn)
+
+    def _sync(self, conn: Connection) -> None:
+        current: dict[str, int] = {r[0]: int(r[1]) for r in conn.execute(
+            text("SELECT table_name, version FROM tile_versions"))}
+        known = self._known
+        if known is None:
+            self._known = current
+            self.registry.refresh(conn)
+            return
+        moved = {t: v for t, v in current.items() if v != known.get(t, 0)}
+        if not moved:
+            return
+        if any(v < known.get(t, 0) for t, v in moved.items()):
+            self.clear()  # the database was rebuilt under us
+        else:
+            rows = conn.execute(text(
+                "SELECT c.table_name, c.minx, c.miny, c.maxx, c.maxy FROM tile_changes AS c "
+                "JOIN unnest(CAST(:names AS text[]), CAST(:lo AS bigint[]), "
+                "CAST(:hi AS bigint[])) AS k(name, lo, hi) ON c.table_name = k.name "
+                "AND c.version > k.lo AND c.version <= k.hi"),
+                {"names": list(moved), "lo": [known.get(t, 0) for t in moved],
+                 "hi": list(moved.values())}).all()
+            if "grid_layers" in moved:
+                self.registry.refresh(conn)
+            self.evict_changes(rows, moved)
+        self._known = current
+
+    def evict_changes(self, rows: Iterable[tuple[str, Any, Any, Any, Any]],
+                      tables: Iterable[str]) -> int:
+        """Evict tiles of layers on ``tables`` meeting a changed box; NULL box: all of them."""
+        boxes: dict[str, list[tuple[float, float, float, float]]] = {t: [] for t in tables}
+        everything: set[str] = set()
+        for table, minx, miny, maxx, maxy in rows:
+            if minx is None:
+                everything.add(table)
+            else:
+                boxes.setdefault(table, []).append((minx, miny, maxx, maxy))
+        evicted = 0
+        with self._lock:
+            for table, tbl_boxes in boxes.items():
+                for layer_id in self._layers_on(table):
+                    keys = list(self._by_layer.get(layer_id, ()))
+                    if table in everything:
+                        doomed = keys
+                    else:
+                        doomed = self._meeting(keys, tbl_boxes)
+                    for key in doomed:
+                        self._drop(key)
+                    evicted += len(doomed)
+        return evicted
+
+    def _layers_on(self, table: str) -> list[str]:
+        ids = [layer.id for layer in self.registry.depending_on(table)]
+        # layers no longer in the registry (a removed grid layer) and raster surfaces
+        ids += [lid for lid in self._by_layer if lid not in ids and table in
+                self._extra_tables.get(lid, ())]
+        return ids
+
+    def register_tables(self, cache_id: str, tables: tuple[str, ...]) -> None:
+        """Declare the tables of a cached source that is not a registry layer (rasters)."""
+        self._extra_tables[cache_id] = tables
+
+    def _meeting(self, keys: list[CacheKey], boxes: list[Box]) -> list[CacheKey]:
+        if not keys or not boxes:
+            return []
+        tb = np.array([self._entries[k].bounds for k in keys])
+        cb = np.array(boxes)
+        hit = ((tb[:, None, 0] <= cb[None, :, 2]) & (tb[:, None, 2] >= cb[None, :, 0])
+               & (tb[:, None, 1] <= cb[None, :, 3]) & (tb[:, None, 3] >= cb[None, :, 1]))
+        return [keys[i] for i in np.flatnonzero(hit.any(axis=1))]
+
+    # ------------------------------------------------------------------ storage
+
+    def get(self, key: CacheKey) -> CachedTile | None:
+        """The cached tile or None (missing or past its time expiry)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            if entry.expires_at is not None and entry.expires_at <= datetime.now(UTC):
+                self._drop(key)
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry
+
+    def put(self, key: CacheKey, entry: CachedTile, tables: Iterable[str],
+            versions: Mapping[str, int] | None) -> bool:
+        """Store ``entry`` if it was built at the versions the cache knows; True if stored."""
+        if versions is None or entry.size > self.max_bytes:
+            return False
+        with self._lock:
+            known = self._known or {}
+            if any(versions.get(t, 0) != known.get(t, 0) for t in tables):
+                return False
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = entry
+            self._by_layer.setdefault(key[0], set()).add(key)
+            self.size += entry.size
+            while self.size > self.max_bytes and self._entries:
+                self._drop(next(iter(self._entries)))
+        return True
+
+    def _drop(self, key: CacheKey) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.size -= entry.size
+            self._by_layer.get(key[0], set()).discard(key)
+
+    def clear(self) -> None:
+        """Forget every tile."""
+        with self._lock:
+            self._entries.clear()
+            self._by_layer.clear()
+            self.size = 0
+
+
+def filter_key(filters: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """A hashable, order-independent key of raw filter values."""
+    return tuple(sorted((filters or {}).items()))
+
+
+class TileService:
+    """Builds vector tiles of registry layers through a :class:`TileCache`.
+
+    Parameters
+    ----------
+    engine
+        Engine of the tile connections (see :func:`make_tile_engine`).
+    max_bytes
+        Memory budget of the cache; 0 disables caching.
+    """
+
+    def __init__(self, engine: Engine, max_bytes: int, registry: Registry = REGISTRY) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.cache = TileCache(max_bytes, registry)
+        self._sql: dict[str, tuple[Layer, TextClause]] = {}
+
+    def sync(self) -> None:
+        """Bring the cache up to date with every committed change."""
+        self.cache.sync(self.engine.connect)
+
+    def _statement(self, layer: Layer) -> TextClause:
+        known = self._sql.get(layer.id)
+        if known is not None and known[0] is layer:
+            return known[1]
+        stmt = text(f"SELECT q.mvt, q.expires_at, (SELECT json_object_agg(table_name, version) "
+                    f"FROM tile_versions) AS versions FROM ({layer.tile_sql.text}) AS q")
+        self._sql[layer.id] = (layer, stmt)
+        return stmt
+
+    def layer_tile(self, layer: Layer, z: int, x: int, y: int,
+                   filters: Mapping[str, str] | None = None) -> CachedTile:
+        """One layer's tile (from the cache when fresh). Call :meth:`sync` first."""
+        layer.check_tile(z, x, y)
+        params = layer.bind(filters)
+        key: CacheKey = (layer.id, z, x, y, filter_key(filters))
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        bounds = tile_bounds(z, x, y, margin_deg=layer.search_margin_deg)
+        if not layer.minzoom <= z <= layer.maxzoom:
+            return CachedTile(b"", etag_of(b""), bounds, None)
+        with self.engine.connect() as conn:
+            row = conn.execute(self._statement(layer),
+                               {**params, "z": z, "x": x, "y": y}).one()
+        data = bytes(row.mvt or b"")
+        entry = CachedTile(data, etag_of(data), bounds, row.expires_at)
+        self.cache.put(key, entry, layer.tables, row.versions)
+        return entry
+
+    def layers(self, layer_ids: list[str]) -> list[Layer]:
+        """The layers named (404 for an unknown id, 422 for none)."""
+        if not layer_ids:
+            raise InvalidInput("path parameter 'layers': name at least one layer",
+                               code="invalid_parameter", parameter="layers")
+        return [self.registry.get(i) for i in layer_ids]
+
+    def check_filters(self, layer_ids: list[str], filters: Mapping[str, str]) -> None:
+        """Raise :class:`InvalidInput` (422) for a filter that is invalid or unknown."""
+        split_filters(self.layers(layer_ids), filters)
+
+    def tile(self, layer_ids: list[str], z: int, x: int, y: int,
+             filters: Mapping[str, str] | None = None) -> tuple[bytes, str]:
+        """MVT bytes of one or several layers (concatenated) and the ETag of the content.
+
+        Each filter must be known to at least one of the layers; each layer
+        gets the filters it declares.
+        """
+        self.sync()
+        layers = self.layers(layer_ids)
+        per_layer = split_filters(layers, filters or {})
+        parts = [self.layer_tile(layer, z, x, y, per_layer[layer.id]) for layer in layers]
+        if len(parts) == 1:
+            return parts[0].data, parts[0].etag
+        data = b"".join(p.data for p in parts)
+        return data, etag_of(data)
+
+
+def split_filters(layers: list[Layer], filters: Mapping[str, str]
+                  ) -> dict[str, dict[str, str]]:
+    """The filters each layer declares; raise :class:`InvalidInput` for invalid or unknown ones."""
+    per_layer: dict[str, dict[str, str]] = {}
+    for layer in layers:
+        names = {f.name for f in layer.all_filters}
+        per_layer[layer.id] = {k: v for k, v in filters.items() if k in names}
+        layer.bind(per_layer[layer.id])  # parses: a 422 naming the parameter
+    known = {k for sub in per_layer.values() for k in sub}
+    unknown = sorted(set(filters) - known)
+    if unknown:
+        allowed = sorted({f.name for layer in layers for f in layer.all_filters})
+        raise InvalidInput(f"query parameter '{unknown[0]}': not a filter of "
+                           f"{', '.join(la.id for la in layers)} (allowed: "
+                           f"{', '.join(allowed) or 'none'})",
+                           code="invalid_parameter", parameter=unknown[0])
+    return per_layer
+
+
+def make_tile_engine(url: Any, pool_size: int = 10) -> Engine:
+    """Engine for tile queries: plans prepared once and reused, no parallel workers, no JIT."""
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size,
+                         pool_pre_ping=False, isolation_level="AUTOCOMMIT",
+                         connect_args={"options": TILE_CONNECT_OPTIONS, "prepare_threshold": 0})
+
+
+_SERVICES: dict[str, TileService] = {}
+_SERVICES_LOCK = threading.Lock()
+
+
+def tile_service_for(engine: Engine, max_bytes: int) -> TileService:
+    """The process-wide tile service of ``engine``'s database (one tile engine per URL)."""
+    url = engine.url.render_as_string(hide_password=False)
+    with _SERVICES_LOCK:
+        service = _SERVICES.get(url)
+        if service is None:
+            service = TileService(make_tile_engine(engine.url), max_bytes)
+            _SERVICES[url] = service
+        return service
+
+
+def dispose_tile_services() -> None:
+    """Close every tile engine (tests and shutdown)."""
+    with _SERVICES_LOCK:
+        for service in _SERVICES.values():
+            service.engine.dispose()
+        _SERVICES.clear()

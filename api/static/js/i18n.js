@@ -1,0 +1,75 @@
+// A small i18n dictionary: Chinese by default, English by switch (remembered in localStorage).
+const DICT = {
+  zh: {
+    title: '网格化治理一张图', layers: '图层', legend: '图例', dashboard: '态势看板',
+    search: '搜索', searchPlaceholder: '建筑编码 / 网格编码 / 事件编号', notFound: '未找到',
+    building: '建筑', grid: '网格', event: '事件', camera: '摄像头', road: '道路', admin: '行政区',
+    code: '编码', name: '名称', address: '地址', floors: '层数', use: '用途', status: '状态',
+    community: '社区', rooms: '房间数', qr: '门牌二维码', openEvents: '未办结事件', none: '无',
+    category: '类别', reportedAt: '上报时间', dueAt: '办理时限', history: '处理过程',
+    actions: '可执行操作', signIn: '登录后可处理', kpis: '网格指标', events: '事件数',
+    open: '未办结', overdue: '超期', closureRate: '办结率', onTimeRate: '按期办结率',
+    total: '事件总数', byStatus: '按状态', trend: '近30日趋势', reported: '上报', closed: '办结',
+    topCategories: '高发类别', overdueList: '超期事件', choropleth: '网格专题图', off: '关闭',
+    heading: '朝向', range: '视距', hfov: '视场角', liveEvents: '实时事件', newEvent: '新事件',
+    language: 'English', unavailable: '暂不可用', layer: '网格层', kind: '类型', height: '高度',
+    viewPolygon: '可视范围', basemap: '外部底图',
+    'status.registered': '已登记', 'status.dispatched': '已派遣', 'status.in_progress': '处置中',
+    'status.handled': '已处置', 'status.verified': '已核查', 'status.closed': '已结案',
+    'status.evaluated': '已评价', 'status.rejected': '不予受理', 'status.returned': '已退回',
+    'status.duplicate': '重复', 'status.cancelled': '已撤销',
+  },
+  en: {
+    title: 'Grid governance one-map', layers: 'Layers', legend: 'Legend', dashboard: 'Dashboard',
+    search: 'Search', searchPlaceholder: 'building code / grid code / event id', notFound: 'Not found',
+    building: 'Building', grid: 'Grid', event: 'Event', camera: 'Camera', road: 'Road', admin: 'Admin area',
+    code: 'Code', name: 'Name', address: 'Address', floors: 'Floors', use: 'Use', status: 'Status',
+    community: 'Community', rooms: 'Rooms', qr: 'Plate QR', openEvents: 'Open events', none: 'none',
+    category: 'Category', reportedAt: 'Reported', dueAt: 'Due', history: 'History',
+    actions: 'Allowed actions', signIn: 'sign in to act', kpis: 'Grid KPIs', events: 'Events',
+    open: 'Open', overdue: 'Overdue', closureRate: 'Closure rate', onTimeRate: 'On-time rate',
+    total: 'Events', byStatus: 'By status', trend: 'Last 30 days', reported: 'reported', closed: 'closed',
+    topCategories: 'Top categories', overdueList: 'Overdue', choropleth: 'Grid choropleth', off: 'off',
+    heading: 'Heading', range: 'Range', hfov: 'Field of view', liveEvents: 'Live events', newEvent: 'New event',
+    language: '中文', unavailable: 'unavailable', layer: 'Grid layer', kind: 'Kind', height: 'Height',
+    viewPolygon: 'View area', basemap: 'External basemap',
+    'status.registered': 'registered', 'status.dispatched': 'dispatched', 'status.in_progress': 'in progress',
+    'status.handled': 'handled', 'status.verified': 'verified', 'status.closed': 'closed',
+    'status.evaluated': 'evaluated', 'status.rejected': 'rejected', 'status.returned': 'returned',
+    'status.duplicate': 'duplicate', 'status.cancelled': 'cancelled',
+  },
+};
+
+let lang = (typeof localStorage !== 'undefined' && localStorage.getItem('gridgov.lang')) || 'zh';
+const listeners = [];
+
+export function t(key) {
+  return (DICT[lang] && DICT[lang][key]) || DICT.zh[key] || key;
+}
+
+export function currentLang() { return lang; }
+
+// Pick the label of an object in the current language: obj.name / obj.name_en, or title/title_en.
+export function label(obj, base = 'name') {
+  if (!obj) return '';
+  return (lang === 'en' && obj[`${base}_en`]) || obj[base] || obj[`${base}_en`] || '';
+}
+
+export function setLang(value) {
+  lang = value === 'en' ? 'en' : 'zh';
+  try { localStorage.setItem('gridgov.lang', lang); } catch (e) { /* private mode */ }
+  document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+  applyStatic();
+  listeners.forEach((fn) => fn(lang));
+}
+
+export function onLangChange(fn) { listeners.push(fn); }
+
+// Elements with data-i18n="key" get their text; data-i18n-placeholder their placeholder.
+export function applyStatic(root = document) {
+  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  root.querySelectorAll('[data-i18n-placeholder]').forEach((el) => {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  });
+  document.title = t('title');
+}
