@@ -105,6 +105,17 @@ def make_points(grids: gpd.GeoDataFrame, n: int, seed: int = 7) -> tuple[np.ndar
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
+# Every (point, grid) pair with ST_Covers, then the tie rule: the smallest code
+# in byte order (= Python's str order). Points in no grid have no row (None).
+# Grids drive the loop (LATERAL ... OFFSET 0 keeps the planner from flattening
+# it) so PostGIS reuses each grid's prepared geometry across its points: about
+# 3x faster than the planner's default points-first plan.
+JOIN_SQL = (
+    'CREATE TEMP TABLE bench_result AS SELECT p.id, min(g.code COLLATE "C") AS code '
+    "FROM bench_grids g CROSS JOIN LATERAL (SELECT q.id FROM bench_points q "
+    "WHERE ST_Covers(g.geom, q.geom) OFFSET 0) p GROUP BY p.id"
+)
+
 
 @contextmanager
 def throwaway_cluster() -> Iterator[str]:
@@ -157,6 +168,7 @@ def postgis_assign(url: str, grids: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarr
     with psycopg.connect(_psycopg_url(url), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         conn.execute("SET max_parallel_workers_per_gather = 0")  # one core, like gridgov
+        conn.execute("SET jit = off")
         conn.execute("CREATE TEMP TABLE bench_grids (code text, geom geometry)")
         wkb = shapely.to_wkb(shapely.set_srid(np.asarray(grids.geometry.array), 4326),
                              hex=True, include_srid=True)
@@ -177,11 +189,7 @@ def postgis_assign(url: str, grids: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarr
         conn.execute("ANALYZE bench_points")
         load = time.perf_counter() - t0
         t1 = time.perf_counter()
-        conn.execute(
-            'CREATE TEMP TABLE bench_result AS SELECT p.id, min(g.code COLLATE "C") AS code '
-            "FROM bench_points p LEFT JOIN bench_grids g ON ST_Covers(g.geom, p.geom) "
-            "GROUP BY p.id"
-        )
+        conn.execute(JOIN_SQL)
         join = time.perf_counter() - t1
         rows = conn.execute("SELECT id, code FROM bench_result").fetchall()
     codes = np.full(len(x), None, dtype=object)

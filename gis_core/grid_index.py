@@ -19,6 +19,7 @@ percent) are resolved exactly with prepared shapely predicates.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
@@ -165,6 +166,32 @@ class _Snapshot:
         if len(edge):
             ids[edge] = self.min_ids(lon[edge], lat[edge])
         return self._code_or_none.take(ids)
+
+    def assign_areas(self, geoms: npt.NDArray[np.object_]) -> np.ndarray:
+        """Per polygon: the grid holding the largest part (exclusive) or all grids sharing area."""
+        out = np.full(len(geoms), None, dtype=object)
+        if self.n == 0 or not len(geoms):
+            return out
+        src, ids = self.tree.query(geoms, predicate="intersects")
+        area = shapely.area(shapely.intersection(geoms[src], self.geoms[ids]))
+        share = area > 0
+        src, ids, area = src[share], ids[share], area[share]
+        if not len(src):
+            return out
+        if self.exclusive:
+            order = np.lexsort((ids, -area, src))  # largest area first, ties: smallest code
+            src, ids = src[order], ids[order]
+            first = np.r_[True, src[1:] != src[:-1]]
+            out[src[first]] = self.codes[ids[first]]
+            return out
+        order = np.lexsort((ids, src))
+        src, ids = src[order], ids[order]
+        starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])
+        ends = np.r_[starts[1:], len(src)]
+        codes = self.codes[ids].tolist()
+        for a, b in zip(starts, ends, strict=True):
+            out[src[a]] = sorted(set(codes[a:b]))
+        return out
 
     def _assign_lists(self, lon: FloatArray, lat: FloatArray, use_raster: bool) -> np.ndarray:
         out = np.full(len(lon), None, dtype=object)
@@ -313,10 +340,11 @@ class GridIndex:
         self._to = (_to_utc_ns(frame[valid_to], valid_to) if valid_to in frame
                     else np.full(n, _OPEN_START, dtype=np.int64))
         self._to = np.where(self._to == _OPEN_START, _OPEN_END, self._to)  # NaT -> open
+        self._rows_of = {name: np.flatnonzero(layers == name) for name in self.layers}
         self.max_side = max_side
         self.bounds: Bounds = tuple(float(v) for v in shapely.total_bounds(self._geoms))  # type: ignore[assignment]
         self._cache: OrderedDict[tuple[str, bytes], _Snapshot] = OrderedDict()
-        now = _to_utc_ns([pd.Timestamp.now(tz="UTC")], "at")[0]
+        now = time.time_ns()
         for name in self.layers:
             self._snapshot(name, now).build_raster()
 
@@ -367,10 +395,12 @@ class GridIndex:
     # -- snapshots --------------------------------------------------------------
 
     def _snapshot(self, name: str, at_ns: int) -> _Snapshot:
-        valid = (self._layer_of == name) & (self._from <= at_ns) & (at_ns < self._to)
-        key = (name, np.packbits(valid).tobytes())
+        rows = self._rows_of[name]
+        mask = (self._from[rows] <= at_ns) & (at_ns < self._to[rows])
+        key = (name, np.packbits(mask).tobytes())
         snap = self._cache.get(key)
         if snap is None:
+            valid = rows[mask]
             snap = _Snapshot(self._codes[valid], self._geoms[valid], self.exclusive[name],
                              self.max_side)
             self._cache[key] = snap
@@ -440,14 +470,92 @@ class GridIndex:
             columns[name] = snap.assign(lon, lat, use_raster)
         return pd.DataFrame(columns, index=index, dtype=object)
 
+    def assign_footprints(
+        self,
+        footprints: gpd.GeoSeries | gpd.GeoDataFrame,
+        at: dt.datetime | pd.Timestamp | str | None = None,
+    ) -> pd.DataFrame:
+        """Assign building footprints (or any polygons) to the grids of every layer.
+
+        A polygon goes to the grid holding the largest part of it (exclusive
+        layers; ties: the smallest code) or to the sorted list of every grid
+        sharing area with it (non-exclusive layers); ``None`` when it shares no
+        area with any grid. Point geometries follow :meth:`assign`. Areas are
+        compared in EPSG:4326, which ranks the parts of one footprint like a
+        metric CRS would (the scale is the same across a building).
+
+        Parameters
+        ----------
+        footprints
+            GeoSeries or GeoDataFrame with a CRS; Polygon, MultiPolygon or Point.
+        at
+            Time, as in :meth:`assign`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per layer, indexed like ``footprints``.
+
+        Raises
+        ------
+        InvalidInput
+            ``footprints`` has no CRS or is not a GeoSeries/GeoDataFrame.
+        InvalidGeometry
+            An empty or non-polygonal, non-point geometry.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely.geometry import box
+        >>> grids = gpd.GeoDataFrame({"code": ["A", "B"]},
+        ...                          geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326)
+        >>> house = gpd.GeoSeries([box(0.9, 0.4, 1.3, 0.6)], crs=4326)  # mostly in B
+        >>> GridIndex(grids).assign_footprints(house)["grid"].tolist()
+        ['B']
+        """
+        if not isinstance(footprints, gpd.GeoSeries | gpd.GeoDataFrame):
+            raise InvalidInput("footprints must be a GeoSeries or GeoDataFrame",
+                               parameter="footprints")
+        if len(footprints) and footprints.crs is None:
+            raise InvalidInput("footprints has no CRS; set one (e.g. .set_crs(4326))",
+                               parameter="footprints")
+        series = footprints.geometry if isinstance(footprints, gpd.GeoDataFrame) else footprints
+        if len(series) and not series.crs.equals("EPSG:4326"):
+            series = series.to_crs(4326)
+        geoms = np.asarray(series.array, dtype=object)
+        kinds = shapely.get_type_id(geoms)
+        bad = ~np.isin(kinds, (0, 3, 6)) | shapely.is_empty(geoms)
+        if bad.any():
+            raise InvalidGeometry("footprints must be non-empty Polygons, MultiPolygons or "
+                                  f"Points; bad positions: {np.flatnonzero(bad)[:10].tolist()}",
+                                  parameter="footprints")
+        point = np.flatnonzero(kinds == 0)
+        polygon = np.flatnonzero(kinds != 0)
+        at_ns = self._at_ns(at)
+        columns: dict[Hashable, np.ndarray] = {}
+        for name in self.layers:
+            snap = self._snapshot(name, at_ns)
+            column = np.full(len(geoms), None, dtype=object)
+            if len(point):
+                column[point] = snap.assign(shapely.get_x(geoms[point]),
+                                            shapely.get_y(geoms[point]), use_raster=False)
+            column[polygon] = snap.assign_areas(geoms[polygon])
+            columns[name] = column
+        return pd.DataFrame(columns, index=series.index, dtype=object)
+
     @staticmethod
     def _at_ns(at: dt.datetime | pd.Timestamp | str | None) -> int:
         if at is None:
-            at = pd.Timestamp.now(tz="UTC")
+            return time.time_ns()
         if not isinstance(at, dt.datetime | str):
             raise InvalidInput("at must be a datetime, a pandas Timestamp, an ISO string or None",
                                parameter="at")
-        stamp = _to_utc_ns([at], "at")[0]
-        if stamp == _OPEN_START:
+        try:
+            stamp = pd.Timestamp(at)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"at={at!r} is not a time; use ISO 8601, e.g. "
+                               "'2025-03-01T10:00:00+08:00'", parameter="at") from exc
+        if stamp is pd.NaT:
             raise InvalidInput("at must be a valid time", parameter="at")
-        return int(stamp)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return int(stamp.as_unit("ns").value)

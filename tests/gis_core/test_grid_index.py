@@ -194,3 +194,36 @@ def test_non_exclusive_matches_brute_force_lists():
     codes = np.asarray(grids["code"], dtype=object)
     expected = [sorted(codes[covers[:, j]]) or None for j in range(len(x))]
     assert got == expected
+
+
+def test_footprints_go_to_the_grid_holding_the_largest_part():
+    grids = frame(
+        ["B", "A", "F"],
+        [box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 0, 2, 1)],
+        layer=["street", "street", "function"],
+    )
+    index = GridIndex(grids, exclusive={"function": False})
+    houses = gpd.GeoSeries(
+        [
+            box(0.5, 0.4, 0.9, 0.6),  # wholly in B
+            box(0.7, 0.4, 1.1, 0.6),  # 3/4 in B, 1/4 in A
+            box(0.9, 0.4, 1.1, 0.6),  # half and half -> smallest code
+            box(5, 5, 6, 6),  # nowhere
+            shapely.Point(1.0, 0.5),  # a point on the shared edge
+        ],
+        index=[7, 8, 9, 10, 11],
+        crs=4326,
+    )
+    got = index.assign_footprints(houses)
+    assert got.index.tolist() == [7, 8, 9, 10, 11]
+    assert got["street"].tolist() == ["B", "B", "A", None, "A"]
+    assert got["function"].tolist() == [["F"], ["F"], ["F"], None, ["F"]]
+
+
+def test_footprints_in_projected_crs_and_bad_input():
+    grids = frame(["G"], [box(113.99, 22.59, 114.01, 22.61)])
+    house = gpd.GeoSeries([box(114.0, 22.6, 114.0001, 22.6001)], crs=4326).to_crs(4547)
+    assert GridIndex(grids).assign_footprints(house)["grid"].tolist() == ["G"]
+    with pytest.raises(InvalidGeometry):
+        GridIndex(grids).assign_footprints(
+            gpd.GeoSeries([shapely.LineString([(0, 0), (1, 1)])], crs=4326))
