@@ -287,10 +287,11 @@ def demo(
     seed: int = 42,
 ) -> None:
     """Start the database, migrate, load the sample town if empty, and serve."""
+    from data_samples.generator import generate
+
     from api.db.migrate import upgrade
     from api.db.session import make_engine
     from api.services.loader import is_empty, load_directory
-    from data_samples.generator import generate
 
     with _friendly_errors():
         url = database_url()

@@ -11,19 +11,7 @@ from sqlalchemy import Engine
 import api
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
-from api.routers import (
-    buildings,
-    cameras,
-    categories,
-    events,
-    grids,
-    health,
-    ogc,
-    open311,
-    stats,
-    tiles,
-    web,
-)
+from api.routers import buildings, cameras, categories, events, grids, health, open311, stats
 from api.services.grid_lookup import PostGISGridLookup
 from api.settings import Settings
 
@@ -63,8 +51,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     add_exception_handlers(app)
-    for module in (health, grids, buildings, cameras, categories, open311, ogc, web, events,
-                   stats, tiles):
+    for module in (health, grids, buildings, cameras, categories, open311, events, stats):
         app.include_router(module.router)
     return app
 
