@@ -266,8 +266,7 @@ def _shadow_pieces(
 ) -> tuple[np.ndarray, IntArray]:
     """Hidden-ground polygons for every (camera, building) pair; returns (pieces, camera)."""
     fp = footprints[bld_i]
-    centre_pts = shapely.points(cam_xy[cam_i])
-    dmin = shapely.distance(fp, centre_pts)
+    dmin = shapely.distance(fp, shapely.points(cam_xy)[cam_i])
     full_k = cam_r[cam_i] / np.maximum(dmin, 0.05) * 1.01 + 1.0
     hc, hb = cam_h[cam_i], bld_h[bld_i]
     with np.errstate(divide="ignore"):
@@ -286,7 +285,8 @@ def _shadow_pieces(
     if hull_pairs.size:
         pts = np.vstack([coords[cv], far[cv]])[order]
         pieces = [
-            np.asarray(shapely.convex_hull(shapely.multipoints(pts, indices=hull_idx[order])))
+            # a hull of the vertices: linestrings are much cheaper to build than multipoints
+            np.asarray(shapely.convex_hull(shapely.linestrings(pts, indices=hull_idx[order])))
         ]
     owners = [hull_pairs]
     # concave footprints: F, kF and one trapezoid per edge
@@ -299,7 +299,7 @@ def _shadow_pieces(
         edge_owner = own[:-1][same]
         quad_idx = np.repeat(np.arange(edge_owner.size), 4)
         quad_pts = np.stack([a, b, fb, fa], axis=1).reshape(-1, 2)
-        quads = shapely.convex_hull(shapely.multipoints(quad_pts, indices=quad_idx))
+        quads = shapely.convex_hull(shapely.linestrings(quad_pts, indices=quad_idx))
         far_pairs, own_dense = np.unique(own, return_inverse=True)
         far_polys = shapely.polygons(shapely.linearrings(f_xy, indices=own_dense))
         pieces += [np.asarray(quads), fp[cc], np.asarray(far_polys)]
@@ -381,7 +381,7 @@ def visible_polygons(
     heights = _heights(buildings, height, default_height)
     tree = shapely.STRtree(fps)
     cam_i, bld_i = tree.query(sectors, predicate="intersects")
-    inside = shapely.contains_properly(fps[bld_i], shapely.points(xy[cam_i]))
+    inside = shapely.contains_properly(fps[bld_i], shapely.points(xy)[cam_i])
     cam_i, bld_i = cam_i[~inside], bld_i[~inside]
     cam_h = _column(cameras, "mount_height").to_numpy(float)
     cam_r = _column(cameras, "range_m").to_numpy(float)

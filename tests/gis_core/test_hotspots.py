@@ -107,6 +107,37 @@ def test_h3_contiguity_is_symmetric_with_six_neighbours_inside() -> None:
     assert card.min() == 3  # the corners of the outer ring
 
 
+@pytest.mark.parametrize(
+    ("lat", "lng", "res", "keep"),
+    [
+        (31.23, 121.47, 9, 1.0),  # a dense city block
+        (31.23, 121.47, 9, 0.3),  # sparse occupied cells, many isolated
+        (69.65, 18.96, 7, 0.6),  # high latitude
+        (-33.9, 151.2, 3, 1.0),  # coarse cells over a large area
+        (0.0, -160.0, 5, 0.8),
+    ],
+)
+def test_h3_contiguity_fast_path_equals_grid_disk(
+    lat: float, lng: float, res: int, keep: float
+) -> None:
+    from gis_core.hotspots import _h3_disk_weights, _h3_ring1_geometric
+
+    rng = np.random.default_rng(res)
+    cells = sorted(h3.grid_disk(h3.latlng_to_cell(lat, lng, res), 12))
+    cells = [c for c in cells if rng.random() < keep]
+    fast = _h3_ring1_geometric(cells)
+    assert fast is not None
+    assert (fast != _h3_disk_weights(cells, 1)).nnz == 0
+
+
+def test_h3_contiguity_around_a_pentagon_uses_grid_disk() -> None:
+    pent = sorted(h3.get_pentagons(4))[3]
+    cells = sorted(h3.grid_disk(pent, 2))
+    w = h3_contiguity(cells)
+    assert int(w[cells.index(pent)].sum()) == 5
+    assert (w != w.T).nnz == 0
+
+
 @pytest.mark.parametrize("rings", [1, 2])
 def test_gi_star_equals_esda_on_h3_contiguity(rings: int) -> None:
     cells = _cells(9)  # 271 cells
