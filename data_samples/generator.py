@@ -184,11 +184,12 @@ def generate(out_dir: str | Path, seed: int = 42, scale: Scale = "town",
     seed
         Random seed; the same seed and scale give the same data.
     scale
-        ``"small"`` (about 30 grids, 1,000 buildings, 2,000 events: for tests),
-        ``"town"`` (about 120 grids, 10,000 buildings, 300 cameras, 50,000
-        events) or ``"district"`` (about 4,000 grids, 200,000 buildings,
-        6,000 cameras, 200,000 events; rooms only for the first residential
-        buildings in code order, up to 300,000 rooms).
+        ``"small"`` (about 30 grids, 1,000 buildings, 40 cameras, 2,000
+        events: for tests), ``"town"`` (about 120 grids, 10,000 buildings,
+        300 cameras, 50,000 events) or ``"district"`` (about 4,000 grids,
+        200,000 buildings, 6,000 cameras, 200,000 events). Rooms are made for
+        the residential buildings in code order (community by community) until
+        a budget is spent: 30,000 / 150,000 / 300,000 rooms.
     progress
         Called with a stage name and the fraction done (0-1).
 

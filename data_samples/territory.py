@@ -32,7 +32,7 @@ def district_outline(rng: np.random.Generator, centre: tuple[float, float],
     theta = np.linspace(0.0, 2.0 * np.pi, 241)[:-1]
     log_r = np.zeros_like(theta)
     for k in range(2, 8):
-        log_r += rng.normal(0.0, 0.16 / np.sqrt(k)) * np.cos(k * theta + rng.uniform(0, 2 * np.pi))
+        log_r += rng.normal(0.0, 0.24 / np.sqrt(k)) * np.cos(k * theta + rng.uniform(0, 2 * np.pi))
     log_r += rng.normal(0.0, 0.012, theta.size)  # a little ruggedness
     r = np.exp(log_r)
     ring = np.column_stack([np.cos(theta) * r, np.sin(theta) * r])

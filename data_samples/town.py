@@ -87,14 +87,16 @@ def zone_styles(rng: np.random.Generator, n: int) -> list[str]:
 
 
 def _wavy_line(rng: np.random.Generator, district: BaseGeometry, angle: float,
-               amplitude: float) -> BaseGeometry:
+               amplitude: float, waves: float) -> BaseGeometry:
     """A gently curving line across the district through a random inner point."""
     xmin, ymin, xmax, ymax = district.bounds
     half = np.hypot(xmax - xmin, ymax - ymin)
     centre = random_points_in(rng, district.buffer(-0.15 * np.sqrt(district.area)), 1)[0]
     t = np.linspace(-half, half, 120)
-    wavelength = rng.uniform(1.5, 3.0) * half
-    offset = amplitude * np.sin(2 * np.pi * t / wavelength + rng.uniform(0, 2 * np.pi))
+    offset = np.zeros_like(t)
+    for k, share in ((1.0, 1.0), (2.3, 0.35)):  # a long bend and a shorter wiggle
+        wavelength = 2 * half / (waves * k * rng.uniform(0.8, 1.25))
+        offset += share * amplitude * np.sin(2 * np.pi * t / wavelength + rng.uniform(0, 2 * np.pi))
     d = np.array([np.cos(angle), np.sin(angle)])
     normal = np.array([-d[1], d[0]])
     xy = centre + t[:, None] * d + offset[:, None] * normal
@@ -106,7 +108,7 @@ def arterials(rng: np.random.Generator, district: BaseGeometry, n: int,
     """Main roads crossing the district at spread-out angles."""
     base = rng.uniform(0, np.pi)
     amp = 0.04 * np.sqrt(district.area)
-    geoms = [_wavy_line(rng, district, base + i * np.pi / n + rng.normal(0, 0.12), amp)
+    geoms = [_wavy_line(rng, district, base + i * np.pi / n + rng.normal(0, 0.12), amp, 1.0)
              for i in range(n)]
     names = [w + ARTERIAL_SUFFIXES[i % 2] for i, w in enumerate(words[:n])]
     return pd.DataFrame({"name": names, "kind": "primary", "geometry": geoms})
@@ -114,7 +116,8 @@ def arterials(rng: np.random.Generator, district: BaseGeometry, n: int,
 
 def river(rng: np.random.Generator, district: BaseGeometry, word: str) -> pd.DataFrame:
     """One meandering river across the district."""
-    geom = _wavy_line(rng, district, rng.uniform(0, np.pi), 0.08 * np.sqrt(district.area))
+    geom = _wavy_line(rng, district, rng.uniform(0, np.pi), 0.05 * np.sqrt(district.area),
+                      3.0)
     return pd.DataFrame({"name": [word + "河"], "geometry": [geom]})
 
 
