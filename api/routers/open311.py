@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 
 from api.deps import SessionDep, SettingsDep
 from api.services import open311 as o311
+from api.services.events import PhotoRef, create_event
 from api.services.grid_lookup import GridLookup, get_grid_lookup
 from api.services.open311_keys import check_key
 from api.settings import Settings
@@ -179,8 +180,6 @@ def post_request(fmt: Format, session: SessionDep, settings: SettingsDep,
 def submit(session: SessionDep, lookup: GridLookup, new: o311.NewRequest, key_name: str,
            settings: Settings) -> tuple[int, str, str | None]:
     """Store the request through the event intake; return id, token and notice."""
-    from api.services.events import PhotoRef, create_event
-
     event = create_event(
         session, lookup, category_code=new.service_code, lon=new.lon, lat=new.lat,
         building_code=new.building_code, address=new.address, description=new.description,

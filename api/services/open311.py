@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from api.db.models import Building, Department, Event, EventCategory, EventHistory
+from api.db.models_events import EventPhoto
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = ("json", "xml")
@@ -277,8 +278,6 @@ def _last_steps(session: Session, ids: Sequence[int]) -> dict[int, tuple[datetim
 
 def _media_urls(session: Session, ids: Sequence[int], base_url: str) -> dict[int, str]:
     """Per event: the absolute URL of its first photo (a stored file is served by the API)."""
-    from api.db.models_events import EventPhoto
-
     if not ids:
         return {}
     p = EventPhoto

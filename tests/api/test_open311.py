@@ -277,3 +277,148 @@ def test_keys_are_stored_hashed_and_revocable(session: Session) -> None:
     assert check_key(session, key) is row
     revoke_key(session, str(row.id))
     assert check_key(session, key) is None and row.revoked_at is not None
+
+
+# -- POST requests ---------------------------------------------------------------
+@pytest.fixture()
+def api_key(session: Session) -> str:
+    _, key = create_key(session, "test hotline")
+    session.flush()
+    return key
+
+
+@pytest.fixture()
+def inside(connection: Connection) -> tuple[float, float]:
+    row = connection.execute(text(
+        "SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM (SELECT ST_PointOnSurface(g.geom) AS p "
+        "FROM grids g JOIN grid_layers l ON l.id = g.layer_id WHERE l.exclusive "
+        "ORDER BY g.code LIMIT 1) t")).one()
+    return float(row.lon), float(row.lat)
+
+
+def _count(connection: Connection) -> int:
+    return int(connection.execute(text("SELECT count(*) FROM events")).scalar_one())
+
+
+def _form(service_code: str, lonlat: tuple[float, float], **extra: str) -> dict[str, str]:
+    return {"service_code": service_code, "long": str(lonlat[0]), "lat": str(lonlat[1]),
+            "description": "垃圾桶满溢 overflowing bin", **extra}
+
+
+@pytest.mark.parametrize(("key", "status"), [(None, 401), ("", 401), ("not-a-key", 403)])
+def test_post_without_or_with_a_bad_key_is_refused(client: TestClient, connection: Connection,
+                                                   inside: tuple[float, float],
+                                                   key: str | None, status: int) -> None:
+    before = _count(connection)
+    form = _form("0101", inside) | ({"api_key": key} if key is not None else {})
+    res = client.post(f"{BASE}/requests.json", data=form)
+    assert res.status_code == status
+    (error,) = res.json()
+    assert error["code"] == status and "api_key" in error["description"]
+    root = _xml(client.post(f"{BASE}/requests.xml", data=form))
+    assert root.tag == "errors" and root.findtext("./error/code") == str(status)
+    assert _count(connection) == before
+
+
+def test_a_revoked_key_is_refused(client: TestClient, session: Session,
+                                  inside: tuple[float, float]) -> None:
+    from api.services.open311_keys import revoke_key
+
+    row, key = create_key(session, "old partner")
+    revoke_key(session, row.key_prefix)
+    session.flush()
+    res = client.post(f"{BASE}/requests.json", data=_form("0101", inside, api_key=key))
+    assert res.status_code == 403
+
+
+def test_post_stores_the_request_and_get_returns_it_without_personal_data(
+        client: TestClient, connection: Connection, api_key: str,
+        inside: tuple[float, float]) -> None:
+    form = _form("0101", inside, api_key=api_key, email="li.lei@example.cn",
+                 first_name="Lei", last_name="Li", phone="13800138000",
+                 media_url="https://photos.example.cn/bin.jpg", **{"attribute[bin_id]": "B-17"})
+    res = client.post(f"{BASE}/requests.json", data=form)
+    body = _json(res)
+    assert_valid(swagger_validator("RequestResponse"), body)
+    (created,) = body
+    stored = connection.execute(text(
+        "SELECT e.id, e.channel, e.reporter_phone, e.reporter_email, e.due_at, e.grids, "
+        "e.attributes, d.name AS dept FROM events e "
+        "LEFT JOIN departments d ON d.id = e.department_id WHERE e.public_token = :t"),
+        {"t": created["token"]}).one()
+    assert str(stored.id) == created["service_request_id"]
+    assert stored.channel == "open311" and stored.reporter_phone == "13800138000"
+    assert stored.reporter_email == "li.lei@example.cn" and stored.grids
+    assert stored.attributes["open311"]["attributes"] == {"bin_id": "B-17"}
+    got = _json(client.get(f"{BASE}/requests/{stored.id}.json"))
+    assert_valid(validator("requests.json"), got)
+    (req,) = got
+    assert req["status"] == "open" and req["service_code"] == "0101"
+    assert req["agency_responsible"] == stored.dept
+    due = datetime.fromisoformat(req["expected_datetime"])
+    assert abs(due - stored.due_at) < timedelta(seconds=1)
+    assert req["expected_datetime"].endswith("+08:00")
+    assert req["media_url"] == "https://photos.example.cn/bin.jpg"
+    assert (req["long"], req["lat"]) == pytest.approx(inside)
+    for fmt in ("json", "xml"):
+        text_ = client.get(f"{BASE}/requests/{stored.id}.{fmt}").text
+        assert "13800138000" not in text_ and "li.lei" not in text_ and "Lei" not in text_
+    token = _json(client.get(f"{BASE}/tokens/{created['token']}.json"))
+    assert token[0]["service_request_id"] == created["service_request_id"]
+
+
+def test_post_answers_xml_with_the_spec_elements(client: TestClient, connection: Connection,
+                                                 api_key: str,
+                                                 inside: tuple[float, float]) -> None:
+    res = client.post(f"{BASE}/requests.xml", data=_form("0101", inside, api_key=api_key))
+    assert res.status_code == 200
+    root = _xml(res)
+    assert root.tag == "service_requests"
+    request_id = root.findtext("./request/service_request_id")
+    assert request_id and root.findtext("./request/token")
+    assert connection.execute(text("SELECT channel FROM events WHERE id = :i"),
+                              {"i": int(request_id)}).scalar_one() == "open311"
+
+
+def test_post_by_building_code_as_address_id(client: TestClient, connection: Connection,
+                                             api_key: str) -> None:
+    code, address = connection.execute(text(
+        "SELECT code, address FROM buildings WHERE address IS NOT NULL ORDER BY code LIMIT 1")
+    ).one()
+    res = client.post(f"{BASE}/requests.json", data={
+        "service_code": "0101", "address_id": code, "api_key": api_key})
+    (created,) = _json(res)
+    (req,) = client.get(f"{BASE}/requests/{created['service_request_id']}.json").json()
+    assert req["address_id"] == code and req["address"] == address
+
+
+def test_post_outside_the_jurisdiction_is_400_and_nothing_is_stored(
+        client: TestClient, connection: Connection, api_key: str) -> None:
+    before = _count(connection)
+    res = client.post(f"{BASE}/requests.json",
+                      data=_form("0101", (116.397, 39.909), api_key=api_key))
+    assert res.status_code == 400
+    (error,) = res.json()
+    assert error["code"] == 400 and "outside" in error["description"].lower()
+    assert _count(connection) == before
+
+
+@pytest.mark.parametrize(("change", "word"), [
+    ({"service_code": ""}, "service_code"),
+    ({"service_code": "9999"}, "9999"),
+    ({"lat": "", "long": ""}, "location"),
+    ({"lat": "north"}, "lat"),
+    ({"long": ""}, "lat and long"),
+    ({"media_url": "ftp://x/y.jpg"}, "media_url"),
+    ({"description": "x" * 4001}, "description"),
+])
+def test_post_invalid_fields_are_400_and_nothing_is_stored(
+        client: TestClient, connection: Connection, api_key: str, inside: tuple[float, float],
+        change: dict[str, str], word: str) -> None:
+    before = _count(connection)
+    res = client.post(f"{BASE}/requests.json",
+                      data=_form("0101", inside, api_key=api_key) | change)
+    assert res.status_code == 400
+    (error,) = res.json()
+    assert error["code"] == 400 and word in error["description"]
+    assert _count(connection) == before
