@@ -13,7 +13,8 @@ Headings and pan angles are degrees clockwise from north. A ``fixed`` or
 (clockwise, so ``300 .. 60`` crosses north) widened by ``hfov / 2`` on each
 side, or all around when it has no pan range; a ``long_range`` camera with a
 pan range is treated the same way. A ``dome`` sees all around. A sweep of 360
-degrees or more is a full disc.
+degrees or more is a full disc. ``status`` is not read: select the cameras to
+count (e.g. ``cameras[cameras.status == "online"]``) before calling.
 
 Occlusion (2.5D model)
 ----------------------
@@ -35,7 +36,8 @@ The region is built exactly: for a convex footprint it is the convex hull of
 ``F``, its scaled copy and one trapezoid per edge. A building that contains the
 camera (a camera on its roof or inside it) does not occlude that camera; a
 camera on a wall is occluded only by the parts of its building in front of it.
-Walls, terrain, trees and vertical angles are not modelled; for terrain use
+Multi-part footprints occlude part by part. Walls, terrain, trees and
+vertical angles are not modelled; for terrain use
 :func:`viewshed` over a DEM.
 """
 
@@ -379,6 +381,10 @@ def visible_polygons(
     if not ok_geom.all():
         raise InvalidInput("buildings must have valid, non-empty polygons", parameter="buildings")
     heights = _heights(buildings, height, default_height)
+    # multi-part footprints occlude part by part
+    fps, parent = shapely.get_parts(fps, return_index=True)
+    poly = shapely.get_type_id(fps) == 3
+    fps, heights = fps[poly], heights[parent[poly]]
     tree = shapely.STRtree(fps)
     cam_i, bld_i = tree.query(sectors, predicate="intersects")
     inside = shapely.contains_properly(fps[bld_i], shapely.points(xy)[cam_i])

@@ -945,6 +945,7 @@ def emerging_hotspots(
     alpha: float = 0.05,
     fdr: bool = True,
     trend_alpha: float = 0.05,
+    cells: Sequence[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Emerging hot spots of events on H3 cells over time steps.
 
@@ -971,11 +972,16 @@ def emerging_hotspots(
         See :func:`emerging_hotspots_cube`.
     rings
         H3 rings of the spatial neighbourhood.
+    cells
+        The locations of the cube (H3 ids of one resolution, e.g. a full
+        cover of the territory, so empty cells count as zeros); overrides
+        ``resolution`` and drops events outside them.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Per cell: ``cell``, ``pattern``, trend figures, hexagon (EPSG:4326).
+        Per cell: ``cell``, ``pattern``, trend figures, ``events``, hexagon
+        (EPSG:4326); ``attrs["time_steps"]`` lists the start of each step.
 
     Examples
     --------
@@ -991,10 +997,15 @@ def emerging_hotspots(
     if len(ev) == 0:
         raise InvalidInput("no events in the window", parameter="events")
     lon, lat = _lonlat(ev)
-    cells = np.array([h3.latlng_to_cell(y, x, resolution) for x, y in zip(lon, lat, strict=True)])
+    if cells is not None:
+        if len(cells) == 0:
+            raise InvalidInput("cells must not be empty", parameter="cells")
+        resolution = h3.get_resolution(cells[0])
+    ids = np.array([h3.latlng_to_cell(y, x, resolution) for x, y in zip(lon, lat, strict=True)])
     t = pd.to_datetime(ev[time_col])
     t0 = pd.Timestamp(start) if start is not None else t.min()
-    t1 = pd.Timestamp(end) if end is not None else t.max()
+    # the window is [t0, t1): a given end is exclusive, the last event is included
+    t1 = pd.Timestamp(end) if end is not None else t.max() + pd.Timedelta(1, "ns")
     try:
         edges = pd.date_range(t0.floor("D"), t1, freq=time_step)
         step = pd.tseries.frequencies.to_offset(time_step)
@@ -1004,10 +1015,15 @@ def emerging_hotspots(
         ) from exc
     if len(edges) == 0 or edges[0] > t0:
         edges = edges.insert(0, edges[0] - step if len(edges) else t0)
-    if edges[-1] <= t1:
+    if edges[-1] < t1:
         edges = edges.append(pd.DatetimeIndex([edges[-1] + step]))
     bins = np.searchsorted(edges.to_numpy(), t.to_numpy(), side="right") - 1
-    uniq, loc = np.unique(cells, return_inverse=True)
+    if cells is None:
+        uniq, loc = np.unique(ids, return_inverse=True)
+    else:
+        uniq = np.asarray(list(cells), dtype=object)
+        loc = pd.Index(uniq).get_indexer(ids)
+        bins, loc = bins[loc >= 0], loc[loc >= 0]
     cube = np.zeros((len(uniq), len(edges) - 1))
     np.add.at(cube, (loc, bins), 1.0)
     res = emerging_hotspots_cube(
@@ -1015,4 +1031,6 @@ def emerging_hotspots(
     )
     res.insert(0, "cell", uniq)
     res["events"] = cube.sum(axis=1).astype(np.int64)
-    return gpd.GeoDataFrame(res, geometry=_h3_polygons(list(uniq)), crs=4326)
+    out = gpd.GeoDataFrame(res, geometry=_h3_polygons(list(uniq)), crs=4326)
+    out.attrs["time_steps"] = list(edges[:-1])
+    return out

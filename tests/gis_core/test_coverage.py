@@ -392,3 +392,33 @@ def test_visible_polygons_agree_with_brute_force_line_of_sight() -> None:
         checked += 1
         assert vis.covers(p) == (not _hidden_by_ray((X0, Y0), 6.0, p, blds)), p
     assert checked > 400
+
+
+def test_real_buildings_lujiazui_multipolygons_in_wgs84() -> None:
+    path = "/work/shared/data/cn_buildings/shanghai_lujiazui_osm_tilezen.gpkg"
+    blds = gpd.read_file(path, layer="buildings", bbox=(121.495, 31.232, 121.510, 31.242))
+    assert (blds.geom_type == "MultiPolygon").all() and len(blds) > 50
+    c = gpd.GeoDataFrame(
+        {
+            "heading": [0.0, 90.0, 200.0],
+            "hfov": [90.0, 60.0, 360.0],
+            "range_m": [150.0, 200.0, 120.0],
+            "kind": ["fixed", "fixed", "dome"],
+            "mount_height": [8.0, 12.0, 6.0],
+        },
+        geometry=gpd.points_from_xy([121.500, 121.503, 121.506], [31.236, 31.238, 31.235]),
+        crs=4326,
+    )
+    c = c[~c.intersects(blds.union_all())]
+    assert len(c) >= 2
+    vis = visible_polygons(c, blds, default_height=20.0)
+    sec = view_polygons(c)
+    assert vis.crs.to_epsg() == 4326
+    m = vis.to_crs(4547)
+    ms = sec.to_crs(4547)
+    footprints = blds.to_crs(4547).union_all()
+    for v, s in zip(m, ms, strict=True):
+        assert v.is_valid and 0 < v.area < s.area
+        assert v.difference(s).area < 1e-3 * s.area
+        # no camera sees into a building footprint
+        assert v.intersection(footprints).area < 1e-6 * s.area

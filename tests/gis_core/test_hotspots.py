@@ -342,5 +342,18 @@ def test_emerging_hotspots_from_events() -> None:
     assert res.crs.to_epsg() == 4326
     assert res.set_index("cell").loc[ORIGIN, "pattern"] == "new_hot"
     assert res["events"].sum() == len(ev)
+    assert len(res.attrs["time_steps"]) == 12
+    # an explicit window with an exclusive end on a step boundary, and all cells
+    full = emerging_hotspots(
+        ev,
+        time_step="W-MON",
+        start=weeks[0],
+        end=weeks[-1] + pd.Timedelta(days=7),
+        neighborhood_time_step=0,
+        cells=_cells(5),
+    )
+    assert full.attrs["time_steps"] == list(weeks)
+    assert len(full) == len(_cells(5)) and (full["events"] == 0).sum() > 0
+    assert full.set_index("cell").loc[ORIGIN, "pattern"] == "new_hot"
     with pytest.raises(InvalidInput, match="time_step"):
         emerging_hotspots(ev, 9, time_step="fortnightly")
