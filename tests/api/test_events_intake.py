@@ -140,7 +140,7 @@ def test_routing_rules_most_specific_wins(client: TestClient, session: Session,
     sibling = next(g for c, gs in sorted(by_community.items()) for g in gs
                    if c != community and c[:9] == street)
     elsewhere = next(g for g in grids if g["community_code"][:9] != street)
-    deps = {c: i for c, i in session.execute(text("SELECT code, id FROM departments"))}
+    deps = {str(r[0]): int(r[1]) for r in session.execute(text("SELECT code, id FROM departments"))}
     session.execute(text(
         "INSERT INTO routing_rules (scope, scope_code, category_code, department_id) VALUES "
         "('street', :street, '01', :a), ('community', :community, '0101', :b), "
