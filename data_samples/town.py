@@ -20,7 +20,13 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from data_samples.names import ARTERIAL_SUFFIXES, ESTATE_SUFFIXES, SCHOOL_SUFFIXES, pick_words
+from data_samples.names import (
+    ARTERIAL_SUFFIXES,
+    ESTATE_SUFFIXES,
+    SCHOOL_SUFFIXES,
+    WORDS,
+    pick_words,
+)
 from data_samples.territory import GeomArray, random_points_in, relaxed_partition
 from gis_core.types import FloatArray, IntArray
 
@@ -256,11 +262,10 @@ def zone_buildings(rng: np.random.Generator, lat: Lattice, zone: BaseGeometry,
     road_axis = np.where(side < 2, "u", "v")
     road_index = np.select([side == 0, side == 1, side == 2],
                            [bu[iu], bu[iu] + 1, bv[iv]], bv[iv] + 1)
-    along = np.where(side < 2, pv - lat.v_lines[0], pu - lat.u_lines[0])
-    house_no = 2 * np.floor(along / 18.0).astype(np.int64) + np.where(side % 2 == 0, 1, 2)
+    along = np.where(side < 2, pv, pu)
     return pd.DataFrame({"geometry": geoms, "road_axis": road_axis, "road_index": road_index,
-                         "house_no": house_no, "block": bu[iu] * 10_000 + bv[iv],
-                         "footprint": w * h})
+                         "along": along, "odd_side": side % 2 == 0,
+                         "block": bu[iu] * 10_000 + bv[iv], "footprint": w * h})
 
 
 # -------------------------------------------------------------- assembly
@@ -331,6 +336,10 @@ def _attach_road_names(buildings: pd.DataFrame, roads: pd.DataFrame) -> pd.DataF
     local["zone"] = local["zone"].astype(np.int64)
     local["road_index"] = local["road_index"].astype(np.int64)
     out = buildings.merge(local, on=["zone", "road_axis", "road_index"], how="left")
+    # house numbers: odd on one side, even on the other, in order along the road
+    rank = out.groupby(["zone", "road_axis", "road_index", "odd_side"])["along"].rank(
+        method="first").to_numpy().astype(np.int64)
+    out["house_no"] = 2 * rank - np.where(out["odd_side"].to_numpy(), 1, 0)
     return out
 
 
@@ -349,7 +358,7 @@ def describe_buildings(rng: np.random.Generator, town: Town) -> None:
         floors[m] = rng.integers(st.floors[0], st.floors[1] + 1, k)
         storey[m] = st.storey_m
     name = np.full(n, None, dtype=object)
-    _name_estates(b, style, use, name, town.zone_word)
+    _name_estates(rng, b, style, name, town.zone_word)
     _special_buildings(rng, b, style, use, floors, name)
     height = floors * storey + rng.uniform(0.3, 1.8, n)
     b["style"] = style
@@ -359,23 +368,28 @@ def describe_buildings(rng: np.random.Generator, town: Town) -> None:
     b["name"] = name
 
 
-def _name_estates(b: pd.DataFrame, style: GeomArray, use: GeomArray, name: GeomArray,
-                  zone_word: list[str]) -> None:
-    for kind, label in (("estate", None), ("industrial", "工业园")):
+def _name_estates(rng: np.random.Generator, b: pd.DataFrame, style: GeomArray,
+                  name: GeomArray, zone_word: list[str]) -> None:
+    """Name the towers of estates (one estate per block) and industrial park buildings."""
+    for kind in ("estate", "industrial"):
         m = np.flatnonzero(style == kind)
         if m.size == 0:
             continue
         sub = b.iloc[m]
         seq = sub.groupby(["zone", "block"]).cumcount().to_numpy() + 1
-        block_rank = sub.groupby("zone")["block"].rank(method="dense").to_numpy().astype(int)
-        words = np.asarray(zone_word, dtype=object)[sub["zone"].to_numpy()]
-        if label is None:
-            suffix = np.asarray(ESTATE_SUFFIXES, dtype=object)[block_rank % len(ESTATE_SUFFIXES)]
-            prefix = words + np.where(block_rank > len(ESTATE_SUFFIXES),
-                                      [chinese_ordinal(int(r)) + "期" for r in block_rank], "")
-            base = prefix + suffix
+        if kind == "estate":
+            block_id = sub.groupby(["zone", "block"]).ngroup().to_numpy()
+            combos = [w + s for s in ESTATE_SUFFIXES for w in WORDS]
+            order = rng.permutation(len(combos))
+            base = np.array([combos[order[k % len(combos)]]
+                             + (chinese_ordinal(k // len(combos) + 1) + "期"
+                                if k >= len(combos) else "")
+                             for k in range(int(block_id.max()) + 1)], dtype=object)[block_id]
         else:
-            base = words + label + [chinese_ordinal(int(r)) + "区" for r in block_rank]
+            rank = sub.groupby("zone")["block"].rank(method="dense").to_numpy().astype(int)
+            words = np.asarray(zone_word, dtype=object)[sub["zone"].to_numpy()]
+            base = words + np.array([f"工业园{chr(64 + r) if r <= 26 else r}区" for r in rank],
+                                    dtype=object)
         name[m] = base + np.asarray([f"{s}栋" for s in seq], dtype=object)
 
 

@@ -216,6 +216,7 @@ def test_buildings_have_addresses_floors_and_uses(town: Path) -> None:
     b = layer(town, "buildings")
     assert b["address"].str.startswith("龙岗区").all()
     assert b["address"].str.endswith("号").all()
+    assert b["address"].duplicated().mean() < 0.01  # house numbers run along each road
     assert (b["floors"] >= 1).all() and (b["height"] >= 2.5 * b["floors"]).all()
     assert {"residential", "commercial", "school", "market"} <= set(b["use"])
 
