@@ -48,6 +48,14 @@ def error_response(exc: o311.Open311Error, fmt: str) -> Response:
     return render(exc.body(), fmt, "errors", exc.status)
 
 
+def _describe(exc: GisError) -> str:
+    text = f"{exc.code}: {exc.message}"
+    suggestions = (exc.details or {}).get("suggestions")
+    if suggestions:
+        text += "; did you mean: " + " | ".join(str(s) for s in suggestions)
+    return text
+
+
 class Open311Route(APIRoute):
     """A route whose errors (ours, domain and validation) use the Open311 error format."""
 
@@ -65,8 +73,7 @@ class Open311Route(APIRoute):
                                  f"{e.get('msg')}" for e in exc.errors())
                 return error_response(o311.Open311Error(400, text), _fmt_of(request))
             except GisError as exc:
-                return error_response(o311.Open311Error(400, f"{exc.code}: {exc.message}"),
-                                      _fmt_of(request))
+                return error_response(o311.Open311Error(400, _describe(exc)), _fmt_of(request))
 
         return handle
 

@@ -174,6 +174,21 @@ def test_status_maps_our_lifecycle_to_open_and_closed_with_notes(
             "SELECT note FROM event_history WHERE event_id = :id AND note <> '' "
             "ORDER BY at DESC, id DESC LIMIT 1"), {"id": r.id}).scalar()
         assert req["status_notes"] == note
+        if req["status"] == "closed" and r.status != "duplicate":
+            closed_at = connection.execute(text("SELECT closed_at FROM events WHERE id = :i"),
+                                           {"i": r.id}).scalar()
+            if closed_at is not None:
+                assert datetime.fromisoformat(req["updated_datetime"]) == closed_at
+
+
+def test_service_request_id_overrides_the_other_filters(client: TestClient,
+                                                        connection: Connection) -> None:
+    old = connection.execute(text(
+        "SELECT id FROM events WHERE reported_at < now() - interval '200 days' LIMIT 1")
+    ).scalar_one()
+    body = _json(client.get(f"{BASE}/requests.json", params={
+        "service_request_id": str(old), "start_date": "2026-11-01", "status": "open,closed"}))
+    assert [r["service_request_id"] for r in body] == [str(old)]
 
 
 def test_status_filter_and_service_code_filter(client: TestClient,
@@ -422,3 +437,30 @@ def test_post_invalid_fields_are_400_and_nothing_is_stored(
     (error,) = res.json()
     assert error["code"] == 400 and word in error["description"]
     assert _count(connection) == before
+
+
+def test_post_by_address_string_resolves_the_building(client: TestClient,
+                                                      connection: Connection,
+                                                      api_key: str) -> None:
+    code, address = connection.execute(text(
+        "SELECT code, address FROM buildings WHERE address IS NOT NULL "
+        "ORDER BY code DESC LIMIT 1")).one()
+    (created,) = _json(client.post(f"{BASE}/requests.json", data={
+        "service_code": "0205", "address_string": address, "api_key": api_key}))
+    (req,) = client.get(f"{BASE}/requests/{created['service_request_id']}.json").json()
+    assert req["address"] == address and req["address_id"] == code
+    unknown = client.post(f"{BASE}/requests.json", data={
+        "service_code": "0205", "address_string": address + "不存在的楼", "api_key": api_key})
+    assert unknown.status_code == 400 and "address" in unknown.json()[0]["description"]
+
+
+def test_a_second_report_nearby_is_a_closed_duplicate_with_a_note(
+        client: TestClient, api_key: str, inside: tuple[float, float]) -> None:
+    first = _json(client.post(f"{BASE}/requests.json",
+                              data=_form("0203", inside, api_key=api_key)))[0]
+    second = _json(client.post(f"{BASE}/requests.json",
+                               data=_form("0203", inside, api_key=api_key)))[0]
+    assert second["service_request_id"] != first["service_request_id"]
+    (req,) = client.get(f"{BASE}/requests/{second['service_request_id']}.json").json()
+    assert req["status"] == "closed"
+    assert first["service_request_id"] in (req["status_notes"] or "")
