@@ -41,7 +41,7 @@ from scipy import sparse, stats
 from scipy.spatial import cKDTree
 
 from gis_core.crs import metric_crs_for
-from gis_core.errors import InvalidInput
+from gis_core.errors import CRSMismatch, InvalidInput
 from gis_core.types import Bounds, FloatArray, IntArray
 
 __all__ = [
@@ -252,8 +252,14 @@ def aggregate_grids(
             )
         assigned = ev[grid_col]
     else:
-        if ev.crs is None or grids.crs is None or not CRS(ev.crs).equals(CRS(grids.crs)):
-            raise InvalidInput("events and grids must share a CRS", parameter="grids")
+        if ev.crs is None or grids.crs is None:
+            raise InvalidInput("events and grids need a CRS", parameter="grids")
+        if not CRS(ev.crs).equals(CRS(grids.crs)):
+            raise CRSMismatch(
+                f"events are in {CRS(ev.crs).to_string()} but grids in "
+                f"{CRS(grids.crs).to_string()}; reproject one of them",
+                parameter="grids",
+            )
         tree = shapely.STRtree(grids.geometry.values)
         pt_idx, grid_idx = tree.query(ev.geometry.values, predicate="intersects")
         first = pd.Series(grid_idx).groupby(pt_idx).min()

@@ -39,7 +39,7 @@ from scipy import sparse
 from spopt.locate import MCLP
 
 from gis_core.coverage import _metric_crs, _to, visible_polygons
-from gis_core.errors import InvalidInput
+from gis_core.errors import CRSMismatch, InvalidInput
 from gis_core.types import FloatArray
 
 __all__ = ["coverage_matrix", "recommend_cameras", "sample_area"]
@@ -149,8 +149,10 @@ def coverage_matrix(
     >>> coverage_matrix(v, d).toarray().astype(int).tolist()
     [[1], [0]]
     """
-    if visible.crs is None or demand.crs is None or not CRS(visible.crs).equals(CRS(demand.crs)):
-        raise InvalidInput("visible and demand must share a CRS", parameter="demand")
+    if visible.crs is None or demand.crs is None:
+        raise InvalidInput("visible and demand need a CRS", parameter="demand")
+    if not CRS(visible.crs).equals(CRS(demand.crs)):
+        raise CRSMismatch("visible and demand must share a CRS", parameter="demand")
     geoms = np.asarray(visible.values, dtype=object)
     pts = np.asarray(demand.geometry.values, dtype=object)
     tree = shapely.STRtree(pts)

@@ -12,7 +12,7 @@ from esda.getisord import G_Local
 from libpysal.weights import WSP
 from scipy import sparse, stats
 
-from gis_core.errors import InvalidInput
+from gis_core.errors import CRSMismatch, InvalidInput
 from gis_core.hotspots import (
     PATTERNS,
     aggregate_grids,
@@ -92,6 +92,8 @@ def test_aggregate_grids_spatial_join_and_given_codes() -> None:
     assert by_code["count"].tolist() == [1, 2, 0]
     with pytest.raises(InvalidInput, match="code"):
         aggregate_grids(ev, grids, code="nope")
+    with pytest.raises(CRSMismatch, match="reproject"):
+        aggregate_grids(ev.set_crs(4490, allow_override=True), grids)
 
 
 # ---------------------------------------------------------------- weights and Gi*
