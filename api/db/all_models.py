@@ -8,6 +8,7 @@ from api.db import (
     models,  # noqa: F401
     models_events,  # noqa: F401
     models_open311,  # noqa: F401
+    models_tiles,  # noqa: F401
 )
 from api.db.models import Base
 

@@ -1,0 +1,60 @@
+"""A fresh database of our own with the small sample, for tests that must commit."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import make_url
+
+from api.db.migrate import upgrade
+from api.db.session import make_engine
+from api.main import create_app
+from api.services.loader import load_directory
+from api.services.tile_cache import dispose_tile_services
+from api.settings import Settings
+from tests.conftest import create_database, drop_database
+
+
+@pytest.fixture(scope="package")
+def tiles_db(server_url: str, sample_dir: Path) -> Iterator[str]:
+    """URL of a fresh database holding the small sample, committed."""
+    name = f"gridgov_tiles_{uuid.uuid4().hex[:8]}"
+    url = create_database(server_url, name)
+    upgrade(url)
+    engine = make_engine(url, pool_size=1)
+    load_directory(engine, sample_dir)
+    engine.dispose()
+    yield url
+    dispose_tile_services()
+    drop_database(server_url, name)
+
+
+@pytest.fixture(scope="package")
+def tiles_client(tiles_db: str) -> Iterator[TestClient]:
+    """A client of an app on :func:`tiles_db` (its requests see committed data only)."""
+    settings = Settings()
+    settings.db.database_url = tiles_db
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture()
+def pg(tiles_db: str) -> Iterator[psycopg.Connection]:
+    """An autocommit psycopg connection to :func:`tiles_db`: every statement commits."""
+    plain = make_url(tiles_db).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as conn:
+        yield conn
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """Column and row of the web-mercator tile holding ``lon, lat`` at zoom ``z``."""
+    n = 1 << z
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return x, y
