@@ -151,6 +151,16 @@ def test_gi_star_equals_esda_on_h3_contiguity(rings: int) -> None:
     np.testing.assert_allclose(ours["z"].to_numpy(), ref, rtol=0, atol=1e-8)
 
 
+def test_gi_star_accepts_a_libpysal_w_and_a_series() -> None:
+    cells = _cells(5)
+    y = pd.Series(np.arange(len(cells), dtype=float), index=cells)
+    w = h3_contiguity(cells)
+    from_w = gi_star(y, weights=WSP(w).to_W(silence_warnings=True))
+    from_ids = gi_star(y, cells, method="contiguity")
+    assert list(from_w.index) == cells
+    np.testing.assert_allclose(from_w["z"], from_ids["z"], atol=1e-12)
+
+
 def test_gi_star_equals_esda_on_distance_bands() -> None:
     rng = np.random.default_rng(2)
     xy = rng.uniform(0, 1000, (300, 2))
@@ -237,6 +247,11 @@ def test_kernel_density_integrates_to_count_and_peaks_at_the_points() -> None:
     assert abs(x - 1000) <= 20 and abs(y - 1000) <= 20
     # the quartic kernel at the centre: 3 / (pi r^2) per point
     assert arr.max() == pytest.approx(2 * 3 / (np.pi * 300**2), rel=0.01)
+    # WGS84 points: the raster comes out in their Gauss-Kruger zone, in metres
+    ll = gpd.GeoSeries(gpd.points_from_xy([121.47, 121.48], [31.23, 31.23]), crs=4326)
+    arr_ll, _, crs_ll = kernel_density(ll, None, 50, 500)
+    assert crs_ll.is_projected and crs_ll.to_epsg() in range(4534, 4555)
+    assert arr_ll.sum() * 50 * 50 / 1e6 == pytest.approx(2.0, rel=0.02)
     # zero beyond the bandwidth
     col = int((2000 - 0) / 20)
     assert arr[:, col].max() == 0
