@@ -1,0 +1,111 @@
+"""Bulk import of a real 311 export (Los Angeles, 2020) against its real districts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, text
+
+from api.db.migrate import upgrade
+from api.db.session import make_engine
+from api.services.bulk import copy_frame
+from api.services.importer import ImportOptions, import_file
+from data_samples.catalogue import load_categories, load_departments
+from gis_core.errors import InvalidInput
+from tests.conftest import create_database, drop_database
+
+LA_MAP = {
+    "Bulky Items": "0113", "Metal/Household Appliances": "0113", "Electronic Waste": "0113",
+    "Graffiti Removal": "0105", "Illegal Dumping Pickup": "0101",
+    "Dead Animal Removal": "0110", "Single Streetlight Issue": "0201",
+    "Multiple Streetlight Issue": "0201", "*": "0103",
+}
+
+
+@pytest.fixture(scope="module")
+def fresh(server_url: str) -> Iterator[Engine]:
+    """A fresh database with only the category catalogue loaded."""
+    name = f"gridgov_import_{uuid.uuid4().hex[:8]}"
+    url = create_database(server_url, name)
+    upgrade(url)
+    engine = make_engine(url, pool_size=2)
+    with engine.begin() as conn:
+        copy_frame(conn, "departments", load_departments())
+        ids = {str(r[0]): int(r[1]) for r in conn.execute(text(
+            "SELECT code, id FROM departments"))}
+        cats = load_categories()
+        cats["department_id"] = cats["department_code"].map(ids)
+        copy_frame(conn, "event_categories", cats.drop(columns=["department_code"]))
+    yield engine
+    engine.dispose()
+    drop_database(server_url, name)
+
+
+@pytest.fixture(scope="module")
+def la(fresh: Engine, shared_data: Path) -> pd.DataFrame:
+    """The LA neighbourhood councils as a non-exclusive layer, then the 311 requests."""
+    base = shared_data / "us_311"
+    import_file(fresh, "grids", base / "la_neighborhood_councils_2019.geojson",
+                ImportOptions(layer="la_nc", code_field="nc_id", name_field="name",
+                              exclusive=False, layer_kind="functional"))
+    counts = import_file(fresh, "events", base / "la311_requests_2020_sample.csv",
+                         ImportOptions(category_map=LA_MAP,
+                                       fields={"external_id": "srnumber"}))
+    rows = pd.read_csv(base / "la311_requests_2020_sample.csv", dtype=str)
+    lon = pd.to_numeric(rows["longitude"], errors="coerce")
+    lat = pd.to_numeric(rows["latitude"], errors="coerce")
+    rows = rows[np.isfinite(lon) & np.isfinite(lat)]
+    assert counts == {"events": len(rows)}
+    return rows
+
+
+def test_counts_categories_and_status(fresh: Engine, la: pd.DataFrame) -> None:
+    with fresh.connect() as conn:
+        by_cat = {str(r[0]): int(r[1]) for r in conn.execute(text(
+            "SELECT c.code, count(*) FROM events e JOIN event_categories c "
+            "ON c.id = e.category_id GROUP BY c.code"))}
+        closed = conn.execute(text(
+            "SELECT count(*) FROM events WHERE status = 'closed' AND closed_at IS NOT NULL"
+        )).scalar_one()
+        incomplete = conn.execute(text(
+            "SELECT count(*) FROM events e WHERE e.due_at IS NULL OR e.department_id IS NULL "
+            "OR NOT EXISTS (SELECT 1 FROM event_history h WHERE h.event_id = e.id "
+            "AND h.action = 'register')")).scalar_one()
+        close_rows = conn.execute(text(
+            "SELECT count(*) FROM event_history WHERE action = 'close'")).scalar_one()
+    assert by_cat["0105"] == int((la["requesttype"] == "Graffiti Removal").sum())
+    assert by_cat["0113"] == int(la["requesttype"].isin(
+        ["Bulky Items", "Metal/Household Appliances", "Electronic Waste"]).sum())
+    assert sum(by_cat.values()) == len(la)
+    assert closed == close_rows == int(la["closeddate"].notna().sum())
+    assert incomplete == 0
+
+
+def test_events_fall_in_the_council_the_file_names(fresh: Engine, la: pd.DataFrame) -> None:
+    with fresh.connect() as conn:
+        ours = pd.DataFrame(conn.execute(text(
+            "SELECT attributes->>'external_id' AS srnumber, grids->'la_nc' AS nc FROM events"
+        )).mappings().all())
+    merged = la[la["nc"].notna()].merge(ours, on="srnumber", how="inner")
+    assert len(merged) == int(la["nc"].notna().sum())
+    agree = [str(int(float(theirs))) in (mine or [])
+             for theirs, mine in zip(merged["nc_x"], merged["nc_y"], strict=True)]
+    assert np.mean(agree) >= 0.97  # boundaries of 2019 against requests of 2020
+
+
+def test_unmapped_categories_are_refused(fresh: Engine, shared_data: Path) -> None:
+    before = _count(fresh)
+    with pytest.raises(InvalidInput, match="no mapping"):
+        import_file(fresh, "events", shared_data / "us_311" / "la311_requests_2020_sample.csv",
+                    ImportOptions(category_map={"Bulky Items": "0113"}))
+    assert _count(fresh) == before
+
+
+def _count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM events")).scalar_one())
