@@ -8,19 +8,21 @@ served from ``node_modules`` (installed by ``npm install`` from the repo's
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import func, select
 
 import api
-from api.db.models import AdminArea, Building, Grid
+from api.db.models import AdminArea, Building, Event, Grid
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
 from api.services import web as service
 from api.settings import Settings
+from gis_core.errors import GisError
 
 router = APIRouter(tags=["web"])
 
@@ -114,3 +116,29 @@ def dashboard(
     """The dashboard's figures: counts by status, rates, overdue list, trend, per-grid."""
     return service.dashboard(session, days=days, layer=layer)
 
+
+
+@router.get("/api/v1/web/event-actions/{event_id}")
+def event_actions(event_id: int, request: Request, session: SessionDep) -> dict[str, Any]:
+    """The lifecycle actions the signed-in user (bearer token) may take on an event now."""
+    try:  # the events feature is optional for the map: without it, no actions
+        auth: Any = importlib.import_module("api.services.auth")
+        lifecycle: Any = importlib.import_module("api.services.lifecycle")
+    except ImportError:
+        raise APIError(404, "not_available", "event actions are not available") from None
+    event = session.get(Event, event_id)
+    if event is None:
+        raise APIError(404, "event_not_found", f"no event with id {event_id}")
+    user = auth.optional_user(request, session)
+    possible = sorted(lifecycle.TRANSITIONS.get(event.status, {}))
+    allowed = []
+    if user is not None:
+        for action in possible:
+            try:
+                auth.check_action(user, event, action)
+            except GisError:
+                continue
+            allowed.append(action)
+    return {"event_id": event_id, "status": event.status,
+            "role": user.role if user is not None else None,
+            "possible": possible, "allowed": allowed}

@@ -20,6 +20,8 @@ from api.geojson import feature
 CLOSED_STATUSES = ("closed", "evaluated")
 #: statuses of reports that were never real work (not counted in rates)
 VOID_STATUSES = ("rejected", "duplicate", "cancelled")
+#: reports that never became cases (not counted in the closure rate)
+NOT_REGISTERED = ("rejected", "duplicate")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -62,17 +64,21 @@ def _status_counts(session: Session) -> dict[str, int]:
 
 
 def _rates(session: Session) -> dict[str, float | None]:
-    real = Event.status.notin_(VOID_STATUSES)
+    """Closure and on-time rates, as defined by ``/api/v1/stats/events``.
+
+    Closure rate: closed / registered (all but rejected and duplicates); on-time
+    rate: closed by the due time / closed.
+    """
+    registered = Event.status.notin_(NOT_REGISTERED)
     closed = Event.status.in_(CLOSED_STATUSES)
     row = session.execute(select(
-        func.count().filter(real),
+        func.count().filter(registered),
         func.count().filter(closed),
-        func.count().filter(and_(closed, Event.due_at.isnot(None))),
         func.count().filter(and_(closed, Event.closed_at <= Event.due_at)),
     )).one()
-    total, n_closed, closed_due, on_time = (int(v) for v in row)
+    total, n_closed, on_time = (int(v) for v in row)
     return {"closure_rate": n_closed / total if total else None,
-            "on_time_rate": on_time / closed_due if closed_due else None}
+            "on_time_rate": on_time / n_closed if n_closed else None}
 
 
 def _open_filter() -> Any:
@@ -120,7 +126,7 @@ def _top_categories(session: Session, limit: int) -> list[dict[str, Any]]:
 def grid_figures(session: Session, layer: str, now: datetime) -> dict[str, dict[str, Any]]:
     """Per-grid figures of one exclusive grid layer: events, open, overdue, closure rate."""
     code = Event.grids[layer].astext
-    real = Event.status.notin_(VOID_STATUSES)
+    real = Event.status.notin_(NOT_REGISTERED)
     stmt = (select(code, func.count().filter(real),
                    func.count().filter(_open_filter()),
                    func.count().filter(and_(_open_filter(), Event.due_at < now)),

@@ -75,6 +75,21 @@ class Browser:
                         q.put(msg)
                 else:
                     self.events.append(msg)
+                    if msg.get("method") == "Target.attachedToTarget":
+                        self._watch_child(msg["params"]["sessionId"])
+
+    def _post(self, method: str, params: dict[str, Any], session_id: str) -> None:
+        """Send a command without waiting for its reply (safe on the reader thread)."""
+        with self._lock:
+            self._next_id += 1
+            msg_id = self._next_id
+        msg = {"id": msg_id, "method": method, "params": params, "sessionId": session_id}
+        os.write(self._to_chrome, json.dumps(msg).encode() + b"\0")
+
+    def _watch_child(self, session_id: str) -> None:
+        # workers (MapLibre fetches tiles there) report their own network requests
+        self._post("Network.enable", {}, session_id)
+        self._post("Runtime.runIfWaitingForDebugger", {}, session_id)
 
     def send(self, method: str, params: dict[str, Any] | None = None, *,
              session: bool = True, timeout: float = 30.0) -> dict[str, Any]:
@@ -109,6 +124,8 @@ class Browser:
         self.session_id = attached["sessionId"]
         for domain in ("Page", "Network", "Runtime", "Log"):
             self.send(f"{domain}.enable")
+        self.send("Target.setAutoAttach", {"autoAttach": True, "waitForDebuggerOnStart": True,
+                                           "flatten": True})
 
     def navigate(self, url: str) -> None:
         """Load ``url``."""
@@ -158,7 +175,8 @@ class Browser:
                 out.append(" ".join(str(a.get("value", a.get("description", "")))
                                     for a in e["params"]["args"]))
             elif e.get("method") == "Log.entryAdded":
-                out.append(f"{e['params']['entry']['level']}: {e['params']['entry']['text']}")
+                entry = e["params"]["entry"]
+                out.append(f"{entry['level']}: {entry['text']} {entry.get('url', '')}".strip())
             elif e.get("method") == "Runtime.exceptionThrown":
                 out.append(f"exception: {e['params']['exceptionDetails']}")
         return out

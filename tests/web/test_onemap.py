@@ -1,0 +1,160 @@
+"""The one-map in headless Chromium: it renders our tiles, clicks open popups, live events
+arrive, and no request leaves 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from sqlalchemy import text
+
+from api.db.session import make_engine
+from tests.web.cdp import Browser
+from tests.web.live_server import fresh_sample_database, live_server
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+# A screen point above exactly one building and no event or camera: sampled on a lattice.
+FIND_BUILDING_POINT = """
+(() => {
+  const map = window.gridgovMap;
+  const canvas = map.getCanvas().getBoundingClientRect();
+  const top = ['events', 'cameras', 'live-events'].filter((id) => map.getLayer(id));
+  for (let y = 40; y < canvas.height - 40; y += 12) {
+    for (let x = 40; x < canvas.width - 40; x += 12) {
+      const hits = map.queryRenderedFeatures([x, y], { layers: ['buildings'] });
+      if (hits.length !== 1) continue;
+      const near = [[x - 8, y - 8], [x + 8, y + 8]];
+      if (map.queryRenderedFeatures(near, { layers: top }).length) continue;
+      return { x: x + canvas.left, y: y + canvas.top, code: hits[0].properties.code };
+    }
+  }
+  return null;
+})()
+"""
+
+
+@pytest.fixture(scope="module")
+def server(server_url: str, sample_dir: Path) -> Iterator[tuple[str, str]]:
+    with fresh_sample_database(server_url, sample_dir) as url, live_server(url) as base:
+        yield base, url
+
+
+@pytest.fixture(scope="module")
+def page(server: tuple[str, str]) -> Iterator[Browser]:
+    base, _ = server
+    with Browser() as browser:
+        browser.open_page()
+        browser.navigate(f"{base}/")
+        browser.wait_for("window.gridgovReady === true", timeout=60)
+        browser.wait_for("window.gridgovMap.loaded() && window.gridgovMap.areTilesLoaded()",
+                         timeout=60)
+        yield browser
+
+
+def _rendered(page: Browser, layer: str) -> int:
+    return int(page.evaluate(
+        f"window.gridgovMap.queryRenderedFeatures({{layers: ['{layer}']}}).length"))
+
+
+def test_map_renders_buildings_and_grids_from_our_tiles(page: Browser) -> None:
+    assert page.evaluate("!!window.gridgovMap.painter && "
+                         "!!window.gridgovMap.getCanvas().getContext('webgl2')")
+    assert _rendered(page, "buildings") > 50
+    assert _rendered(page, "grids-basic") > 0
+    codes = page.evaluate("[...new Set(window.gridgovMap.queryRenderedFeatures("
+                          "{layers: ['grids-basic-hit']}).map(f => f.properties.code))]")
+    assert codes and all(len(c) == 15 for c in codes)
+    switcher = page.evaluate("[...document.querySelectorAll('#layer-list input[data-layer]')]"
+                             ".map(i => i.dataset.layer)")
+    assert {"buildings", "roads", "events", "grids-basic"} <= set(switcher)
+    assert "建筑物" in page.evaluate("document.getElementById('legend').textContent")
+
+
+def test_clicking_a_building_opens_its_popup(page: Browser) -> None:
+    page.evaluate("window.gridgovMap.zoomTo(17, {duration: 0}); true")
+    page.wait_for("window.gridgovMap.loaded() && window.gridgovMap.areTilesLoaded()")
+    target = page.wait_for(FIND_BUILDING_POINT, timeout=20)
+    page.click(target["x"], target["y"])
+    shown = page.wait_for("(document.querySelector('.maplibregl-popup .popup.building .code')"
+                          " || {}).textContent", timeout=20)
+    assert shown == target["code"]
+    body = page.evaluate("document.querySelector('.maplibregl-popup').textContent")
+    assert "未办结事件" in body  # the building's open events, in Chinese by default
+    page.screenshot(ARTIFACTS / "onemap.png")
+
+
+def test_dashboard_and_english_switch(page: Browser) -> None:
+    total = page.wait_for("document.getElementById('kpi-total') && "
+                          "document.getElementById('kpi-total').textContent")
+    assert int(total) > 0
+    assert "态势看板" in page.evaluate("document.getElementById('dashboard').textContent")
+    page.evaluate("document.getElementById('lang-switch').click()")
+    assert "Dashboard" in page.evaluate("document.getElementById('dashboard').textContent")
+    assert page.evaluate("document.querySelector('h1').textContent") == \
+        "Grid governance one-map"
+    page.evaluate("document.getElementById('lang-switch').click()")
+    assert page.evaluate("document.querySelector('h1').textContent") == "网格化治理一张图"
+
+
+def test_search_by_grid_code_highlights_the_grid(page: Browser, server: tuple[str, str]
+                                                 ) -> None:
+    _, url = server
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            code = conn.execute(text(
+                "SELECT g.code FROM grids g JOIN grid_layers l ON l.id = g.layer_id "
+                "WHERE l.name = 'basic' ORDER BY g.code DESC LIMIT 1")).scalar_one()
+    finally:
+        engine.dispose()
+    page.evaluate(f"document.getElementById('search-input').value = '{code}';"
+                  "document.querySelector('#search button').click()")
+    shown = page.wait_for("(document.querySelector('.maplibregl-popup .popup.grid h3') || {})"
+                          ".textContent", timeout=20)
+    assert code in shown
+
+
+def test_a_new_event_appears_within_five_seconds(page: Browser,
+                                                 server: tuple[str, str]) -> None:
+    _, url = server
+    page.wait_for("document.getElementById('live-status').classList.contains('on')")
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            lon, lat = conn.execute(text(
+                "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+                "FROM buildings ORDER BY id LIMIT 1")).one()
+            new_id = conn.execute(text(
+                "INSERT INTO events (public_token, category_id, status, channel, geom) "
+                "SELECT :tok, id, 'registered', 'app', ST_SetSRID(ST_MakePoint(:lon, :lat), "
+                "4326) FROM event_categories ORDER BY id LIMIT 1 RETURNING id"),
+                {"tok": uuid.uuid4().hex, "lon": lon, "lat": lat}).scalar_one()
+        committed = time.monotonic()
+        page.wait_for(
+            f"window.gridgovState.live.some(f => f.properties.id === {new_id})",
+            timeout=5, interval=0.1)
+        assert time.monotonic() - committed < 5
+        toasts = page.evaluate("document.getElementById('toasts').textContent")
+        assert f"#{new_id}" in toasts
+    finally:
+        engine.dispose()
+
+
+def test_no_request_left_the_machine(page: Browser, server: tuple[str, str]) -> None:
+    base, _ = server
+    urls = page.requested_urls()
+    assert any(u.startswith(f"{base}/vendor/maplibre-gl/") for u in urls)
+    assert any("/tiles/buildings/" in u for u in urls)
+    outside = [u for u in urls if urlparse(u).scheme in ("http", "https", "ws", "wss")
+               and urlparse(u).hostname != "127.0.0.1"]
+    assert outside == []
+    # optional endpoints answer 404 by design (a building without a QR plate...), and the
+    # page hides what they would show; anything else logged as an error is a bug
+    errors = [m for m in page.console_messages() if m.startswith(("error", "exception"))
+              and "status of 404" not in m]
+    assert errors == []
