@@ -19,6 +19,8 @@ percent) are resolved exactly with prepared shapely predicates.
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
@@ -51,8 +53,55 @@ _PAD = 2  # outside cells around the layer bounds
 _MAX_SIDE = 8192
 _MIN_SIDE = 64
 _CELLS_PER_GRID = 128  # raster cells across a typical grid
+_BUCKETS_PER_GRID = 4  # candidate buckets across a typical grid
+_MAX_BUCKETS = 256
 _SNAPSHOT_CACHE = 8
 _EXACT_BELOW = 20_000  # uncached snapshots: points below this go exact, no raster build
+_RASTERS_PER_LAYER = 2  # snapshots of a layer that keep their raster (the rest go exact)
+
+
+@dataclass(frozen=True)
+class _Buckets:
+    """Coarse cells listing the grids that intersect each (slightly enlarged) cell.
+
+    Cheaper than an R-tree query for the few points that need an exact test:
+    no point geometries are built, and a cell lookup is one array gather.
+    """
+
+    origin_x: float
+    origin_y: float
+    scale_x: float  # buckets per degree
+    scale_y: float
+    nx: int
+    ny: int
+    indptr: IntArray  # CSR over buckets, row-major
+    grids: IntArray
+
+    @classmethod
+    def build(cls, tree: STRtree, bounds: Bounds, per_side: int) -> _Buckets:
+        x0, y0, x1, y1 = bounds
+        bw = max(x1 - x0, 1e-12) / per_side
+        bh = max(y1 - y0, 1e-12) / per_side
+        bx = np.tile(np.arange(per_side), per_side)
+        by = np.repeat(np.arange(per_side), per_side)
+        pad_x, pad_y = 0.01 * bw, 0.01 * bh  # float safety at bucket edges
+        boxes = shapely.box(x0 + bx * bw - pad_x, y0 + by * bh - pad_y,
+                            x0 + (bx + 1) * bw + pad_x, y0 + (by + 1) * bh + pad_y)
+        bucket, grid = tree.query(boxes, predicate="intersects")
+        indptr = np.searchsorted(bucket, np.arange(per_side * per_side + 1))
+        return cls(x0, y0, 1.0 / bw, 1.0 / bh, per_side, per_side,
+                   indptr.astype(np.intp), grid.astype(np.intp))
+
+    def candidates(self, lon: FloatArray, lat: FloatArray) -> tuple[IntArray, IntArray]:
+        """(point, grid) pairs: every grid that may cover each point."""
+        bx = np.clip((lon - self.origin_x) * self.scale_x, 0, self.nx - 1).astype(np.intp)
+        by = np.clip((lat - self.origin_y) * self.scale_y, 0, self.ny - 1).astype(np.intp)
+        bucket = by * self.nx + bx
+        start = self.indptr[bucket]
+        count = self.indptr[bucket + 1] - start
+        pts = np.repeat(np.arange(len(lon)), count)
+        offset = np.arange(len(pts)) - np.repeat(np.cumsum(count) - count, count)
+        return pts, self.grids[np.repeat(start, count) + offset]
 
 
 @dataclass(frozen=True)
@@ -66,6 +115,7 @@ class _Raster:
     origin_y: float
     scale_x: float  # cells per degree
     scale_y: float
+    buckets: _Buckets
 
     def lookup(self, lon: FloatArray, lat: FloatArray) -> IntArray:
         fx = lon - self.origin_x
@@ -91,6 +141,10 @@ class _Snapshot:
         self.exclusive = exclusive
         self.n = len(self.codes)
         shapely.prepare(self.geoms)
+        # GEOS builds a prepared polygon's point locator on first use; do it now,
+        # once, so concurrent queries from several threads never race on it.
+        first = shapely.get_point(shapely.get_exterior_ring(shapely.get_geometry(self.geoms, 0)), 0)
+        shapely.intersects_xy(self.geoms, shapely.get_x(first), shapely.get_y(first))
         self.tree = STRtree(self.geoms)
         self._code_or_none = np.append(self.codes, [None, None]).astype(object)
         self.raster: _Raster | None = None
@@ -116,28 +170,35 @@ class _Snapshot:
         # Replace-merge in descending code order: where grids overlap, the
         # smallest code is written last and wins (the exclusive tie rule).
         values = features.rasterize(
-            zip(self.geoms[::-1], range(self.n - 1, -1, -1), strict=True),
+            zip(_geojson(self.geoms[::-1]), range(self.n - 1, -1, -1), strict=True),
             out_shape=(height, width), transform=transform, fill=self.n, dtype=dtype,
         )
         edge = _edge_mask(self.geoms, ox, oy, 1.0 / cell, width, height)
         if not self.exclusive:
             count = features.rasterize(
-                ((g, 1) for g in self.geoms), out_shape=(height, width), transform=transform,
-                fill=0, dtype=np.uint8, merge_alg=features.MergeAlg.add,
+                ((g, 1) for g in _geojson(self.geoms)), out_shape=(height, width),
+                transform=transform,
+                fill=0, dtype=np.uint16, merge_alg=features.MergeAlg.add,
             )
             edge |= count.ravel() > 1
         flat = values.ravel()
         flat[edge] = self.n + 1
-        self.raster = _Raster(flat, width, height, ox, oy, 1.0 / cell, 1.0 / cell)
+        per_side = int(np.clip(np.ceil(span / typical * _BUCKETS_PER_GRID), 1, _MAX_BUCKETS))
+        buckets = _Buckets.build(self.tree, (x0, y0, x1, y1), per_side)
+        self.raster = _Raster(flat, width, height, ox, oy, 1.0 / cell, 1.0 / cell, buckets)
 
     # -- queries ------------------------------------------------------------
 
-    def covering_pairs(self, lon: FloatArray, lat: FloatArray) -> tuple[IntArray, IntArray]:
+    def covering_pairs(self, lon: FloatArray, lat: FloatArray, buckets: _Buckets | None = None
+                       ) -> tuple[IntArray, IntArray]:
         """Exact (point, grid id) pairs where the grid covers the point (ST_Covers)."""
         if not len(lon) or self.n == 0:
             empty = np.empty(0, dtype=np.intp)
             return empty, empty
-        pts, ids = self.tree.query(shapely.points(lon, lat))
+        if buckets is not None:
+            pts, ids = buckets.candidates(lon, lat)
+        else:
+            pts, ids = self.tree.query(shapely.points(lon, lat))
         # Grouping the pairs by grid keeps each prepared polygon hot in the cache
         # (about 3x faster than the tree's point order).
         order = np.argsort(ids, kind="stable")
@@ -145,26 +206,27 @@ class _Snapshot:
         hit = shapely.intersects_xy(self.geoms[ids], lon[pts], lat[pts])
         return pts[hit], ids[hit]
 
-    def min_ids(self, lon: FloatArray, lat: FloatArray) -> IntArray:
+    def min_ids(self, lon: FloatArray, lat: FloatArray, buckets: _Buckets | None = None
+                ) -> IntArray:
         """Smallest covering grid id per point (n where none), exactly."""
         result = np.full(len(lon), self.n, dtype=np.intp)
-        pts, ids = self.covering_pairs(lon, lat)
+        pts, ids = self.covering_pairs(lon, lat, buckets)
         np.minimum.at(result, pts, ids)
         return result
 
-    def assign(self, lon: FloatArray, lat: FloatArray, use_raster: bool) -> np.ndarray:
+    def assign(self, lon: FloatArray, lat: FloatArray) -> np.ndarray:
+        """Codes (exclusive) or lists of codes per point; the raster is used when built."""
         if self.n == 0:
             return np.full(len(lon), None, dtype=object)
         if not self.exclusive:
-            return self._assign_lists(lon, lat, use_raster)
-        if use_raster:
-            self.build_raster()
-        if self.raster is None:
+            return self._assign_lists(lon, lat)
+        raster = self.raster  # read once: another thread may free it
+        if raster is None:
             return self._code_or_none.take(self.min_ids(lon, lat))
-        ids = self.raster.lookup(lon, lat)
+        ids = raster.lookup(lon, lat)
         edge = np.flatnonzero(ids == self.n + 1)
         if len(edge):
-            ids[edge] = self.min_ids(lon[edge], lat[edge])
+            ids[edge] = self.min_ids(lon[edge], lat[edge], raster.buckets)
         return self._code_or_none.take(ids)
 
     def assign_areas(self, geoms: npt.NDArray[np.object_]) -> np.ndarray:
@@ -193,17 +255,17 @@ class _Snapshot:
             out[src[a]] = sorted(set(codes[a:b]))
         return out
 
-    def _assign_lists(self, lon: FloatArray, lat: FloatArray, use_raster: bool) -> np.ndarray:
+    def _assign_lists(self, lon: FloatArray, lat: FloatArray) -> np.ndarray:
         out = np.full(len(lon), None, dtype=object)
         todo = np.arange(len(lon))
-        if use_raster:
-            self.build_raster()
-        if self.raster is not None:
-            ids = self.raster.lookup(lon, lat)
+        raster = self.raster
+        if raster is not None:
+            ids = raster.lookup(lon, lat)
             single = np.flatnonzero(ids < self.n)
             out[single] = [[c] for c in self.codes[ids[single]].tolist()]
             todo = np.flatnonzero(ids == self.n + 1)
-        pts, gids = self.covering_pairs(lon[todo], lat[todo])
+        pts, gids = self.covering_pairs(lon[todo], lat[todo],
+                                        raster.buckets if raster is not None else None)
         if len(pts):
             order = np.lexsort((gids, pts))
             pts, gids = pts[order], gids[order]
@@ -215,6 +277,35 @@ class _Snapshot:
             holder[:] = lists
             out[todo[pts[starts]]] = holder
         return out
+
+
+def _geojson(geoms: npt.NDArray[np.object_]) -> list[dict[str, Any]]:
+    """GeoJSON-like MultiPolygon dicts, built from coordinate arrays in bulk.
+
+    rasterio reads shapes through ``__geo_interface__``, which walks every
+    coordinate in Python; converting all coordinates at once is ~10x faster.
+    """
+    parts, part_owner = shapely.get_parts(geoms, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    # Hundreds of thousands of small lists would trigger many full garbage
+    # collections (3-5x the conversion time); none of them can form a cycle.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        coords = shapely.get_coordinates(rings).tolist()
+    finally:
+        if enabled:
+            gc.enable()
+    ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
+    starts = [0, *ends[:-1]]
+    polygons: list[list[list[list[float]]]] = [[] for _ in range(len(parts))]
+    for part, a, b in zip(ring_part.tolist(), starts, ends, strict=True):
+        polygons[part].append(coords[a:b])
+    shapes: list[dict[str, Any]] = [{"type": "MultiPolygon", "coordinates": []}
+                                    for _ in range(len(geoms))]
+    for owner, polygon in zip(part_owner.tolist(), polygons, strict=True):
+        shapes[owner]["coordinates"].append(polygon)
+    return shapes
 
 
 def _edge_mask(geoms: npt.NDArray[np.object_], ox: float, oy: float, scale: float,
@@ -344,9 +435,10 @@ class GridIndex:
         self.max_side = max_side
         self.bounds: Bounds = tuple(float(v) for v in shapely.total_bounds(self._geoms))  # type: ignore[assignment]
         self._cache: OrderedDict[tuple[str, bytes], _Snapshot] = OrderedDict()
+        self._lock = threading.RLock()
         now = time.time_ns()
         for name in self.layers:
-            self._snapshot(name, now).build_raster()
+            self._snapshot(name, now, build=True)
 
     # -- construction checks ----------------------------------------------------
 
@@ -394,21 +486,32 @@ class GridIndex:
 
     # -- snapshots --------------------------------------------------------------
 
-    def _snapshot(self, name: str, at_ns: int) -> _Snapshot:
+    def _snapshot(self, name: str, at_ns: int, build: bool = False) -> _Snapshot:
         rows = self._rows_of[name]
         mask = (self._from[rows] <= at_ns) & (at_ns < self._to[rows])
         key = (name, np.packbits(mask).tobytes())
-        snap = self._cache.get(key)
-        if snap is None:
-            valid = rows[mask]
-            snap = _Snapshot(self._codes[valid], self._geoms[valid], self.exclusive[name],
-                             self.max_side)
-            self._cache[key] = snap
-            while len(self._cache) > _SNAPSHOT_CACHE * max(1, len(self.layers)):
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
+        with self._lock:
+            snap = self._cache.get(key)
+            if snap is None:
+                valid = rows[mask]
+                snap = _Snapshot(self._codes[valid], self._geoms[valid], self.exclusive[name],
+                                 self.max_side)
+                self._cache[key] = snap
+                while len(self._cache) > _SNAPSHOT_CACHE * max(1, len(self.layers)):
+                    self._cache.popitem(last=False)
+            else:
+                self._cache.move_to_end(key)
+            if build and snap.raster is None:
+                snap.build_raster()
+                self._trim_rasters(name, keep=snap)
         return snap
+
+    def _trim_rasters(self, name: str, keep: _Snapshot) -> None:
+        """Free the rasters of all but the most recently used snapshots of a layer."""
+        with_raster = [s for (layer, _), s in reversed(self._cache.items())
+                       if layer == name and s.raster is not None and s is not keep]
+        for old in with_raster[_RASTERS_PER_LAYER - 1:]:
+            old.raster = None
 
     # -- public API -------------------------------------------------------------
 
@@ -465,9 +568,8 @@ class GridIndex:
         at_ns = self._at_ns(at)
         columns: dict[Hashable, np.ndarray] = {}
         for name in self.layers:
-            snap = self._snapshot(name, at_ns)
-            use_raster = snap.raster is not None or len(lon) >= _EXACT_BELOW
-            columns[name] = snap.assign(lon, lat, use_raster)
+            snap = self._snapshot(name, at_ns, build=len(lon) >= _EXACT_BELOW)
+            columns[name] = snap.assign(lon, lat)
         return pd.DataFrame(columns, index=index, dtype=object)
 
     def assign_footprints(
@@ -538,7 +640,7 @@ class GridIndex:
             column = np.full(len(geoms), None, dtype=object)
             if len(point):
                 column[point] = snap.assign(shapely.get_x(geoms[point]),
-                                            shapely.get_y(geoms[point]), use_raster=False)
+                                            shapely.get_y(geoms[point]))
             column[polygon] = snap.assign_areas(geoms[polygon])
             columns[name] = column
         return pd.DataFrame(columns, index=series.index, dtype=object)
