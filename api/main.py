@@ -11,7 +11,18 @@ from sqlalchemy import Engine
 import api
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
-from api.routers import buildings, cameras, categories, events, grids, health, open311, stats
+from api.routers import (
+    buildings,
+    cameras,
+    categories,
+    events,
+    grids,
+    health,
+    ogc,
+    open311,
+    stats,
+    web,
+)
 from api.services.grid_lookup import PostGISGridLookup
 from api.settings import Settings
 
@@ -51,7 +62,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     add_exception_handlers(app)
-    for module in (health, grids, buildings, cameras, categories, open311, events, stats):
+    for module in (health, grids, buildings, cameras, categories, open311, events, stats, ogc,
+                   web):
         app.include_router(module.router)
     return app
 
