@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep
 from api.services import open311 as o311
@@ -51,7 +52,7 @@ def error_response(exc: o311.Open311Error, fmt: str) -> Response:
 def _describe(exc: GisError) -> str:
     text = f"{exc.code}: {exc.message}"
     suggestions = (exc.details or {}).get("suggestions")
-    if suggestions:
+    if isinstance(suggestions, list | tuple) and suggestions:
         text += "; did you mean: " + " | ".join(str(s) for s in suggestions)
     return text
 
@@ -119,7 +120,17 @@ def get_service_definition(service_code: str, fmt: Format, session: SessionDep) 
     return render(o311.service_definition(session, service_code), fmt, "service_definition")
 
 
-@router.get("/requests.{fmt}", dependencies=[Jurisdiction])
+STATUS_MAPPING = (
+    "Status mapping: `closed` = " + ", ".join(sorted(o311.CLOSED_STATUSES))
+    + "; `open` = " + ", ".join(sorted(o311.OPEN_STATUSES))
+    + ". `status_notes` is the latest history note, `agency_responsible` the department, "
+    "`expected_datetime` the due time; datetimes carry the configured time zone's offset. "
+    "Defaults: the last 90 days, at most 1000 requests, most recent first. "
+    "Reporter name, phone and e-mail are never returned."
+)
+
+
+@router.get("/requests.{fmt}", dependencies=[Jurisdiction], description=STATUS_MAPPING)
 def get_requests(fmt: Format, session: SessionDep, settings: SettingsDep,
                  service_request_id: str | None = None, service_code: str | None = None,
                  start_date: str | None = None, end_date: str | None = None,
@@ -184,7 +195,7 @@ def post_request(fmt: Format, session: SessionDep, settings: SettingsDep,
     return render(o311.posted(event_id, token, notice), fmt, "requests")
 
 
-def submit(session: SessionDep, lookup: GridLookup, new: o311.NewRequest, key_name: str,
+def submit(session: Session, lookup: GridLookup, new: o311.NewRequest, key_name: str,
            settings: Settings) -> tuple[int, str, str | None]:
     """Store the request through the event intake; return id, token and notice."""
     event = create_event(

@@ -46,6 +46,21 @@ def swagger_validator(definition: str, array: bool = True) -> Draft4Validator:
     return Draft4Validator(schema, format_checker=FormatChecker())
 
 
+# The spec defines errors only in prose ("an array of error objects, each with a code and
+# a description"); neither schema file nor swagger.json has them, so this one is written
+# from that text.
+ERRORS_SCHEMA: dict[str, Any] = {
+    "type": "array", "minItems": 1,
+    "items": {"type": "object", "required": ["code", "description"],
+              "properties": {"code": {"type": "integer"},
+                             "description": {"type": "string", "minLength": 1}}}}
+
+
+def errors_validator() -> Draft4Validator:
+    """A validator for the spec's error array."""
+    return Draft4Validator(ERRORS_SCHEMA)
+
+
 def assert_valid(v: Draft4Validator, instance: Any) -> None:
     """Fail with every schema error listed."""
     errors = sorted(v.iter_errors(instance), key=lambda e: list(e.path))

@@ -15,7 +15,12 @@ from sqlalchemy.orm import Session
 
 from api.services.open311 import CLOSED_STATUSES
 from api.services.open311_keys import create_key
-from tests.api.open311_schemas import assert_valid, swagger_validator, validator
+from tests.api.open311_schemas import (
+    assert_valid,
+    errors_validator,
+    swagger_validator,
+    validator,
+)
 
 BASE = "/open311/v2"
 OFFSET = re.compile(r"[+-]\d\d:\d\d$")
@@ -230,6 +235,7 @@ def test_invalid_parameters_are_400_in_the_error_format(client: TestClient,
                                                         word: str) -> None:
     res = client.get(f"{BASE}/requests.json", params=params)
     assert res.status_code == 400
+    assert_valid(errors_validator(), res.json())
     (error,) = res.json()
     assert error["code"] == 400 and word in error["description"]
     xml = client.get(f"{BASE}/requests.xml", params=params)
@@ -328,6 +334,7 @@ def test_post_without_or_with_a_bad_key_is_refused(client: TestClient, connectio
     form = _form("0101", inside) | ({"api_key": key} if key is not None else {})
     res = client.post(f"{BASE}/requests.json", data=form)
     assert res.status_code == status
+    assert_valid(errors_validator(), res.json())
     (error,) = res.json()
     assert error["code"] == status and "api_key" in error["description"]
     root = _xml(client.post(f"{BASE}/requests.xml", data=form))
@@ -434,6 +441,7 @@ def test_post_invalid_fields_are_400_and_nothing_is_stored(
     res = client.post(f"{BASE}/requests.json",
                       data=_form("0101", inside, api_key=api_key) | change)
     assert res.status_code == 400
+    assert_valid(errors_validator(), res.json())
     (error,) = res.json()
     assert error["code"] == 400 and word in error["description"]
     assert _count(connection) == before
