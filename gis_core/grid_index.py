@@ -13,7 +13,14 @@ exact because no boundary comes near them; edge cells are found by sampling
 every boundary segment at half-cell steps and marking all cells within
 0.27 cells of each sample, a conservative cover of the segment with a margin
 far larger than floating-point error. Points falling in edge cells (a few
-percent) are resolved exactly with prepared shapely predicates.
+percent) are resolved exactly with prepared shapely predicates against the
+grids of their coarse bucket (every grid intersecting the slightly enlarged
+bucket), grouped by grid so each prepared polygon stays in cache.
+
+The raster is sized to about 128 cells across a typical grid, at most
+8192 cells a side (~90-130 MB of uint16 for 4,000 grids of a 20 km district).
+A layer whose grids are tiny compared with its extent gets a coarse raster
+and more exact fallbacks: still exact, slower.
 """
 
 from __future__ import annotations
@@ -388,10 +395,13 @@ class GridIndex:
       grid; ``None`` (not an empty list) when no grid covers the point.
     * Time: only versions with ``valid_from <= at < valid_to`` count (open
       ends allowed). ``at=None`` means now (UTC). Each distinct set of valid
-      versions is a snapshot; the current one is indexed when the index is
-      built, others when first queried with at least 20,000 points (kept in a
-      small cache); smaller queries on an unindexed snapshot use the exact
-      R-tree path directly. Both paths give identical answers.
+      versions is a snapshot; the current one gets its raster when the index
+      is built, others when first queried with at least 20,000 points (the two
+      most recently used snapshots of a layer keep their raster); smaller
+      queries on a snapshot without raster use the exact R-tree path. Both
+      paths give identical answers.
+    * The index is read-only after construction and safe to share between
+      threads; to follow edits of the grids, build a new one and swap it in.
 
     Examples
     --------

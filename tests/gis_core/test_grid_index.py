@@ -227,3 +227,19 @@ def test_footprints_in_projected_crs_and_bad_input():
     with pytest.raises(InvalidGeometry):
         GridIndex(grids).assign_footprints(
             gpd.GeoSeries([shapely.LineString([(0, 0), (1, 1)])], crs=4326))
+
+
+def test_large_queries_on_past_versions_build_their_own_raster_and_stay_exact():
+    old = _voronoi_layer(60, seed=11).assign(valid_to=pd.Timestamp("2023-01-01", tz="UTC"))
+    new = _voronoi_layer(90, seed=12).assign(valid_from=pd.Timestamp("2023-01-01", tz="UTC"))
+    older = _voronoi_layer(30, seed=13).assign(valid_to=pd.Timestamp("2020-01-01", tz="UTC"))
+    old["valid_from"] = pd.Timestamp("2020-01-01", tz="UTC")
+    grids = pd.concat([old, new, older], ignore_index=True)
+    index = GridIndex(grids, max_side=512)
+    rng = np.random.default_rng(8)
+    x0, y0, x1, y1 = grids.total_bounds
+    x, y = rng.uniform(x0, x1, 25_000), rng.uniform(y0, y1, 25_000)
+    for at, part in [("2021-06-01", old), ("2019-06-01", older), ("2024-06-01", new),
+                     ("2021-06-01", old)]:
+        got = index.assign(x, y, at=at)["grid"].tolist()
+        assert got == _brute_force(part, x, y), at
