@@ -213,6 +213,12 @@ function onClick(map, e) {
 }
 
 // -- live events ----------------------------------------------------------------------------
+// Re-request a vector source's tiles; the server revalidates them by ETag, so unchanged
+// tiles cost a 304 and changed ones (an event closed, a new one) come back fresh.
+function reloadSource(map, id) {
+  const src = map.getSource(id);
+  if (src && typeof src.setTiles === 'function' && src.tiles) src.setTiles([...src.tiles]);
+}
 async function pollLive(map) {
   const url = state.lastEventId === null ? '/api/v1/web/live-events?limit=1'
     : `/api/v1/web/live-events?after_id=${state.lastEventId}`;
@@ -223,6 +229,7 @@ async function pollLive(map) {
     state.live = [...state.live, ...data.features].slice(-500);
     map.getSource('live-events').setData({ type: 'FeatureCollection', features: state.live });
     data.features.slice(-3).forEach((f) => toast(`${t('newEvent')} #${f.id} ${label(f.properties, 'category_name')}`));
+    reloadSource(map, 'events');
     if (state.dashboardObj) state.dashboardObj.refresh();
   }
   state.lastEventId = data.last_id;
@@ -336,6 +343,7 @@ async function start() {
     const every = Math.max(1, (config && config.live_poll_seconds) || 2) * 1000;
     pollLive(map);
     setInterval(() => pollLive(map), every);
+    setInterval(() => reloadSource(map, 'events'), 30000);
     window.gridgovReady = true;
   });
   document.getElementById('search').addEventListener('submit', (ev) => {
