@@ -167,8 +167,15 @@ def _invalid_findings(codes: npt.NDArray[np.object_], geoms: _GeomArray) -> pd.D
 
 
 def _explode(geoms: _GeomArray) -> tuple[_GeomArray, npt.NDArray[np.intp]]:
+    """Single polygons of each geometry (collections unpacked), with the owner's index."""
     parts, owner = shapely.get_parts(geoms, return_index=True)
-    keep = np.isin(shapely.get_type_id(parts), _POLYGONAL)
+    nested = shapely.get_type_id(parts) >= 4  # multi-geometries or collections
+    while nested.any():
+        inner, which = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.r_[parts[~nested], inner]
+        owner = np.r_[owner[~nested], owner[nested][which]]
+        nested = shapely.get_type_id(parts) >= 4
+    keep = shapely.get_type_id(parts) == 3
     return parts[keep], owner[keep]
 
 
@@ -233,7 +240,7 @@ def _overlap_findings(layer: _Layer) -> pd.DataFrame:
     a, b = layer.tree.query(layer.geoms, predicate="intersects")
     pair = a < b
     a, b = a[pair], b[pair]
-    pieces, owner = _explode(_polygonal(shapely.intersection(layer.geoms[a], layer.geoms[b])))
+    pieces, owner = _explode(shapely.intersection(layer.geoms[a], layer.geoms[b]))
     codes = [sorted([layer.codes[i], layer.codes[j]]) for i, j in zip(a, b, strict=True)]
     return layer.grouped("overlap", pieces, owner, codes, "grids overlap")
 
