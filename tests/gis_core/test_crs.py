@@ -5,8 +5,10 @@ from hypothesis import strategies as st
 from pyproj import CRS
 
 from gis_core.crs import (
+    bd09_to_gcj02,
     central_meridian,
     from_wgs84,
+    gcj02_to_bd09,
     gcj02_to_wgs84,
     looks_swapped,
     metric_crs,
@@ -20,12 +22,34 @@ china_lon = st.floats(73.7, 134.9)
 china_lat = st.floats(18.2, 53.4)
 
 
-def test_gcj02_known_offset_beijing():
-    # Tiananmen: WGS84 (116.391278, 39.906217) is shown by GCJ-02 maps about
-    # 600 m to the east-south-east (well-known public pair, ~ +0.00624, +0.00140).
-    lon, lat = wgs84_to_gcj02(116.391278, 39.906217)
-    assert float(lon) - 116.391278 == pytest.approx(0.00624, abs=2e-4)
-    assert float(lat) - 39.906217 == pytest.approx(0.00140, abs=2e-4)
+# Published results of the public formula (wandergis/coordtransform, test/app.js),
+# all for the input (116.404, 39.915).
+PUBLISHED_WGS84_TO_GCJ02 = (116.41024449916938, 39.91640428150164)
+PUBLISHED_GCJ02_TO_BD09 = (116.41036949371029, 39.92133699351021)
+# ... and its one-step (approximate, 1-2 m off) inverses
+PUBLISHED_GCJ02_TO_WGS84_APPROX = (116.39775550083061, 39.91359571849836)
+PUBLISHED_BD09_TO_GCJ02_APPROX = (116.39762729119315, 39.90865673957631)
+
+
+def test_forward_formulas_match_published_values():
+    lon, lat = wgs84_to_gcj02(116.404, 39.915)
+    assert (float(lon), float(lat)) == pytest.approx(PUBLISHED_WGS84_TO_GCJ02, abs=1e-12)
+    lon, lat = gcj02_to_bd09(116.404, 39.915)
+    assert (float(lon), float(lat)) == pytest.approx(PUBLISHED_GCJ02_TO_BD09, abs=1e-12)
+
+
+def test_exact_inverses_are_near_the_published_one_step_inverses_and_exact():
+    lon, lat = gcj02_to_wgs84(116.404, 39.915)
+    # the one-step inverse errs by metres, not more
+    assert (float(lon), float(lat)) == pytest.approx(PUBLISHED_GCJ02_TO_WGS84_APPROX, abs=5e-5)
+    assert (float(lon), float(lat)) != pytest.approx(PUBLISHED_GCJ02_TO_WGS84_APPROX, abs=1e-8)
+    # ... while ours maps back onto the input
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    assert abs(float(glon) - 116.404) < 1e-10 and abs(float(glat) - 39.915) < 1e-10
+    lon, lat = bd09_to_gcj02(116.404, 39.915)
+    assert (float(lon), float(lat)) == pytest.approx(PUBLISHED_BD09_TO_GCJ02_APPROX, abs=5e-5)
+    blon, blat = gcj02_to_bd09(lon, lat)
+    assert abs(float(blon) - 116.404) < 1e-10 and abs(float(blat) - 39.915) < 1e-10
 
 
 def test_gcj02_identity_outside_china():
