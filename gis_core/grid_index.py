@@ -582,6 +582,40 @@ class GridIndex:
             columns[name] = snap.assign(lon, lat)
         return pd.DataFrame(columns, index=index, dtype=object)
 
+    def covered(
+        self,
+        x: ArrayLike,
+        y: ArrayLike,
+        crs: CRSLike = "EPSG:4326",
+        at: dt.datetime | pd.Timestamp | str | None = None,
+    ) -> npt.NDArray[np.bool_]:
+        """Tell which points fall in at least one grid of any layer (the jurisdiction).
+
+        With ``covered(y, x)`` on points that are not covered, this tells
+        whether latitude and longitude were probably swapped.
+
+        Parameters
+        ----------
+        x, y, crs, at
+            As in :meth:`assign`.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely.geometry import box
+        >>> grids = gpd.GeoDataFrame({"code": ["A"]}, geometry=[box(114, 22, 115, 23)], crs=4326)
+        >>> index = GridIndex(grids)
+        >>> x, y = [114.5, 22.5], [22.5, 114.5]
+        >>> index.covered(x, y).tolist(), index.covered(y, x).tolist()
+        ([True, False], [False, True])
+        """
+        frame = self.assign(x, y, crs=crs, at=at)
+        return np.asarray(frame.notna().any(axis=1).to_numpy(dtype=bool))
+
     def assign_footprints(
         self,
         footprints: gpd.GeoSeries | gpd.GeoDataFrame,

@@ -243,3 +243,19 @@ def test_large_queries_on_past_versions_build_their_own_raster_and_stay_exact():
                      ("2021-06-01", old)]:
         got = index.assign(x, y, at=at)["grid"].tolist()
         assert got == _brute_force(part, x, y), at
+
+
+def test_covered_means_inside_any_layer_and_spots_swapped_coordinates():
+    grids = frame(
+        ["S", "F"],
+        [box(114.0, 22.5, 114.1, 22.6), box(114.1, 22.5, 114.2, 22.6)],
+        layer=["street", "function"],
+    )
+    index = GridIndex(grids)
+    x = np.array([114.05, 114.15, 22.55, 0.0])
+    y = np.array([22.55, 22.55, 114.05, 0.0])
+    covered = index.covered(x, y)
+    assert covered.tolist() == [True, True, False, False]
+    swapped = ~covered & index.covered(y, x)
+    assert swapped.tolist() == [False, False, True, False]
+    assert index.covered([], []).shape == (0,)
