@@ -259,3 +259,17 @@ def test_covered_means_inside_any_layer_and_spots_swapped_coordinates():
     swapped = ~covered & index.covered(y, x)
     assert swapped.tolist() == [False, False, True, False]
     assert index.covered([], []).shape == (0,)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_points_on_a_lattice_of_shared_edges_follow_the_tie_rule(seed):
+    # a 7 x 5 block partition with random codes; many points exactly on edges and vertices
+    rng = np.random.default_rng(seed)
+    xs, ys = np.linspace(114.0, 114.07, 8), np.linspace(22.5, 22.55, 6)
+    cells = [box(xs[i], ys[j], xs[i + 1], ys[j + 1]) for i in range(7) for j in range(5)]
+    codes = [f"C{c:03d}" for c in rng.permutation(len(cells))]
+    grids = frame(codes, cells)
+    px = rng.choice(np.r_[xs, (xs[:-1] + xs[1:]) / 2, 113.99, 114.08], 3000)
+    py = rng.choice(np.r_[ys, (ys[:-1] + ys[1:]) / 2, 22.49, 22.56], 3000)
+    expected = _brute_force(grids, px, py)
+    assert GridIndex(grids, max_side=64).assign(px, py)["grid"].tolist() == expected
