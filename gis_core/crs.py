@@ -290,6 +290,12 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArr
         WGS84 longitude and latitude such that ``wgs84_to_gcj02`` returns the
         input within 1e-10 degrees.
 
+    Notes
+    -----
+    Within a few hundred metres of the edge of :data:`CHINA_BOUNDS` the
+    forward map jumps (identity outside), so a GCJ-02 point there may have
+    no exact preimage; the iteration then stops after 60 steps.
+
     Examples
     --------
     >>> glon, glat = wgs84_to_gcj02(121.4737, 31.2304)
@@ -509,8 +515,8 @@ def metric_crs(lon: float, lat: float) -> pyproj.CRS:
 
     In China (see :data:`CHINA_BOUNDS`) this is the CGCS2000 3-degree
     Gauss-Kruger zone (EPSG:4534-4554, false easting 500 km) whose central
-    meridian, as PROJ defines it, is nearest ``lon``; elsewhere the WGS 84 UTM
-    zone of the point.
+    meridian, as PROJ defines it, is nearest ``lon`` (always within 1.5
+    degrees); elsewhere, or west of 73.5 E, the WGS 84 UTM zone of the point.
 
     Parameters
     ----------
