@@ -276,6 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds in rows:
         print(f"{name:<28}{seconds:>10.3f}{args.points / seconds:>14,.0f}"
               f"{sjoin_s / seconds:>10.1f}")
+    latencies = []
+    for i in range(2000):
+        t = time.perf_counter()
+        index.assign(x[i:i + 1], y[i:i + 1])
+        latencies.append(time.perf_counter() - t)
+    p50, p99 = np.percentile(latencies, [50, 99]) * 1e3
+    print(f"one point in process (no HTTP): p50 {p50:.3f} ms, p99 {p99:.3f} ms")
     outside = int(pd.isna(ours_codes).sum())
     print(f"points outside every grid: {outside:,}")
     if mismatches is not None:
