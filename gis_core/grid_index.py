@@ -377,6 +377,8 @@ class GridIndex:
     exclusive
         Whether a layer is exclusive (a partition: one grid per point). A bool
         for every layer or a mapping layer -> bool; default True for every layer.
+        A layer named in the mapping that has no grids still gets a column
+        (all ``None``).
     max_side
         Largest raster side (cells) per layer snapshot; memory is about
         ``2 * max_side**2`` bytes per layer at most.
@@ -434,7 +436,7 @@ class GridIndex:
         layers = frame[layer].astype(str).to_numpy(dtype=object) if layer in frame else np.full(
             n, DEFAULT_LAYER, dtype=object)
         self._layer_of = layers
-        self.layers: list[str] = list(dict.fromkeys(layers.tolist())) or [DEFAULT_LAYER]
+        self.layers: list[str] = list(dict.fromkeys(layers.tolist()))
         self.exclusive = self._check_exclusive(exclusive)
         self._from = (_to_utc_ns(frame[valid_from], valid_from) if valid_from in frame
                       else np.full(n, _OPEN_START, dtype=np.int64))
@@ -443,7 +445,10 @@ class GridIndex:
         self._to = np.where(self._to == _OPEN_START, _OPEN_END, self._to)  # NaT -> open
         self._rows_of = {name: np.flatnonzero(layers == name) for name in self.layers}
         self.max_side = max_side
-        self.bounds: Bounds = tuple(float(v) for v in shapely.total_bounds(self._geoms))  # type: ignore[assignment]
+        #: (minx, miny, maxx, maxy) of every grid in EPSG:4326 (NaN when there are none)
+        self.bounds: Bounds = (
+            tuple(float(v) for v in shapely.total_bounds(self._geoms))  # type: ignore[assignment]
+            if n else (np.nan,) * 4)
         self._cache: OrderedDict[tuple[str, bytes], _Snapshot] = OrderedDict()
         self._lock = threading.RLock()
         now = time.time_ns()
@@ -481,18 +486,19 @@ class GridIndex:
         return frame
 
     def _check_exclusive(self, exclusive: bool | Mapping[str, bool] | None) -> dict[str, bool]:
-        if exclusive is None:
-            return dict.fromkeys(self.layers, True)
-        if isinstance(exclusive, bool):
-            return dict.fromkeys(self.layers, exclusive)
+        """Flags per layer; also completes ``self.layers`` (mapping names, default layer)."""
+        if exclusive is not None and not isinstance(exclusive, bool | Mapping):
+            raise InvalidInput("exclusive must be None, a bool or a mapping layer -> bool",
+                               parameter="exclusive")
+        flags: dict[str, bool] = {}
         if isinstance(exclusive, Mapping):
-            unknown = set(exclusive) - set(self.layers)
-            if unknown:
-                raise InvalidInput(f"exclusive names unknown layers {sorted(unknown)}; "
-                                   f"layers are {self.layers}", parameter="exclusive")
-            return {name: bool(exclusive.get(name, True)) for name in self.layers}
-        raise InvalidInput("exclusive must be None, a bool or a mapping layer -> bool",
-                           parameter="exclusive")
+            # A layer named here but without grids is kept: every point is outside it.
+            flags = {str(name): bool(flag) for name, flag in exclusive.items()}
+            self.layers += [name for name in flags if name not in self.layers]
+        if not self.layers:
+            self.layers = [DEFAULT_LAYER]
+        default = exclusive if isinstance(exclusive, bool) else True
+        return {name: flags.get(name, default) for name in self.layers}
 
     # -- snapshots --------------------------------------------------------------
 

@@ -137,7 +137,15 @@ def test_bad_grids_rejected():
     with pytest.raises(InvalidInput, match="code"):
         GridIndex(frame(["X"], [box(0, 0, 1, 1)]), code="grid_code")
     with pytest.raises(InvalidInput, match="exclusive"):
-        GridIndex(frame(["X"], [box(0, 0, 1, 1)]), exclusive={"nope": False})
+        GridIndex(frame(["X"], [box(0, 0, 1, 1)]), exclusive="yes")
+
+
+def test_layer_without_grids_named_in_exclusive_gets_an_empty_column():
+    grids = frame(["X"], [box(0, 0, 1, 1)], layer=["street"])
+    got = GridIndex(grids, exclusive={"street": True, "function": False}).assign([0.5], [0.5])
+    assert got.to_dict("list") == {"street": ["X"], "function": [None]}
+    empty = GridIndex(frame([], []), exclusive={"street": True}).assign([0.5], [0.5])
+    assert empty.to_dict("list") == {"street": [None]}
 
 
 def _voronoi_layer(n, seed):
