@@ -38,6 +38,7 @@ from api.services.events import (
     intake_body,
     remember_response,
     replayed_response,
+    was_replayed,
 )
 from api.services.features import page_features
 from api.services.grid_lookup import GridLookup, get_grid_lookup
@@ -223,9 +224,6 @@ def _save_photos(settings: Settings, uploads: list[tuple[str, bytes]]) -> list[P
 def _intake(session: Session, lookup: GridLookup, settings: Settings, user: User | None,
             payload: EventIn, uploads: list[tuple[str, bytes]], key: str | None
             ) -> dict[str, Any]:
-    stored = replayed_response(session, key)
-    if stored is not None:
-        return stored
     auth.check_channel(user, payload.channel)
     loc = payload.location
     photos = [PhotoRef(url=u) for u in payload.photos] + _save_photos(settings, uploads)
@@ -236,7 +234,7 @@ def _intake(session: Session, lookup: GridLookup, settings: Settings, user: User
         address=payload.address, description=payload.description, channel=payload.channel,
         reporter=payload.reporter.model_dump() if payload.reporter else None, photos=photos,
         idempotency_key=key, actor=user.name if user else None, settings=settings.events)
-    body = replayed_response(session, key)
+    body = replayed_response(session, key) if was_replayed(session, event) else None
     if body is None:
         body = intake_body(session, event)
         remember_response(session, key, body)

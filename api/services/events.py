@@ -41,24 +41,24 @@ with ``suggestions``), ``location_required``, ``outside_jurisdiction``,
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from geoalchemy2 import WKTElement
 from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from api.db.models import Building, Event, EventCategory
 from api.db.models_events import EventPhoto, IdempotencyKey
 from api.services.grid_lookup import GridLookup
-from api.services.lifecycle import OPEN_STATES, add_history
-from api.services.routing import route
+from api.services.lifecycle import OPEN_STATES
+from api.services.routing import RULE_ORDER, grid_codes
 from api.settings import EventSettings
 from gis_core.crs import to_wgs84
 from gis_core.errors import InvalidCoordinates, InvalidInput, OutsideJurisdiction
@@ -170,96 +170,130 @@ def resolve_place(session: Session, *, lon: float | None, lat: float | None,
                 "'address'", "location_required", field="location")
 
 
-def basic_layers(session: Session) -> list[str]:
-    """Names of the exclusive basic grid layers (any exclusive layer if none is 'basic')."""
-    rows = session.execute(text(
-        "SELECT name, kind = 'basic' FROM grid_layers WHERE exclusive ORDER BY id")).all()
-    basic = [name for name, is_basic in rows if is_basic]
-    return basic or [name for name, _ in rows]
-
-
-def assign_grids(session: Session, lookup: GridLookup, place: Place, at: datetime
-                 ) -> dict[str, Any]:
-    """The event's grid per layer; ``OutsideJurisdiction`` outside the basic layer."""
+def lookup_grids(lookup: GridLookup, place: Place, at: datetime) -> dict[str, Any]:
+    """The grid per layer of one point (layers without a grid are left out)."""
     frame = lookup.assign(np.array([place.lon]), np.array([place.lat]), at=at)
     grids = {str(k): v for k, v in frame.iloc[0].to_dict().items()} if len(frame) else {}
-    grids = {k: (list(v) if isinstance(v, list | tuple | np.ndarray) else v)
-             for k, v in grids.items() if v is not None}
-    required = basic_layers(session)
-    if not grids or (required and not any(grids.get(name) for name in required)):
-        raise OutsideJurisdiction(
-            f"the location ({place.lon:.6f}, {place.lat:.6f}) is outside every grid of the "
-            f"jurisdiction{' (layer ' + required[0] + ')' if required else ''}",
-            lon=place.lon, lat=place.lat)
-    return grids
+    return {k: (sorted(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else str(v))
+            for k, v in grids.items() if v is not None}
 
 
-_CONTEXT = """
-SELECT
-  (SELECT b.id FROM buildings b
-   WHERE ST_Covers(b.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
-   ORDER BY b.id LIMIT 1) AS building_id,
-  (SELECT g.community_code FROM grids g JOIN grid_layers l ON l.id = g.layer_id
-   WHERE l.name = ANY(CAST(:layers AS text[])) AND g.code = ANY(CAST(:codes AS text[]))
-     AND g.community_code IS NOT NULL
-   ORDER BY g.valid_to IS NULL DESC LIMIT 1) AS community_code
+# One statement does the whole intake after the grid lookup: check the category and the
+# jurisdiction, find building, community, street, department (routing rules) and an open
+# duplicate, insert the event, its history rows, photos and idempotency key.
+_INTAKE = f"""
+WITH input AS (
+    SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom, CAST(:grids AS jsonb) AS grids,
+           CAST(:now AS timestamptz) AS now
+), cat AS (
+    SELECT id, code, major_code, department_id, time_limit_hours
+    FROM event_categories WHERE code = :category
+), basic AS (
+    SELECT coalesce(array_agg(name) FILTER (WHERE kind = 'basic'), array_agg(name),
+                    ARRAY[]::text[]) AS names
+    FROM grid_layers WHERE exclusive
+), inside AS (
+    SELECT CASE WHEN cardinality(b.names) = 0 THEN i.grids <> '{{}}'::jsonb
+                ELSE EXISTS (SELECT 1 FROM unnest(b.names) n
+                             WHERE jsonb_typeof(i.grids -> n) = 'string') END AS ok
+    FROM basic b, input i
+), place AS MATERIALIZED (
+    SELECT coalesce(CAST(:building_id AS int),
+                    (SELECT b.id FROM buildings b, input i WHERE ST_Covers(b.geom, i.geom)
+                     ORDER BY b.id LIMIT 1)) AS building_id,
+           (SELECT g.community_code FROM grids g JOIN grid_layers l ON l.id = g.layer_id,
+                   input i, basic bs
+            WHERE l.name = ANY(bs.names) AND g.code = i.grids ->> l.name
+              AND g.community_code IS NOT NULL
+            ORDER BY g.valid_to IS NULL DESC LIMIT 1) AS community_code
+), area AS MATERIALIZED (
+    SELECT p.building_id, p.community_code,
+           coalesce((SELECT parent_code FROM admin_areas WHERE code = p.community_code),
+                    left(p.community_code, 9)) AS street_code
+    FROM place p
+), dept AS MATERIALIZED (
+    SELECT coalesce((
+        SELECT r.department_id FROM routing_rules r, cat c, area a
+        WHERE r.category_code IN (c.code, c.major_code)
+          AND ((r.scope = 'grid' AND r.scope_code = ANY(CAST(:codes AS text[])))
+               OR (r.scope = 'community' AND r.scope_code = a.community_code)
+               OR (r.scope = 'street' AND r.scope_code = a.street_code))
+        ORDER BY {RULE_ORDER} LIMIT 1), (SELECT department_id FROM cat)) AS department_id
+), dup AS MATERIALIZED (
+    SELECT (SELECT e.id FROM events e, cat c, input i
+            WHERE :dedupe AND e.category_id = c.id AND e.status = ANY(CAST(:open AS text[]))
+              AND e.reported_at >= i.now - make_interval(secs => :window)
+              AND e.reported_at <= i.now
+              AND ST_DWithin(e.geom, i.geom, :deg)
+              AND ST_DWithin(e.geom::geography, i.geom::geography, :radius)
+            ORDER BY e.reported_at, e.id LIMIT 1) AS id
+), seen AS (
+    SELECT (SELECT event_id FROM idempotency_keys WHERE key = :key) AS event_id
+), ins AS (
+    INSERT INTO events (public_token, category_id, description, status, channel, geom, address,
+                        building_id, grids, community_code, street_code, department_id,
+                        reported_at, registered_at, dispatched_at, due_at, reporter_name,
+                        reporter_phone, reporter_email, attributes)
+    SELECT :token, c.id, :description,
+           CASE WHEN du.id IS NOT NULL THEN 'duplicate'
+                WHEN d.department_id IS NOT NULL THEN 'dispatched' ELSE 'registered' END,
+           :channel, i.geom, :address, a.building_id, i.grids, a.community_code, a.street_code,
+           d.department_id, i.now, i.now,
+           CASE WHEN du.id IS NULL AND d.department_id IS NOT NULL THEN i.now END,
+           i.now + make_interval(secs => c.time_limit_hours * 3600),
+           :reporter_name, :reporter_phone, :reporter_email,
+           CASE WHEN du.id IS NOT NULL THEN jsonb_build_object('duplicate_of', du.id)
+                ELSE '{{}}'::jsonb END
+    FROM cat c, input i, area a, dept d, dup du, inside ok, seen s
+    WHERE ok.ok AND s.event_id IS NULL
+    RETURNING id, status, building_id, community_code, street_code, department_id,
+              dispatched_at, due_at, attributes
+), hist AS (
+    INSERT INTO event_history (event_id, action, from_status, to_status, actor, note, at)
+    SELECT id, 'register', NULL, 'registered', :actor, NULL, CAST(:now AS timestamptz)
+    FROM ins
+    UNION ALL
+    SELECT id, 'mark_duplicate', 'registered', 'duplicate', 'system',
+           'duplicate of event ' || (attributes ->> 'duplicate_of'), CAST(:now AS timestamptz)
+    FROM ins WHERE status = 'duplicate'
+    UNION ALL
+    SELECT id, 'dispatch', 'registered', 'dispatched', 'system',
+           'automatic dispatch by routing', CAST(:now AS timestamptz)
+    FROM ins WHERE status = 'dispatched'
+), photo AS (
+    INSERT INTO event_photos (event_id, url, path, content_type, size)
+    SELECT ins.id, p.url, p.path, p.content_type, p.size
+    FROM ins, jsonb_to_recordset(CAST(:photos AS jsonb))
+         AS p(url text, path text, content_type text, size int)
+), k AS (
+    INSERT INTO idempotency_keys (key, event_id)
+    SELECT :key, id FROM ins WHERE CAST(:key AS text) IS NOT NULL
+    ON CONFLICT DO NOTHING RETURNING key
+)
+SELECT (SELECT id FROM cat) AS category_id, (SELECT code FROM cat) AS category,
+       (SELECT ok FROM inside) AS inside, (SELECT event_id FROM seen) AS seen_event,
+       (SELECT count(*) FROM k) AS key_claimed, (SELECT names FROM basic) AS basic_layers,
+       ins.*, dep.code AS department_code, dep.name AS department_name,
+       b.code AS building_code
+FROM (SELECT 1) AS one
+LEFT JOIN ins ON TRUE
+LEFT JOIN departments dep ON dep.id = ins.department_id
+LEFT JOIN buildings b ON b.id = ins.building_id
 """
 
-_DUPLICATE = """
-SELECT e.id FROM events e
-WHERE e.category_id = :cat AND e.status = ANY(CAST(:open AS text[]))
-  AND e.reported_at >= :since AND e.reported_at <= :now
-  AND ST_DWithin(e.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :deg)
-  AND ST_DWithin(e.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography,
-                 :radius)
-ORDER BY e.reported_at, e.id LIMIT 1
-"""
+_REPLAYED = "gridgov.replayed_events"
+_BODIES = "gridgov.intake_bodies"
 
 
-def _context(session: Session, place: Place, grids: dict[str, Any]
-             ) -> tuple[int | None, str | None, str | None]:
-    layers = basic_layers(session)
-    codes = [grids[name] for name in layers if isinstance(grids.get(name), str)]
-    building_id, community = session.execute(text(_CONTEXT), {
-        "lon": place.lon, "lat": place.lat, "layers": layers, "codes": codes}).one()
-    street = None
-    if community:
-        street = session.execute(text(
-            "SELECT coalesce((SELECT parent_code FROM admin_areas WHERE code = :c), "
-            "left(:c, 9))"), {"c": community}).scalar_one()
-    return (place.building_id or building_id), community, street
+def was_replayed(session: Session, event: Event) -> bool:
+    """Whether ``create_event`` returned ``event`` for a key seen before (no new event)."""
+    return event.id in session.info.get(_REPLAYED, set())
 
 
-def find_duplicate(session: Session, *, category_id: int, place: Place, now: datetime,
-                   settings: EventSettings) -> int | None:
-    """The oldest open event of the category within the radius and window, if any."""
-    if settings.duplicate_radius_m <= 0 or settings.duplicate_window_hours <= 0:
-        return None
-    # a degree box that surely holds the metric radius, so the GiST index is used
-    deg = settings.duplicate_radius_m / (110_000.0 * max(math.cos(math.radians(place.lat)),
-                                                         0.01))
-    found = session.execute(text(_DUPLICATE), {
-        "cat": category_id, "open": list(OPEN_STATES), "lon": place.lon, "lat": place.lat,
-        "since": now - timedelta(hours=settings.duplicate_window_hours), "now": now,
-        "deg": deg, "radius": settings.duplicate_radius_m}).scalar_one_or_none()
-    return int(found) if found is not None else None
-
-
-def _claim_key(session: Session, key: str) -> Event | None:
-    """Insert the idempotency key; when it exists, return the event it made."""
-    if not key or len(key) > 200:
-        raise _fail("header 'Idempotency-Key': 1 to 200 characters", "invalid_idempotency_key",
-                    field="Idempotency-Key")
-    claimed = session.execute(insert(IdempotencyKey).values(key=key)
-                              .on_conflict_do_nothing().returning(IdempotencyKey.key)).first()
-    if claimed is not None:
-        return None
-    event_id = session.execute(select(IdempotencyKey.event_id).where(
-        IdempotencyKey.key == key)).scalar_one_or_none()
-    event = session.get(Event, event_id) if event_id is not None else None
-    if event is None:
-        raise _fail("header 'Idempotency-Key': this key is in use by a request that did "
-                    "not finish; retry", "idempotency_key_in_use", field="Idempotency-Key")
+def _replay(session: Session, event_id: int) -> Event:
+    event = session.get(Event, event_id)
+    assert event is not None
+    session.info.setdefault(_REPLAYED, set()).add(event.id)
     return event
 
 
@@ -279,7 +313,31 @@ def remember_response(session: Session, key: str | None, body: dict[str, Any]) -
                         .values(response=body))
 
 
-def create_event(  # noqa: C901 - one linear pipeline, kept together on purpose
+def _params(place: Place, grids: dict[str, Any], now: datetime, settings: EventSettings
+            ) -> dict[str, Any]:
+    # a degree box that surely holds the metric radius, so the GiST index is used
+    deg = settings.duplicate_radius_m / (110_000.0 * max(math.cos(math.radians(place.lat)),
+                                                         0.01))
+    return {"lon": place.lon, "lat": place.lat, "grids": json.dumps(grids), "now": now,
+            "codes": grid_codes(grids), "building_id": place.building_id,
+            "dedupe": settings.duplicate_radius_m > 0 and settings.duplicate_window_hours > 0,
+            "open": list(OPEN_STATES), "window": settings.duplicate_window_hours * 3600.0,
+            "deg": deg, "radius": settings.duplicate_radius_m}
+
+
+def _fail_row(session: Session, row: dict[str, Any], category_code: str, place: Place
+              ) -> None:
+    if row["category_id"] is None:
+        category_by_code(session, category_code)
+    if not row["inside"]:
+        names = row["basic_layers"] or []
+        raise OutsideJurisdiction(
+            f"the location ({place.lon:.6f}, {place.lat:.6f}) is outside every grid of the "
+            f"jurisdiction{' (layer ' + names[0] + ')' if names else ''}",
+            lon=place.lon, lat=place.lat)
+
+
+def create_event(
     session: Session,
     lookup: GridLookup,
     *,
@@ -300,58 +358,78 @@ def create_event(  # noqa: C901 - one linear pipeline, kept together on purpose
     settings: EventSettings | None = None,
     now: datetime | None = None,
 ) -> Event:
-    """Register one report (see the module docstring); flushes, never commits."""
+    """Register one report (see the module docstring); never commits."""
     if channel not in CHANNELS:
         raise _fail(f"field 'channel': {channel!r} is not one of {', '.join(CHANNELS)}",
                     "invalid_channel", field="channel")
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
+        raise _fail("header 'Idempotency-Key': 1 to 200 characters", "invalid_idempotency_key",
+                    field="Idempotency-Key")
     settings = settings or EventSettings()
     now = now or datetime.now(UTC)
-    category = category_by_code(session, category_code)
     place = resolve_place(session, lon=lon, lat=lat, x=x, y=y, crs=crs,
                           building_code=building_code, address=address)
-    grids = assign_grids(session, lookup, place, now)
-    if idempotency_key is not None:
-        earlier = _claim_key(session, idempotency_key)
-        if earlier is not None:
-            return earlier
-    building_id, community, street = _context(session, place, grids)
-    department_id = route(session, category_id=category.id, grids=grids,
-                          community_code=community, street_code=street,
-                          default_department_id=category.department_id)
-    duplicate_of = find_duplicate(session, category_id=category.id, place=place, now=now,
-                                  settings=settings)
+    grids = lookup_grids(lookup, place, now)
     reporter = reporter or {}
-    event = Event(
-        public_token=secrets.token_urlsafe(12), category_id=category.id,
-        description=description, status="registered", channel=channel,
-        geom=WKTElement(f"POINT({place.lon!r} {place.lat!r})", srid=4326),
-        address=address, building_id=building_id, grids=grids, community_code=community,
-        street_code=street, department_id=department_id, reported_at=now, registered_at=now,
-        due_at=now + timedelta(hours=float(category.time_limit_hours)),
-        reporter_name=reporter.get("name"), reporter_phone=reporter.get("phone"),
-        reporter_email=reporter.get("email"),
-        attributes={"duplicate_of": duplicate_of} if duplicate_of else {})
-    session.add(event)
-    session.flush()
+    token = secrets.token_urlsafe(12)
     who = actor or ("public" if channel in ("app", "qr") else channel)
-    add_history(session, event, "register", None, "registered", who, None, now)
-    if duplicate_of is not None:
-        event.status = "duplicate"
-        add_history(session, event, "mark_duplicate", "registered", "duplicate", "system",
-                    f"duplicate of event {duplicate_of}", now)
-    elif department_id is not None:
-        event.status = "dispatched"
-        event.dispatched_at = now
-        add_history(session, event, "dispatch", "registered", "dispatched", "system",
-                    "automatic dispatch by routing", now)
-    for photo in photos:
-        session.add(EventPhoto(event_id=event.id, url=photo.url, path=photo.path,
-                               content_type=photo.content_type, size=photo.size))
-    if idempotency_key is not None:
-        session.execute(update(IdempotencyKey).where(IdempotencyKey.key == idempotency_key)
-                        .values(event_id=event.id))
-    session.flush()
+    row = dict(session.execute(text(_INTAKE), {
+        **_params(place, grids, now, settings), "category": category_code, "token": token,
+        "description": description, "channel": channel, "address": address, "actor": who,
+        "reporter_name": reporter.get("name"), "reporter_phone": reporter.get("phone"),
+        "reporter_email": reporter.get("email"), "key": idempotency_key,
+        "photos": json.dumps([vars(p) for p in photos])}).mappings().one())
+    if row["seen_event"] is not None:
+        return _replay(session, int(row["seen_event"]))
+    if row["id"] is None:
+        _fail_row(session, row, category_code, place)
+        raise AssertionError("intake inserted nothing")  # pragma: no cover
+    if idempotency_key is not None and not row["key_claimed"]:
+        # a concurrent request with the same key committed first: undo ours, return theirs
+        session.execute(text("DELETE FROM events WHERE id = :id"), {"id": row["id"]})
+        earlier = replayed_event_id(session, idempotency_key)
+        return _replay(session, earlier)
+    event = Event(
+        id=row["id"], public_token=token, category_id=row["category_id"],
+        description=description, status=row["status"], channel=channel,
+        geom=WKTElement(f"POINT({place.lon!r} {place.lat!r})", srid=4326), address=address,
+        building_id=row["building_id"], grids=grids, community_code=row["community_code"],
+        street_code=row["street_code"], department_id=row["department_id"],
+        reported_at=now, registered_at=now, dispatched_at=row["dispatched_at"],
+        handled_at=None, closed_at=None, evaluated_at=None, due_at=row["due_at"],
+        satisfaction=None, reporter_name=reporter.get("name"),
+        reporter_phone=reporter.get("phone"), reporter_email=reporter.get("email"),
+        attributes=row["attributes"])
+    make_transient_to_detached(event)
+    session.add(event)
+    session.info.setdefault(_BODIES, {})[event.id] = _body_of(row, place, grids, now)
     return event
+
+
+def replayed_event_id(session: Session, key: str) -> int:
+    """The event created by an earlier request with ``key``."""
+    found = session.execute(select(IdempotencyKey.event_id).where(
+        IdempotencyKey.key == key)).scalar_one_or_none()
+    if found is None:
+        raise _fail("header 'Idempotency-Key': this key is in use by a request that did "
+                    "not finish; retry", "idempotency_key_in_use", field="Idempotency-Key")
+    return int(found)
+
+
+def _body_of(row: dict[str, Any], place: Place, grids: dict[str, Any], now: datetime
+             ) -> dict[str, Any]:
+    attrs = row["attributes"] or {}
+    return {
+        "id": row["id"], "public_token": None, "status": row["status"],
+        "category": row["category"], "location": {"lon": place.lon, "lat": place.lat},
+        "grids": grids, "community_code": row["community_code"],
+        "street_code": row["street_code"], "building_code": row["building_code"],
+        "department": ({"code": row["department_code"], "name": row["department_name"]}
+                       if row["department_code"] else None),
+        "reported_at": _iso(now), "due_at": _iso(row["due_at"]),
+        "duplicate": attrs.get("duplicate_of") is not None,
+        "duplicate_of": attrs.get("duplicate_of"),
+    }
 
 
 # -- views ----------------------------------------------------------------------------
@@ -381,6 +459,9 @@ def _row(session: Session, where: str, params: dict[str, Any]) -> dict[str, Any]
 
 def intake_body(session: Session, event: Event) -> dict[str, Any]:
     """The 201 body of an intake: id, public token, grids, department, due time, status."""
+    cached = session.info.get(_BODIES, {}).pop(event.id, None)
+    if cached is not None:
+        return {**cached, "public_token": event.public_token}
     row = _row(session, "e.id = :id", {"id": event.id})
     assert row is not None
     attrs = row["attributes"] or {}

@@ -158,3 +158,41 @@ def test_sigkill_mid_load_loses_no_acknowledged_event(fresh: tuple[str, Engine],
     assert half == 0
     assert all(v is not None for v in keys.values())  # no key without its event
     assert len(stored) >= len(acked)  # some may be committed but not acknowledged
+
+
+def test_concurrent_retries_with_one_key_make_one_event(fresh: tuple[str, Engine],
+                                                        tmp_path: Path) -> None:
+    url, engine = fresh
+    with engine.connect() as conn:
+        g = basic_grids(conn)[0]
+    proc, base = _start(url, tmp_path)
+    body = {"category": "0101", "location": {"x": g["lon"], "y": g["lat"]}}
+    results: list[httpx.Response] = []
+    barrier = threading.Barrier(8)
+
+    def post() -> None:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            barrier.wait()
+            results.append(http.post("/api/v1/events", json=body,
+                                     headers={"Idempotency-Key": "same-key"}))
+
+    try:
+        threads = [threading.Thread(target=post) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert [r.status_code for r in results] == [201] * 8
+    assert len({r.json()["id"] for r in results}) == 1
+    assert len({r.json()["public_token"] for r in results}) == 1
+    with engine.connect() as conn:
+        made = conn.execute(text("SELECT count(*) FROM idempotency_keys k JOIN events e "
+                                 "ON e.id = k.event_id WHERE k.key = 'same-key'")).scalar_one()
+        strays = conn.execute(text(
+            "SELECT count(*) FROM events e WHERE e.reported_at > now() - interval '1 hour' "
+            "AND NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.event_id = e.id)"
+        )).scalar_one()
+    assert (made, strays) == (1, 0)

@@ -1,0 +1,300 @@
+"""Benchmark: sustained event intake over HTTP on loopback, and bulk import of 1M events.
+
+Intake (default): starts a throwaway PostGIS cluster, loads the small sample
+town into a fresh database and starts ``uvicorn`` with ``--workers`` processes
+(or targets ``--url``), then drives ``POST /api/v1/events`` with
+``--concurrency`` keep-alive connections (a lean asyncio HTTP/1.1 client, so
+the load generator steals little CPU from the server on this 2-core machine)
+for ``--seconds`` after a warm-up. Reports are spread over the grids, 10
+categories and unique ``Idempotency-Key`` headers. It prints sustained
+reports/s, p50/p99 latency and status counts, next to the anchor measured in
+the same run on the same server: ``GET /healthz`` (the HTTP floor).
+
+Bulk (``--bulk N``): writes N synthetic historical events (points over the
+sample town, a year of report times, a third closed) to a CSV and times
+``gridgov import events`` (``import_file``) into the fresh database; the anchor
+is ``pandas.read_csv`` of the same file. Goal: 1,000,000 in under 120 s.
+
+Usage::
+
+    python bench/intake.py                      # 20 s of intake, 2 workers, 32 connections
+    python bench/intake.py --workers 1 --concurrency 16 --seconds 10
+    python bench/intake.py --url http://127.0.0.1:8000   # a running server with the sample
+    python bench/intake.py --bulk 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+CATEGORIES = ("0101", "0102", "0103", "0104", "0105", "0106", "0401", "0402", "0403", "0404")
+
+
+# -- database and server ------------------------------------------------------------------
+@contextmanager
+def sample_database(server_url: str | None) -> Iterator[str]:
+    """A fresh database with the small sample on ``server_url`` or a throwaway cluster."""
+    from api.db.embedded import EmbeddedCluster
+    from api.db.migrate import upgrade
+    from api.db.session import make_engine
+    from api.services.loader import load_directory
+    from data_samples.generator import generate
+    from tests.conftest import create_database, drop_database
+
+    home = Path(tempfile.mkdtemp(prefix="gridgov-bench-intake-"))
+    os.chmod(home, 0o755)
+    cluster = None
+    if server_url is None:
+        cluster = EmbeddedCluster(home / "pg", fast=True)
+        cluster.start()
+        server_url = cluster.url("postgres")
+    name = f"bench_intake_{uuid.uuid4().hex[:6]}"
+    url = create_database(server_url, name)
+    try:
+        upgrade(url)
+        generate(home / "sample", seed=7, scale="small")
+        engine = make_engine(url, pool_size=2)
+        load_directory(engine, home / "sample")
+        engine.dispose()
+        yield url
+    finally:
+        drop_database(server_url, name)
+        if cluster is not None:
+            cluster.destroy()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(url: str, workers: int) -> Iterator[str]:
+    """``uvicorn api.main:app_from_env`` with ``workers`` processes on a free port."""
+    import httpx
+
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "GRIDGOV_EVENTS_ESCALATION_INTERVAL_SECONDS": "0",
+           "GRIDGOV_POOL_SIZE": "20"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.main:app_from_env", "--factory", "--host",
+         "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level",
+         "warning", "--no-access-log"], cwd=REPO, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("server did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def grid_points(url: str) -> list[tuple[float, float]]:
+    """Interior points of the basic grids (many per grid, away from edges)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1)
+                           if url.startswith("postgresql://") else url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("""
+            SELECT ST_X(p.geom), ST_Y(p.geom)
+            FROM grids g JOIN grid_layers l ON l.id = g.layer_id,
+            LATERAL ST_Dump(ST_GeneratePoints(ST_Buffer(g.geom, -0.0003), 400, 1)) p
+            WHERE l.name = 'basic' AND g.valid_to IS NULL""")).all()
+    engine.dispose()
+    return [(float(x), float(y)) for x, y in rows]
+
+
+# -- a lean keep-alive HTTP/1.1 client ---------------------------------------------------
+class Connection:
+    """One keep-alive connection sending requests one at a time."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes = b"",
+                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """Send one request and read the whole response."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
+                f"Content-Length: {len(body)}"]
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        length = next((int(line.split(":", 1)[1]) for line in lines
+                       if line.lower().startswith("content-length:")), 0)
+        data = await self.reader.readexactly(length) if length else b""
+        return status, data
+
+
+async def _drive(base: str, make: Any, concurrency: int, warmup: float, seconds: float
+                 ) -> tuple[list[float], dict[int, int], float]:
+    host, port = base.split("//")[1].split(":")
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    start = time.perf_counter()
+    measure_from, end = start + warmup, start + warmup + seconds
+
+    async def one(worker: int) -> None:
+        conn = Connection(host, int(port))
+        i = 0
+        while True:
+            t0 = time.perf_counter()
+            if t0 >= end:
+                return
+            method, path, body, headers = make(worker, i)
+            i += 1
+            status, _ = await conn.request(method, path, body, headers)
+            t1 = time.perf_counter()
+            if t0 >= measure_from:
+                latencies.append(t1 - t0)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    await asyncio.gather(*(one(w) for w in range(concurrency)))
+    return latencies, statuses, seconds
+
+
+def run_load(base: str, make: Any, concurrency: int, warmup: float, seconds: float
+             ) -> dict[str, Any]:
+    """Drive ``make(worker, i) -> (method, path, body, headers)``; summarise."""
+    lat, statuses, span = asyncio.run(_drive(base, make, concurrency, warmup, seconds))
+    arr = np.array(lat) * 1000
+    return {"rate": len(arr) / span, "p50": float(np.percentile(arr, 50)) if len(arr) else 0,
+            "p99": float(np.percentile(arr, 99)) if len(arr) else 0, "statuses": statuses}
+
+
+def intake_maker(points: list[tuple[float, float]]) -> Any:
+    """Requests spread over points, categories and unique idempotency keys."""
+    run = uuid.uuid4().hex[:6]
+
+    def make(worker: int, i: int) -> tuple[str, str, bytes, dict[str, str]]:
+        lon, lat = points[(worker * 9973 + i * 31) % len(points)]
+        body = json.dumps({"category": CATEGORIES[(worker + i) % len(CATEGORIES)],
+                           "description": "bench", "location": {"x": lon, "y": lat}}).encode()
+        return "POST", "/api/v1/events", body, {
+            "Content-Type": "application/json", "Idempotency-Key": f"{run}-{worker}-{i}"}
+
+    return make
+
+
+def bench_intake(args: argparse.Namespace, base: str, url: str | None) -> None:
+    """Measure the anchor then intake on the same server."""
+    points = grid_points(url) if url else [(114.25, 22.72)]
+    anchor = run_load(base, lambda w, i: ("GET", "/api/v1/categories", b"", {}), args.concurrency,
+                      1.0, min(5.0, args.seconds))
+    result = run_load(base, intake_maker(points), args.concurrency, args.warmup, args.seconds)
+    print(f"anchor GET categories: {anchor['rate']:8.0f} req/s  p50 {anchor['p50']:6.1f} ms  "
+          f"p99 {anchor['p99']:6.1f} ms")
+    print(f"POST /api/v1/events : {result['rate']:8.0f} reports/s  p50 {result['p50']:6.1f} ms"
+          f"  p99 {result['p99']:6.1f} ms  statuses {result['statuses']}")
+    met = result["rate"] >= 500 and result["p99"] < 50
+    print(f"ratio intake/anchor : {result['rate'] / anchor['rate']:.3f}   goal >= 500 reports/s "
+          f"with p99 < 50 ms: {'met' if met else 'NOT met'}")
+
+
+# -- bulk ---------------------------------------------------------------------------------
+def synthetic_events(url: str, n: int, path: Path) -> None:
+    """N historical events over the sample town as a CSV like a hotline export."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        box = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                                "(SELECT ST_Extent(geom) AS e FROM grids) s")).one()
+    engine.dispose()
+    rng = np.random.default_rng(1)
+    reported = pd.Timestamp("2025-01-01", tz="UTC") + pd.to_timedelta(
+        rng.uniform(0, 365 * 24 * 3600, n), "s")
+    closed = reported + pd.to_timedelta(rng.exponential(30, n), "h")
+    closed = closed.where(rng.uniform(size=n) < 0.33)
+    pd.DataFrame({
+        "case_no": np.arange(n), "type": rng.choice(np.array(CATEGORIES), n),
+        "lon": rng.uniform(box[0], box[2], n).round(7),
+        "lat": rng.uniform(box[1], box[3], n).round(7),
+        "created": reported.strftime("%Y-%m-%d %H:%M:%S%z"),
+        "closed": closed.strftime("%Y-%m-%d %H:%M:%S%z"),
+        "description": "bench",
+    }).to_csv(path, index=False)
+
+
+def bench_bulk(url: str, n: int) -> None:
+    """Time the import of ``n`` events against reading the CSV with pandas."""
+    from api.db.session import make_engine
+    from api.services.importer import ImportOptions, import_file
+
+    path = Path(tempfile.mkdtemp()) / "events.csv"
+    synthetic_events(url, n, path)
+    t0 = time.perf_counter()
+    pd.read_csv(path, dtype=str)
+    anchor = time.perf_counter() - t0
+    engine = make_engine(url, pool_size=2)
+    t0 = time.perf_counter()
+    counts = import_file(engine, "events", path, ImportOptions(fields={
+        "category": "type", "reported_at": "created", "closed_at": "closed",
+        "external_id": "case_no"}))
+    took = time.perf_counter() - t0
+    engine.dispose()
+    print(f"anchor pandas.read_csv : {anchor:7.1f} s")
+    print(f"import events          : {took:7.1f} s for {counts['events']:,} events "
+          f"({counts['events'] / took:,.0f}/s), ratio to anchor {took / anchor:.1f}; "
+          f"goal 1M < 120 s: {'met' if took * 1_000_000 / n < 120 else 'NOT met'}")
+
+
+def main() -> None:
+    """Command line entry."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--url", help="target a running server (with the sample loaded)")
+    p.add_argument("--database-url", help="PostgreSQL server for the fresh database "
+                                          "(default: a throwaway cluster)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--warmup", type=float, default=3.0)
+    p.add_argument("--bulk", type=int, default=0, help="time the import of N events")
+    args = p.parse_args()
+    if args.url:
+        bench_intake(args, args.url, None)
+        return
+    with sample_database(args.database_url) as url:
+        if args.bulk:
+            bench_bulk(url, args.bulk)
+            return
+        with server(url, args.workers) as base:
+            bench_intake(args, base, url)
+
+
+if __name__ == "__main__":
+    main()
