@@ -117,6 +117,37 @@ def test_search_by_grid_code_highlights_the_grid(page: Browser, server: tuple[st
     shown = page.wait_for("(document.querySelector('.maplibregl-popup .popup.grid h3') || {})"
                           ".textContent", timeout=20)
     assert code in shown
+    kpis = page.evaluate("document.querySelector('.maplibregl-popup .popup.grid').textContent")
+    assert "办结率" in kpis  # the grid's KPIs are shown, not 'unavailable'
+
+
+FIND_EVENT_POINT = """
+(() => {
+  const map = window.gridgovMap;
+  const canvas = map.getCanvas().getBoundingClientRect();
+  for (let y = 40; y < canvas.height - 40; y += 4) {
+    for (let x = 40; x < canvas.width - 40; x += 4) {
+      const hits = map.queryRenderedFeatures([x, y], { layers: ['events'] });
+      if (hits.length === 1) return { x: x + canvas.left, y: y + canvas.top, id: hits[0].id };
+    }
+  }
+  return null;
+})()
+"""
+
+
+def test_clicking_an_event_shows_its_history(page: Browser) -> None:
+    page.evaluate("document.querySelectorAll('.maplibregl-popup').forEach(p => p.remove());"
+                  "window.gridgovMap.zoomTo(15, {duration: 0}); true")
+    page.wait_for("window.gridgovMap.loaded() && window.gridgovMap.areTilesLoaded()")
+    target = page.wait_for(FIND_EVENT_POINT, timeout=20)
+    page.click(target["x"], target["y"])
+    title = page.wait_for("(document.querySelector('.maplibregl-popup .popup.event h3') || {})"
+                          ".textContent", timeout=20)
+    assert title.endswith(f"#{target['id']}")
+    steps = page.wait_for("document.querySelectorAll('.maplibregl-popup .popup.event "
+                          ".history li').length", timeout=20)
+    assert steps >= 1  # at least the 'register' step of its lifecycle
 
 
 def test_a_new_event_appears_within_five_seconds(page: Browser,

@@ -102,21 +102,22 @@ export async function cameraPopup(feature, showView) {
 
 export async function gridPopup(feature, layerName, dashboard) {
   const p = feature.properties || {};
-  let k = null;
+  const mine = dashboard && dashboard.grid_layer === layerName ? dashboard.grids[p.code] : null;
+  let k = mine ? { events: mine.events, open: mine.open, overdue: mine.overdue,
+                   closure_rate: mine.closure_rate } : null;
   const stats = await getJSON(`/api/v1/stats/events?group_by=grid&layer=${encodeURIComponent(layerName)}`);
-  if (stats && Array.isArray(stats.groups)) {
-    const g = stats.groups.find((x) => x.key === p.code);
-    if (g) {
-      k = { events: g.registered ?? g.reported, open: g.open, overdue: g.overdue,
-            closure_rate: g.closure_rate, on_time: g.on_time_closure_rate };
-    }
+  const g = stats && Array.isArray(stats.groups) ? stats.groups.find((x) => x.key === p.code) : null;
+  if (g) {  // the KPI service's figures win; 'open' only comes from the dashboard
+    k = { ...(k || {}), events: g.registered, overdue: g.overdue, closure_rate: g.closure_rate,
+          on_time: g.on_time_closure_rate, hours_to_close: g.median_hours_to_close,
+          satisfaction: g.mean_satisfaction };
   }
-  if (!k && dashboard && dashboard.grid_layer === layerName && dashboard.grids[p.code]) {
-    k = dashboard.grids[p.code];
-  }
+  const num = (v, d = 1) => (v === null || v === undefined ? null : Number(v).toFixed(d));
   const kpis = k ? rows([[t('events'), esc(k.events)], [t('open'), esc(k.open)],
                          [t('overdue'), esc(k.overdue)], [t('closureRate'), fmtPct(k.closure_rate)],
-                         [t('onTimeRate'), k.on_time !== undefined ? fmtPct(k.on_time) : null]])
+                         [t('onTimeRate'), k.on_time !== undefined ? fmtPct(k.on_time) : null],
+                         [t('hoursToClose'), num(k.hours_to_close)],
+                         [t('satisfaction'), num(k.satisfaction, 2)]])
     : `<small>${t('unavailable')}</small>`;
   return `<div class="popup grid"><h3>${t('grid')} ${esc(p.code)}</h3>
     ${rows([[t('name'), esc(p.name)], [t('layer'), esc(layerName)], [t('community'), esc(p.community_code)]])}
