@@ -36,7 +36,6 @@ from api.services.events import (
     create_event,
     event_detail,
     intake_body,
-    remember_response,
     replayed_response,
     was_replayed,
 )
@@ -236,8 +235,7 @@ def _intake(session: Session, lookup: GridLookup, settings: Settings, user: User
         idempotency_key=key, actor=user.name if user else None, settings=settings.events)
     body = replayed_response(session, key) if was_replayed(session, event) else None
     if body is None:
-        body = intake_body(session, event)
-        remember_response(session, key, body)
+        body = intake_body(session, event)  # stored with the key by create_event
     session.commit()
     return body
 

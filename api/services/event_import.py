@@ -219,6 +219,20 @@ def route_frame(conn: Connection, info: pd.DataFrame, assigned: pd.DataFrame,
     return dept
 
 
+def _iso_text(values: pd.Series) -> np.ndarray:
+    """UTC timestamps as ISO text for COPY (vectorised; NaT -> None).
+
+    Examples
+    --------
+    >>> _iso_text(pd.Series(pd.to_datetime(["2024-01-02 03:04:05", None], utc=True))).tolist()
+    ['2024-01-02T03:04:05.000000+00', None]
+    """
+    raw = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    out = np.char.add(np.datetime_as_string(raw, unit="us"), "+00").astype(object)
+    out[np.isnat(raw)] = None
+    return out
+
+
 def _copy_csv(conn: Connection, table: str, columns: Iterable[str], frame: pd.DataFrame
               ) -> None:
     raw = conn.connection.driver_connection
@@ -227,7 +241,11 @@ def _copy_csv(conn: Connection, table: str, columns: Iterable[str], frame: pd.Da
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as cp:
         for start in range(0, len(frame), CHUNK):
             buf = io.StringIO()
-            frame.iloc[start:start + CHUNK].to_csv(buf, index=False, header=False)
+            chunk = frame.iloc[start:start + CHUNK]
+            for col in chunk.columns:
+                if isinstance(chunk[col].dtype, pd.DatetimeTZDtype):
+                    chunk = chunk.assign(**{col: _iso_text(chunk[col])})
+            chunk.to_csv(buf, index=False, header=False)
             cp.write(buf.getvalue())
 
 

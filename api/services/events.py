@@ -265,20 +265,32 @@ WITH input AS (
     SELECT ins.id, p.url, p.path, p.content_type, p.size
     FROM ins, jsonb_to_recordset(CAST(:photos AS jsonb))
          AS p(url text, path text, content_type text, size int)
+), body AS (
+    SELECT ins.id, jsonb_build_object(
+        'id', ins.id, 'public_token', CAST(:token AS text), 'status', ins.status,
+        'category', CAST(:category AS text),
+        'location', jsonb_build_object('lon', CAST(:lon AS float8), 'lat', CAST(:lat AS float8)),
+        'grids', CAST(:grids AS jsonb), 'community_code', ins.community_code,
+        'street_code', ins.street_code, 'building_code', b.code,
+        'department', CASE WHEN dep.id IS NOT NULL
+                           THEN jsonb_build_object('code', dep.code, 'name', dep.name) END,
+        'reported_at', CAST(:now AS timestamptz), 'due_at', ins.due_at,
+        'duplicate', ins.attributes ? 'duplicate_of',
+        'duplicate_of', ins.attributes -> 'duplicate_of') AS body
+    FROM ins
+    LEFT JOIN departments dep ON dep.id = ins.department_id
+    LEFT JOIN buildings b ON b.id = ins.building_id
 ), k AS (
-    INSERT INTO idempotency_keys (key, event_id)
-    SELECT :key, id FROM ins WHERE CAST(:key AS text) IS NOT NULL
+    INSERT INTO idempotency_keys (key, event_id, response)
+    SELECT :key, id, body FROM body WHERE CAST(:key AS text) IS NOT NULL
     ON CONFLICT DO NOTHING RETURNING key
 )
-SELECT (SELECT id FROM cat) AS category_id, (SELECT code FROM cat) AS category,
-       (SELECT ok FROM inside) AS inside, (SELECT event_id FROM seen) AS seen_event,
-       (SELECT count(*) FROM k) AS key_claimed, (SELECT names FROM basic) AS basic_layers,
-       ins.*, dep.code AS department_code, dep.name AS department_name,
-       b.code AS building_code
+SELECT (SELECT id FROM cat) AS category_id, (SELECT ok FROM inside) AS inside,
+       (SELECT event_id FROM seen) AS seen_event, (SELECT count(*) FROM k) AS key_claimed,
+       (SELECT names FROM basic) AS basic_layers, ins.*, body.body
 FROM (SELECT 1) AS one
 LEFT JOIN ins ON TRUE
-LEFT JOIN departments dep ON dep.id = ins.department_id
-LEFT JOIN buildings b ON b.id = ins.building_id
+LEFT JOIN body ON body.id = ins.id
 """
 
 _REPLAYED = "gridgov.replayed_events"
@@ -402,7 +414,7 @@ def create_event(
         attributes=row["attributes"])
     make_transient_to_detached(event)
     session.add(event)
-    session.info.setdefault(_BODIES, {})[event.id] = _body_of(row, place, grids, now)
+    session.info.setdefault(_BODIES, {})[event.id] = row["body"]
     return event
 
 
@@ -414,22 +426,6 @@ def replayed_event_id(session: Session, key: str) -> int:
         raise _fail("header 'Idempotency-Key': this key is in use by a request that did "
                     "not finish; retry", "idempotency_key_in_use", field="Idempotency-Key")
     return int(found)
-
-
-def _body_of(row: dict[str, Any], place: Place, grids: dict[str, Any], now: datetime
-             ) -> dict[str, Any]:
-    attrs = row["attributes"] or {}
-    return {
-        "id": row["id"], "public_token": None, "status": row["status"],
-        "category": row["category"], "location": {"lon": place.lon, "lat": place.lat},
-        "grids": grids, "community_code": row["community_code"],
-        "street_code": row["street_code"], "building_code": row["building_code"],
-        "department": ({"code": row["department_code"], "name": row["department_name"]}
-                       if row["department_code"] else None),
-        "reported_at": _iso(now), "due_at": _iso(row["due_at"]),
-        "duplicate": attrs.get("duplicate_of") is not None,
-        "duplicate_of": attrs.get("duplicate_of"),
-    }
 
 
 # -- views ----------------------------------------------------------------------------
@@ -459,9 +455,9 @@ def _row(session: Session, where: str, params: dict[str, Any]) -> dict[str, Any]
 
 def intake_body(session: Session, event: Event) -> dict[str, Any]:
     """The 201 body of an intake: id, public token, grids, department, due time, status."""
-    cached = session.info.get(_BODIES, {}).pop(event.id, None)
+    cached: dict[str, Any] | None = session.info.get(_BODIES, {}).pop(event.id, None)
     if cached is not None:
-        return {**cached, "public_token": event.public_token}
+        return cached
     row = _row(session, "e.id = :id", {"id": event.id})
     assert row is not None
     attrs = row["attributes"] or {}
