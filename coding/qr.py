@@ -33,7 +33,8 @@ MAX_PIXELS = 40_000_000
 """Images with more pixels are refused (decompression bombs)."""
 
 MAX_WORK_SIDE = 1600
-"""Photos with a longer side are first read downscaled to ``DOWNSCALE_SIDES[0]``."""
+"""Photos with a longer side are read downscaled to ``DOWNSCALE_SIDES[0]`` px first, then
+at up to twice this size."""
 DOWNSCALE_SIDES = (1000, 640)
 """Longest sides (px) of the downscaled copies tried after the full-size image."""
 UPSCALE_BELOW = 900
@@ -253,13 +254,13 @@ def _candidates(gray: npt.NDArray[np.uint8]) -> Iterator[npt.NDArray[np.uint8]]:
     side = max(gray.shape)
     if side <= MAX_WORK_SIDE:
         yield gray
-    else:
+        if side < UPSCALE_BELOW:  # small photos: modules of 2-4 px read better enlarged
+            yield _resized(gray, 2 * side)
+    else:  # big phone photos: fast pass small, then nearly full detail
         yield _resized(gray, DOWNSCALE_SIDES[0])
-    if side < UPSCALE_BELOW:  # small photos: modules of 2-4 px read better enlarged
-        yield _resized(gray, 2 * side)
-    for target in DOWNSCALE_SIDES[1:]:
-        if target < 0.8 * min(side, MAX_WORK_SIDE):
-            yield _resized(gray, target)
+        yield gray if side <= 2 * MAX_WORK_SIDE else _resized(gray, 2 * MAX_WORK_SIDE)
+    if side > 1.25 * DOWNSCALE_SIDES[1]:
+        yield _resized(gray, DOWNSCALE_SIDES[1])
 
 
 _DETECTORS: dict[str, cv2.QRCodeDetector | cv2.QRCodeDetectorAruco] = {}
@@ -286,9 +287,9 @@ def read(image_bytes: bytes) -> str | None:
     """Find and decode a QR code in a photo.
 
     Tries OpenCV's ``QRCodeDetectorAruco`` and then ``QRCodeDetector`` on the
-    image at a few scales (as it is, or downscaled to 1000 px when larger
-    than 1600 px; enlarged twice when smaller than 900 px; 640 px), then
-    zxing-cpp if installed.
+    image at a few scales (as it is, enlarged twice when smaller than 900 px;
+    photos larger than 1600 px at 1000 px and then at up to 3200 px; finally
+    at 640 px), then with zxing-cpp if installed.
 
     Parameters
     ----------

@@ -137,3 +137,16 @@ def test_read_building_code_rejects_foreign_qr():
     with pytest.raises(InvalidCode) as exc:
         qr.read_building_code(png, base_url=BASE)
     assert exc.value.code == "not_a_building_plate"
+
+
+def test_read_small_plate_in_a_large_phone_photo():
+    """A 12-megapixel-class photo where the plate is small: read at more than 1000 px."""
+    photo = np.full((2400, 3200), 120, np.uint8)
+    plate = cv2.imdecode(
+        np.frombuffer(plate_png({"code": CODE}, width=240, base_url=BASE), np.uint8),
+        cv2.IMREAD_GRAYSCALE,
+    )
+    photo[1500 : 1500 + plate.shape[0], 2500 : 2500 + plate.shape[1]] = plate
+    photo = cv2.GaussianBlur(photo, (0, 0), 1.0)
+    ok, jpg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    assert qr.read(jpg.tobytes()) == URL
