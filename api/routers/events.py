@@ -240,7 +240,27 @@ def _intake(session: Session, lookup: GridLookup, settings: Settings, user: User
     return body
 
 
-@router.post("/events", status_code=201, openapi_extra=_INTAKE_DOC,
+_INTAKE_TEXT = """Report an event: JSON, or multipart/form-data with an `event` JSON part (or flat
+fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
+`reporter_name`/`reporter_phone`/`reporter_email`) and `photos` files.
+
+- Location: `location {x, y, crs}` (any EPSG CRS, `GCJ02`, `BD09`), `building_code`, or
+  `address` (normalised exact match; otherwise 422 `address_not_found` with suggestions).
+- Channels `app` and `qr` are open to residents; `hotline`, `camera`, `open311` need an
+  admin or dispatcher token, `patrol` a grid worker's (or admin/dispatcher) token.
+- In one transaction: grids in every layer, building, community and street, department by
+  the routing rules (else the category's), due time, history. With a department the event
+  is dispatched automatically (history `register` then `dispatch` by `system`).
+- Same category within 50 m and 24 h of an open event: stored as `duplicate` of it
+  (`duplicate: true`, `duplicate_of`), not dispatched.
+- `Idempotency-Key`: a retry returns the original 201 body; no second event.
+- Outside the jurisdiction: 422 `outside_jurisdiction`, nothing stored.
+- The response carries the `public_token` for tracking (`GET /api/v1/track/{token}`) and
+  evaluation; it is shown only here.
+"""
+
+
+@router.post("/events", status_code=201, openapi_extra=_INTAKE_DOC, description=_INTAKE_TEXT,
              responses={201: {"description": "the registered event"},
                         422: {"description": "invalid report, unknown category, address "
                                              "not found or outside the jurisdiction"}})

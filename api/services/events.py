@@ -7,8 +7,9 @@ The core is a plain function, shared by the native API and the Open311 endpoint:
                  channel="app", reporter=None, photos=(), idempotency_key=None,
                  actor=None, settings=None, now=None) -> Event
 
-- ``session``: a SQLAlchemy session; ``create_event`` flushes but never commits
-  (the router commits once);
+- ``session``: a SQLAlchemy session; ``create_event`` writes in one SQL statement and
+  never commits (the router commits once); the returned ``Event`` is persistent in
+  the session (set attributes and flush to change it);
 - ``lookup``: the app's ``GridLookup`` (``api.services.grid_lookup.get_grid_lookup``);
 - the location is, in this order of precedence, ``building_code`` (the
   building's point on surface), ``address`` (normalised exact match on
@@ -18,7 +19,8 @@ The core is a plain function, shared by the native API and the Open311 endpoint:
 - ``reporter``: ``{"name", "phone", "email"}`` (personal data: stored, never shown
   publicly); ``photos``: ``PhotoRef`` items (URL or stored file);
 - ``idempotency_key``: a key seen before returns the event it created, nothing new
-  is written (concurrent retries wait for the first one's commit);
+  is written (``was_replayed(session, event)`` tells; concurrent retries wait for the
+  first one's commit); the 201 body is stored with the key (``replayed_response``);
 - ``settings``: ``EventSettings`` (duplicate radius and window), defaults when None.
 
 What it does: the event gets its grid in every layer (outside every grid of the
@@ -51,7 +53,7 @@ from typing import Any
 
 import numpy as np
 from geoalchemy2 import WKTElement
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from api.db.models import Building, Event, EventCategory
@@ -316,13 +318,6 @@ def replayed_response(session: Session, key: str | None) -> dict[str, Any] | Non
     body: dict[str, Any] | None = session.execute(
         select(IdempotencyKey.response).where(IdempotencyKey.key == key)).scalar_one_or_none()
     return body
-
-
-def remember_response(session: Session, key: str | None, body: dict[str, Any]) -> None:
-    """Store the 201 body for ``key`` (same transaction as the event)."""
-    if key:
-        session.execute(update(IdempotencyKey).where(IdempotencyKey.key == key)
-                        .values(response=body))
 
 
 def _params(place: Place, grids: dict[str, Any], now: datetime, settings: EventSettings

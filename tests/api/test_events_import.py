@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from api.db.migrate import upgrade
 from api.db.session import make_engine
@@ -109,3 +110,33 @@ def test_unmapped_categories_are_refused(fresh: Engine, shared_data: Path) -> No
 def _count(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(text("SELECT count(*) FROM events")).scalar_one())
+
+
+def test_cli_user_create_and_escalate(fresh: Engine, la: pd.DataFrame) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from api.services.auth import user_for_token
+
+    env = {"DATABASE_URL": fresh.url.render_as_string(hide_password=False)}
+    runner = CliRunner()
+    made = runner.invoke(app, ["user", "create", "--name", "cgj-handler", "--role", "handler",
+                               "--department", "CGJ"], env=env)
+    assert made.exit_code == 0, made.output
+    token = made.stdout.strip().splitlines()[0]
+    with Session(fresh) as session:
+        user = user_for_token(session, token)
+        assert user is not None and user.role == "handler" and user.department_id is not None
+    refused = runner.invoke(app, ["user", "create", "--name", "w", "--role", "grid_worker"],
+                            env=env)
+    assert refused.exit_code != 0
+    with fresh.connect() as conn:
+        open_overdue = conn.execute(text(
+            "SELECT count(*) FROM events WHERE status IN ('registered', 'dispatched') "
+            "AND due_at < now() - interval '24 hours'")).scalar_one()
+    assert open_overdue > 0
+    ran = runner.invoke(app, ["events", "escalate"], env=env)
+    assert ran.exit_code == 0, ran.output
+    assert f"escalated {open_overdue} events" in ran.stdout
+    again = runner.invoke(app, ["events", "escalate"], env=env)
+    assert "escalated 0 events" in again.stdout
