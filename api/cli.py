@@ -6,13 +6,16 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from data_samples.generator import Scale
 
 app = typer.Typer(help="gridgov: grid-based community governance server.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -157,7 +160,7 @@ def sample(
     if scale not in ("small", "town", "district"):
         raise _fail("--scale must be small, town or district")
     with _progress("sample") as update:
-        manifest = generate(out, seed=seed, scale=scale,
+        manifest = generate(out, seed=seed, scale=cast("Scale", scale),
                             progress=lambda step, frac: update(step, round(frac * 100), 100))
     counts = getattr(manifest, "counts", None)
     console.print(f"sample written to {out}: {counts}")
@@ -287,11 +290,10 @@ def demo(
     seed: int = 42,
 ) -> None:
     """Start the database, migrate, load the sample town if empty, and serve."""
-    from data_samples.generator import generate
-
     from api.db.migrate import upgrade
     from api.db.session import make_engine
     from api.services.loader import is_empty, load_directory
+    from data_samples.generator import generate
 
     with _friendly_errors():
         url = database_url()
@@ -303,7 +305,7 @@ def demo(
             out = _settings().db.home / f"sample-{scale}-{seed}"
             if not (out / "sample.gpkg").exists():
                 with _progress("sample") as update:
-                    generate(out, seed=seed, scale=scale,
+                    generate(out, seed=seed, scale=cast("Scale", scale),
                              progress=lambda s, f: update(s, round(f * 100), 100))
             with _progress("load") as update:
                 load_directory(engine, out, progress=update)

@@ -21,6 +21,7 @@ from api.routers import (
     ogc,
     open311,
     stats,
+    tiles,
     web,
 )
 from api.services.grid_lookup import PostGISGridLookup
@@ -62,8 +63,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     add_exception_handlers(app)
-    for module in (health, grids, buildings, cameras, categories, open311, events, stats, ogc,
-                   web):
+    for module in (health, grids, buildings, cameras, categories, open311, ogc, web, events,
+                   stats, tiles):
         app.include_router(module.router)
     return app
 

@@ -26,7 +26,7 @@ Z = Annotated[int, Path(ge=0, le=24, description="zoom")]
 XY = Annotated[int, Path(ge=0, description="column / row of the tile")]
 
 
-def tile_settings(request: Request) -> TileSettings:
+async def tile_settings(request: Request) -> TileSettings:
     """Tile settings: ``settings.tiles`` when the app has them, else the environment."""
     settings = getattr(request.app.state.settings, "tiles", None)
     if isinstance(settings, TileSettings):
@@ -38,14 +38,19 @@ def tile_settings(request: Request) -> TileSettings:
     return cached
 
 
-def get_tiles(request: Request) -> TileService:
+async def get_tiles(request: Request) -> TileService:
     """The process-wide tile service of the app's database."""
-    return tile_service_for(request.app.state.engine, tile_settings(request).cache_bytes)
+    service: TileService | None = getattr(request.app.state, "tile_service", None)
+    if service is None:
+        settings = await tile_settings(request)
+        service = tile_service_for(request.app.state.engine, settings.cache_bytes)
+        request.app.state.tile_service = service
+    return service
 
 
-def get_rasters(request: Request) -> RasterService:
+async def get_rasters(request: Request) -> RasterService:
     """The process-wide raster tile service of the app's database."""
-    return raster_service_for(get_tiles(request))
+    return raster_service_for(await get_tiles(request))
 
 
 TilesDep = Annotated[TileService, Depends(get_tiles)]
@@ -71,7 +76,7 @@ def _tile_response(request: Request, data: bytes, etag: str, media_type: str,
 @router.get("")
 def list_layers(request: Request, tiles: TilesDep) -> dict[str, Any]:
     """List the map layers with their legend and style hints, and the raster surfaces."""
-    tiles.sync()
+    tiles.sync(force=True)
     base = str(request.base_url).rstrip("/")
     return {
         "layers": [{**layer.legend(), "tilejson": f"{base}/tiles/{layer.id}.json"}
@@ -100,9 +105,9 @@ def raster_tile(name: str, z: Z, x: XY, y: XY, request: Request, rasters: Raster
 @router.get("/{layers}.json")
 def tilejson(layers: LayersPath, request: Request, tiles: TilesDep) -> dict[str, Any]:
     """TileJSON 3.0.0 of one or several layers (comma-separated), filters carried over."""
-    tiles.sync()
+    tiles.sync(force=True)
     ids = _layer_ids(layers)
-    chosen = [REGISTRY.get(i) for i in ids]
+    chosen = tiles.layers(ids)
     query = str(request.url.query)
     tiles.check_filters(ids, dict(request.query_params))
     base = str(request.base_url)
@@ -126,8 +131,8 @@ def tilejson(layers: LayersPath, request: Request, tiles: TilesDep) -> dict[str,
 
 @router.get("/{layers}/{z}/{x}/{y}.mvt", response_class=Response,
             responses={200: {"content": {MVT: {}}}, 204: {}, 304: {}})
-def vector_tile(layers: LayersPath, z: Z, x: XY, y: XY, request: Request, tiles: TilesDep,
-                settings: SettingsDep) -> Response:
+async def vector_tile(layers: LayersPath, z: Z, x: XY, y: XY, request: Request,
+                      tiles: TilesDep, settings: SettingsDep) -> Response:
     """A Mapbox Vector Tile of one or several layers (comma-separated); 204 when empty."""
-    data, etag = tiles.tile(_layer_ids(layers), z, x, y, dict(request.query_params))
+    data, etag = await tiles.atile(_layer_ids(layers), z, x, y, dict(request.query_params))
     return _tile_response(request, data, etag, MVT, settings)

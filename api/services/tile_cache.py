@@ -27,28 +27,33 @@ LRU by bytes: ``max_bytes`` bounds the sum of the cached tiles' sizes.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio.to_thread
 import numpy as np
+import psycopg
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, Engine, TextClause, create_engine, text
 
-from gis_core.errors import InvalidInput
+from gis_core.errors import InvalidInput, NotFound
 from layers import REGISTRY, Layer, Registry
 
 #: Options of the tile connections: no parallel plans, no JIT, plans reused.
 TILE_CONNECT_OPTIONS = ("-c max_parallel_workers_per_gather=0 -c jit=off "
                         "-c plan_cache_mode=force_generic_plan -c timezone=UTC")
 ENTRY_OVERHEAD = 200
+VERSIONS_SQL = "SELECT table_name, version FROM tile_versions"
 
 
 class TileSettings(BaseSettings):
@@ -154,8 +159,7 @@ class TileCache:
                 self._sync(conn)
 
     def _sync(self, conn: Connection) -> None:
-        current: dict[str, int] = {r[0]: int(r[1]) for r in conn.execute(
-            text("SELECT table_name, version FROM tile_versions"))}
+        current: dict[str, int] = {r[0]: int(r[1]) for r in conn.execute(text(VERSIONS_SQL))}
         known = self._known
         if known is None:
             self._known = current
@@ -293,10 +297,35 @@ class TileService:
         self.registry = registry
         self.cache = TileCache(max_bytes, registry)
         self._sql: dict[str, tuple[Layer, TextClause]] = {}
+        self._libpq_url = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self._checks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, VersionCheck] = (
+            weakref.WeakKeyDictionary())
 
-    def sync(self) -> None:
-        """Bring the cache up to date with every committed change."""
-        self.cache.sync(self.engine.connect)
+    async def async_sync(self) -> None:
+        """:meth:`sync` for the event loop: the version check runs on an async connection.
+
+        The common case (nothing changed) costs one small query shared by every
+        request that arrived before it started; when a version moved the eviction
+        runs as :meth:`sync` in a worker thread.
+        """
+        if self.cache.max_bytes == 0 and self.cache.known_versions:
+            return
+        check = self._checks.get(asyncio.get_running_loop())
+        if check is None:
+            check = self._checks[asyncio.get_running_loop()] = VersionCheck(self._libpq_url)
+        current = await check.versions()
+        if current != self.cache.known_versions:
+            await anyio.to_thread.run_sync(self.sync, True)
+
+    def sync(self, force: bool = False) -> None:
+        """Bring the cache (and the grid layers) up to date with every committed change.
+
+        With caching off (``max_bytes == 0``) there is nothing to evict, and only
+        the first call, a forced one or an unknown layer id reads the versions.
+        """
+        if force or self.cache.max_bytes > 0 or not self.cache.known_versions:
+            self.cache.sync(self.engine.connect)
 
     def _statement(self, layer: Layer) -> TextClause:
         known = self._sql.get(layer.id)
@@ -327,12 +356,38 @@ class TileService:
         self.cache.put(key, entry, layer.tables, row.versions)
         return entry
 
+    async def atile(self, layer_ids: list[str], z: int, x: int, y: int,
+                    filters: Mapping[str, str] | None = None) -> tuple[bytes, str]:
+        """:meth:`tile` for the event loop: cache hits never leave it, misses run in threads."""
+        await self.async_sync()
+        try:
+            layers = [self.registry.get(i) for i in layer_ids] or self.layers(layer_ids)
+        except NotFound:
+            layers = await anyio.to_thread.run_sync(self.layers, layer_ids)
+        per_layer = split_filters(layers, filters or {})
+        parts = []
+        for layer in layers:
+            layer.check_tile(z, x, y)
+            entry = self.cache.get((layer.id, z, x, y, filter_key(per_layer[layer.id])))
+            if entry is None:
+                entry = await anyio.to_thread.run_sync(self.layer_tile, layer, z, x, y,
+                                                       per_layer[layer.id])
+            parts.append(entry)
+        if len(parts) == 1:
+            return parts[0].data, parts[0].etag
+        data = b"".join(p.data for p in parts)
+        return data, etag_of(data)
+
     def layers(self, layer_ids: list[str]) -> list[Layer]:
         """The layers named (404 for an unknown id, 422 for none)."""
         if not layer_ids:
             raise InvalidInput("path parameter 'layers': name at least one layer",
                                code="invalid_parameter", parameter="layers")
-        return [self.registry.get(i) for i in layer_ids]
+        try:
+            return [self.registry.get(i) for i in layer_ids]
+        except NotFound:
+            self.sync(force=True)  # a grid layer created since the last sync
+            return [self.registry.get(i) for i in layer_ids]
 
     def check_filters(self, layer_ids: list[str], filters: Mapping[str, str]) -> None:
         """Raise :class:`InvalidInput` (422) for a filter that is invalid or unknown."""
@@ -353,6 +408,42 @@ class TileService:
             return parts[0].data, parts[0].etag
         data = b"".join(p.data for p in parts)
         return data, etag_of(data)
+
+
+class VersionCheck:
+    """Reads ``tile_versions`` on one async connection; concurrent callers share a read.
+
+    A caller reuses a read that started after it arrived, so every commit that
+    finished before the call is seen.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._lock = asyncio.Lock()
+        self._last_start = 0
+        self._last: dict[str, int] = {}
+
+    async def versions(self) -> dict[str, int]:
+        """Table versions as committed at some moment after this call began."""
+        arrived = time.monotonic_ns()
+        async with self._lock:
+            if self._last_start > arrived:
+                return self._last
+            self._last_start = time.monotonic_ns()
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = await psycopg.AsyncConnection.connect(
+                        self.url, autocommit=True, prepare_threshold=0,
+                        options=TILE_CONNECT_OPTIONS)
+                cur = await self._conn.execute(VERSIONS_SQL)
+                self._last = {r[0]: int(r[1]) for r in await cur.fetchall()}
+            except psycopg.Error:
+                if self._conn is not None:
+                    await self._conn.close()
+                self._conn = None
+                raise
+            return self._last
 
 
 def split_filters(layers: list[Layer], filters: Mapping[str, str]

@@ -10,7 +10,7 @@ recorded as their common extent; TRUNCATE and tables without geometry record
 a NULL box (everything).
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-22 22:50:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

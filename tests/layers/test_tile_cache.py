@@ -41,7 +41,7 @@ def _service(client: TestClient) -> TileService:
     class _Req:
         app = client.app
 
-    return get_tiles(_Req())  # type: ignore[arg-type]
+    return client.portal.call(get_tiles, _Req())  # type: ignore[arg-type,union-attr]
 
 
 def _lonlat(pg: psycopg.Connection, sql: str, *params: object) -> tuple[int, float, float]:

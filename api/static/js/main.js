@@ -149,7 +149,7 @@ function renderLegend(map) {
   el.innerHTML = state.layers.filter((l) => isVisible(map, l.id)).map((l) => {
     const s = l.style;
     const sub = Object.entries(s.colors || {}).map(([k, c]) => `<div class="legend-item legend-sub">
-      ${swatch(s.type, c)} ${esc(s.color_by === 'status' ? t(`status.${k}`) : k)}</div>`).join('');
+      ${swatch(s.type, c)} ${esc(t(`status.${k}`) === `status.${k}` ? k : t(`status.${k}`))}</div>`).join('');
     return `<div class="legend-item">${swatch(s.type, s.color)} ${esc(title(l))}</div>${sub}`;
   }).join('');
 }
@@ -355,6 +355,7 @@ async function start() {
   langButton.addEventListener('click', () => setLang(currentLang() === 'zh' ? 'en' : 'zh'));
   onLangChange(() => {
     langButton.textContent = t('language');
+    if (state.popup) { state.popup.remove(); state.popup = null; }
     if (map.loaded()) { renderSwitcher(map); renderLegend(map); }
     if (state.dashboardObj) state.dashboardObj.render();
   });

@@ -1,0 +1,304 @@
+"""Vector tile speed, side by side on the same tables (issue 7, "Speed").
+
+(a) Uncached z14 buildings tile: our server (HTTP, cache off) against the raw
+    ``ST_AsMVT`` query run directly with psycopg (goal: at most 1.2x).
+(b) Throughput on a fixed set of buildings tiles (z14-z16 over the town) under
+    concurrent load on loopback: our server uncached and with the cache warm,
+    against tipg (``pip install tipg``) pointed at the same database
+    (goals: at least 2x and 5x).
+
+Each server runs alone, one uvicorn worker, on the same fresh database (the
+``town`` sample by default). The load generator is a small keep-alive
+HTTP/1.1 client on asyncio, so it costs the same for every server. Run::
+
+    .venv/bin/python bench/tiles.py [--scale town] [--concurrency 16] [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import make_url
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from api.db.embedded import EmbeddedCluster  # noqa: E402
+from api.db.migrate import upgrade  # noqa: E402
+from api.db.session import make_engine  # noqa: E402
+from api.services.loader import load_directory  # noqa: E402
+from layers import get_layer  # noqa: E402
+
+PROPS = "code,name,address,floors,height,use,community_code,status"
+
+
+def plain(url: str) -> str:
+    """A libpq URL (no SQLAlchemy driver)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """Column and row of the tile holding ``lon, lat``."""
+    n = 1 << z
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return x, y
+
+
+@contextmanager
+def database(server_url: str | None, scale: str) -> Iterator[str]:
+    """A fresh database with the sample of ``scale`` loaded (on a throwaway cluster)."""
+    cluster = None
+    if server_url is None:
+        home = Path(tempfile.mkdtemp(prefix="gridgov-bench-"))
+        os.chmod(home, 0o755)
+        cluster = EmbeddedCluster(home, fast=True)
+        cluster.start()
+        server_url = cluster.url("postgres")
+    name = f"gridgov_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(plain(server_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        sample = Path(tempfile.gettempdir()) / f"gridgov-bench-sample-{scale}"
+        if not (sample / "sample.gpkg").exists():
+            from data_samples.generator import generate
+
+            generate(sample, seed=7, scale=scale)  # type: ignore[arg-type]
+        engine = make_engine(url, pool_size=1)
+        load_directory(engine, sample)
+        engine.dispose()
+        with psycopg.connect(plain(url), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        yield url
+    finally:
+        with psycopg.connect(plain(server_url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if cluster is not None:
+            cluster.destroy()
+
+
+def tile_set(url: str, zooms: tuple[int, ...], limit: int) -> list[tuple[int, int, int]]:
+    """Tiles over the buildings' extent at ``zooms`` (at most ``limit`` per zoom)."""
+    with psycopg.connect(plain(url)) as conn:
+        row = conn.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                           "(SELECT ST_Extent(geom) e FROM buildings) s").fetchone()
+    assert row is not None
+    out = []
+    for z in zooms:
+        x0, y0 = tile_of(row[0], row[3], z)
+        x1, y1 = tile_of(row[2], row[1], z)
+        tiles = [(z, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+        out += tiles[:limit]
+    return out
+
+
+@contextmanager
+def server(args: list[str], env: dict[str, str], health: str) -> Iterator[str]:
+    """Run one uvicorn worker; yield its base URL; stop it."""
+    port = free_port()
+    cwd = tempfile.mkdtemp(prefix="gridgov-bench-srv-")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning", "--no-access-log"],
+        cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise RuntimeError(f"server exited: {err[-3000:]}")
+            try:
+                with urllib.request.urlopen(base + health, timeout=5) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{args[0]} did not start")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ---------------------------------------------------------------------- load generator
+
+
+async def _fetch(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str,
+                 path: str) -> int:
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    chunked = False
+    for line in head.split(b"\r\n")[1:]:
+        low = line.lower()
+        if low.startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+        elif low.startswith(b"transfer-encoding:") and b"chunked" in low:
+            chunked = True
+    if chunked:
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    elif length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _load(base: str, paths: list[str], concurrency: int, seconds: float
+                ) -> tuple[int, int, float]:
+    host, port = base.removeprefix("http://").split(":")
+    done = errors = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker(k: int) -> None:
+        nonlocal done, errors
+        reader, writer = await asyncio.open_connection(host, int(port))
+        i = k
+        while time.perf_counter() < stop:
+            status = await _fetch(reader, writer, f"{host}:{port}", paths[i % len(paths)])
+            i += concurrency
+            done += 1
+            errors += status not in (200, 204)
+        writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    return done, errors, time.perf_counter() - start
+
+
+def throughput(base: str, paths: list[str], concurrency: int, seconds: float) -> float:
+    """Requests per second over ``paths`` round-robin with ``concurrency`` connections."""
+    done, errors, elapsed = asyncio.run(_load(base, paths, concurrency, seconds))
+    if errors:
+        raise RuntimeError(f"{errors} of {done} requests to {base} failed")
+    return done / elapsed
+
+
+def warm(base: str, paths: list[str]) -> None:
+    """Request every path once (fills caches, prepares statements, checks they answer)."""
+    for path in paths:
+        with urllib.request.urlopen(base + path, timeout=120) as resp:
+            if resp.status not in (200, 204):
+                raise RuntimeError(f"{base + path}: {resp.status}")
+            resp.read()
+
+
+def sequential_ms(base: str, paths: list[str], rounds: int) -> float:
+    """Median milliseconds of one request per tile, over ``rounds`` rounds."""
+    times = []
+    for _ in range(rounds):
+        for path in paths:
+            t = time.perf_counter()
+            with urllib.request.urlopen(base + path, timeout=120) as resp:
+                resp.read()
+            times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
+def raw_ms(url: str, tiles: list[tuple[int, int, int]], rounds: int, prepare: bool) -> float:
+    """Median milliseconds of the raw ``ST_AsMVT`` query run directly with psycopg."""
+    sql = get_layer("buildings").tile_sql.text
+    for name in ("z", "x", "y"):
+        sql = sql.replace(f":{name}", f"%({name})s")
+    times = []
+    with psycopg.connect(plain(url), autocommit=True) as conn:
+        conn.execute("SET max_parallel_workers_per_gather = 0")
+        for _ in range(rounds):
+            for z, x, y in tiles:
+                t = time.perf_counter()
+                conn.execute(sql, {"z": z, "x": x, "y": y}, prepare=prepare).fetchone()
+                times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print the ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", default="town", choices=("small", "town", "district"))
+    parser.add_argument("--server-url", default=None,
+                        help="an existing PostgreSQL server (default: a throwaway cluster)")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    with database(args.server_url, args.scale) as url:
+        z14 = tile_set(url, (14,), 16)
+        fixed = tile_set(url, (14, 15, 16), 24)
+        ours_paths = [f"/tiles/buildings/{z}/{x}/{y}.mvt" for z, x, y in fixed]
+        tipg_paths = [f"/collections/public.buildings/tiles/WebMercatorQuad/{z}/{x}/{y}"
+                      f"?properties={PROPS}" for z, x, y in fixed]
+        print(f"database: {args.scale} sample; {len(z14)} z14 tiles; fixed set of "
+              f"{len(fixed)} tiles (z14-z16); concurrency {args.concurrency}, "
+              f"{args.seconds:.0f} s per run")
+
+        raw_naive = raw_ms(url, z14, args.rounds, prepare=False)
+        raw_prepared = raw_ms(url, z14, args.rounds, prepare=True)
+        ours_env = {"DATABASE_URL": url, "GRIDGOV_TILES_CACHE_BYTES": "0"}
+        app = ["api.main:app_from_env", "--factory"]
+        with server(app, ours_env, "/healthz") as base:
+            warm(base, ours_paths)
+            ours_seq = sequential_ms(base, [f"/tiles/buildings/{z}/{x}/{y}.mvt"
+                                            for z, x, y in z14], args.rounds)
+            ours_uncached = throughput(base, ours_paths, args.concurrency, args.seconds)
+        with server(app, {**ours_env, "GRIDGOV_TILES_CACHE_BYTES": str(512 * 2**20)},
+                    "/healthz") as base:
+            warm(base, ours_paths)
+            ours_warm = throughput(base, ours_paths, args.concurrency, args.seconds)
+        tipg_env = {"DATABASE_URL": plain(url), "TIPG_DB_TABLES": '["public.buildings"]',
+                    "TIPG_MAX_FEATURES_PER_TILE": "100000"}
+        with server(["tipg.main:app"], tipg_env, "/healthz") as base:
+            warm(base, tipg_paths)
+            tipg_rps = throughput(base, tipg_paths, args.concurrency, args.seconds)
+
+    print("\n(a) uncached z14 buildings tile, median ms")
+    print(f"  raw ST_AsMVT via psycopg (planned each time)  {raw_naive:8.2f}")
+    print(f"  raw ST_AsMVT via psycopg (prepared)           {raw_prepared:8.2f}")
+    print(f"  gridgov over HTTP, cache off                  {ours_seq:8.2f}")
+    print(f"  ratio gridgov / raw: {ours_seq / raw_naive:.2f}x (goal <= 1.2x); "
+          f"vs prepared raw: {ours_seq / raw_prepared:.2f}x")
+    print("\n(b) throughput on the fixed tile set, requests/s")
+    print(f"  tipg                   {tipg_rps:9.1f}")
+    print(f"  gridgov, cache off     {ours_uncached:9.1f}   ratio {ours_uncached / tipg_rps:.2f}x "
+          "(goal >= 2x)")
+    print(f"  gridgov, cache warm    {ours_warm:9.1f}   ratio {ours_warm / tipg_rps:.2f}x "
+          "(goal >= 5x)")
+
+
+if __name__ == "__main__":
+    main()
