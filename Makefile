@@ -41,9 +41,12 @@ pytest: venv
 	$(BIN)/pytest
 
 bench: venv
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/assign.py
 	$(BIN)/python bench/qr.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/tiles.py
 
 clean-db:
 	-$(BIN)/gridgov db stop
