@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages gridgov needs, only those that are missing.
 # Debian/Ubuntu: PostgreSQL server + PostGIS 3 (the distro's version), GDAL tools
-# (ogrinfo for the OGC API test), Chromium (the one-map browser test), poppler (PDF plates).
+# (ogrinfo for the OGC API test), Chromium (the one-map browser test), poppler (PDF plates),
+# npm (the web client's assets).
 set -euo pipefail
 
 SUDO=""
@@ -19,6 +20,7 @@ if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
   missing+=("postgresql")
 fi
 for p in gdal-bin chromium poppler-utils python3-venv; do need "$p"; done
+command -v npm >/dev/null 2>&1 || missing+=("npm")  # the one-map's MapLibre GL and Leaflet
 
 updated=0
 install() {
