@@ -216,6 +216,9 @@ def import_(
                                                "functional ...")] = "basic",
     exclusive: Annotated[bool, typer.Option(help="the grid layer covers without overlap")]
     = True,
+    allow_invalid: Annotated[bool, typer.Option(
+        "--allow-invalid", help="import an exclusive grid layer despite gaps or overlaps")]
+    = False,
     level: Annotated[str | None, typer.Option(help="admin level of the areas")] = None,
     field: Annotated[list[str] | None, typer.Option(help="OURS=THEIRS column mapping")]
     = None,
@@ -229,7 +232,8 @@ def import_(
         raise _fail("--invalid must be refuse or repair")
     options = ImportOptions(layer=layer, crs=crs, code_field=code_field, name_field=name_field,
                             source_layer=source_layer, invalid=invalid,  # type: ignore
-                            layer_kind=kind_of_layer, exclusive=exclusive, level=level,
+                            layer_kind=kind_of_layer, exclusive=exclusive,
+                            allow_invalid=allow_invalid, level=level,
                             fields=_parse_pairs(field, "--field"),
                             category_map=_read_map(category_map))
     with _friendly_errors():
@@ -323,3 +327,7 @@ from api.cli_events import events_app, users_app  # noqa: E402
 
 app.add_typer(users_app, name="user")
 app.add_typer(events_app, name="events")
+
+from api.cli_grids import grids_app  # noqa: E402
+
+app.add_typer(grids_app, name="grids")

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 import api
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
 from api.routers import (
+    assign,
     buildings,
     cameras,
     categories,
@@ -24,7 +28,7 @@ from api.routers import (
     tiles,
     web,
 )
-from api.services.grid_lookup import PostGISGridLookup
+from api.services.grid_lookup import IndexedGridLookup
 from api.settings import Settings
 
 
@@ -47,7 +51,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         eng = engine or make_engine(settings.db.resolved_url(), settings.db.pool_size)
         app.state.engine = eng
         app.state.sessionmaker = make_sessionmaker(eng)
-        app.state.grid_lookup = PostGISGridLookup(eng)
+        app.state.grid_lookup = lookup = IndexedGridLookup(eng)
+        try:  # load the grid index now rather than on the first report
+            await anyio.to_thread.run_sync(lookup.index)
+        except SQLAlchemyError as exc:  # not migrated yet: built on first use
+            logging.getLogger(__name__).warning("grid index not loaded at start-up: %s", exc)
         try:
             yield
         finally:
@@ -63,7 +71,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     add_exception_handlers(app)
-    for module in (health, grids, buildings, cameras, categories, open311, ogc, web, events,
+    for module in (health, assign, grids, buildings, cameras, categories, open311, ogc, web, events,
                    stats, tiles):
         app.include_router(module.router)
     return app

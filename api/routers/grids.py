@@ -19,6 +19,7 @@ from api.geojson import (
     feature_collection,
     parse_bbox,
 )
+from api.services import grid_qa
 from api.services.features import page_features
 
 router = APIRouter(prefix="/api/v1", tags=["grids"])
@@ -74,6 +75,25 @@ def list_grids(request: Request, session: SessionDep, layer: str | None = None,
                                     joins=[(GridLayer, Grid.layer_id == GridLayer.id)])
     return feature_collection(features, total=total, limit=limit, offset=offset,
                               request=request)
+
+
+@router.get("/grids/qa")
+def grid_qa_report(
+    session: SessionDep,
+    layer: Annotated[str, Query(description="the grid layer to check")],
+    boundary: Annotated[bool, Query(description="check an exclusive layer against the "
+                                                "district boundary")] = True,
+) -> dict[str, Any]:
+    """Topology QA of a grid layer: gaps, overlaps, invalid geometries, slivers.
+
+    For an exclusive layer every finding of ``gis_core.topology.check`` is
+    reported, with the jurisdiction taken from the district admin areas; a
+    non-exclusive layer reports only invalid geometries and slivers. The
+    findings come as a GeoJSON FeatureCollection (kind, severity, codes,
+    area_m2, detail).
+    """
+    exclusive, report = grid_qa.check_layer(session.connection(), layer, boundary)
+    return grid_qa.report_json(layer, exclusive, report)
 
 
 @router.get("/grids/{code}")

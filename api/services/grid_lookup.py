@@ -4,17 +4,30 @@ The app keeps one ``GridLookup`` in ``app.state.grid_lookup``. Services call
 ``lookup.assign(lon, lat, at)`` with arrays in EPSG:4326 and get a DataFrame
 with one column per grid layer (exclusive layers: a code or None;
 non-exclusive layers: a sorted list of codes or None).
+
+The server uses :class:`IndexedGridLookup`: the grids are loaded from PostGIS
+into a :class:`gis_core.grid_index.GridIndex` at start-up and rebuilt when they
+change. Every call reads the change counters of ``grids`` and ``grid_layers``
+(kept by the triggers of migration 0003, one indexed row each), so a grid
+redrawn and committed by any process is used by the very next assignment, with
+no restart. :class:`PostGISGridLookup` gives the same answers with a join in
+the database (kept as the reference the tests compare with).
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Protocol
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from fastapi import Request
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
+
+from gis_core.grid_index import GridIndex
 
 
 class GridLookup(Protocol):
@@ -75,6 +88,82 @@ class PostGISGridLookup:
             codes.sort()
             out.at[i, layer] = codes[0] if layers[layer] else codes
         return out
+
+
+_VERSIONS = ("SELECT table_name, version FROM tile_versions "
+             "WHERE table_name IN ('grids', 'grid_layers') ORDER BY table_name")
+_GRIDS = ("SELECT g.code, l.name AS layer, g.valid_from, g.valid_to, ST_AsBinary(g.geom) AS wkb "
+          "FROM grids g JOIN grid_layers l ON l.id = g.layer_id ORDER BY g.id")
+
+
+class IndexedGridLookup:
+    """Assignment by an in-memory :class:`GridIndex`, rebuilt when the grids change.
+
+    Parameters
+    ----------
+    engine
+        The database holding ``grids`` and ``grid_layers``.
+
+    Notes
+    -----
+    The change counters are read before the grids, so an index is never older
+    than the counters it is filed under; a rebuild happens under a lock (other
+    callers wait for it rather than building their own) and swaps the new
+    index in whole, so concurrent callers see the old or the new index, never a
+    mix.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._key: tuple[tuple[str, int], ...] | None = None
+        self._index: GridIndex | None = None
+        self._layers: dict[str, bool] = {}
+        #: how many times the index was built (start-up counts as one)
+        self.builds = 0
+
+    def index(self) -> tuple[GridIndex, dict[str, bool]]:
+        """The index of the grids as last committed, and the layers' ``exclusive`` flags."""
+        with self.engine.connect() as conn:
+            key = tuple((str(t), int(v)) for t, v in conn.execute(text(_VERSIONS)))
+            index, layers = self._index, self._layers
+            if index is not None and key == self._key:
+                return index, layers
+            with self._lock:
+                if self._index is None or key != self._key:
+                    self._build(conn, key)
+                assert self._index is not None
+                return self._index, self._layers
+
+    def _build(self, conn: Connection, key: tuple[tuple[str, int], ...]) -> None:
+        layers = {str(n): bool(e) for n, e in conn.execute(
+            text("SELECT name, exclusive FROM grid_layers ORDER BY id"))}
+        rows = conn.execute(text(_GRIDS)).all()
+        frame = gpd.GeoDataFrame(
+            {"code": [r.code for r in rows], "layer": [r.layer for r in rows],
+             "valid_from": pd.to_datetime([r.valid_from for r in rows], utc=True),
+             "valid_to": pd.to_datetime([r.valid_to for r in rows], utc=True)},
+            geometry=shapely.from_wkb([bytes(r.wkb) for r in rows]), crs=4326)
+        index = GridIndex(frame, exclusive=layers)
+        self._index, self._layers, self._key = index, layers, key
+        self.builds += 1
+
+    def layers(self) -> dict[str, bool]:
+        """Grid layer names with their ``exclusive`` flag."""
+        return dict(self.index()[1])
+
+    def assign(self, lon: np.ndarray, lat: np.ndarray, at: datetime | None = None
+               ) -> pd.DataFrame:
+        """One row per point, one column per layer (in ``grid_layers`` order)."""
+        index, layers = self.index()
+        frame = index.assign(np.asarray(lon, float), np.asarray(lat, float), at=at)
+        n = len(frame)
+        columns = {}
+        for name in layers:
+            values = frame[name].tolist() if name in frame else [None] * n
+            columns[name] = pd.Series([v if isinstance(v, list) or v == v else None
+                                       for v in values], dtype=object)
+        return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
 
 def get_grid_lookup(request: Request) -> GridLookup:

@@ -19,7 +19,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 from sqlalchemy import Connection, Engine, text
 
-from api.services import assignment
+from api.services import assignment, grid_qa
 from api.services.bulk import copy_frame
 from gis_core.errors import InvalidGeometry, InvalidInput, UnknownCRS
 
@@ -42,6 +42,8 @@ class ImportOptions:
     invalid: Literal["refuse", "repair"] = "refuse"
     layer_kind: str = "basic"
     exclusive: bool = True
+    #: import an exclusive grid layer even when it has gaps or overlaps
+    allow_invalid: bool = False
     level: str | None = None
     parent_field: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
@@ -222,6 +224,8 @@ def _grids(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
                            geometry=frame.geometry.values, crs=4326)
     n = copy_frame(conn, "grids", out, {"layer_id": "layer_id", "code": "code",
                                         "name": "name"}, "geometry")
+    if o.exclusive and not o.allow_invalid:
+        grid_qa.refuse_if_broken(conn, o.layer)
     assignment.assign_buildings(conn)
     return n
 

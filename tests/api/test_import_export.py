@@ -41,7 +41,14 @@ def _count(engine: Engine, sql: str) -> int:
 def test_real_grid_layer_geojson(fresh: Engine, shared_data: Path) -> None:
     path = shared_data / "us_buildings" / "philadelphia_police_service_areas.geojson"
     src = gpd.read_file(path)
-    import_file(fresh, "grids", path, ImportOptions(layer="psa", code_field="psa_id"))
+    # the real layer has a 173 m2 overlap (121/77A) and slivers of gap: as an exclusive
+    # layer it is refused (nothing stored) unless the user accepts it
+    with pytest.raises(InvalidInput, match="121/77A") as refused:
+        import_file(fresh, "grids", path, ImportOptions(layer="psa", code_field="psa_id"))
+    assert refused.value.code == "grid_topology"
+    assert _count(fresh, "SELECT count(*) FROM grids") == 0
+    import_file(fresh, "grids", path, ImportOptions(layer="psa", code_field="psa_id",
+                                                    allow_invalid=True))
     assert _count(fresh, "SELECT count(*) FROM grids") == len(src) == 65
     with fresh.connect() as conn:
         area = conn.execute(text("SELECT sum(ST_Area(geom)) FROM grids")).scalar_one()
@@ -120,7 +127,7 @@ def test_invalid_geometry_refused_with_row_numbers_and_nothing_stored(
 
 def test_invalid_geometry_repaired_on_request(fresh: Engine, tmp_path: Path) -> None:
     import_file(fresh, "grids", _bowtie_file(tmp_path),
-                ImportOptions(layer="g", invalid="repair"))
+                ImportOptions(layer="g", invalid="repair", exclusive=False))
     assert _count(fresh, "SELECT count(*) FROM grids WHERE ST_IsValid(geom)") == 3
 
 
@@ -145,7 +152,8 @@ def test_unknown_crs_and_missing_file(fresh: Engine, tmp_path: Path) -> None:
 def test_export_round_trip(fresh: Engine, shared_data: Path, tmp_path: Path,
                            suffix: str) -> None:
     path = shared_data / "us_buildings" / "philadelphia_police_service_areas.geojson"
-    import_file(fresh, "grids", path, ImportOptions(layer="psa", code_field="psa_id"))
+    import_file(fresh, "grids", path,
+                ImportOptions(layer="psa", code_field="psa_id", allow_invalid=True))
     out = tmp_path / f"psa{suffix}"
     assert export_layer(fresh, "grids:psa", out) == 65
     back = gpd.read_parquet(out) if suffix == ".parquet" else gpd.read_file(out)
