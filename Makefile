@@ -43,6 +43,7 @@ pytest: venv
 bench: venv
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/assign.py
+	$(BIN)/python bench/assign_http.py
 	$(BIN)/python bench/qr.py
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/intake.py

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,11 +16,14 @@ from fastapi import APIRouter, Request
 from api.errors import APIError
 from api.services.grid_lookup import IndexedGridLookup
 from gis_core.crs import looks_swapped, parse_crs, to_wgs84
+from gis_core.grid_index import GridIndex
 
 router = APIRouter(prefix="/api/v1", tags=["grids"])
 
 #: Most points one request may carry.
 MAX_POINTS = 100_000
+#: Bodies up to this size are answered on the event loop, larger ones in a worker thread.
+INLINE_BYTES = 8192
 
 _BODY_SCHEMA: dict[str, Any] = {
     "oneOf": [
@@ -102,17 +106,30 @@ def _arrays(pairs: list[Any], field: str) -> tuple[np.ndarray, np.ndarray]:
     return xy[:, 0], xy[:, 1]
 
 
-def assign_points(lookup: IndexedGridLookup, body: Any, timezone: str) -> dict[str, Any]:
-    """Assign the points of a request body; the response body (see :func:`assign`)."""
+@dataclass
+class _Request:
+    crs: str
+    at: datetime | None
+    x: np.ndarray
+    y: np.ndarray
+
+
+def parse_request(body: Any, timezone: str) -> _Request:
+    """Validate a request body (422/413 with the field named)."""
     if not isinstance(body, dict):
         raise _fail("the body must be a JSON object with 'points' or a FeatureCollection")
     crs = _crs_of(body)
     at = _at_of(body, timezone)
     x, y = _arrays(*_coordinates(body))
+    return _Request(crs, at, x, y)
+
+
+def assign_points(index: GridIndex, layers: dict[str, bool], req: _Request) -> dict[str, Any]:
+    """Assign the points of a request; the response body (see :func:`assign`)."""
+    crs, at, x, y = req.crs, req.at, req.x, req.y
     special = crs.strip().upper().replace("-", "").replace("_", "") in ("GCJ02", "BD09")
     geographic = special or parse_crs(crs, "body field 'crs'").is_geographic
     lon, lat = to_wgs84(x, y, crs)
-    index, layers = lookup.index()
     frame = index.assign(lon, lat, at=at)
     names = list(layers)
     columns = [frame[n].tolist() if n in frame else [None] * len(frame) for n in names]
@@ -153,14 +170,23 @@ async def assign(request: Request) -> dict[str, Any]:
     exchanged. NaN or infinite coordinates and unknown CRSs are 422.
     """
     raw = await request.body()
-    try:
-        body = json.loads(raw) if raw else None
-    except ValueError as exc:
-        raise _fail(f"the body is not valid JSON: {exc}", "invalid_json") from None
     lookup = request.app.state.grid_lookup
     if not isinstance(lookup, IndexedGridLookup):  # pragma: no cover - configuration error
         raise _fail("assignment needs the indexed grid lookup", "internal_error", 500)
     timezone = request.app.state.settings.api.timezone
-    result: dict[str, Any] = await anyio.to_thread.run_sync(assign_points, lookup, body,
+    index, layers = await lookup.aindex()
+    if len(raw) <= INLINE_BYTES:  # a few points: microseconds, answered on the event loop
+        return answer(raw, index, layers, timezone)
+    result: dict[str, Any] = await anyio.to_thread.run_sync(answer, raw, index, layers,
                                                             timezone)
     return result
+
+
+def answer(raw: bytes, index: GridIndex, layers: dict[str, bool], timezone: str
+           ) -> dict[str, Any]:
+    """Parse, check and assign a raw request body."""
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError as exc:
+        raise _fail(f"the body is not valid JSON: {exc}", "invalid_json") from None
+    return assign_points(index, layers, parse_request(body, timezone))

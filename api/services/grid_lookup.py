@@ -16,10 +16,13 @@ the database (kept as the reference the tests compare with).
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
 from datetime import datetime
 from typing import Protocol
 
+import anyio.to_thread
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -27,6 +30,7 @@ import shapely
 from fastapi import Request
 from sqlalchemy import Connection, Engine, text
 
+from api.services.tile_cache import VersionCheck
 from gis_core.grid_index import GridIndex
 
 
@@ -90,6 +94,7 @@ class PostGISGridLookup:
         return out
 
 
+_TABLES = ("grid_layers", "grids")
 _VERSIONS = ("SELECT table_name, version FROM tile_versions "
              "WHERE table_name IN ('grids', 'grid_layers') ORDER BY table_name")
 _GRIDS = ("SELECT g.code, l.name AS layer, g.valid_from, g.valid_to, ST_AsBinary(g.geom) AS wkb "
@@ -115,6 +120,10 @@ class IndexedGridLookup:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._libpq_url = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self._checks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, VersionCheck] = (
+            weakref.WeakKeyDictionary())
         self._lock = threading.Lock()
         self._key: tuple[tuple[str, int], ...] | None = None
         self._index: GridIndex | None = None
@@ -134,6 +143,23 @@ class IndexedGridLookup:
                     self._build(conn, key)
                 assert self._index is not None
                 return self._index, self._layers
+
+    async def aindex(self) -> tuple[GridIndex, dict[str, bool]]:
+        """:meth:`index` for the event loop.
+
+        The change counters are read on an async connection shared by concurrent
+        callers; only a rebuild leaves the loop.
+        """
+        loop = asyncio.get_running_loop()
+        check = self._checks.get(loop)
+        if check is None:
+            check = self._checks[loop] = VersionCheck(self._libpq_url)
+        versions = await check.versions()
+        key = tuple(sorted((t, v) for t, v in versions.items() if t in _TABLES))
+        index, layers = self._index, self._layers
+        if index is not None and key == self._key:
+            return index, layers
+        return await anyio.to_thread.run_sync(self.index)
 
     def _build(self, conn: Connection, key: tuple[tuple[str, int], ...]) -> None:
         layers = {str(n): bool(e) for n, e in conn.execute(
