@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from api.errors import APIError
 from api.services.grid_lookup import IndexedGridLookup
@@ -153,7 +153,7 @@ def assign_points(index: GridIndex, layers: dict[str, bool], req: _Request) -> d
 
 @router.post("/assign", openapi_extra={"requestBody": {"required": True, "content": {
     "application/json": {"schema": _BODY_SCHEMA, "example": _EXAMPLE}}}})
-async def assign(request: Request) -> dict[str, Any]:
+async def assign(request: Request) -> Response:
     """Assign points to their grid in every layer.
 
     The body is ``{"points": [[x, y], ...], "crs": "EPSG:4326", "at": null}`` or a
@@ -176,10 +176,11 @@ async def assign(request: Request) -> dict[str, Any]:
     timezone = request.app.state.settings.api.timezone
     index, layers = await lookup.aindex()
     if len(raw) <= INLINE_BYTES:  # a few points: microseconds, answered on the event loop
-        return answer(raw, index, layers, timezone)
-    result: dict[str, Any] = await anyio.to_thread.run_sync(answer, raw, index, layers,
-                                                            timezone)
-    return result
+        result = answer(raw, index, layers, timezone)
+    else:
+        result = await anyio.to_thread.run_sync(answer, raw, index, layers, timezone)
+    return Response(json.dumps(result, ensure_ascii=False, separators=(",", ":")),
+                    media_type="application/json")
 
 
 def answer(raw: bytes, index: GridIndex, layers: dict[str, bool], timezone: str
