@@ -94,7 +94,7 @@ def _coordinates(body: dict[str, Any]) -> tuple[list[Any], str]:
 def _arrays(pairs: list[Any], field: str) -> tuple[np.ndarray, np.ndarray]:
     if len(pairs) > MAX_POINTS:
         raise _fail(f"{len(pairs)} points in one request; at most {MAX_POINTS:,} (split the "
-                    "request or use gis_core.GridIndex in a notebook)", "too_many_points", 413)
+                    "request or use gis_core.GridIndex in a notebook)", "too_many_points")
     xy = np.empty((len(pairs), 2), dtype=np.float64)
     for i, pair in enumerate(pairs):
         ok = (isinstance(pair, list | tuple) and len(pair) in (2, 3)
@@ -115,7 +115,7 @@ class _Request:
 
 
 def parse_request(body: Any, timezone: str) -> _Request:
-    """Validate a request body (422/413 with the field named)."""
+    """Validate a request body (422 with the field named)."""
     if not isinstance(body, dict):
         raise _fail("the body must be a JSON object with 'points' or a FeatureCollection")
     crs = _crs_of(body)

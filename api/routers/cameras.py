@@ -21,13 +21,14 @@ from api.services.features import page_features
 router = APIRouter(prefix="/api/v1", tags=["cameras"])
 
 CAMERA_COLUMNS = (Camera.code, Camera.name, Camera.kind, Camera.mount_height, Camera.heading,
-                  Camera.hfov, Camera.range_m, Camera.pan_min, Camera.pan_max, Camera.status)
+                  Camera.hfov, Camera.range_m, Camera.pan_min, Camera.pan_max, Camera.status,
+                  Camera.attributes["grids"].label("grids"))
 
 
 @router.get("/cameras")
 def list_cameras(request: Request, session: SessionDep, bbox: BBoxQuery = None,
                  limit: LimitQuery = 100, offset: OffsetQuery = 0) -> dict[str, Any]:
-    """List cameras as GeoJSON points with their field of view, by bounding box."""
+    """List cameras as GeoJSON points with their field of view and grids, by bounding box."""
     box = parse_bbox(bbox)
     where = [bbox_filter(Camera.geom, box)] if box else []
     features, total = page_features(session, CAMERA_COLUMNS, Camera.geom, where=where,

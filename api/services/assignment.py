@@ -55,6 +55,26 @@ SET attributes = b.attributes || jsonb_build_object('grids', p.grids)
 FROM per_building p WHERE b.id = p.id
 """
 
+_CAMERA_GRIDS = """
+WITH hits AS (
+    SELECT c.id, l.name AS layer, l.exclusive, g.code
+    FROM cameras c
+    JOIN grids g ON ST_Covers(g.geom, c.geom) AND g.valid_to IS NULL
+    JOIN grid_layers l ON l.id = g.layer_id
+    WHERE {where}
+), per_layer AS (
+    SELECT id, layer,
+           CASE WHEN bool_and(exclusive) THEN to_jsonb(min(code COLLATE "C"))
+                ELSE to_jsonb(array_agg(code ORDER BY code COLLATE "C")) END AS value
+    FROM hits GROUP BY id, layer
+), per_camera AS (
+    SELECT id, jsonb_object_agg(layer, value) AS grids FROM per_layer GROUP BY id
+)
+UPDATE cameras c
+SET attributes = coalesce(c.attributes, '{{}}'::jsonb) || jsonb_build_object('grids', p.grids)
+FROM per_camera p WHERE c.id = p.id
+"""
+
 
 def assign_events(conn: Connection, where: str = "TRUE") -> int:
     """Write each event's grid in every layer (``where`` filters ``events e``; trusted SQL)."""
@@ -64,3 +84,8 @@ def assign_events(conn: Connection, where: str = "TRUE") -> int:
 def assign_buildings(conn: Connection, where: str = "TRUE") -> int:
     """Write each building's grid per layer: the grid holding the largest part of it."""
     return conn.execute(text(_BUILDING_GRIDS.format(where=where))).rowcount
+
+
+def assign_cameras(conn: Connection, where: str = "TRUE") -> int:
+    """Write each camera's grid per layer by its position (the events' rule, current grids)."""
+    return conn.execute(text(_CAMERA_GRIDS.format(where=where))).rowcount

@@ -227,6 +227,7 @@ def _grids(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     if o.exclusive and not o.allow_invalid:
         grid_qa.refuse_if_broken(conn, o.layer)
     assignment.assign_buildings(conn)
+    assignment.assign_cameras(conn)
     return n
 
 
@@ -266,9 +267,11 @@ def _cameras(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int
     defaults = {"heading": 0.0, "hfov": 60.0, "range_m": 50.0, "mount_height": 6.0}
     for col, value in defaults.items():
         out[col] = pd.to_numeric(out[col], errors="coerce").fillna(value)
-    return copy_frame(conn, "cameras", out,
-                      {c: c for c in ("code", "name", "heading", "hfov", "range_m",
-                                      "mount_height")}, "geometry")
+    n = copy_frame(conn, "cameras", out,
+                   {c: c for c in ("code", "name", "heading", "hfov", "range_m",
+                                   "mount_height")}, "geometry")
+    assignment.assign_cameras(conn)
+    return n
 
 
 def _events(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:

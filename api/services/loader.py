@@ -104,7 +104,8 @@ def _steps(d: Path) -> list[tuple[str, Callable[[Connection], int]]]:
         ("cameras", lambda c: _load_cameras(c, d)),
         ("events", lambda c: _load_events(c, d)),
         ("event_history", lambda c: _load_history(c, d)),
-        ("assignment", lambda c: assignment.assign_events(c) + assignment.assign_buildings(c)),
+        ("assignment", lambda c: assignment.assign_events(c) + assignment.assign_buildings(c)
+                        + assignment.assign_cameras(c)),
     ]
 
 

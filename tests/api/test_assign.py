@@ -125,8 +125,9 @@ def test_more_than_100k_points_is_refused(client: TestClient) -> None:
     body = json.dumps({"points": [[114.25, 22.72]] * 100_001})
     resp = client.post("/api/v1/assign", content=body,
                        headers={"content-type": "application/json"})
-    assert resp.status_code == 413
+    assert resp.status_code == 422
     assert resp.json()["code"] == "too_many_points"
+    assert "100,000" in resp.json()["message"]
 
 
 @pytest.fixture()
@@ -164,3 +165,18 @@ def test_a_redrawn_grid_is_used_at_once_and_history_keeps_the_old(
     builds = lookup.builds
     client.post("/api/v1/assign", json={"points": [[x, y]]})
     assert lookup.builds == builds, "an unchanged database does not rebuild the index"
+
+
+def test_cameras_and_buildings_carry_their_grids(client: TestClient, engine: Engine) -> None:
+    cams = client.get("/api/v1/cameras", params={"limit": 50}).json()["features"]
+    points = [f["geometry"]["coordinates"] for f in cams]
+    expected = client.post("/api/v1/assign", json={"points": points}).json()["results"]
+    assert [f["properties"]["grids"]["basic"] for f in cams] == [e["basic"] for e in expected]
+    with engine.connect() as conn:
+        code, best = conn.execute(text(
+            "SELECT b.code, (SELECT g.code FROM grids g JOIN grid_layers l ON l.id = g.layer_id"
+            " WHERE l.name = 'basic' AND g.valid_to IS NULL AND ST_Intersects(g.geom, b.geom)"
+            " ORDER BY ST_Area(ST_Intersection(g.geom, b.geom)) DESC LIMIT 1) "
+            "FROM buildings b ORDER BY b.id LIMIT 1")).one()
+    record = client.get(f"/api/v1/buildings/{code}").json()
+    assert record["properties"]["attributes"]["grids"]["basic"] == best
