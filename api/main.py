@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
+import psycopg
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -54,11 +55,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.state.grid_lookup = lookup = IndexedGridLookup(eng)
         try:  # load the grid index now rather than on the first report
             await anyio.to_thread.run_sync(lookup.index)
-        except SQLAlchemyError as exc:  # not migrated yet: built on first use
+        except (SQLAlchemyError, psycopg.Error) as exc:  # not migrated yet: built on first use
             logging.getLogger(__name__).warning("grid index not loaded at start-up: %s", exc)
         try:
             yield
         finally:
+            lookup.close()
             if own:
                 eng.dispose()
 

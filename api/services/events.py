@@ -175,7 +175,7 @@ def resolve_place(session: Session, *, lon: float | None, lat: float | None,
 def lookup_grids(lookup: GridLookup, place: Place, at: datetime) -> dict[str, Any]:
     """The grid per layer of one point (layers without a grid are left out)."""
     frame = lookup.assign(np.array([place.lon]), np.array([place.lat]), at=at)
-    grids = {str(k): v for k, v in frame.iloc[0].to_dict().items()} if len(frame) else {}
+    grids = {str(k): frame[k].iat[0] for k in frame.columns} if len(frame) else {}
     return {k: (sorted(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else str(v))
             for k, v in grids.items() if v is not None}
 

@@ -20,12 +20,13 @@ import asyncio
 import threading
 import weakref
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio.to_thread
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import psycopg
 import shapely
 from fastapi import Request
 from sqlalchemy import Connection, Engine, text
@@ -125,6 +126,8 @@ class IndexedGridLookup:
         self._checks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, VersionCheck] = (
             weakref.WeakKeyDictionary())
         self._lock = threading.Lock()
+        self._check_lock = threading.Lock()
+        self._check_conn: psycopg.Connection[Any] | None = None
         self._key: tuple[tuple[str, int], ...] | None = None
         self._index: GridIndex | None = None
         self._layers: dict[str, bool] = {}
@@ -133,16 +136,37 @@ class IndexedGridLookup:
 
     def index(self) -> tuple[GridIndex, dict[str, bool]]:
         """The index of the grids as last committed, and the layers' ``exclusive`` flags."""
-        with self.engine.connect() as conn:
+        key = self._versions()
+        index, layers = self._index, self._layers
+        if index is not None and key == self._key:
+            return index, layers
+        with self._lock, self.engine.connect() as conn:
             key = tuple((str(t), int(v)) for t, v in conn.execute(text(_VERSIONS)))
-            index, layers = self._index, self._layers
-            if index is not None and key == self._key:
-                return index, layers
-            with self._lock:
-                if self._index is None or key != self._key:
-                    self._build(conn, key)
-                assert self._index is not None
-                return self._index, self._layers
+            if self._index is None or key != self._key:
+                self._build(conn, key)
+            assert self._index is not None
+            return self._index, self._layers
+
+    def _versions(self) -> tuple[tuple[str, int], ...]:
+        """The change counters, on a connection of our own (one round trip, no pool ping)."""
+        with self._check_lock:
+            try:
+                if self._check_conn is None or self._check_conn.closed:
+                    self._check_conn = psycopg.connect(self._libpq_url, autocommit=True)
+                rows = self._check_conn.execute(_VERSIONS, prepare=True).fetchall()
+            except psycopg.Error:
+                if self._check_conn is not None:
+                    self._check_conn.close()
+                self._check_conn = None
+                raise
+        return tuple((str(t), int(v)) for t, v in rows)
+
+    def close(self) -> None:
+        """Close the connection of the change counters."""
+        with self._check_lock:
+            if self._check_conn is not None:
+                self._check_conn.close()
+            self._check_conn = None
 
     async def aindex(self) -> tuple[GridIndex, dict[str, bool]]:
         """:meth:`index` for the event loop.
@@ -183,6 +207,8 @@ class IndexedGridLookup:
         """One row per point, one column per layer (in ``grid_layers`` order)."""
         index, layers = self.index()
         frame = index.assign(np.asarray(lon, float), np.asarray(lat, float), at=at)
+        if list(frame.columns) == list(layers):  # the usual case: object columns, None missing
+            return frame
         n = len(frame)
         columns = {}
         for name in layers:
