@@ -26,6 +26,7 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 
 from gis_core.errors import InvalidInput
 
@@ -176,9 +177,9 @@ def layer_map(layers: Mapping[str, tuple[gpd.GeoDataFrame, Mapping[str, Any]]], 
         raise InvalidInput("parameter 'layers': give at least one layer", parameter="layers")
     for name, (_, style) in layers.items():
         _check_style(name, style)
-    bounds = gpd.GeoSeries(
-        [gdf.to_crs(4326).union_all().envelope for gdf, _ in layers.values() if len(gdf)],
-        crs=4326).total_bounds
+    boxes = np.array([gdf.to_crs(4326).total_bounds for gdf, _ in layers.values() if len(gdf)])
+    bounds = ((boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max())
+              if len(boxes) else (np.nan,) * 4)  # extent only: no union of possibly invalid parts
     fmap = folium.Map(tiles=tiles, control_scale=True)
     assets = leaflet_assets(offline, leaflet_dir)
     if assets is not None:
