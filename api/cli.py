@@ -328,6 +328,7 @@ from api.cli_events import events_app, users_app  # noqa: E402
 app.add_typer(users_app, name="user")
 app.add_typer(events_app, name="events")
 
-from api.cli_grids import grids_app  # noqa: E402
+from api.cli_grids import grids_app, plates  # noqa: E402
 
 app.add_typer(grids_app, name="grids")
+app.command("plates")(plates)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -56,3 +57,45 @@ def _print(console: object, name: str, exclusive: bool, report: object) -> None:
     console.print(table)
     if len(report.findings) > 50:
         console.print(f"... and {len(report.findings) - 50} more")
+
+
+def plates(
+    out: Annotated[Path, typer.Option(help="the PDF to write")],
+    grid: Annotated[str | None, typer.Option(help="a grid code (or alias code)")] = None,
+    community: Annotated[str | None, typer.Option(help="a community code (12 digits)")]
+    = None,
+) -> None:
+    """Write printable A4 QR plate sheets of the buildings of a grid or a community."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from api.cli import _engine, _fail, _friendly_errors, _settings, console
+    from api.errors import APIError
+    from api.routers.codes import grid_plate_records
+    from coding.plates import plates_pdf
+
+    if (grid is None) == (community is None):
+        raise _fail("give one of --grid CODE or --community CODE")
+    with _friendly_errors():
+        engine = _engine()
+        try:
+            with Session(engine) as session:
+                if grid is not None:
+                    try:
+                        title, records = grid_plate_records(session, grid)
+                    except APIError as exc:
+                        raise _fail(exc.message) from None
+                else:
+                    title = community or ""
+                    records = [dict(r) for r in session.execute(text(
+                        "SELECT code, coalesce(address, '') AS address, "
+                        "coalesce(name, '') AS name FROM buildings "
+                        "WHERE community_code = :c ORDER BY code"), {"c": community}).mappings()]
+                    if not records:
+                        raise _fail(f"no buildings in community {community!r}")
+        finally:
+            engine.dispose()
+        pdf = plates_pdf(records, title=f"楼栋二维码门牌 · {title}",
+                         base_url=_settings().api.public_base_url)
+    out.write_bytes(pdf)
+    console.print(f"{len(records)} plates written to {out}")

@@ -20,11 +20,13 @@ from api.routers import (
     buildings,
     cameras,
     categories,
+    codes,
     events,
     grids,
     health,
     ogc,
     open311,
+    plate_page,
     stats,
     tiles,
     web,
@@ -73,8 +75,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     add_exception_handlers(app)
-    for module in (health, assign, grids, buildings, cameras, categories, open311, ogc, web, events,
-                   stats, tiles):
+    for module in (health, assign, grids, buildings, codes, plate_page, cameras, categories,
+                   open311, ogc, web, events, stats, tiles):
         app.include_router(module.router)
     return app
 

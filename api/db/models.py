@@ -144,12 +144,23 @@ class Building(Base):
         ForeignKey("admin_areas.code", ondelete="SET NULL"), index=True
     )
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    #: GB/T 39409 BeiDou grid location code, level 8 (~1 m), of a point on the footprint
+    beidou_code: Mapped[str | None] = mapped_column(String(24), index=True)
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
     attributes: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'::jsonb")
     )
 
     rooms: Mapped[list[Room]] = relationship(back_populates="building")
+
+
+class BuildingCodeSequence(Base):
+    """The last building sequence given out in a community: codes are never reused."""
+
+    __tablename__ = "building_code_sequences"
+
+    community_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
 
 
 class Room(Base):

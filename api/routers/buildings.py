@@ -24,7 +24,8 @@ from api.services.features import page_features
 router = APIRouter(prefix="/api/v1", tags=["buildings"])
 
 BUILDING_COLUMNS = (Building.code, Building.address, Building.name, Building.floors,
-                    Building.height, Building.use, Building.community_code, Building.status)
+                    Building.height, Building.use, Building.community_code, Building.status,
+                    Building.beidou_code)
 
 
 @router.get("/buildings")

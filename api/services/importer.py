@@ -20,6 +20,7 @@ from pyproj.exceptions import CRSError
 from sqlalchemy import Connection, Engine, text
 
 from api.services import assignment, grid_qa
+from api.services import codes as codes_service
 from api.services.bulk import copy_frame
 from gis_core.errors import InvalidGeometry, InvalidInput, UnknownCRS
 
@@ -233,8 +234,9 @@ def _grids(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
 
 def _buildings(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     frame = _polygonal(frame)
-    codes = _as_code(_column(frame, o.code_field, ("code", "bin", "building_code", "id"),
-                             "code"))
+    given = _column(frame, o.code_field, ("code", "bin", "building_code", "id"), "code",
+                    required=o.code_field is not None)
+    codes = _as_code(given) if given is not None else _allocate_codes(conn, frame)
     data: dict[str, object] = {"code": codes}
     for target, names in (("address", ("address", "addr")), ("name", ("name", "building_name")),
                           ("floors", ("floors", "floor", "storeys")),
@@ -248,7 +250,30 @@ def _buildings(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> i
                    {c: c for c in ("code", "address", "name", "floors", "height")}, "geometry")
     assignment.assign_buildings(conn, "b.code = ANY(ARRAY[" + ",".join(
         "'" + c.replace("'", "''") + "'" for c in codes) + "])")
+    codes_service.fill_beidou_codes(conn)
     return n
+
+
+def _allocate_codes(conn: Connection, frame: gpd.GeoDataFrame) -> pd.Series:
+    """New codes for buildings without one, from the sequence of the community holding each."""
+    points = frame.geometry.representative_point()
+    rows = conn.execute(text(
+        "SELECT (SELECT a.code FROM admin_areas a WHERE a.level = 'community' AND "
+        "ST_Covers(a.geom, ST_SetSRID(ST_MakePoint(t.x, t.y), 4326)) ORDER BY a.code LIMIT 1) "
+        "FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) WITH ORDINALITY "
+        "AS t(x, y, ord) ORDER BY t.ord"),
+        {"xs": points.x.tolist(), "ys": points.y.tolist()}).scalars().all()
+    outside = [i + 1 for i, c in enumerate(rows) if c is None]
+    if outside:
+        raise InvalidInput(
+            f"{len(outside)} buildings without a code lie in no community (rows "
+            f"{outside[:20]}): import the communities first (gridgov import admin --level "
+            "community) or name the code column with --code-field", rows=outside)
+    community = pd.Series(rows, index=frame.index)
+    codes = pd.Series("", index=frame.index, dtype=object)
+    for code, members in community.groupby(community).groups.items():
+        codes[members] = codes_service.allocate_building_codes(conn, str(code), len(members))
+    return codes
 
 
 def _cameras(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, text
 
 from api.services import assignment
 from api.services.bulk import copy_frame, reset_sequence
+from api.services.codes import fill_beidou_codes
 
 Progress = Callable[[str, int, int], None]
 
@@ -147,9 +148,11 @@ def _load_grids(conn: Connection, d: Path) -> int:
 
 def _load_buildings(conn: Connection, d: Path) -> int:
     b = _multi(_read_layer(d, "buildings"))
-    return copy_frame(conn, "buildings", b,
-                      {c: c for c in ("code", "address", "name", "floors", "height", "use",
-                                      "community_code")}, "geometry")
+    n = copy_frame(conn, "buildings", b,
+                   {c: c for c in ("code", "address", "name", "floors", "height", "use",
+                                   "community_code")}, "geometry")
+    fill_beidou_codes(conn)
+    return n
 
 
 def _load_rooms(conn: Connection, d: Path) -> int:

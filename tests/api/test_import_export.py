@@ -161,3 +161,33 @@ def test_export_round_trip(fresh: Engine, shared_data: Path, tmp_path: Path,
     assert sorted(back["code"]) == sorted(src["psa_id"].astype(str))
     assert back.crs.to_epsg() == 4326
     assert back.geometry.area.sum() == pytest.approx(src.geometry.area.sum(), rel=1e-9)
+
+
+def test_buildings_without_codes_get_new_ones_never_reused(fresh: Engine,
+                                                           tmp_path: Path) -> None:
+    from coding.building_codes import is_valid
+
+    community = gpd.GeoDataFrame({"code": ["440307003001"], "name": ["东环社区"]},
+                                 geometry=[box(114.24, 22.71, 114.26, 22.73)], crs=4326)
+    community.to_file(tmp_path / "c.geojson")
+    import_file(fresh, "admin", tmp_path / "c.geojson", ImportOptions(level="community"))
+    houses = gpd.GeoDataFrame({"address": ["一号", "二号"]},
+                              geometry=[box(114.25, 22.72, 114.2501, 22.7201),
+                                        box(114.252, 22.72, 114.2521, 22.7201)], crs=4326)
+    houses.to_file(tmp_path / "h.geojson")
+    import_file(fresh, "buildings", tmp_path / "h.geojson", ImportOptions())
+    with fresh.connect() as conn:
+        codes = conn.execute(text("SELECT code FROM buildings ORDER BY code")).scalars().all()
+    assert [c[:17] for c in codes] == ["44030700300100001", "44030700300100002"]
+    assert all(is_valid(c) for c in codes)
+    with fresh.begin() as conn:
+        conn.execute(text("DELETE FROM buildings WHERE code = :c"), {"c": codes[1]})
+    import_file(fresh, "buildings", tmp_path / "h.geojson", ImportOptions())
+    with fresh.connect() as conn:
+        again = conn.execute(text("SELECT code FROM buildings ORDER BY code")).scalars().all()
+    assert [c[:17] for c in again] == ["44030700300100001", "44030700300100003",
+                                       "44030700300100004"]
+    outside = gpd.GeoDataFrame(geometry=[box(100, 30, 100.001, 30.001)], crs=4326)
+    outside.to_file(tmp_path / "o.geojson")
+    with pytest.raises(InvalidInput, match="no community"):
+        import_file(fresh, "buildings", tmp_path / "o.geojson", ImportOptions())
