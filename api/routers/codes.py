@@ -19,7 +19,7 @@ from gis_core.errors import InvalidCode, InvalidInput, NotAnImage
 router = APIRouter(prefix="/api/v1", tags=["codes"])
 
 #: Largest photo accepted by the scan endpoint.
-MAX_SCAN_BYTES = 15_000_000
+MAX_SCAN_BYTES = 10_000_000
 #: Radius of the cameras listed with a scanned building (m).
 CAMERA_RADIUS_M = 100.0
 OPEN_STATES = ("registered", "dispatched", "in_progress", "handled", "verified", "returned")
@@ -108,7 +108,7 @@ async def scan_building(request: Request, session: SessionDep, settings: Setting
     """Read the QR plate in a photo and return the building's record.
 
     Upload the photo as multipart field ``image`` (JPEG, PNG or WebP, at most
-    15 MB). The record adds the building's grid in every layer, the cameras
+    10 MB). The record adds the building's grid in every layer, the cameras
     within 100 m and the building's open events. Errors: 413 too large, 415 not
     an image, 422 ``no_qr_found`` or ``not_a_building_plate`` (a QR code that is
     not a valid building plate, e.g. a wrong check character), 404 unknown
@@ -128,11 +128,12 @@ async def scan_building(request: Request, session: SessionDep, settings: Setting
     if text_read is None:
         raise APIError(422, "no_qr_found", "no QR code could be read in the photo; hold the "
                                            "phone closer and keep the plate flat and lit")
-    code = qr.parse_plate_url(text_read)
+    code = qr.parse_plate_url(text_read, base_url=settings.api.public_base_url)
     if code is None:
         raise APIError(422, "not_a_building_plate",
-                       f"the QR code reads {text_read[:200]!r}, which is not a building plate "
-                       "(a building code with a valid check character, or a /b/{code} URL)")
+                       f"the QR code reads {text_read[:200]!r}, which is not one of our building "
+                       f"plates ({settings.api.public_base_url}/b/ and a building code with a "
+                       "valid check character)")
     return await anyio.to_thread.run_sync(scan_record, session, code)
 
 

@@ -39,6 +39,12 @@ def _photo(png: bytes, size: tuple[int, int] = (1600, 1200), angle: float = 12.0
     photo[y:y + h, x:x + w] = plate
     turn = cv2.getRotationMatrix2D((size[0] / 2, size[1] / 2), angle, 1.0)
     photo = cv2.warpAffine(photo, turn, size, borderValue=(128, 128, 128))
+    # perspective tilt: the top edge of the photo seen 25% narrower than the bottom
+    src = np.float32([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]])
+    dst = np.float32([[size[0] * 0.125, 0], [size[0] * 0.875, 0], [size[0], size[1]],
+                      [0, size[1]]])
+    photo = cv2.warpPerspective(photo, cv2.getPerspectiveTransform(src, dst), size,
+                                borderValue=(128, 128, 128))
     noisy = np.clip(photo + rng.normal(0, 6, photo.shape), 0, 255).astype(np.uint8)
     ok, jpeg = cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 85])
     assert ok
@@ -105,9 +111,14 @@ def test_scan_errors(client: TestClient, session: Session) -> None:
     resp = client.post("/api/v1/buildings/scan", files={"image": (
         "c.jpg", _photo(qr.make_png(f"http://x.cn/b/{wrong}", scale=8)), "image/jpeg")})
     assert resp.status_code == 422 and resp.json()["code"] == "not_a_building_plate"
+    base = client.app.state.settings.api.public_base_url  # type: ignore[attr-defined]
+    elsewhere = f"https://other-city.example.cn/b/{code}"  # a plate of another server
+    resp = client.post("/api/v1/buildings/scan", files={"image": (
+        "h.jpg", _photo(qr.make_png(elsewhere, scale=8)), "image/jpeg")})
+    assert resp.status_code == 422 and resp.json()["code"] == "not_a_building_plate"
     unknown = building_codes.make_building_code(code[:12], 99_998)
     resp = client.post("/api/v1/buildings/scan", files={"image": (
-        "d.jpg", _photo(qr.make_png(f"http://x.cn/b/{unknown}", scale=8)), "image/jpeg")})
+        "d.jpg", _photo(qr.make_png(f"{base}/b/{unknown}", scale=8)), "image/jpeg")})
     assert resp.status_code == 404
     resp = client.post("/api/v1/buildings/scan", files={"image": ("e.txt", b"hello",
                                                                   "text/plain")})
@@ -115,7 +126,7 @@ def test_scan_errors(client: TestClient, session: Session) -> None:
     resp = client.post("/api/v1/buildings/scan", files={"image": ("f.jpg", b"not a jpeg",
                                                                   "image/jpeg")})
     assert resp.status_code == 415
-    big = b"\xff\xd8" + b"0" * 15_000_001
+    big = b"\xff\xd8" + b"0" * 10_000_001
     resp = client.post("/api/v1/buildings/scan", files={"image": ("g.jpg", big, "image/jpeg")})
     assert resp.status_code == 413
 
