@@ -16,6 +16,7 @@ import api
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
 from api.routers import (
+    analytics,
     assign,
     buildings,
     cameras,
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     add_exception_handlers(app)
     for module in (health, assign, grids, buildings, codes, plate_page, cameras, categories,
-                   open311, ogc, web, events, stats, tiles):
+                   open311, ogc, web, events, stats, tiles, analytics):
         app.include_router(module.router)
     return app
 
