@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -64,14 +65,30 @@ def server_url() -> Iterator[str]:
         cluster.destroy()
 
 
+@contextmanager
+def migrated_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new database migrated to head, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    url = create_database(server_url, name)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        drop_database(server_url, name)
+
+
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
-    """A fresh database migrated to head."""
-    name = f"gridgov_test_{uuid.uuid4().hex[:8]}"
-    url = create_database(server_url, name)
-    upgrade(url)
-    yield url
-    drop_database(server_url, name)
+    """A fresh database migrated to head (the sample is loaded into it by ``engine``)."""
+    with migrated_database(server_url, "gridgov_test") as url:
+        yield url
+
+
+@pytest.fixture()
+def empty_database_url(server_url: str) -> Iterator[str]:
+    """An empty migrated database of the test's own, for code that commits."""
+    with migrated_database(server_url, "gridgov_own") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

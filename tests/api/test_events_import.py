@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,13 +11,12 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from api.db.migrate import upgrade
 from api.db.session import make_engine
 from api.services.bulk import copy_frame
 from api.services.importer import ImportOptions, import_file
 from data_samples.catalogue import load_categories, load_departments
 from gis_core.errors import InvalidInput
-from tests.conftest import create_database, drop_database
+from tests.conftest import migrated_database
 
 LA_MAP = {
     "Bulky Items": "0113", "Metal/Household Appliances": "0113", "Electronic Waste": "0113",
@@ -31,20 +29,17 @@ LA_MAP = {
 @pytest.fixture(scope="module")
 def fresh(server_url: str) -> Iterator[Engine]:
     """A fresh database with only the category catalogue loaded."""
-    name = f"gridgov_import_{uuid.uuid4().hex[:8]}"
-    url = create_database(server_url, name)
-    upgrade(url)
-    engine = make_engine(url, pool_size=2)
-    with engine.begin() as conn:
-        copy_frame(conn, "departments", load_departments())
-        ids = {str(r[0]): int(r[1]) for r in conn.execute(text(
-            "SELECT code, id FROM departments"))}
-        cats = load_categories()
-        cats["department_id"] = cats["department_code"].map(ids)
-        copy_frame(conn, "event_categories", cats.drop(columns=["department_code"]))
-    yield engine
-    engine.dispose()
-    drop_database(server_url, name)
+    with migrated_database(server_url, "gridgov_import") as url:
+        engine = make_engine(url, pool_size=2)
+        with engine.begin() as conn:
+            copy_frame(conn, "departments", load_departments())
+            ids = {str(r[0]): int(r[1]) for r in conn.execute(text(
+                "SELECT code, id FROM departments"))}
+            cats = load_categories()
+            cats["department_id"] = cats["department_code"].map(ids)
+            copy_frame(conn, "event_categories", cats.drop(columns=["department_code"]))
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")

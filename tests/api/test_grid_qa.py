@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,10 +12,8 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from api.db.migrate import upgrade
 from api.db.session import make_engine
 from api.services.importer import ImportOptions, import_file
-from tests.conftest import create_database, drop_database
 
 
 def test_sample_layers_are_clean(client: TestClient) -> None:
@@ -72,17 +68,9 @@ def test_unknown_layer_is_404(client: TestClient) -> None:
     assert client.get("/api/v1/grids/qa").status_code == 422
 
 
-@pytest.fixture()
-def fresh_url(server_url: str) -> Iterator[str]:
-    name = f"gridgov_qa_{uuid.uuid4().hex[:8]}"
-    url = create_database(server_url, name)
-    upgrade(url)
-    yield url
-    drop_database(server_url, name)
-
-
-def test_cli_reports_a_real_layer_with_an_overlap(fresh_url: str, shared_data: Path,
+def test_cli_reports_a_real_layer_with_an_overlap(empty_database_url: str, shared_data: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh_url = empty_database_url
     engine: Engine = make_engine(fresh_url, pool_size=1)
     path = shared_data / "us_buildings" / "philadelphia_police_service_areas.geojson"
     runner = CliRunner()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,24 +12,18 @@ import pytest
 from shapely.geometry import Polygon, box
 from sqlalchemy import Engine, text
 
-from api.db.migrate import upgrade
 from api.db.session import make_engine
 from api.services.exporter import export_layer
 from api.services.importer import ImportOptions, import_file
 from gis_core.errors import InvalidGeometry, InvalidInput, UnknownCRS
-from tests.conftest import create_database, drop_database
 
 
 @pytest.fixture()
-def fresh(server_url: str) -> Iterator[Engine]:
+def fresh(empty_database_url: str) -> Iterator[Engine]:
     """An empty migrated database of its own (imports commit)."""
-    name = f"gridgov_imp_{uuid.uuid4().hex[:8]}"
-    url = create_database(server_url, name)
-    upgrade(url)
-    eng = make_engine(url, pool_size=2)
+    eng = make_engine(empty_database_url, pool_size=2)
     yield eng
     eng.dispose()
-    drop_database(server_url, name)
 
 
 def _count(engine: Engine, sql: str) -> int:
