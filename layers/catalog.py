@@ -97,7 +97,7 @@ def static_layers() -> list[Layer]:
     return [
         *(_admin(level) for level in ADMIN_LEVELS),
         Layer(id="buildings", title=Title(zh="建筑物", en="Buildings"), table="buildings",
-              geometry_type="MultiPolygon", minzoom=13,
+              geometry_type="MultiPolygon", minzoom=13, mercator_column="geom_3857",
               properties=(P(name="code"), P(name="name"), P(name="address"),
                           P(name="floors", type="integer"), P(name="height", type="number"),
                           P(name="use"), P(name="community_code"), P(name="status")),

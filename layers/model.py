@@ -107,6 +107,10 @@ class Layer(BaseModel):
         Geometry column with a GiST index used for the tile/bbox search
         (default: ``geometry_column``); with ``search_margin_deg`` for computed
         geometries that reach beyond it (camera views around camera points).
+    mercator_column
+        A stored EPSG:3857 copy of ``geometry_column`` with its own GiST index
+        (a generated column): tiles draw and search it instead of transforming
+        every geometry and the tile envelope per request.
     where
         Static condition over ``t`` (e.g. the grid layer and validity).
     params
@@ -138,6 +142,7 @@ class Layer(BaseModel):
     expires_sql: str | None = None
     index_column: str | None = Field(default=None, pattern=IDENT)
     search_margin_deg: float = Field(default=0.0, ge=0, le=1)
+    mercator_column: str | None = Field(default=None, pattern=IDENT)
     depends_on: tuple[str, ...] = ()
     style: LayerStyle
 
@@ -159,6 +164,9 @@ class Layer(BaseModel):
             raise ValueError("'datetime' is reserved for time_column")
         if not self.depends_on and self.table is None:
             raise ValueError("a query layer must name the tables it depends_on")
+        if self.mercator_column and (self.index_column or self.search_margin_deg):
+            raise ValueError("'mercator_column' is both drawn and searched: no 'index_column' "
+                             "or 'search_margin_deg' with it")
         self._build_sql()
         return self
 
@@ -205,8 +213,12 @@ class Layer(BaseModel):
              "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')" if p.type == "datetime" else p.expression())
             + f' AS "{p.name}"' for p in self.properties)
         spatial = f"{index} && {env4326}"
-        inner = (f"SELECT t.{self.id_column} AS fid, {props}, ST_AsMVTGeom(ST_Transform({geom}, "
-                 f"3857), ST_TileEnvelope(:z, :x, :y), {EXTENT}, {BUFFER}, true) AS geom "
+        drawn = f"ST_Transform({geom}, 3857)"
+        if self.mercator_column:
+            drawn = f"t.{self.mercator_column}"
+            spatial = f"{drawn} && ST_TileEnvelope(:z, :x, :y, margin => {margin})"
+        inner = (f"SELECT t.{self.id_column} AS fid, {props}, ST_AsMVTGeom({drawn}, "
+                 f"ST_TileEnvelope(:z, :x, :y), {EXTENT}, {BUFFER}, true) AS geom "
                  f"FROM {self._source()} WHERE {self._conditions(spatial)}")
         # rows clipped away (NULL geom) are skipped by ST_AsMVT itself; a WHERE on q.geom
         # would be pulled up and evaluate ST_AsMVTGeom twice per row

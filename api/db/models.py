@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -147,6 +148,10 @@ class Building(Base):
     #: GB/T 39409 BeiDou grid location code, level 8 (~1 m), of a point on the footprint
     beidou_code: Mapped[str | None] = mapped_column(String(24), index=True)
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    #: the footprint in EPSG:3857, kept by PostgreSQL (vector tiles read it; never written)
+    geom_3857 = mapped_column(Geometry("MULTIPOLYGON", srid=3857, spatial_index=True),
+                              Computed("ST_Transform(geom, 3857)", persisted=True),
+                              deferred=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'::jsonb")
     )

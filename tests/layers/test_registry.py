@@ -54,6 +54,17 @@ def test_declarations_reject_unknown_keys_and_bad_values() -> None:
         Layer(**{**_buildings_decl(), "query": "SELECT * FROM buildings"})
     with pytest.raises(ValidationError):
         Layer(**{**_buildings_decl(), "style": {"type": "fill", "opacity": 3}})
+    with pytest.raises(ValidationError, match="mercator_column"):
+        Layer(**{**_buildings_decl(), "mercator_column": "geom_3857", "index_column": "geom"})
+
+
+def test_a_stored_mercator_column_is_drawn_and_searched_without_transforms() -> None:
+    sql = get_layer("buildings").tile_sql.text
+    assert "ST_AsMVTGeom(t.geom_3857," in sql
+    assert "t.geom_3857 && ST_TileEnvelope(" in sql and "ST_Transform" not in sql
+    # layers without one transform the geometry and search in EPSG:4326
+    roads = get_layer("roads").tile_sql.text
+    assert "ST_Transform(t.geom, 3857)" in roads and "t.geom && ST_Transform(" in roads
 
 
 def test_grid_layers_get_one_layer_each_with_safe_ids() -> None:
