@@ -43,7 +43,8 @@ async def get_tiles(request: Request) -> TileService:
     service: TileService | None = getattr(request.app.state, "tile_service", None)
     if service is None:
         settings = await tile_settings(request)
-        service = tile_service_for(request.app.state.engine, settings.cache_bytes)
+        service = tile_service_for(request.app.state.engine, settings.cache_bytes,
+                                   settings.connections)
         request.app.state.tile_service = service
     return service
 

@@ -44,7 +44,8 @@ import numpy as np
 import psycopg
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Connection, Engine, TextClause, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
 from gis_core.errors import InvalidInput, NotFound
 from layers import REGISTRY, Layer, Registry
@@ -54,6 +55,7 @@ TILE_CONNECT_OPTIONS = ("-c max_parallel_workers_per_gather=0 -c jit=off "
                         "-c plan_cache_mode=force_generic_plan -c timezone=UTC")
 ENTRY_OVERHEAD = 200
 VERSIONS_SQL = "SELECT table_name, version FROM tile_versions"
+PSYCOPG_DIALECT = psycopg_dialect()
 
 
 class TileSettings(BaseSettings):
@@ -62,6 +64,8 @@ class TileSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GRIDGOV_TILES_", extra="ignore")
 
     cache_bytes: int = Field(default=256 * 2**20, ge=0)
+    #: tile queries running at once per worker (more only queue inside PostgreSQL)
+    connections: int = Field(default=4, ge=1, le=64)
     max_age: int = Field(default=0, ge=0)
 
     def cache_control(self) -> str:
@@ -292,13 +296,15 @@ class TileService:
         Memory budget of the cache; 0 disables caching.
     """
 
-    def __init__(self, engine: Engine, max_bytes: int, registry: Registry = REGISTRY) -> None:
+    def __init__(self, engine: Engine, max_bytes: int, registry: Registry = REGISTRY,
+                 connections: int = 4) -> None:
         self.engine = engine
         self.registry = registry
         self.cache = TileCache(max_bytes, registry)
-        self._sql: dict[str, tuple[Layer, TextClause]] = {}
+        self._sql: dict[str, tuple[Layer, str]] = {}
         self._libpq_url = engine.url.set(drivername="postgresql").render_as_string(
             hide_password=False)
+        self.connections = TileConnections(self._libpq_url, connections)
         self._checks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, VersionCheck] = (
             weakref.WeakKeyDictionary())
 
@@ -327,34 +333,58 @@ class TileService:
         if force or self.cache.max_bytes > 0 or not self.cache.known_versions:
             self.cache.sync(self.engine.connect)
 
-    def _statement(self, layer: Layer) -> TextClause:
+    def _statement(self, layer: Layer) -> str:
+        """The layer's tile statement with the table versions, as psycopg SQL (built once)."""
         known = self._sql.get(layer.id)
         if known is not None and known[0] is layer:
             return known[1]
         stmt = text(f"SELECT q.mvt, q.expires_at, (SELECT json_object_agg(table_name, version) "
                     f"FROM tile_versions) AS versions FROM ({layer.tile_sql.text}) AS q")
-        self._sql[layer.id] = (layer, stmt)
-        return stmt
+        sql = str(stmt.compile(dialect=PSYCOPG_DIALECT))  # :name -> %(name)s
+        self._sql[layer.id] = (layer, sql)
+        return sql
+
+    def _without_query(self, layer: Layer, z: int, x: int, y: int,
+                       filters: Mapping[str, str] | None
+                       ) -> tuple[CachedTile | None, CacheKey, dict[str, Any]]:
+        """(tile or None, cache key, statement parameters).
+
+        The tile is given when no query is needed: cached, or outside the zoom range.
+        """
+        layer.check_tile(z, x, y)
+        params = {**layer.bind(filters), "z": z, "x": x, "y": y}
+        key: CacheKey = (layer.id, z, x, y, filter_key(filters))
+        hit = self.cache.get(key)
+        if hit is None and not layer.minzoom <= z <= layer.maxzoom:
+            bounds = tile_bounds(z, x, y, margin_deg=layer.search_margin_deg)
+            hit = CachedTile(b"", etag_of(b""), bounds, None)
+        return hit, key, params
+
+    def _built(self, layer: Layer, key: CacheKey, row: tuple[Any, ...]) -> CachedTile:
+        """The tile from a statement row, stored when built at the versions the cache knows."""
+        mvt, expires_at, versions = row
+        data = bytes(mvt or b"")
+        bounds = tile_bounds(*key[1:4], margin_deg=layer.search_margin_deg)
+        entry = CachedTile(data, etag_of(data), bounds, expires_at)
+        self.cache.put(key, entry, layer.tables, versions)
+        return entry
 
     def layer_tile(self, layer: Layer, z: int, x: int, y: int,
                    filters: Mapping[str, str] | None = None) -> CachedTile:
         """One layer's tile (from the cache when fresh). Call :meth:`sync` first."""
-        layer.check_tile(z, x, y)
-        params = layer.bind(filters)
-        key: CacheKey = (layer.id, z, x, y, filter_key(filters))
-        hit = self.cache.get(key)
+        hit, key, params = self._without_query(layer, z, x, y, filters)
         if hit is not None:
             return hit
-        bounds = tile_bounds(z, x, y, margin_deg=layer.search_margin_deg)
-        if not layer.minzoom <= z <= layer.maxzoom:
-            return CachedTile(b"", etag_of(b""), bounds, None)
-        with self.engine.connect() as conn:
-            row = conn.execute(self._statement(layer),
-                               {**params, "z": z, "x": x, "y": y}).one()
-        data = bytes(row.mvt or b"")
-        entry = CachedTile(data, etag_of(data), bounds, row.expires_at)
-        self.cache.put(key, entry, layer.tables, row.versions)
-        return entry
+        return self._built(layer, key, self.connections.fetch(self._statement(layer), params))
+
+    async def alayer_tile(self, layer: Layer, z: int, x: int, y: int,
+                          filters: Mapping[str, str] | None = None) -> CachedTile:
+        """:meth:`layer_tile` for the event loop (the query runs in a worker thread)."""
+        hit, key, params = self._without_query(layer, z, x, y, filters)
+        if hit is not None:
+            return hit
+        row = await self.connections.afetch(self._statement(layer), params)
+        return self._built(layer, key, row)
 
     async def atile(self, layer_ids: list[str], z: int, x: int, y: int,
                     filters: Mapping[str, str] | None = None) -> tuple[bytes, str]:
@@ -370,8 +400,7 @@ class TileService:
             layer.check_tile(z, x, y)
             entry = self.cache.get((layer.id, z, x, y, filter_key(per_layer[layer.id])))
             if entry is None:
-                entry = await anyio.to_thread.run_sync(self.layer_tile, layer, z, x, y,
-                                                       per_layer[layer.id])
+                entry = await self.alayer_tile(layer, z, x, y, per_layer[layer.id])
             parts.append(entry)
         if len(parts) == 1:
             return parts[0].data, parts[0].etag
@@ -446,6 +475,71 @@ class VersionCheck:
             return self._last
 
 
+class TileConnections:
+    """Reused psycopg connections for tile queries (thread-safe), with binary results.
+
+    Tiles are fetched in binary (no hex encoding of the MVT bytes on either side)
+    on connections made with :data:`TILE_CONNECT_OPTIONS`, each statement
+    prepared once per connection. From the event loop, :meth:`afetch` runs the
+    query in a worker thread, at most ``size`` at a time per loop: a large tile
+    arrives in many socket reads, which a blocking read takes in a few calls
+    where the event loop would wake up for each, and more concurrent queries
+    than that only queue inside PostgreSQL. A connection whose query failed or
+    was interrupted is closed rather than reused, so a connection in an unknown
+    state never serves another tile.
+    """
+
+    def __init__(self, url: str, size: int = 4) -> None:
+        if size < 1:
+            raise ValueError("size must be >= 1")
+        self.url = url
+        self.size = size
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._closed = False
+        self._lock = threading.Lock()
+        self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
+                                                  anyio.CapacityLimiter] = (
+            weakref.WeakKeyDictionary())
+
+    def fetch(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The one row of ``sql`` with ``params`` (blocking)."""
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = psycopg.connect(self.url, autocommit=True, prepare_threshold=0,
+                                   options=TILE_CONNECT_OPTIONS)
+        try:
+            row = conn.cursor(binary=True).execute(sql, params, prepare=True).fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        with self._lock:
+            keep = not self._closed and len(self._idle) < self.size
+            if keep:
+                self._idle.append(conn)
+        if not keep:
+            conn.close()
+        if row is None:
+            raise RuntimeError("a tile statement returned no row")
+        return tuple(row)
+
+    async def afetch(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        """:meth:`fetch` from the event loop, in a worker thread."""
+        loop = asyncio.get_running_loop()
+        limiter = self._limiters.get(loop)
+        if limiter is None:
+            limiter = self._limiters[loop] = anyio.CapacityLimiter(self.size)
+        return await anyio.to_thread.run_sync(self.fetch, sql, params, limiter=limiter)
+
+    def close(self) -> None:
+        """Close the idle connections; busy ones are closed when their query ends."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
 def split_filters(layers: list[Layer], filters: Mapping[str, str]
                   ) -> dict[str, dict[str, str]]:
     """The filters each layer declares; raise :class:`InvalidInput` for invalid or unknown ones."""
@@ -465,9 +559,13 @@ def split_filters(layers: list[Layer], filters: Mapping[str, str]
     return per_layer
 
 
-def make_tile_engine(url: Any, pool_size: int = 10) -> Engine:
-    """Engine for tile queries: plans prepared once and reused, no parallel workers, no JIT."""
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size,
+def make_tile_engine(url: Any, pool_size: int = 2) -> Engine:
+    """Engine of the cache's bookkeeping (versions, changed boxes, grid layers).
+
+    Same options as the tile connections; no overflow connections, which would be
+    opened and closed per request under load.
+    """
+    return create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60,
                          pool_pre_ping=False, isolation_level="AUTOCOMMIT",
                          connect_args={"options": TILE_CONNECT_OPTIONS, "prepare_threshold": 0})
 
@@ -476,13 +574,14 @@ _SERVICES: dict[str, TileService] = {}
 _SERVICES_LOCK = threading.Lock()
 
 
-def tile_service_for(engine: Engine, max_bytes: int) -> TileService:
+def tile_service_for(engine: Engine, max_bytes: int, connections: int = 4) -> TileService:
     """The process-wide tile service of ``engine``'s database (one tile engine per URL)."""
     url = engine.url.render_as_string(hide_password=False)
     with _SERVICES_LOCK:
         service = _SERVICES.get(url)
         if service is None:
-            service = TileService(make_tile_engine(engine.url), max_bytes)
+            service = TileService(make_tile_engine(engine.url), max_bytes,
+                                  connections=connections)
             _SERVICES[url] = service
         return service
 
@@ -491,5 +590,6 @@ def dispose_tile_services() -> None:
     """Close every tile engine (tests and shutdown)."""
     with _SERVICES_LOCK:
         for service in _SERVICES.values():
+            service.connections.close()
             service.engine.dispose()
         _SERVICES.clear()

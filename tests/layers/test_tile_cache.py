@@ -223,6 +223,51 @@ def test_eviction_by_box_at_every_zoom(box: tuple[float, float, float, float] | 
         assert (cache.get(key) is None) == near, key
 
 
+def test_tile_connections_are_tuned_reused_and_dropped_after_a_failure(tiles_db: str) -> None:
+    from api.services.tile_cache import TileConnections
+
+    url = make_url(tiles_db).set(drivername="postgresql").render_as_string(hide_password=False)
+    conns = TileConnections(url, size=1)
+    try:
+        show = ("SELECT current_setting('max_parallel_workers_per_gather'), "
+                "current_setting('jit'), current_setting('plan_cache_mode'), pg_backend_pid()")
+        *options, pid = conns.fetch(show, {})
+        assert options == ["0", "off", "force_generic_plan"]
+        assert conns.fetch(show, {})[3] == pid  # reused
+        data = conns.fetch("SELECT decode('00ff10', 'hex')", {})[0]
+        assert bytes(data) == b"\x00\xff\x10"  # binary results, no hex text
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conns.fetch("SELECT 1 / %(zero)s", {"zero": 0})
+        assert conns.fetch(show, {})[3] != pid  # the failed connection was not reused
+    finally:
+        conns.close()
+
+
+def test_tiles_from_the_stored_mercator_column_equal_tiles_transformed_on_the_fly(
+        tiles_client: TestClient, pg: psycopg.Connection) -> None:
+    from layers import get_layer
+
+    row = pg.execute("SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Collect(geom)) c "
+                     "FROM buildings) s").fetchone()
+    assert row is not None
+    sql = get_layer("buildings").tile_sql.text
+    on_the_fly = sql.replace("t.geom_3857", "ST_Transform(t.geom, 3857)")
+    assert on_the_fly != sql and "geom_3857" not in on_the_fly
+    for name in ("z", "x", "y"):
+        on_the_fly = on_the_fly.replace(f":{name}", f"%({name})s")
+    compared = 0
+    for z in (14, 16, 18):
+        x, y = tile_of(float(row[0]), float(row[1]), z)
+        served = _features(tiles_client, f"/tiles/buildings/{z}/{x}/{y}.mvt")
+        mvt = pg.execute(on_the_fly, {"z": z, "x": x, "y": y}).fetchone()
+        assert mvt is not None and mvt[0]
+        expected = {int(f["id"]): f for f in mapbox_vector_tile.decode(bytes(mvt[0]))
+                    ["buildings"]["features"]}
+        assert served == expected
+        compared += len(served)
+    assert compared > 3
+
+
 def test_tile_engine_options(tiles_db: str) -> None:
     engine = make_tile_engine(tiles_db, pool_size=1)
     try:
