@@ -212,22 +212,26 @@ class Layer(BaseModel):
             (f"to_char(({p.expression()}) AT TIME ZONE 'UTC', "
              "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')" if p.type == "datetime" else p.expression())
             + f' AS "{p.name}"' for p in self.properties)
-        spatial = f"{index} && {env4326}"
-        drawn = f"ST_Transform({geom}, 3857)"
+        drawn, search = f"ST_Transform({geom}, 3857)", env4326
         if self.mercator_column:
-            drawn = f"t.{self.mercator_column}"
-            spatial = f"{drawn} && ST_TileEnvelope(:z, :x, :y, margin => {margin})"
+            drawn = index = f"t.{self.mercator_column}"
+            search = f"ST_TileEnvelope(:z, :x, :y, margin => {margin})"
+        # the envelopes are computed once per tile, not once per row (a generic plan
+        # cannot fold ST_TileEnvelope of bound parameters into a constant)
+        envelopes = (f"WITH _tile AS MATERIALIZED (SELECT ST_TileEnvelope(:z, :x, :y) AS env, "
+                     f"{search} AS search) ")
+        spatial = f"{index} && _tile.search"
         inner = (f"SELECT t.{self.id_column} AS fid, {props}, ST_AsMVTGeom({drawn}, "
-                 f"ST_TileEnvelope(:z, :x, :y), {EXTENT}, {BUFFER}, true) AS geom "
-                 f"FROM {self._source()} WHERE {self._conditions(spatial)}")
+                 f"_tile.env, {EXTENT}, {BUFFER}, true) AS geom "
+                 f"FROM _tile, {self._source()} WHERE {self._conditions(spatial)}")
         # rows clipped away (NULL geom) are skipped by ST_AsMVT itself; a WHERE on q.geom
         # would be pulled up and evaluate ST_AsMVTGeom twice per row
         mvt = f"SELECT ST_AsMVT(q, '{self.id}', {EXTENT}, 'geom', 'fid') FROM ({inner}) AS q"
         expires = "NULL::timestamptz"
         if self.expires_sql:
-            expires = (f"(SELECT min({self.expires_sql}) FROM {self._source()} "
+            expires = (f"(SELECT min({self.expires_sql}) FROM _tile, {self._source()} "
                        f"WHERE {self._conditions(spatial, with_where=False)})")
-        self._tile_sql = text(f"SELECT ({mvt}) AS mvt, {expires} AS expires_at")
+        self._tile_sql = text(f"{envelopes}SELECT ({mvt}) AS mvt, {expires} AS expires_at")
         self._count_sql, self._page_sql = {}, {}
         cols = ", ".join(f'{p.expression()} AS "{p.name}"' for p in self.properties)
         for has_bbox in (False, True):

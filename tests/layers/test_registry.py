@@ -60,11 +60,14 @@ def test_declarations_reject_unknown_keys_and_bad_values() -> None:
 
 def test_a_stored_mercator_column_is_drawn_and_searched_without_transforms() -> None:
     sql = get_layer("buildings").tile_sql.text
-    assert "ST_AsMVTGeom(t.geom_3857," in sql
-    assert "t.geom_3857 && ST_TileEnvelope(" in sql and "ST_Transform" not in sql
+    assert "ST_AsMVTGeom(t.geom_3857," in sql and "t.geom_3857 && _tile.search" in sql
+    assert "ST_TileEnvelope(:z, :x, :y, margin => 0.015625) AS search" in sql
+    assert "ST_Transform" not in sql
     # layers without one transform the geometry and search in EPSG:4326
     roads = get_layer("roads").tile_sql.text
-    assert "ST_Transform(t.geom, 3857)" in roads and "t.geom && ST_Transform(" in roads
+    assert "ST_AsMVTGeom(ST_Transform(t.geom, 3857)," in roads
+    assert "ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), 4326) AS search" in roads
+    assert "t.geom && _tile.search" in roads
 
 
 def test_grid_layers_get_one_layer_each_with_safe_ids() -> None:
