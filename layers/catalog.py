@@ -98,6 +98,7 @@ def static_layers() -> list[Layer]:
         *(_admin(level) for level in ADMIN_LEVELS),
         Layer(id="buildings", title=Title(zh="建筑物", en="Buildings"), table="buildings",
               geometry_type="MultiPolygon", minzoom=13, mercator_column="geom_3857",
+              pixel_columns={z: f"tile_px{z}" for z in (13, 14, 15, 16)},
               properties=(P(name="code"), P(name="name"), P(name="address"),
                           P(name="floors", type="integer"), P(name="height", type="number"),
                           P(name="use"), P(name="community_code"), P(name="status")),

@@ -12,6 +12,7 @@ between requests, so psycopg can prepare it once per connection.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -111,6 +112,13 @@ class Layer(BaseModel):
         A stored EPSG:3857 copy of ``geometry_column`` with its own GiST index
         (a generated column): tiles draw and search it instead of transforming
         every geometry and the tile envelope per request.
+    pixel_columns
+        Zoom -> a stored column holding the geometry as ``ST_AsMVTGeom`` draws
+        it over the whole world at extent 4096 * 2^zoom (no buffer, no clip; a
+        generated column). At those zooms a feature wholly inside the tile and
+        its buffer is only translated into the tile - the same coordinates as
+        ``ST_AsMVTGeom`` on the tile, without snapping and validating it per
+        request; features crossing the edge still go through ``ST_AsMVTGeom``.
     where
         Static condition over ``t`` (e.g. the grid layer and validity).
     params
@@ -143,6 +151,7 @@ class Layer(BaseModel):
     index_column: str | None = Field(default=None, pattern=IDENT)
     search_margin_deg: float = Field(default=0.0, ge=0, le=1)
     mercator_column: str | None = Field(default=None, pattern=IDENT)
+    pixel_columns: dict[int, str] = Field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     style: LayerStyle
 
@@ -167,6 +176,10 @@ class Layer(BaseModel):
         if self.mercator_column and (self.index_column or self.search_margin_deg):
             raise ValueError("'mercator_column' is both drawn and searched: no 'index_column' "
                              "or 'search_margin_deg' with it")
+        for zoom, column in self.pixel_columns.items():
+            if not 0 <= zoom <= 18 or not re.fullmatch(IDENT, column):
+                raise ValueError(f"pixel_columns: zoom {zoom} must be in 0..18 (extent "
+                                 f"4096 * 2^zoom fits an integer) and {column!r} a column name")
         self._build_sql()
         return self
 
@@ -218,11 +231,22 @@ class Layer(BaseModel):
             search = f"ST_TileEnvelope(:z, :x, :y, margin => {margin})"
         # the envelopes are computed once per tile, not once per row (a generic plan
         # cannot fold ST_TileEnvelope of bound parameters into a constant)
-        envelopes = (f"WITH _tile AS MATERIALIZED (SELECT ST_TileEnvelope(:z, :x, :y) AS env, "
-                     f"{search} AS search) ")
+        envelopes = ("WITH _tile AS MATERIALIZED (SELECT ST_TileEnvelope(:z, :x, :y) AS env, "
+                     f"{search} AS search")
+        drawing = f"ST_AsMVTGeom({drawn}, _tile.env, {EXTENT}, {BUFFER}, true)"
+        if self.pixel_columns:
+            # the tile and its buffer in world pixels, and the shift into the tile
+            px0, px1 = f"CAST(:x AS float8) * {EXTENT}", f"CAST(:y AS float8) * {EXTENT}"
+            envelopes += (f", ST_MakeEnvelope({px0} - {BUFFER}, {px1} - {BUFFER}, {px0} + "
+                          f"{EXTENT + BUFFER}, {px1} + {EXTENT + BUFFER}) AS inside, "
+                          f"-{px0} AS dx, -{px1} AS dy")
+            pixels = ("(CASE :z " + " ".join(f"WHEN {z} THEN t.{c}" for z, c in
+                                             sorted(self.pixel_columns.items())) + " END)")
+            drawing = (f"CASE WHEN {pixels} @ _tile.inside THEN ST_Translate({pixels}, "
+                       f"_tile.dx, _tile.dy) ELSE {drawing} END")
+        envelopes += ") "
         spatial = f"{index} && _tile.search"
-        inner = (f"SELECT t.{self.id_column} AS fid, {props}, ST_AsMVTGeom({drawn}, "
-                 f"_tile.env, {EXTENT}, {BUFFER}, true) AS geom "
+        inner = (f"SELECT t.{self.id_column} AS fid, {props}, {drawing} AS geom "
                  f"FROM _tile, {self._source()} WHERE {self._conditions(spatial)}")
         # rows clipped away (NULL geom) are skipped by ST_AsMVT itself; a WHERE on q.geom
         # would be pulled up and evaluate ST_AsMVTGeom twice per row

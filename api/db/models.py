@@ -152,6 +152,19 @@ class Building(Base):
     geom_3857 = mapped_column(Geometry("MULTIPOLYGON", srid=3857, spatial_index=True),
                               Computed("ST_Transform(geom, 3857)", persisted=True),
                               deferred=True)
+    #: the footprint drawn in the tile pixel grid of zoom 13..16 (migration 0008; tiles)
+    tile_px13 = mapped_column(Geometry(spatial_index=False), Computed(
+        "ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(0, 0, 0), 33554432, 0, false)",
+        persisted=True), deferred=True)
+    tile_px14 = mapped_column(Geometry(spatial_index=False), Computed(
+        "ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(0, 0, 0), 67108864, 0, false)",
+        persisted=True), deferred=True)
+    tile_px15 = mapped_column(Geometry(spatial_index=False), Computed(
+        "ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(0, 0, 0), 134217728, 0, false)",
+        persisted=True), deferred=True)
+    tile_px16 = mapped_column(Geometry(spatial_index=False), Computed(
+        "ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(0, 0, 0), 268435456, 0, false)",
+        persisted=True), deferred=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'::jsonb")
     )

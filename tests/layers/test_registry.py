@@ -56,11 +56,16 @@ def test_declarations_reject_unknown_keys_and_bad_values() -> None:
         Layer(**{**_buildings_decl(), "style": {"type": "fill", "opacity": 3}})
     with pytest.raises(ValidationError, match="mercator_column"):
         Layer(**{**_buildings_decl(), "mercator_column": "geom_3857", "index_column": "geom"})
+    with pytest.raises(ValidationError, match="pixel_columns"):
+        Layer(**{**_buildings_decl(), "pixel_columns": {19: "tile_px19"}})
+    with pytest.raises(ValidationError, match="pixel_columns"):
+        Layer(**{**_buildings_decl(), "pixel_columns": {14: "px; DROP TABLE buildings"}})
 
 
 def test_a_stored_mercator_column_is_drawn_and_searched_without_transforms() -> None:
     sql = get_layer("buildings").tile_sql.text
     assert "ST_AsMVTGeom(t.geom_3857," in sql and "t.geom_3857 && _tile.search" in sql
+    assert "WHEN 14 THEN t.tile_px14" in sql and "ST_Translate(" in sql
     assert "ST_TileEnvelope(:z, :x, :y, margin => 0.015625) AS search" in sql
     assert "ST_Transform" not in sql
     # layers without one transform the geometry and search in EPSG:4326
