@@ -501,18 +501,34 @@ class TileConnections:
                                                   anyio.CapacityLimiter] = (
             weakref.WeakKeyDictionary())
 
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.url, autocommit=True, prepare_threshold=0,
+                               options=TILE_CONNECT_OPTIONS)
+
     def fetch(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        """The one row of ``sql`` with ``params`` (blocking)."""
+        """The one row of ``sql`` with ``params`` (blocking).
+
+        An idle connection found broken (the server restarted, the backend was
+        terminated) is replaced once, so a restart of PostgreSQL costs no request.
+        """
         with self._lock:
             conn = self._idle.pop() if self._idle else None
+        reused = conn is not None
         if conn is None:
-            conn = psycopg.connect(self.url, autocommit=True, prepare_threshold=0,
-                                   options=TILE_CONNECT_OPTIONS)
-        try:
-            row = conn.cursor(binary=True).execute(sql, params, prepare=True).fetchone()
-        except BaseException:
-            conn.close()
-            raise
+            conn = self._connect()
+        while True:
+            try:
+                row = conn.cursor(binary=True).execute(sql, params, prepare=True).fetchone()
+                break
+            except psycopg.OperationalError:
+                conn.close()
+                if not (reused and conn.broken):
+                    raise
+                reused = False
+                conn = self._connect()
+            except BaseException:
+                conn.close()
+                raise
         with self._lock:
             keep = not self._closed and len(self._idle) < self.size
             if keep:

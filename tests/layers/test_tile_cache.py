@@ -223,7 +223,7 @@ def test_eviction_by_box_at_every_zoom(box: tuple[float, float, float, float] | 
         assert (cache.get(key) is None) == near, key
 
 
-def test_tile_connections_are_tuned_reused_and_dropped_after_a_failure(tiles_db: str) -> None:
+def test_tile_connections_are_tuned_reused_and_replaced_after_a_failure(tiles_db: str) -> None:
     from api.services.tile_cache import TileConnections
 
     url = make_url(tiles_db).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -238,7 +238,20 @@ def test_tile_connections_are_tuned_reused_and_dropped_after_a_failure(tiles_db:
         assert bytes(data) == b"\x00\xff\x10"  # binary results, no hex text
         with pytest.raises(psycopg.errors.DivisionByZero):
             conns.fetch("SELECT 1 / %(zero)s", {"zero": 0})
-        assert conns.fetch(show, {})[3] != pid  # the failed connection was not reused
+        pid_after = conns.fetch(show, {})[3]
+        assert pid_after != pid  # the failed connection was not reused
+        # a backend gone while idle (PostgreSQL restarted) is replaced without an error
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid_after,))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with psycopg.connect(url, autocommit=True) as admin:
+                row = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+                                    (pid_after,)).fetchone()
+            if row is not None and row[0] == 0:
+                break
+            time.sleep(0.05)
+        assert conns.fetch(show, {})[3] not in (pid, pid_after)
     finally:
         conns.close()
 
