@@ -575,8 +575,8 @@ def split_filters(layers: list[Layer], filters: Mapping[str, str]
     return per_layer
 
 
-def make_tile_engine(url: Any, pool_size: int = 2) -> Engine:
-    """Engine of the cache's bookkeeping (versions, changed boxes, grid layers).
+def make_tile_engine(url: Any, pool_size: int = 4) -> Engine:
+    """Engine of the cache's bookkeeping, TileJSON bounds and raster tiles.
 
     Same options as the tile connections; no overflow connections, which would be
     opened and closed per request under load.
