@@ -129,6 +129,16 @@ class Grid(Base):
     layer: Mapped[GridLayer] = relationship(back_populates="grids")
 
 
+def _tile_pixels(zoom: int) -> Any:
+    """Generated column: the footprint drawn by ST_AsMVTGeom at extent 4096 * 2^zoom.
+
+    Over the whole world, no buffer, no clip (see migration 0008).
+    """
+    return mapped_column(Geometry(spatial_index=False), Computed(
+        f"ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(0, 0, 0), {4096 << zoom}, 0, "
+        "false)", persisted=True), deferred=True)
+
+
 class Building(Base):
     """A building with its unique code (one building, one code)."""
 
@@ -153,18 +163,10 @@ class Building(Base):
                               Computed("ST_Transform(geom, 3857)", persisted=True),
                               deferred=True)
     #: the footprint drawn in the tile pixel grid of zoom 13..16 (migration 0008; tiles)
-    tile_px13 = mapped_column(Geometry(spatial_index=False), Computed(
-        "ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(0, 0, 0), 33554432, 0, false)",
-        persisted=True), deferred=True)
-    tile_px14 = mapped_column(Geometry(spatial_index=False), Computed(
-        "ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(0, 0, 0), 67108864, 0, false)",
-        persisted=True), deferred=True)
-    tile_px15 = mapped_column(Geometry(spatial_index=False), Computed(
-        "ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(0, 0, 0), 134217728, 0, false)",
-        persisted=True), deferred=True)
-    tile_px16 = mapped_column(Geometry(spatial_index=False), Computed(
-        "ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(0, 0, 0), 268435456, 0, false)",
-        persisted=True), deferred=True)
+    tile_px13 = _tile_pixels(13)
+    tile_px14 = _tile_pixels(14)
+    tile_px15 = _tile_pixels(15)
+    tile_px16 = _tile_pixels(16)
     attributes: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'::jsonb")
     )
