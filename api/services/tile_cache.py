@@ -521,8 +521,9 @@ class TileConnections:
                 row = conn.cursor(binary=True).execute(sql, params, prepare=True).fetchone()
                 break
             except psycopg.OperationalError:
+                retry = reused and conn.broken  # read before close(), which clears it
                 conn.close()
-                if not (reused and conn.broken):
+                if not retry:
                     raise
                 reused = False
                 conn = self._connect()
