@@ -313,16 +313,17 @@ def main(argv: list[str] | None = None) -> None:
             "warm": stack.enter_context(server(app, {
                 **ours_env, "GRIDGOV_TILES_CACHE_BYTES": str(512 * 2**20)}, "/healthz")),
         }
+        paths_of = {name: paths["tipg" if name == "tipg" else "ours"] for name in bases}
         for name, base in bases.items():
-            warm(base, paths["tipg" if name == "tipg" else "ours"])
+            warm(base, paths_of[name])
             # one short load run, not counted: pools grow to their size under load
-            throughput(base, paths["tipg" if name == "tipg" else "ours"], args.concurrency, 1.0)
+            throughput(base, paths_of[name], args.concurrency, 1.0)
         seq = z14_ms(url, bases["uncached"], z14, args.rounds)
         runs: dict[str, list[float]] = {name: [] for name in bases}
         for _ in range(args.repeats):
             for name, base in bases.items():
-                runs[name].append(throughput(base, paths["tipg" if name == "tipg" else "ours"],
-                                             args.concurrency, args.seconds))
+                runs[name].append(throughput(base, paths_of[name], args.concurrency,
+                                             args.seconds))
         rps = {name: statistics.median(r) for name, r in runs.items()}
 
     print("\n(a) uncached z14 buildings tile, median ms (passes over the tiles in turn)")

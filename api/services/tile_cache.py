@@ -379,7 +379,7 @@ class TileService:
 
     async def alayer_tile(self, layer: Layer, z: int, x: int, y: int,
                           filters: Mapping[str, str] | None = None) -> CachedTile:
-        """:meth:`layer_tile` for the event loop (the query runs in a worker thread)."""
+        """:meth:`layer_tile` for the event loop: hits never leave it, queries run in threads."""
         hit, key, params = self._without_query(layer, z, x, y, filters)
         if hit is not None:
             return hit
@@ -395,13 +395,7 @@ class TileService:
         except NotFound:
             layers = await anyio.to_thread.run_sync(self.layers, layer_ids)
         per_layer = split_filters(layers, filters or {})
-        parts = []
-        for layer in layers:
-            layer.check_tile(z, x, y)
-            entry = self.cache.get((layer.id, z, x, y, filter_key(per_layer[layer.id])))
-            if entry is None:
-                entry = await self.alayer_tile(layer, z, x, y, per_layer[layer.id])
-            parts.append(entry)
+        parts = [await self.alayer_tile(layer, z, x, y, per_layer[layer.id]) for layer in layers]
         if len(parts) == 1:
             return parts[0].data, parts[0].etag
         data = b"".join(p.data for p in parts)
