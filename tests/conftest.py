@@ -142,7 +142,8 @@ def app_settings(database_url: str) -> Settings:
 @pytest.fixture()
 def client(engine: Engine, session: Session, app_settings: Settings) -> Iterator[TestClient]:
     """A client of the app whose requests share the test's rolled-back transaction."""
-    app = create_app(app_settings, engine=engine)
+    # reports are written in savepoints of the test's transaction too
+    app = create_app(app_settings, engine=engine, intake_connection=session.connection())
     app.dependency_overrides[get_session] = lambda: session
     with TestClient(app) as c:
         yield c

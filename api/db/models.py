@@ -56,10 +56,18 @@ EVENT_STATUSES = (
     "duplicate",
     "cancelled",
 )
+#: statuses of an event that still needs work (duplicates link to these; overdue counts them)
+OPEN_EVENT_STATUSES = ("registered", "dispatched", "in_progress", "handled", "verified",
+                       "returned")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+#: the predicate of the partial index ``ix_events_open_geom`` (the duplicate check's);
+#: a query uses that index when it states this predicate word for word
+OPEN_EVENTS_SQL = _in("status", OPEN_EVENT_STATUSES)
 
 
 class Base(DeclarativeBase):
@@ -274,6 +282,8 @@ class Event(Base):
         CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
         Index("ix_events_grids", "grids", postgresql_using="gin"),
         Index("ix_events_reported_at", "reported_at"),
+        Index("ix_events_open_geom", "geom", postgresql_using="gist",
+              postgresql_where=text(OPEN_EVENTS_SQL)),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -16,31 +16,23 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement, and_, or_, select, text
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from api.db.models import Department, Event, EventCategory
-from api.db.models_events import EventPhoto, User
-from api.deps import SessionDep, SettingsDep
+from api.db.models_events import EventPhoto
+from api.deps import SessionDep
 from api.errors import APIError
 from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature_collection
 from api.geojson import parse_bbox as _parse_bbox
 from api.services import auth
 from api.services.auth import OptionalUser, RequiredUser
-from api.services.events import (
-    CHANNELS,
-    PhotoRef,
-    create_event,
-    event_detail,
-    intake_body,
-    replayed_response,
-    was_replayed,
-)
+from api.services.events import CHANNELS, PhotoRef, Report, event_detail
 from api.services.features import page_features
-from api.services.grid_lookup import GridLookup, get_grid_lookup
+from api.services.intake_writer import IntakeWriter, get_intake_writer
 from api.services.lifecycle import EVENT_ACTIONS_DOC, apply_action, escalate_overdue
 from api.settings import Settings
 
@@ -220,26 +212,6 @@ def _save_photos(settings: Settings, uploads: list[tuple[str, bytes]]) -> list[P
     return refs
 
 
-def _intake(session: Session, lookup: GridLookup, settings: Settings, user: User | None,
-            payload: EventIn, uploads: list[tuple[str, bytes]], key: str | None
-            ) -> dict[str, Any]:
-    auth.check_channel(user, payload.channel)
-    loc = payload.location
-    photos = [PhotoRef(url=u) for u in payload.photos] + _save_photos(settings, uploads)
-    event = create_event(
-        session, lookup, category_code=payload.category,
-        x=loc.x if loc else None, y=loc.y if loc else None,
-        crs=loc.crs if loc else "EPSG:4326", building_code=payload.building_code,
-        address=payload.address, description=payload.description, channel=payload.channel,
-        reporter=payload.reporter.model_dump() if payload.reporter else None, photos=photos,
-        idempotency_key=key, actor=user.name if user else None, settings=settings.events)
-    body = replayed_response(session, key) if was_replayed(session, event) else None
-    if body is None:
-        body = intake_body(session, event)  # stored with the key by create_event
-    session.commit()
-    return body
-
-
 _INTAKE_TEXT = """Report an event: JSON, or multipart/form-data with an `event` JSON part (or flat
 fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
 `reporter_name`/`reporter_phone`/`reporter_email`) and `photos` files.
@@ -266,17 +238,26 @@ fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
                                              "not found or outside the jurisdiction"}})
 async def report_event(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: OptionalUser,
-    lookup: Annotated[GridLookup, Depends(get_grid_lookup)],
+    writer: Annotated[IntakeWriter, Depends(get_intake_writer)],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> JSONResponse:
+) -> Response:
     """Report an event (JSON or multipart with photos); an Idempotency-Key makes retries safe."""
+    settings: Settings = request.app.state.settings
+    token = auth.bearer_token(request)
     payload, uploads = await _read_request(request, settings.events.max_photo_bytes)
-    body = await run_in_threadpool(_intake, session, lookup, settings, user, payload, uploads,
-                                   idempotency_key)
-    return JSONResponse(body, status_code=201)
+    if payload.channel not in auth.PUBLIC_CHANNELS and token is None:
+        auth.check_channel(None, payload.channel)  # 401 before anything is saved
+    photos = [PhotoRef(url=u) for u in payload.photos]
+    if uploads:
+        photos += await run_in_threadpool(_save_photos, settings, uploads)
+    loc = payload.location
+    intake = await writer.submit(Report(
+        category_code=payload.category, x=loc.x if loc else None, y=loc.y if loc else None,
+        crs=loc.crs if loc else "EPSG:4326", building_code=payload.building_code,
+        address=payload.address, description=payload.description, channel=payload.channel,
+        reporter=payload.reporter.model_dump() if payload.reporter else None,
+        photos=tuple(photos), idempotency_key=idempotency_key, bearer_token=token))
+    return Response(intake.body, status_code=201, media_type="application/json")
 
 
 # -- reading ---------------------------------------------------------------------------

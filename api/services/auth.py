@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from api.db.models import Department, Event
@@ -89,15 +89,32 @@ def user_for_token(session: Session, token: str) -> User | None:
                                               User.active)).scalar_one_or_none()
 
 
-def optional_user(request: Request, session: SessionDep) -> User | None:
-    """The user of the request's bearer token; None without one; 401 for a bad one."""
+def bearer_token(request: Request) -> str | None:
+    """The request's bearer token; None without an ``Authorization`` header; 401 if malformed."""
     header = request.headers.get("authorization")
     if not header:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise APIError(401, "unauthorized", "use 'Authorization: Bearer TOKEN'")
-    user = user_for_token(session, token.strip())
+    return token.strip()
+
+
+def role_for_token(conn: Connection | Session, token: str) -> tuple[str, str]:
+    """Name and role of the active user holding ``token``; 401 when there is none."""
+    row = conn.execute(select(User.name, User.role).where(
+        User.token_hash == hash_token(token), User.active)).one_or_none()
+    if row is None:
+        raise APIError(401, "unauthorized", "unknown or revoked token")
+    return str(row[0]), str(row[1])
+
+
+def optional_user(request: Request, session: SessionDep) -> User | None:
+    """The user of the request's bearer token; None without one; 401 for a bad one."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    user = user_for_token(session, token)
     if user is None:
         raise APIError(401, "unauthorized", "unknown or revoked token")
     return user
@@ -114,16 +131,15 @@ OptionalUser = Annotated[User | None, Depends(optional_user)]
 RequiredUser = Annotated[User, Depends(required_user)]
 
 
-def check_channel(user: User | None, channel: str) -> None:
-    """Refuse intake on a staff channel without a staff token of the right role."""
+def check_channel(role: str | None, channel: str) -> None:
+    """Refuse intake on a staff channel without a staff token (``role``) of the right role."""
     if channel in PUBLIC_CHANNELS:
         return
     roles = CHANNEL_ROLES.get(channel, frozenset())
-    if user is None:
+    if role is None:
         raise APIError(401, "unauthorized", f"channel {channel!r} requires a staff token")
-    if user.role not in roles:
-        raise APIError(403, "forbidden",
-                       f"role {user.role!r} may not report on channel {channel!r}")
+    if role not in roles:
+        raise APIError(403, "forbidden", f"role {role!r} may not report on channel {channel!r}")
 
 
 def in_scope(user: User, event: Event) -> bool:

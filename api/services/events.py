@@ -1,15 +1,19 @@
 """Event intake: one report in, one complete case out, in one transaction.
 
-The core is a plain function, shared by the native API and the Open311 endpoint::
+The core writes reports in order on a connection's transaction and never commits::
 
+    write_reports(conn, lookup, reports, settings=None, now=None) -> [Intake | GisError]
     create_event(session, lookup, *, category_code, lon=None, lat=None, x=None, y=None,
                  crs="EPSG:4326", building_code=None, address=None, description=None,
                  channel="app", reporter=None, photos=(), idempotency_key=None,
                  actor=None, settings=None, now=None) -> Event
 
-- ``session``: a SQLAlchemy session; ``create_event`` writes in one SQL statement and
-  never commits (the router commits once); the returned ``Event`` is persistent in
-  the session (set attributes and flush to change it);
+- ``write_reports`` takes :class:`Report` items and gives one outcome per report:
+  an :class:`Intake` (event id, the 201 body as JSON text, ``replayed``) or the
+  4xx error that refused it (nothing of that report is stored). The server's
+  group commit (``api.services.intake_writer``) writes concurrent reports with it
+  in one transaction; ``create_event`` is the one-report form on a session
+  (Open311, scripts) and returns the ``Event``, persistent in the session;
 - ``lookup``: the app's ``GridLookup`` (``api.services.grid_lookup.get_grid_lookup``);
 - the location is, in this order of precedence, ``building_code`` (the
   building's point on surface), ``address`` (normalised exact match on
@@ -18,9 +22,9 @@ The core is a plain function, shared by the native API and the Open311 endpoint:
   ``"GCJ02"``/``"BD09"`` included);
 - ``reporter``: ``{"name", "phone", "email"}`` (personal data: stored, never shown
   publicly); ``photos``: ``PhotoRef`` items (URL or stored file);
-- ``idempotency_key``: a key seen before returns the event it created, nothing new
-  is written (``was_replayed(session, event)`` tells; concurrent retries wait for the
-  first one's commit); the 201 body is stored with the key (``replayed_response``);
+- ``idempotency_key``: a key seen before gives the event it created and the 201
+  body stored with the key, and nothing new is written (a concurrent retry waits
+  for the first one's commit);
 - ``settings``: ``EventSettings`` (duplicate radius and window), defaults when None.
 
 What it does: the event gets its grid in every layer (outside every grid of the
@@ -38,13 +42,14 @@ Errors (all 422 unless said): ``unknown_category`` (field ``category``),
 ``invalid_coordinates``/``unknown_crs`` (field ``location``),
 ``building_not_found`` (``building_code``), ``address_not_found`` (``address``,
 with ``suggestions``), ``location_required``, ``outside_jurisdiction``,
-``invalid_channel``.
+``invalid_channel``; 401/403 for a staff channel without the right token.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,18 +57,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import psycopg
 from geoalchemy2 import WKTElement
-from sqlalchemy import select, text
+from psycopg.rows import dict_row
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from api.db.models import Building, Event, EventCategory
-from api.db.models_events import EventPhoto, IdempotencyKey
+from api.db.models import OPEN_EVENTS_SQL, Building, Event, EventCategory
+from api.db.models_events import EventPhoto
+from api.services.auth import check_channel, role_for_token
 from api.services.grid_lookup import GridLookup
-from api.services.lifecycle import OPEN_STATES
 from api.services.routing import RULE_ORDER, grid_codes
 from api.settings import EventSettings
 from gis_core.crs import to_wgs84
-from gis_core.errors import InvalidCoordinates, InvalidInput, OutsideJurisdiction
+from gis_core.errors import GisError, InvalidCoordinates, InvalidInput, OutsideJurisdiction
 
 CHANNELS = ("app", "qr", "hotline", "patrol", "camera", "open311")
 NORMALISED_ADDRESS = ("regexp_replace(lower(normalize({col}, NFKC)), "
@@ -93,7 +100,7 @@ def _fail(message: str, code: str, **details: Any) -> InvalidInput:
     return InvalidInput(message, code=code, **details)
 
 
-def category_by_code(session: Session, code: str) -> EventCategory:
+def category_by_code(session: Session | Connection, code: str) -> EventCategory:
     """The category with ``code``; 422 ``unknown_category`` naming the field otherwise."""
     cat = session.execute(select(EventCategory).where(EventCategory.code == code)
                           ).scalar_one_or_none()
@@ -114,7 +121,7 @@ def _check_lonlat(lon: float, lat: float) -> Place:
     return Place(float(lon), float(lat))
 
 
-def resolve_building(session: Session, code: str) -> Place:
+def resolve_building(session: Session | Connection, code: str) -> Place:
     """The point of the building with ``code`` (a point on its footprint)."""
     row = session.execute(
         select(Building.id, Building.geom.ST_PointOnSurface().ST_X(),
@@ -126,7 +133,7 @@ def resolve_building(session: Session, code: str) -> Place:
     return Place(float(row[1]), float(row[2]), int(row[0]))
 
 
-def resolve_address(session: Session, address: str, limit: int = 5) -> Place:
+def resolve_address(session: Session | Connection, address: str, limit: int = 5) -> Place:
     """The building whose address equals ``address`` once both are normalised.
 
     Unresolved: 422 ``address_not_found`` with up to ``limit`` close addresses
@@ -149,7 +156,7 @@ def resolve_address(session: Session, address: str, limit: int = 5) -> Place:
                 "address_not_found", field="address", suggestions=list(suggestions))
 
 
-def resolve_place(session: Session, *, lon: float | None, lat: float | None,
+def resolve_place(session: Session | Connection, *, lon: float | None, lat: float | None,
                   x: float | None, y: float | None, crs: str,
                   building_code: str | None, address: str | None) -> Place:
     """Turn one of the accepted location forms into an EPSG:4326 point."""
@@ -172,12 +179,20 @@ def resolve_place(session: Session, *, lon: float | None, lat: float | None,
                 "'address'", "location_required", field="location")
 
 
+def _grid_dicts(frame: Any) -> list[dict[str, Any]]:
+    """Rows of ``GridLookup.assign`` as ``{layer: code or sorted codes}`` (no empty layers)."""
+    out = []
+    for row in frame.itertuples(index=False, name=None):
+        out.append({str(k): (sorted(map(str, v)) if isinstance(v, list | tuple | np.ndarray)
+                             else str(v))
+                    for k, v in zip(frame.columns, row, strict=True) if v is not None})
+    return out
+
+
 def lookup_grids(lookup: GridLookup, place: Place, at: datetime) -> dict[str, Any]:
     """The grid per layer of one point (layers without a grid are left out)."""
     frame = lookup.assign(np.array([place.lon]), np.array([place.lat]), at=at)
-    grids = {str(k): frame[k].iat[0] for k in frame.columns} if len(frame) else {}
-    return {k: (sorted(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else str(v))
-            for k, v in grids.items() if v is not None}
+    return _grid_dicts(frame)[0] if len(frame) else {}
 
 
 # One statement does the whole intake after the grid lookup: check the category and the
@@ -223,14 +238,15 @@ WITH input AS (
         ORDER BY {RULE_ORDER} LIMIT 1), (SELECT department_id FROM cat)) AS department_id
 ), dup AS MATERIALIZED (
     SELECT (SELECT e.id FROM events e, cat c, input i
-            WHERE :dedupe AND e.category_id = c.id AND e.status = ANY(CAST(:open AS text[]))
+            WHERE :dedupe AND e.category_id = c.id AND e.{OPEN_EVENTS_SQL}
               AND e.reported_at >= i.now - make_interval(secs => :window)
               AND e.reported_at <= i.now
               AND ST_DWithin(e.geom, i.geom, :deg)
               AND ST_DWithin(e.geom::geography, i.geom::geography, :radius)
             ORDER BY e.reported_at, e.id LIMIT 1) AS id
 ), seen AS (
-    SELECT (SELECT event_id FROM idempotency_keys WHERE key = :key) AS event_id
+    SELECT (SELECT event_id FROM idempotency_keys WHERE key = :key) AS event_id,
+           (SELECT CAST(response AS text) FROM idempotency_keys WHERE key = :key) AS body
 ), ins AS (
     INSERT INTO events (public_token, category_id, description, status, channel, geom, address,
                         building_id, grids, community_code, street_code, department_id,
@@ -288,36 +304,193 @@ WITH input AS (
     ON CONFLICT DO NOTHING RETURNING key
 )
 SELECT (SELECT id FROM cat) AS category_id, (SELECT ok FROM inside) AS inside,
-       (SELECT event_id FROM seen) AS seen_event, (SELECT count(*) FROM k) AS key_claimed,
-       (SELECT names FROM basic) AS basic_layers, ins.*, body.body
+       (SELECT event_id FROM seen) AS seen_event, (SELECT body FROM seen) AS seen_body,
+       (SELECT count(*) FROM k) AS key_claimed, (SELECT names FROM basic) AS basic_layers,
+       ins.*, CAST(body.body AS text) AS body
 FROM (SELECT 1) AS one
 LEFT JOIN ins ON TRUE
 LEFT JOIN body ON body.id = ins.id
 """
 
-_REPLAYED = "gridgov.replayed_events"
-_BODIES = "gridgov.intake_bodies"
+
+@dataclass(frozen=True)
+class Report:
+    """One report as received, before anything is resolved.
+
+    The location is one of: ``building_code``, ``address``, ``lon``/``lat``
+    (EPSG:4326) or ``x``/``y`` in ``crs``. ``bearer_token`` is the reporter's
+    staff token when one came with the request (checked against the channel);
+    ``actor`` names the reporter in the history when the caller knows it;
+    ``authenticated``: the caller has checked who reports (Open311 API keys, the
+    library callers), so the channel is not checked against a staff token.
+    """
+
+    category_code: str
+    lon: float | None = None
+    lat: float | None = None
+    x: float | None = None
+    y: float | None = None
+    crs: str = "EPSG:4326"
+    building_code: str | None = None
+    address: str | None = None
+    description: str | None = None
+    channel: str = "app"
+    reporter: dict[str, str | None] | None = None
+    photos: tuple[PhotoRef, ...] = ()
+    idempotency_key: str | None = None
+    actor: str | None = None
+    bearer_token: str | None = None
+    authenticated: bool = False
 
 
-def was_replayed(session: Session, event: Event) -> bool:
-    """Whether ``create_event`` returned ``event`` for a key seen before (no new event)."""
-    return event.id in session.info.get(_REPLAYED, set())
+@dataclass(frozen=True)
+class Intake:
+    """The outcome of one report: the event and the 201 body (JSON text).
+
+    ``replayed``: the ``Idempotency-Key`` was seen before; ``event_id`` and
+    ``body`` are the earlier request's and nothing was written. ``row`` holds the
+    intake statement's columns of a new event (None when replayed).
+    """
+
+    event_id: int
+    body: str
+    replayed: bool
+    token: str | None = None
+    place: Place | None = None
+    grids: dict[str, Any] | None = None
+    row: dict[str, Any] | None = None
 
 
-def _replay(session: Session, event_id: int) -> Event:
-    event = session.get(Event, event_id)
-    assert event is not None
-    session.info.setdefault(_REPLAYED, set()).add(event.id)
-    return event
+def _check_report(report: Report) -> None:
+    if report.channel not in CHANNELS:
+        raise _fail(f"field 'channel': {report.channel!r} is not one of {', '.join(CHANNELS)}",
+                    "invalid_channel", field="channel")
+    key = report.idempotency_key
+    if key is not None and not 0 < len(key) <= 200:
+        raise _fail("header 'Idempotency-Key': 1 to 200 characters", "invalid_idempotency_key",
+                    field="Idempotency-Key")
 
 
-def replayed_response(session: Session, key: str | None) -> dict[str, Any] | None:
-    """The stored 201 body of an earlier request with ``key``, if any."""
-    if not key:
-        return None
-    body: dict[str, Any] | None = session.execute(
-        select(IdempotencyKey.response).where(IdempotencyKey.key == key)).scalar_one_or_none()
-    return body
+def _actor(conn: Connection | Session, report: Report) -> str:
+    """Who reports: checks the staff token against the channel (401/403)."""
+    name, role = (role_for_token(conn, report.bearer_token) if report.bearer_token
+                  else (None, None))
+    if not report.authenticated:
+        check_channel(role, report.channel)
+    return report.actor or name or ("public" if report.channel in ("app", "qr")
+                                     else report.channel)
+
+
+def _outcome(conn: Connection | Session, report: Report, row: dict[str, Any], place: Place,
+             grids: dict[str, Any], token: str) -> Intake | GisError:
+    if row["seen_event"] is not None:
+        return Intake(int(row["seen_event"]), row["seen_body"], replayed=True)
+    if row["id"] is None:
+        return _failure(row, report.category_code, place)
+    key = report.idempotency_key
+    if key is not None and not row["key_claimed"]:
+        # a concurrent request with the same key committed first: undo ours, return theirs
+        conn.execute(text("DELETE FROM events WHERE id = :id"), {"id": row["id"]})
+        earlier = conn.execute(text(
+            "SELECT event_id, CAST(response AS text) FROM idempotency_keys WHERE key = :k"),
+            {"k": key}).one_or_none()
+        if earlier is None or earlier[0] is None:
+            return _fail("header 'Idempotency-Key': this key is in use by a request that "
+                         "did not finish; retry", "idempotency_key_in_use",
+                         field="Idempotency-Key")
+        return Intake(int(earlier[0]), earlier[1], replayed=True)
+    return Intake(int(row["id"]), row["body"], replayed=False, token=token, place=place,
+                  grids=grids, row=row)
+
+
+def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Sequence[Report],
+                  settings: EventSettings | None = None, now: datetime | None = None
+                  ) -> list[Intake | GisError]:
+    """Register ``reports`` in order on ``conn``'s transaction; never commits.
+
+    Each report is checked (channel, staff token, location) and gets the
+    outcome of the intake statement (see the module docstring), one per report
+    in order: an :class:`Intake`, or the :class:`GisError` (4xx) that refused
+    it, with nothing of it stored. Reports are written in order, so a later one
+    sees the earlier ones (duplicates, idempotency keys). All grid assignments
+    are one call to ``lookup``; the statements go to PostgreSQL in one pipeline
+    (one round trip). A database error propagates: the caller rolls back.
+    """
+    settings = settings or EventSettings()
+    now = now or datetime.now(UTC)
+    outcomes: list[Intake | GisError | None] = [None] * len(reports)
+    ready: list[tuple[int, Place, str]] = []
+    for i, report in enumerate(reports):
+        try:
+            _check_report(report)
+            actor = _actor(conn, report)
+            place = resolve_place(conn, lon=report.lon, lat=report.lat, x=report.x,
+                                  y=report.y, crs=report.crs,
+                                  building_code=report.building_code, address=report.address)
+        except GisError as exc:
+            outcomes[i] = exc
+            continue
+        ready.append((i, place, actor))
+    if ready:
+        frame = lookup.assign(np.array([p.lon for _, p, _ in ready]),
+                              np.array([p.lat for _, p, _ in ready]), at=now)
+        grids = _grid_dicts(frame)
+        tokens = [secrets.token_urlsafe(12) for _ in ready]
+        params = [_statement_params(reports[i], place, g, now, settings, token, actor)
+                  for (i, place, actor), g, token in zip(ready, grids, tokens, strict=True)]
+        for (i, place, _), g, token, row in zip(ready, grids, tokens,
+                                               _execute_all(conn, params), strict=True):
+            outcomes[i] = _outcome(conn, reports[i], row, place, g, token)
+    return [o for o in outcomes if o is not None]
+
+
+def _statement_params(report: Report, place: Place, grids: dict[str, Any], now: datetime,
+                      settings: EventSettings, token: str, actor: str) -> dict[str, Any]:
+    reporter = report.reporter or {}
+    return {**_params(place, grids, now, settings), "category": report.category_code,
+            "token": token, "description": report.description, "channel": report.channel,
+            "address": report.address, "actor": actor,
+            "reporter_name": reporter.get("name"), "reporter_phone": reporter.get("phone"),
+            "reporter_email": reporter.get("email"), "key": report.idempotency_key,
+            "photos": json.dumps([vars(p) for p in report.photos])}
+
+
+#: the intake statement with psycopg's placeholders (run on the driver connection)
+_INTAKE_PG = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", _INTAKE)
+
+
+def _execute_all(conn: Connection | Session, params: list[dict[str, Any]]
+                 ) -> list[dict[str, Any]]:
+    """Run the intake statement once per parameter set, in order, in one pipeline."""
+    sa_conn = conn.connection() if isinstance(conn, Session) else conn
+    driver = sa_conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    with driver.pipeline():
+        cursors = []
+        for p in params:
+            cur = driver.cursor(row_factory=dict_row)
+            cur.execute(_INTAKE_PG, p, prepare=True)
+            cursors.append(cur)
+    rows = []
+    for cur in cursors:
+        row = cur.fetchone()
+        assert row is not None
+        rows.append(row)
+        cur.close()
+    return rows
+
+
+def _failure(row: dict[str, Any], category_code: str, place: Place) -> GisError:
+    if row["category_id"] is None:
+        return _fail(f"field 'category': unknown category code {category_code!r} "
+                     "(see GET /api/v1/categories)", "unknown_category", field="category")
+    if not row["inside"]:
+        names = row["basic_layers"] or []
+        return OutsideJurisdiction(
+            f"the location ({place.lon:.6f}, {place.lat:.6f}) is outside every grid of the "
+            f"jurisdiction{' (layer ' + names[0] + ')' if names else ''}",
+            lon=place.lon, lat=place.lat)
+    raise AssertionError("intake inserted nothing")  # pragma: no cover
 
 
 def _params(place: Place, grids: dict[str, Any], now: datetime, settings: EventSettings
@@ -328,20 +501,8 @@ def _params(place: Place, grids: dict[str, Any], now: datetime, settings: EventS
     return {"lon": place.lon, "lat": place.lat, "grids": json.dumps(grids), "now": now,
             "codes": grid_codes(grids), "building_id": place.building_id,
             "dedupe": settings.duplicate_radius_m > 0 and settings.duplicate_window_hours > 0,
-            "open": list(OPEN_STATES), "window": settings.duplicate_window_hours * 3600.0,
+            "window": settings.duplicate_window_hours * 3600.0,
             "deg": deg, "radius": settings.duplicate_radius_m}
-
-
-def _fail_row(session: Session, row: dict[str, Any], category_code: str, place: Place
-              ) -> None:
-    if row["category_id"] is None:
-        category_by_code(session, category_code)
-    if not row["inside"]:
-        names = row["basic_layers"] or []
-        raise OutsideJurisdiction(
-            f"the location ({place.lon:.6f}, {place.lat:.6f}) is outside every grid of the "
-            f"jurisdiction{' (layer ' + names[0] + ')' if names else ''}",
-            lon=place.lon, lat=place.lat)
 
 
 def create_event(
@@ -365,62 +526,40 @@ def create_event(
     settings: EventSettings | None = None,
     now: datetime | None = None,
 ) -> Event:
-    """Register one report (see the module docstring); never commits."""
-    if channel not in CHANNELS:
-        raise _fail(f"field 'channel': {channel!r} is not one of {', '.join(CHANNELS)}",
-                    "invalid_channel", field="channel")
-    if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
-        raise _fail("header 'Idempotency-Key': 1 to 200 characters", "invalid_idempotency_key",
-                    field="Idempotency-Key")
-    settings = settings or EventSettings()
+    """Register one report (see the module docstring); never commits.
+
+    Returns the ``Event``, persistent in ``session``: for a key seen before, the
+    event the earlier request created.
+    """
     now = now or datetime.now(UTC)
-    place = resolve_place(session, lon=lon, lat=lat, x=x, y=y, crs=crs,
-                          building_code=building_code, address=address)
-    grids = lookup_grids(lookup, place, now)
-    reporter = reporter or {}
-    token = secrets.token_urlsafe(12)
-    who = actor or ("public" if channel in ("app", "qr") else channel)
-    row = dict(session.execute(text(_INTAKE), {
-        **_params(place, grids, now, settings), "category": category_code, "token": token,
-        "description": description, "channel": channel, "address": address, "actor": who,
-        "reporter_name": reporter.get("name"), "reporter_phone": reporter.get("phone"),
-        "reporter_email": reporter.get("email"), "key": idempotency_key,
-        "photos": json.dumps([vars(p) for p in photos])}).mappings().one())
-    if row["seen_event"] is not None:
-        return _replay(session, int(row["seen_event"]))
-    if row["id"] is None:
-        _fail_row(session, row, category_code, place)
-        raise AssertionError("intake inserted nothing")  # pragma: no cover
-    if idempotency_key is not None and not row["key_claimed"]:
-        # a concurrent request with the same key committed first: undo ours, return theirs
-        session.execute(text("DELETE FROM events WHERE id = :id"), {"id": row["id"]})
-        earlier = replayed_event_id(session, idempotency_key)
-        return _replay(session, earlier)
+    outcome = write_reports(session, lookup, [Report(
+        category_code=category_code, lon=lon, lat=lat, x=x, y=y, crs=crs,
+        building_code=building_code, address=address, description=description,
+        channel=channel, reporter=reporter, photos=tuple(photos),
+        idempotency_key=idempotency_key, actor=actor, authenticated=True)], settings, now)[0]
+    if isinstance(outcome, GisError):
+        raise outcome
+    if outcome.replayed or outcome.row is None:
+        event = session.get(Event, outcome.event_id)
+        assert event is not None
+        return event
+    row, place, reporter = outcome.row, outcome.place, reporter or {}
+    assert place is not None
     event = Event(
-        id=row["id"], public_token=token, category_id=row["category_id"],
+        id=row["id"], public_token=outcome.token, category_id=row["category_id"],
         description=description, status=row["status"], channel=channel,
         geom=WKTElement(f"POINT({place.lon!r} {place.lat!r})", srid=4326), address=address,
-        building_id=row["building_id"], grids=grids, community_code=row["community_code"],
-        street_code=row["street_code"], department_id=row["department_id"],
-        reported_at=now, registered_at=now, dispatched_at=row["dispatched_at"],
+        building_id=row["building_id"], grids=outcome.grids,
+        community_code=row["community_code"], street_code=row["street_code"],
+        department_id=row["department_id"], reported_at=now, registered_at=now,
+        dispatched_at=row["dispatched_at"],
         handled_at=None, closed_at=None, evaluated_at=None, due_at=row["due_at"],
         satisfaction=None, reporter_name=reporter.get("name"),
         reporter_phone=reporter.get("phone"), reporter_email=reporter.get("email"),
         attributes=row["attributes"])
     make_transient_to_detached(event)
     session.add(event)
-    session.info.setdefault(_BODIES, {})[event.id] = row["body"]
     return event
-
-
-def replayed_event_id(session: Session, key: str) -> int:
-    """The event created by an earlier request with ``key``."""
-    found = session.execute(select(IdempotencyKey.event_id).where(
-        IdempotencyKey.key == key)).scalar_one_or_none()
-    if found is None:
-        raise _fail("header 'Idempotency-Key': this key is in use by a request that did "
-                    "not finish; retry", "idempotency_key_in_use", field="Idempotency-Key")
-    return int(found)
 
 
 # -- views ----------------------------------------------------------------------------
@@ -446,27 +585,6 @@ def _iso(value: datetime | None) -> str | None:
 def _row(session: Session, where: str, params: dict[str, Any]) -> dict[str, Any] | None:
     row = session.execute(text(_SUMMARY.format(where=where)), params).mappings().first()
     return dict(row) if row is not None else None
-
-
-def intake_body(session: Session, event: Event) -> dict[str, Any]:
-    """The 201 body of an intake: id, public token, grids, department, due time, status."""
-    cached: dict[str, Any] | None = session.info.get(_BODIES, {}).pop(event.id, None)
-    if cached is not None:
-        return cached
-    row = _row(session, "e.id = :id", {"id": event.id})
-    assert row is not None
-    attrs = row["attributes"] or {}
-    return {
-        "id": row["id"], "public_token": row["public_token"], "status": row["status"],
-        "category": row["category"], "location": {"lon": row["lon"], "lat": row["lat"]},
-        "grids": row["grids"], "community_code": row["community_code"],
-        "street_code": row["street_code"], "building_code": row["building_code"],
-        "department": ({"code": row["department_code"], "name": row["department_name"]}
-                       if row["department_code"] else None),
-        "reported_at": _iso(row["reported_at"]), "due_at": _iso(row["due_at"]),
-        "duplicate": attrs.get("duplicate_of") is not None,
-        "duplicate_of": attrs.get("duplicate_of"),
-    }
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:

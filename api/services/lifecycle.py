@@ -24,10 +24,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.db.models import Event, EventHistory
+from api.db.models import OPEN_EVENT_STATUSES, Event, EventHistory
 from gis_core.errors import Conflict, InvalidInput
 
-OPEN_STATES = ("registered", "dispatched", "in_progress", "handled", "verified", "returned")
+OPEN_STATES = OPEN_EVENT_STATUSES
 """States of an event that still needs work (duplicates link to these; overdue counts them)."""
 
 ESCALATION_LEVELS = ("community", "street", "district", "city")
