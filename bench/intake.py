@@ -1,6 +1,7 @@
 """Benchmark: sustained event intake over HTTP on loopback, and bulk import of 1M events.
 
-Intake (default): starts a throwaway PostGIS cluster, loads the small sample
+Intake (default): starts a throwaway PostGIS cluster (durable settings, as the
+product runs: fsync and synchronous commit on), loads the small sample
 town into a fresh database and starts ``uvicorn`` with ``--workers`` processes
 (or targets ``--url``), then drives ``POST /api/v1/events`` with
 ``--concurrency`` keep-alive connections (a lean asyncio HTTP/1.1 client, so
@@ -64,7 +65,8 @@ def sample_database(server_url: str | None) -> Iterator[str]:
     os.chmod(home, 0o755)
     cluster = None
     if server_url is None:
-        cluster = EmbeddedCluster(home / "pg", fast=True)
+        # durable settings (fsync, synchronous commit): a 201 means the report is on disk
+        cluster = EmbeddedCluster(home / "pg")
         cluster.start()
         server_url = cluster.url("postgres")
     name = f"bench_intake_{uuid.uuid4().hex[:6]}"

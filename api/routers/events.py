@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement, and_, or_, select, text
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
@@ -41,38 +41,48 @@ logger = logging.getLogger("gridgov.events")
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+#: text PostgreSQL can store (no NUL characters)
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
 class LocationIn(BaseModel):
     """A point in any CRS the grid engine accepts (EPSG codes, ``GCJ02``, ``BD09``)."""
 
     model_config = ConfigDict(extra="forbid")
     x: FiniteFloat = Field(description="easting or longitude")
     y: FiniteFloat = Field(description="northing or latitude")
-    crs: str = Field("EPSG:4326", max_length=64, examples=["EPSG:4326", "GCJ02", "EPSG:4547"])
+    crs: Text = Field("EPSG:4326", max_length=64, examples=["EPSG:4326", "GCJ02", "EPSG:4547"])
 
 
 class ReporterIn(BaseModel):
     """The reporter's contact (personal data: never shown publicly)."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, max_length=200)
-    phone: str | None = Field(None, max_length=50)
-    email: str | None = Field(None, max_length=200)
+    name: Text | None = Field(None, max_length=200)
+    phone: Text | None = Field(None, max_length=50)
+    email: Text | None = Field(None, max_length=200)
 
 
 class EventIn(BaseModel):
     """A report: category, description, one location form, channel, contact, photo URLs."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    category: str = Field(min_length=1, max_length=16,
+    category: Text = Field(min_length=1, max_length=16,
                           validation_alias=AliasChoices("category", "category_code"),
                           description="minor category code, e.g. 0101")
-    description: str | None = Field(None, max_length=5000)
+    description: Text | None = Field(None, max_length=5000)
     location: LocationIn | None = None
-    building_code: str | None = Field(None, max_length=32)
-    address: str | None = Field(None, max_length=500)
+    building_code: Text | None = Field(None, max_length=32)
+    address: Text | None = Field(None, max_length=500)
     channel: Literal["app", "qr", "hotline", "patrol", "camera", "open311"] = "app"
     reporter: ReporterIn | None = None
-    photos: list[str] = Field(default_factory=list, max_length=10,
+    photos: list[Text] = Field(default_factory=list, max_length=10,
                               description="photo URLs (or upload files as multipart)")
 
 

@@ -122,6 +122,8 @@ def test_outside_jurisdiction_stores_nothing(client: TestClient, session: Sessio
     ({"category": "9999", "location": {"x": 114.2, "y": 22.7}}, "category"),
     ({"category": "0101"}, "location"),
     ({"category": "0101", "location": {"x": 114.2, "y": 22.7}, "channel": "fax"}, "channel"),
+    ({"category": "0101", "location": {"x": 114.2, "y": 22.7}, "description": "a\u0000b"},
+     "description"),
 ])
 def test_bad_reports_are_422_naming_the_field(client: TestClient, body: dict[str, Any],
                                               field: str) -> None:

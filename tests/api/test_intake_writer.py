@@ -1,0 +1,117 @@
+"""The group-commit intake writer on its own connection: batches, order, isolation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from api.services.events import Intake, Report
+from api.services.grid_lookup import IndexedGridLookup
+from api.services.intake_writer import IntakeWriter
+from api.settings import EventSettings
+from gis_core.errors import GisError
+from tests.api.events_support import basic_grids
+
+MARK = "writer-test"
+
+
+@pytest.fixture()
+def writer(engine: Engine) -> Iterator[IntakeWriter]:
+    """A writer committing for real; its events are deleted afterwards."""
+    lookup = IndexedGridLookup(engine)
+    w = IntakeWriter(engine, lookup, EventSettings())
+    yield w
+    w.close()
+    lookup.close()
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER IF EXISTS writer_test_reject ON events"))
+        conn.execute(text("DELETE FROM events WHERE description LIKE :m"), {"m": MARK + "%"})
+
+
+@pytest.fixture()
+def points(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return basic_grids(conn)
+
+
+def _report(p: dict[str, Any], category: str = "0106", tag: str = "", **kw: Any) -> Report:
+    return Report(category_code=category, lon=p["lon"], lat=p["lat"],
+                  description=f"{MARK} {tag}", **kw)
+
+
+async def _submit_all(writer: IntakeWriter, reports: list[Report]) -> list[Any]:
+    return await asyncio.gather(*(writer.submit(r) for r in reports), return_exceptions=True)
+
+
+def test_concurrent_reports_share_one_commit_and_keep_their_order(
+        writer: IntakeWriter, engine: Engine, points: list[dict[str, Any]]) -> None:
+    same = [_report(points[0], tag=f"same {i}") for i in range(10)]
+    apart = [_report(p, category="0101", tag="apart") for p in points[1:11]]
+    keyed = [_report(points[12], category="0102", tag="keyed", idempotency_key=f"{MARK}-k")
+             for _ in range(5)]
+    outcomes = asyncio.run(_submit_all(writer, same + apart + keyed))
+    assert all(isinstance(o, Intake) for o in outcomes), outcomes
+    assert writer.batches == 1                  # 25 reports, one transaction
+    first = outcomes[0]
+    assert not first.replayed
+    # in order: the first report opens the case, the nine after it are its duplicates
+    for o in outcomes[1:10]:
+        assert f'"duplicate_of": {first.event_id}' in o.body
+    assert len({o.event_id for o in outcomes[10:20]}) == 10
+    # one key, five submissions: one event, the same body five times
+    assert len({o.event_id for o in outcomes[20:]}) == 1
+    assert len({o.body for o in outcomes[20:]}) == 1
+    assert [o.replayed for o in outcomes[20:]] == [False, True, True, True, True]
+    with engine.connect() as conn:
+        stored = conn.execute(text(
+            "SELECT count(*), count(DISTINCT e.id) FILTER (WHERE h.action = 'register') "
+            "FROM events e JOIN event_history h ON h.event_id = e.id "
+            "WHERE e.description LIKE :m"), {"m": MARK + "%"}).one()
+    assert stored[1] == 21                      # 10 + 10 + 1 events, each registered
+
+
+def test_a_report_the_database_rejects_fails_alone(
+        writer: IntakeWriter, engine: Engine, points: list[dict[str, Any]]) -> None:
+    with engine.begin() as conn:  # a real constraint of the database, met by one report
+        conn.execute(text("""
+            CREATE OR REPLACE FUNCTION writer_test_reject() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.description LIKE '%reject me%' THEN RAISE EXCEPTION 'rejected'; END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER writer_test_reject BEFORE INSERT ON events
+            FOR EACH ROW EXECUTE FUNCTION writer_test_reject();"""))
+    reports = [_report(p, category="0103", tag="ok") for p in points[:6]]
+    reports.insert(3, _report(points[7], category="0103", tag="reject me"))
+    reports.append(_report(points[8], category="9999", tag="unknown category"))
+    outcomes = asyncio.run(_submit_all(writer, reports))
+    assert isinstance(outcomes[3], Exception) and "rejected" in str(outcomes[3])
+    assert isinstance(outcomes[-1], GisError) and outcomes[-1].code == "unknown_category"
+    ok = [o for i, o in enumerate(outcomes) if i not in (3, len(outcomes) - 1)]
+    assert all(isinstance(o, Intake) for o in ok)
+    with engine.connect() as conn:
+        ids = set(conn.execute(text("SELECT id FROM events WHERE description LIKE :m"),
+                               {"m": MARK + "%"}).scalars())
+    assert ids == {o.event_id for o in ok}      # the rejected and the refused left nothing
+
+
+def test_a_lost_connection_is_503_and_the_next_batch_reconnects(
+        writer: IntakeWriter, engine: Engine, points: list[dict[str, Any]]) -> None:
+    async def scenario() -> tuple[Any, Any]:
+        first = await writer.submit(_report(points[0], category="0104", tag="before"))
+        assert writer._conn is not None
+        pid = writer._conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        writer._conn.rollback()
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        lost = (await _submit_all(writer, [_report(points[1], category="0104", tag="lost")]))[0]
+        after = await writer.submit(_report(points[2], category="0104", tag="after"))
+        return first, (lost, after)
+
+    first, (lost, after) = asyncio.run(scenario())
+    assert isinstance(lost, GisError) and lost.code == "database_unavailable"
+    assert isinstance(after, Intake) and after.event_id > first.event_id
