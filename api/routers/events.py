@@ -255,7 +255,7 @@ async def report_event(
     settings: Settings = request.app.state.settings
     token = auth.bearer_token(request)
     payload, uploads = await _read_request(request, settings.events.max_photo_bytes)
-    if payload.channel not in auth.PUBLIC_CHANNELS and token is None:
+    if token is None:
         auth.check_channel(None, payload.channel)  # 401 before anything is saved
     photos = [PhotoRef(url=u) for u in payload.photos]
     if uploads:

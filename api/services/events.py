@@ -63,7 +63,7 @@ from psycopg.rows import dict_row
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from api.db.models import OPEN_EVENTS_SQL, Building, Event, EventCategory
+from api.db.models import OPEN_EVENTS_SQL, Building, Event
 from api.db.models_events import EventPhoto
 from api.services.auth import check_channel, role_for_token
 from api.services.grid_lookup import GridLookup
@@ -98,16 +98,6 @@ class Place:
 
 def _fail(message: str, code: str, **details: Any) -> InvalidInput:
     return InvalidInput(message, code=code, **details)
-
-
-def category_by_code(session: Session | Connection, code: str) -> EventCategory:
-    """The category with ``code``; 422 ``unknown_category`` naming the field otherwise."""
-    cat = session.execute(select(EventCategory).where(EventCategory.code == code)
-                          ).scalar_one_or_none()
-    if cat is None:
-        raise _fail(f"field 'category': unknown category code {code!r} "
-                    "(see GET /api/v1/categories)", "unknown_category", field="category")
-    return cat
 
 
 def _check_lonlat(lon: float, lat: float) -> Place:
@@ -189,12 +179,6 @@ def _grid_dicts(frame: Any) -> list[dict[str, Any]]:
     return out
 
 
-def lookup_grids(lookup: GridLookup, place: Place, at: datetime) -> dict[str, Any]:
-    """The grid per layer of one point (layers without a grid are left out)."""
-    frame = lookup.assign(np.array([place.lon]), np.array([place.lat]), at=at)
-    return _grid_dicts(frame)[0] if len(frame) else {}
-
-
 # One statement does the whole intake after the grid lookup: check the category and the
 # jurisdiction, find building, community, street, department (routing rules) and an open
 # duplicate, insert the event, its history rows, photos and idempotency key.
@@ -245,8 +229,8 @@ WITH input AS (
               AND ST_DWithin(e.geom::geography, i.geom::geography, :radius)
             ORDER BY e.reported_at, e.id LIMIT 1) AS id
 ), seen AS (
-    SELECT (SELECT event_id FROM idempotency_keys WHERE key = :key) AS event_id,
-           (SELECT CAST(response AS text) FROM idempotency_keys WHERE key = :key) AS body
+    SELECT k.event_id, CAST(k.response AS text) AS body
+    FROM (SELECT 1) AS one LEFT JOIN idempotency_keys k ON k.key = :key
 ), ins AS (
     INSERT INTO events (public_token, category_id, description, status, channel, geom, address,
                         building_id, grids, community_code, street_code, department_id,
