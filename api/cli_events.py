@@ -23,8 +23,8 @@ def user_create(
     """Create a user and print its bearer token (shown once; only its hash is stored)."""
     from sqlalchemy.orm import Session
 
+    from api.auth.service import create_user
     from api.cli import _engine, _friendly_errors
-    from api.services.auth import create_user
 
     with _friendly_errors():
         engine = _engine()

@@ -34,9 +34,11 @@ STATUS_CODES: dict[type[Exception], int] = {
 class APIError(gis.GisError):
     """An error raised by the web layer with an explicit status."""
 
-    def __init__(self, status: int, code: str, message: str, **details: object) -> None:
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None, **details: object) -> None:
         super().__init__(message, code=code, **details)
         self.status = status
+        self.headers = headers
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -59,7 +61,7 @@ def _status_of(exc: gis.GisError) -> int:
 async def _gis_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, gis.GisError)
     return JSONResponse(error_body(exc.code, exc.message, exc.details or None),
-                        status_code=_status_of(exc))
+                        status_code=_status_of(exc), headers=getattr(exc, "headers", None))
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 import psycopg
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 import api
+from api.auth.access import gate
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
 from api.routers import (
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
         description="Spatial analytics server for grid-based community governance "
                     "(网格化管理): grids, buildings, cameras, events, analytics.",
         lifespan=lifespan,
+        dependencies=[Depends(gate)],  # deny by default: see api.auth.access
     )
     app.state.settings = settings
     add_exception_handlers(app)

@@ -1,4 +1,4 @@
-"""Tables of the event workflow: routing rules, users, idempotency keys, photos.
+"""Tables of the event workflow: routing rules, idempotency keys, photos.
 
 The event itself and its history live in the core schema (``models.py``); the
 escalation level of an event is kept in ``events.attributes`` (``escalation_level``,
@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -22,13 +21,11 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.models import Base, _in
 
 ROUTING_SCOPES = ("grid", "community", "street")
-ROLES = ("admin", "dispatcher", "handler", "grid_worker", "analyst")
 
 
 class RoutingRule(Base):
@@ -47,25 +44,6 @@ class RoutingRule(Base):
     category_code: Mapped[str] = mapped_column(String(16))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
     note: Mapped[str | None] = mapped_column(Text)
-
-
-class User(Base):
-    """A staff member with one role; the bearer token is stored as its SHA-256."""
-
-    __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(Text, unique=True)
-    role: Mapped[str] = mapped_column(String(16))
-    department_id: Mapped[int | None] = mapped_column(
-        ForeignKey("departments.id", ondelete="SET NULL"))
-    grid_codes: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list,
-                                                  server_default="{}")
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
 
 
 class IdempotencyKey(Base):

@@ -9,11 +9,15 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
+from api.auth.access import roles
 from api.deps import SessionDep
 from api.services import analytics as svc
 from gis_core.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
+
+#: who may run analyses (they read every event of the territory, aggregated)
+ANALYSTS = ("admin", "dispatcher", "analyst")
 
 LayerQ = Annotated[str, Query(description="grid layer")]
 GridQ = Annotated[str | None, Query(description="one grid of the layer (default: all)")]
@@ -54,6 +58,7 @@ def _run(request: Request, session: SessionDep, name: str, params: dict[str, Any
 
 
 @router.get("/coverage")
+@roles(*ANALYSTS)
 def coverage(request: Request, session: SessionDep, layer: LayerQ = "basic", grid: GridQ = None,
              min_area_m2: Annotated[float, Query(ge=0, le=1e7, description="smallest blind "
                                                  "spot reported (m²)")] = 100.0,
@@ -73,6 +78,7 @@ def coverage(request: Request, session: SessionDep, layer: LayerQ = "basic", gri
 
 @router.get("/coverage.tif", response_class=Response,
             responses={200: {"content": {TIFF: {}}}})
+@roles(*ANALYSTS)
 def coverage_tif(request: Request, session: SessionDep, layer: LayerQ = "basic",
                  grid: GridQ = None,
                  cell_size_m: Annotated[float, Query(ge=1, le=500)] = 5.0) -> Response:
@@ -101,6 +107,7 @@ class PlacementIn(BaseModel):
 
 
 @router.post("/camera-placement")
+@roles(*ANALYSTS)
 def camera_placement(request: Request, session: SessionDep, body: PlacementIn
                      ) -> dict[str, Any]:
     """Recommend ``k`` new camera sites (Maximal Covering Location Problem, PySAL spopt).
@@ -116,6 +123,7 @@ def camera_placement(request: Request, session: SessionDep, body: PlacementIn
 
 
 @router.get("/hotspots")
+@roles(*ANALYSTS)
 def hot_spots(request: Request, session: SessionDep,
               method: Annotated[Literal["gi_star"], Query()] = "gi_star",
               cell: Annotated[str, Query(description="h3:RES or grid:LAYER")] = "h3:9",
@@ -135,6 +143,7 @@ def hot_spots(request: Request, session: SessionDep,
 
 
 @router.get("/emerging-hotspots")
+@roles(*ANALYSTS)
 def emerging_hot_spots(request: Request, session: SessionDep,
                        resolution: Annotated[int, Query(ge=0, le=15)] = 8,
                        step: Annotated[str, Query(description="time step: W, D, 2W, MS")] = "W",
@@ -150,6 +159,7 @@ def emerging_hot_spots(request: Request, session: SessionDep,
 
 
 @router.get("/anomalies")
+@roles(*ANALYSTS)
 def grid_anomalies(request: Request, session: SessionDep, layer: LayerQ = "basic",
                    period: Annotated[Literal["day", "week", "month"], Query()] = "week",
                    at: Annotated[datetime | None, Query(description="only events before")]
@@ -167,6 +177,7 @@ def grid_anomalies(request: Request, session: SessionDep, layer: LayerQ = "basic
 
 
 @router.get("/density.tif", response_class=Response, responses={200: {"content": {TIFF: {}}}})
+@roles(*ANALYSTS)
 def density_tif(request: Request, session: SessionDep, start: FromQ = None, end: ToQ = None,
                 category: CategoryQ = None,
                 cell_size_m: Annotated[float, Query(ge=5, le=1000)] = 50.0,

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 
+from api.auth.access import public
 from api.db.models import Building, Room
 from api.deps import SessionDep
 from api.errors import APIError
@@ -29,6 +30,7 @@ BUILDING_COLUMNS = (Building.code, Building.address, Building.name, Building.flo
 
 
 @router.get("/buildings")
+@public
 def list_buildings(request: Request, session: SessionDep, bbox: BBoxQuery = None,
                    limit: LimitQuery = 100, offset: OffsetQuery = 0) -> dict[str, Any]:
     """List buildings as GeoJSON, by bounding box."""

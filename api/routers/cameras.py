@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from api.auth.access import public
 from api.db.models import Camera
 from api.deps import SessionDep
 from api.geojson import (
@@ -26,6 +27,7 @@ CAMERA_COLUMNS = (Camera.code, Camera.name, Camera.kind, Camera.mount_height, Ca
 
 
 @router.get("/cameras")
+@public
 def list_cameras(request: Request, session: SessionDep, bbox: BBoxQuery = None,
                  limit: LimitQuery = 100, offset: OffsetQuery = 0) -> dict[str, Any]:
     """List cameras as GeoJSON points with their field of view and grids, by bounding box."""

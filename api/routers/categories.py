@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import select
 
+from api.auth.access import public
 from api.db.models import Department, EventCategory
 from api.deps import SessionDep
 
@@ -14,6 +15,7 @@ router = APIRouter(prefix="/api/v1", tags=["categories"])
 
 
 @router.get("/categories")
+@public
 def list_categories(session: SessionDep) -> list[dict[str, Any]]:
     """List event categories grouped by major category, with department and time limit."""
     rows = session.execute(

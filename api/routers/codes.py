@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, UploadFile
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.auth.access import public
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
 from api.routers.buildings import building_record
@@ -35,6 +36,7 @@ def _building(session: Session, code: str) -> dict[str, Any]:
 
 @router.get("/buildings/{code}/qr.svg", response_class=Response,
             responses={200: {"content": {"image/svg+xml": {}}}})
+@public
 def building_qr_svg(code: str, session: SessionDep, settings: SettingsDep) -> Response:
     """The building's plate QR code as SVG; it encodes ``{public_base_url}/b/{code}``."""
     building = _building(session, code)
@@ -45,6 +47,7 @@ def building_qr_svg(code: str, session: SessionDep, settings: SettingsDep) -> Re
 
 @router.get("/buildings/{code}/qr.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
+@public
 def building_qr_png(code: str, session: SessionDep, settings: SettingsDep,
                     scale: Annotated[int, Query(ge=1, le=40, description="pixels per module")]
                     = 8) -> Response:

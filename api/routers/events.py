@@ -22,14 +22,15 @@ from sqlalchemy import ColumnElement, and_, or_, select, text
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from api.auth.access import MaybePrincipal, Staff, public
+from api.auth.policy import check_action, check_channel
+from api.auth.principal import Principal
 from api.db.models import Department, Event, EventCategory
 from api.db.models_events import EventPhoto
 from api.deps import SessionDep
 from api.errors import APIError
 from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature_collection
 from api.geojson import parse_bbox as _parse_bbox
-from api.services import auth
-from api.services.auth import OptionalUser, RequiredUser
 from api.services.events import CHANNELS, PhotoRef, Report, event_detail
 from api.services.features import page_features
 from api.services.intake_writer import IntakeWriter, get_intake_writer
@@ -246,17 +247,17 @@ fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
              responses={201: {"description": "the registered event"},
                         422: {"description": "invalid report, unknown category, address "
                                              "not found or outside the jurisdiction"}})
+@public
 async def report_event(
     request: Request,
     writer: Annotated[IntakeWriter, Depends(get_intake_writer)],
+    principal: MaybePrincipal,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
     """Report an event (JSON or multipart with photos); an Idempotency-Key makes retries safe."""
     settings: Settings = request.app.state.settings
-    token = auth.bearer_token(request)
     payload, uploads = await _read_request(request, settings.events.max_photo_bytes)
-    if token is None:
-        auth.check_channel(None, payload.channel)  # 401 before anything is saved
+    check_channel(principal.role if principal else None, payload.channel)  # before saving
     photos = [PhotoRef(url=u) for u in payload.photos]
     if uploads:
         photos += await run_in_threadpool(_save_photos, settings, uploads)
@@ -266,7 +267,8 @@ async def report_event(
         crs=loc.crs if loc else "EPSG:4326", building_code=payload.building_code,
         address=payload.address, description=payload.description, channel=payload.channel,
         reporter=payload.reporter.model_dump() if payload.reporter else None,
-        photos=tuple(photos), idempotency_key=idempotency_key, bearer_token=token))
+        photos=tuple(photos), idempotency_key=idempotency_key,
+        actor=principal.name if principal else None, authenticated=True))
     return Response(intake.body, status_code=201, media_type="application/json")
 
 
@@ -303,6 +305,7 @@ def _filters(status: str | None, category: str | None, grid: str | None,
 def list_events(
     request: Request,
     session: SessionDep,
+    principal: Staff,
     status: Annotated[str | None, Query(description="status, or several separated by commas")]
     = None,
     category: Annotated[str | None, Query(description="minor or major category code")] = None,
@@ -314,64 +317,80 @@ def list_events(
     limit: LimitQuery = 100,
     offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
-    """List events as GeoJSON (no personal data), filtered and paginated."""
+    """List the events in your scope as GeoJSON (no personal data), filtered and paginated."""
     columns = (Event.id.label("id"), Event.status, EventCategory.code.label("category"),
                Event.channel, Event.grids, Event.community_code, Event.street_code,
                _department_code(), Event.reported_at, Event.due_at, Event.closed_at,
                Event.attributes["duplicate_of"].label("duplicate_of"))
     features, total = page_features(
-        session, columns, Event.geom, where=_filters(status, category, grid, bbox, start, end),
+        session, columns, Event.geom,
+        where=[principal.event_clause(), *_filters(status, category, grid, bbox, start, end)],
         order_by=Event.id.desc(), limit=limit, offset=offset, id_key="id",
         joins=[(EventCategory, EventCategory.id == Event.category_id)])
     return feature_collection(features, total=total, limit=limit, offset=offset,
                               request=request)
 
 
-def _event_or_404(session: Session, event_id: int, lock: bool = False) -> Event:
-    event = session.get(Event, event_id, with_for_update=lock or None)
-    if event is None:
+def event_in_scope(session: Session, principal: Principal, event_id: int,
+                   lock: bool = False) -> Event:
+    """The event ``event_id``: 404 when there is none, 403 when it is outside your scope."""
+    condition, params = principal.event_sql("events")
+    row = session.execute(text(f"SELECT {condition} FROM events WHERE id = :event_id"),
+                          {**params, "event_id": event_id}).first()
+    if row is None:
         raise APIError(404, "event_not_found", f"no event with id {event_id}")
+    if not row[0]:
+        raise APIError(403, "out_of_scope", f"event {event_id} is not in your scope")
+    event = session.get(Event, event_id, with_for_update=lock or None)
+    assert event is not None
     return event
 
 
 @router.get("/events/{event_id}")
-def get_event(event_id: int, session: SessionDep, user: OptionalUser) -> dict[str, Any]:
-    """Get one event with its full history (reporter contact only for roles that need it)."""
-    event = _event_or_404(session, event_id)
+def get_event(event_id: int, session: SessionDep, principal: Staff) -> dict[str, Any]:
+    """Get one event of your scope with its full history (reporter contact for some roles)."""
+    event_in_scope(session, principal, event_id)
     detail = event_detail(session, event_id=event_id,
-                          personal_data=auth.sees_personal_data(user, event))
+                          personal_data=principal.reads_personal_data)
     assert detail is not None
     return detail
 
 
 @router.post("/events/{event_id}/actions", description=EVENT_ACTIONS_DOC)
 def act_on_event(event_id: int, body: ActionIn, session: SessionDep,
-                 user: RequiredUser) -> dict[str, Any]:
+                 principal: Staff) -> dict[str, Any]:
     """Take a lifecycle action on an event (dispatch, accept, handle, verify, close ...)."""
-    event = _event_or_404(session, event_id, lock=True)
-    auth.check_action(user, event, body.action)
-    params: dict[str, Any] = {"duplicate_of": body.duplicate_of,
-                              "satisfaction": body.satisfaction, "comment": body.comment}
+    condition, params = principal.event_sql("events")
+    in_scope = session.execute(text(f"SELECT {condition} FROM events WHERE id = :event_id"),
+                               {**params, "event_id": event_id}).scalar()
+    if in_scope is None:
+        raise APIError(404, "event_not_found", f"no event with id {event_id}")
+    check_action(principal, event_id, bool(in_scope), body.action)
+    event = session.get(Event, event_id, with_for_update=True)
+    assert event is not None
+    args: dict[str, Any] = {"duplicate_of": body.duplicate_of,
+                            "satisfaction": body.satisfaction, "comment": body.comment}
     if body.department:
         dep = session.execute(select(Department.id).where(
             Department.code == body.department)).scalar_one_or_none()
         if dep is None:
             raise APIError(422, "unknown_department",
                            f"field 'department': no department {body.department!r}")
-        params["department_id"] = dep
-    apply_action(session, event, body.action, actor=user.name, note=body.note,
-                 now=datetime.now(UTC), **params)
+        args["department_id"] = dep
+    apply_action(session, event, body.action, actor=principal.name, note=body.note,
+                 now=datetime.now(UTC), **args)
     session.commit()
     detail = event_detail(session, event_id=event_id,
-                          personal_data=auth.sees_personal_data(user, event))
+                          personal_data=principal.reads_personal_data)
     assert detail is not None
     return detail
 
 
 @router.get("/events/{event_id}/photos/{photo_id}", response_model=None)
-def get_photo(event_id: int, photo_id: int, session: SessionDep
+def get_photo(event_id: int, photo_id: int, session: SessionDep, principal: Staff
               ) -> FileResponse | RedirectResponse:
-    """Get one photo of an event."""
+    """Get one photo of an event of your scope."""
+    event_in_scope(session, principal, event_id)
     photo = session.get(EventPhoto, photo_id)
     if photo is None or photo.event_id != event_id:
         raise APIError(404, "photo_not_found", f"event {event_id} has no photo {photo_id}")
@@ -384,6 +403,7 @@ def get_photo(event_id: int, photo_id: int, session: SessionDep
 
 # -- residents: tracking and evaluation by public token --------------------------------
 @router.get("/track/{token}")
+@public
 def track_event(token: str, session: SessionDep) -> dict[str, Any]:
     """Follow a report by its public token (no login, no personal data)."""
     detail = event_detail(session, token=token)
@@ -395,6 +415,7 @@ def track_event(token: str, session: SessionDep) -> dict[str, Any]:
 
 
 @router.post("/track/{token}/evaluation")
+@public
 def evaluate_event(token: str, body: EvaluationIn, session: SessionDep) -> dict[str, Any]:
     """Evaluate a closed event by its public token (satisfaction 1-5 and a comment)."""
     event = session.execute(select(Event).where(Event.public_token == token)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import or_, select
 
+from api.auth.access import public
 from api.db.models import Grid, GridLayer
 from api.deps import SessionDep
 from api.errors import APIError
@@ -50,6 +51,7 @@ def _check_layer(session: SessionDep, layer: str | None) -> None:
 
 
 @router.get("/grid-layers")
+@public
 def list_grid_layers(session: SessionDep) -> list[dict[str, Any]]:
     """List the grid layers with their kind and whether they are exclusive."""
     rows = session.execute(select(GridLayer).order_by(GridLayer.id)).scalars()
@@ -58,6 +60,7 @@ def list_grid_layers(session: SessionDep) -> list[dict[str, Any]]:
 
 
 @router.get("/grids")
+@public
 def list_grids(request: Request, session: SessionDep, layer: str | None = None,
                bbox: BBoxQuery = None, at: AtQuery = None, limit: LimitQuery = 100,
                offset: OffsetQuery = 0) -> dict[str, Any]:
@@ -97,6 +100,7 @@ def grid_qa_report(
 
 
 @router.get("/grids/{code}")
+@public
 def get_grid(code: str, session: SessionDep, layer: str | None = None,
              at: AtQuery = None) -> dict[str, Any]:
     """Get one grid (its current version, or the version valid at ``at``) as a GeoJSON feature."""

@@ -8,12 +8,15 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 import api
+from api.auth.access import public
 from api.deps import SessionDep
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
+@public
+@public
 def healthz(session: SessionDep) -> dict[str, Any]:
     """Report that the server runs, with the database and PostGIS versions."""
     row = session.execute(

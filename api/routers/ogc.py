@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import Connection, text
 
+from api.auth.access import public
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
 from api.services import ogc, ogc_html
@@ -116,6 +117,7 @@ def _layer(conn: Connection, collection_id: str) -> Layer:
 
 
 @router.get("", openapi_extra={"parameters": [F_PARAM]})
+@public
 def landing_page(request: Request, settings: SettingsDep) -> Response:
     """The OGC API Features landing page."""
     _only_f(request)
@@ -127,18 +129,21 @@ def landing_page(request: Request, settings: SettingsDep) -> Response:
 
 
 @router.get("/api", include_in_schema=False)
+@public
 def service_desc(request: Request) -> JSONResponse:
     """The OpenAPI definition of this server."""
     return JSONResponse(request.app.openapi(), media_type=ogc.OPENAPI)
 
 
 @router.get("/api.html", include_in_schema=False)
+@public
 def service_doc() -> RedirectResponse:
     """The interactive API documentation."""
     return RedirectResponse("/docs")
 
 
 @router.get("/conformance", openapi_extra={"parameters": [F_PARAM]})
+@public
 def conformance(request: Request) -> Response:
     """The conformance classes this server implements."""
     _only_f(request)
@@ -152,6 +157,7 @@ def _collection_doc(conn: Connection, layer: Layer, base: str) -> dict[str, Any]
 
 
 @router.get("/collections", openapi_extra={"parameters": [F_PARAM]})
+@public
 def collections(request: Request, session: SessionDep) -> Response:
     """The feature collections: one per map layer."""
     _only_f(request)
@@ -166,6 +172,7 @@ def collections(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/collections/{collection_id}", openapi_extra={"parameters": [F_PARAM]})
+@public
 def collection(collection_id: str, request: Request, session: SessionDep) -> Response:
     """One feature collection: title, extent, links."""
     _only_f(request)
@@ -191,6 +198,7 @@ def _page_links(request: Request, query: ogc.ItemsQuery, returned: int, total: i
 
 
 @router.get("/collections/{collection_id}/items", openapi_extra={"parameters": ITEMS_PARAMS})
+@public
 def items(collection_id: str, request: Request, session: SessionDep) -> Response:
     """Features of a collection, by bbox, time and property values, a page at a time."""
     html = wants_html(request)
@@ -213,6 +221,7 @@ def items(collection_id: str, request: Request, session: SessionDep) -> Response
 
 @router.get("/collections/{collection_id}/items/{feature_id}",
             openapi_extra={"parameters": [F_PARAM]})
+@public
 def item(collection_id: str, feature_id: str, request: Request, session: SessionDep) -> Response:
     """One feature of a collection."""
     _only_f(request)

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
+from api.auth.access import public
 from api.deps import SessionDep, SettingsDep
 from api.services import open311 as o311
 from api.services.events import PhotoRef, create_event
@@ -101,6 +102,7 @@ Jurisdiction = Depends(jurisdiction)
 
 
 @router.get("/discovery.{fmt}")
+@public
 def get_discovery(fmt: Format, settings: SettingsDep) -> Response:
     """Where this GeoReport v2 endpoint is and which formats it speaks."""
     s = settings.open311
@@ -109,12 +111,14 @@ def get_discovery(fmt: Format, settings: SettingsDep) -> Response:
 
 
 @router.get("/services.{fmt}", dependencies=[Jurisdiction])
+@public
 def get_services(fmt: Format, session: SessionDep) -> Response:
     """List the services (our event categories), grouped by major category."""
     return render(o311.services(session), fmt, "services")
 
 
 @router.get("/services/{service_code}.{fmt}", dependencies=[Jurisdiction])
+@public
 def get_service_definition(service_code: str, fmt: Format, session: SessionDep) -> Response:
     """Describe one service's extra attributes (ours take none)."""
     return render(o311.service_definition(session, service_code), fmt, "service_definition")
@@ -131,6 +135,7 @@ STATUS_MAPPING = (
 
 
 @router.get("/requests.{fmt}", dependencies=[Jurisdiction], description=STATUS_MAPPING)
+@public
 def get_requests(fmt: Format, session: SessionDep, settings: SettingsDep,
                  service_request_id: str | None = None, service_code: str | None = None,
                  start_date: str | None = None, end_date: str | None = None,
@@ -147,6 +152,7 @@ def get_requests(fmt: Format, session: SessionDep, settings: SettingsDep,
 
 
 @router.get("/requests/{service_request_id}.{fmt}", dependencies=[Jurisdiction])
+@public
 def get_request(service_request_id: str, fmt: Format, session: SessionDep,
                 settings: SettingsDep) -> Response:
     """One service request's current status."""
@@ -156,6 +162,7 @@ def get_request(service_request_id: str, fmt: Format, session: SessionDep,
 
 
 @router.get("/tokens/{token}.{fmt}", dependencies=[Jurisdiction])
+@public
 def get_token(token: str, fmt: Format, session: SessionDep) -> Response:
     """The service request id behind a token returned by POST."""
     return render(o311.token_lookup(session, token), fmt, "requests")
@@ -180,6 +187,7 @@ def _authorise(session: SessionDep, fields: dict[str, str]) -> str:
 
 
 @router.post("/requests.{fmt}", dependencies=[Jurisdiction])
+@public
 def post_request(fmt: Format, session: SessionDep, settings: SettingsDep,
                  lookup: Annotated[GridLookup, Depends(get_grid_lookup)],
                  fields: Annotated[dict[str, str], Depends(form_fields)]) -> Response:

@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from sqlalchemy import text
 
+from api.auth.access import public
 from api.deps import SessionDep
 from api.errors import APIError
 from api.routers.codes import scan_record
@@ -88,6 +89,7 @@ def _options(session: Any) -> str:
 
 
 @router.get("/b/{code}", response_class=HTMLResponse, include_in_schema=True)
+@public
 def plate_page(code: str, session: SessionDep) -> HTMLResponse:
     """The mobile page of a building plate: its record and a report form (Chinese first)."""
     try:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from api.auth.access import Staff
 from api.deps import SessionDep
 from api.services import kpi
 
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
 @router.get("/events", description=(kpi.__doc__ or "").replace("``", "`"))
 def event_stats(
     session: SessionDep,
+    principal: Staff,
     group_by: Literal["grid", "community", "street", "department", "category"] = "grid",
     start: Annotated[datetime | None, Query(alias="from", description="reported at or after")]
     = None,
@@ -24,4 +26,4 @@ def event_stats(
 ) -> dict[str, Any]:
     """Event KPIs per grid, community, street, department or category."""
     return kpi.event_kpis(session, group_by=group_by, now=datetime.now(UTC), start=start,
-                          end=end, layer=layer)
+                          end=end, layer=layer, scope=principal.event_sql("e"))

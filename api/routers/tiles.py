@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
+from api.auth.access import public
 from api.services.raster_tiles import RASTERS, RasterService, raster_service_for
 from api.services.tile_cache import TileService, TileSettings, tile_service_for
 from layers import REGISTRY
@@ -75,6 +76,7 @@ def _tile_response(request: Request, data: bytes, etag: str, media_type: str,
 
 
 @router.get("")
+@public
 def list_layers(request: Request, tiles: TilesDep) -> dict[str, Any]:
     """List the map layers with their legend and style hints, and the raster surfaces."""
     tiles.sync(force=True)
@@ -88,6 +90,7 @@ def list_layers(request: Request, tiles: TilesDep) -> dict[str, Any]:
 
 
 @router.get("/raster/{name}.json")
+@public
 def raster_tilejson(name: str, request: Request, rasters: RastersDep) -> dict[str, Any]:
     """TileJSON 3.0.0 of a raster surface (kernel density or camera coverage)."""
     raster = rasters.get(name)
@@ -96,6 +99,7 @@ def raster_tilejson(name: str, request: Request, rasters: RastersDep) -> dict[st
 
 @router.get("/raster/{name}/{z}/{x}/{y}.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}, 204: {}, 304: {}})
+@public
 def raster_tile(name: str, z: Z, x: XY, y: XY, request: Request, rasters: RastersDep,
                 settings: SettingsDep) -> Response:
     """A PNG tile of a raster surface with its colour ramp (transparent where zero)."""
@@ -104,6 +108,7 @@ def raster_tile(name: str, z: Z, x: XY, y: XY, request: Request, rasters: Raster
 
 
 @router.get("/{layers}.json")
+@public
 def tilejson(layers: LayersPath, request: Request, tiles: TilesDep) -> dict[str, Any]:
     """TileJSON 3.0.0 of one or several layers (comma-separated), filters carried over."""
     tiles.sync(force=True)
@@ -132,6 +137,7 @@ def tilejson(layers: LayersPath, request: Request, tiles: TilesDep) -> dict[str,
 
 @router.get("/{layers}/{z}/{x}/{y}.mvt", response_class=Response,
             responses={200: {"content": {MVT: {}}}, 204: {}, 304: {}})
+@public
 async def vector_tile(layers: LayersPath, z: Z, x: XY, y: XY, request: Request,
                       tiles: TilesDep, settings: SettingsDep) -> Response:
     """A Mapbox Vector Tile of one or several layers (comma-separated); 204 when empty."""

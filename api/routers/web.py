@@ -8,19 +8,21 @@ served from ``node_modules`` (installed by ``npm install`` from the repo's
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 import api
-from api.db.models import AdminArea, Building, Event, Grid
+from api.auth.access import Staff, public
+from api.auth.policy import check_action
+from api.db.models import AdminArea, Building, Grid
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
 from api.services import web as service
+from api.services.lifecycle import TRANSITIONS
 from api.settings import Settings
 from gis_core.errors import GisError
 
@@ -52,18 +54,21 @@ def _serve(base: Path, path: str, cache: str) -> FileResponse:
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+@public
 def index() -> FileResponse:
     """The one-map page."""
     return _serve(STATIC_DIR, "index.html", "no-cache")
 
 
 @router.get("/static/{path:path}", include_in_schema=False)
+@public
 def static_file(path: str) -> FileResponse:
     """A file of the one-map client."""
     return _serve(STATIC_DIR, path, "no-cache")
 
 
 @router.get("/vendor/{package}/{path:path}", include_in_schema=False)
+@public
 def vendor_file(package: str, path: str, settings: SettingsDep) -> FileResponse:
     """A file of an npm package the client uses (maplibre-gl, leaflet)."""
     if package not in VENDOR_DIRS:
@@ -76,6 +81,7 @@ def vendor_file(package: str, path: str, settings: SettingsDep) -> FileResponse:
 
 
 @router.get("/api/v1/web/config")
+@public
 def web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """The one-map's configuration: basemap, data extent, live polling interval."""
     extent = None
@@ -98,47 +104,43 @@ def web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
 @router.get("/api/v1/web/live-events")
 def live_events(
     session: SessionDep,
+    principal: Staff,
     after_id: Annotated[int | None, Query(ge=0, description="return events with a larger "
                                           "id; omit for the latest ones")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """New events since a cursor, as GeoJSON, for the map's live layer."""
-    return service.live_events(session, after_id, limit)
+    return service.live_events(session, after_id, limit, principal.event_clause())
 
 
 @router.get("/api/v1/web/dashboard")
 def dashboard(
     session: SessionDep,
+    principal: Staff,
     days: Annotated[int, Query(ge=1, le=366, description="days in the trend")] = 30,
     layer: Annotated[str | None, Query(description="grid layer of the per-grid figures "
                                        "(default: the first exclusive layer)")] = None,
 ) -> dict[str, Any]:
     """The dashboard's figures: counts by status, rates, overdue list, trend, per-grid."""
-    return service.dashboard(session, days=days, layer=layer)
-
+    return service.dashboard(session, days=days, layer=layer, scope=principal.event_clause())
 
 
 @router.get("/api/v1/web/event-actions/{event_id}")
-def event_actions(event_id: int, request: Request, session: SessionDep) -> dict[str, Any]:
-    """The lifecycle actions the signed-in user (bearer token) may take on an event now."""
-    try:  # the events feature is optional for the map: without it, no actions
-        auth: Any = importlib.import_module("api.services.auth")
-        lifecycle: Any = importlib.import_module("api.services.lifecycle")
-    except ImportError:
-        raise APIError(404, "not_available", "event actions are not available") from None
-    event = session.get(Event, event_id)
-    if event is None:
+def event_actions(event_id: int, session: SessionDep, principal: Staff) -> dict[str, Any]:
+    """The lifecycle actions you may take on an event now."""
+    condition, params = principal.event_sql("events")
+    row = session.execute(text(f"SELECT status, {condition} FROM events WHERE id = :event_id"),
+                          {**params, "event_id": event_id}).first()
+    if row is None:
         raise APIError(404, "event_not_found", f"no event with id {event_id}")
-    user = auth.optional_user(request, session)
-    possible = sorted(lifecycle.TRANSITIONS.get(event.status, {}))
+    status, in_scope = row
+    possible = sorted(TRANSITIONS.get(status, {}))
     allowed = []
-    if user is not None:
-        for action in possible:
-            try:
-                auth.check_action(user, event, action)
-            except GisError:
-                continue
-            allowed.append(action)
-    return {"event_id": event_id, "status": event.status,
-            "role": user.role if user is not None else None,
+    for action in possible:
+        try:
+            check_action(principal, event_id, bool(in_scope), action)
+        except GisError:
+            continue
+        allowed.append(action)
+    return {"event_id": event_id, "status": status, "role": principal.role,
             "possible": possible, "allowed": allowed}

@@ -63,9 +63,9 @@ from psycopg.rows import dict_row
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from api.auth.policy import check_channel, role_for_token
 from api.db.models import OPEN_EVENTS_SQL, Building, Event
 from api.db.models_events import EventPhoto
-from api.services.auth import check_channel, role_for_token
 from api.services.grid_lookup import GridLookup
 from api.services.routing import RULE_ORDER, grid_codes
 from api.settings import EventSettings

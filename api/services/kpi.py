@@ -70,7 +70,8 @@ FROM events e
 JOIN event_categories c ON c.id = e.category_id
 LEFT JOIN departments d ON d.id = e.department_id
 {grid_join}
-WHERE (CAST(:start AS timestamptz) IS NULL OR e.reported_at >= :start)
+WHERE ({scope})
+  AND (CAST(:start AS timestamptz) IS NULL OR e.reported_at >= :start)
   AND (CAST(:end AS timestamptz) IS NULL OR e.reported_at < :end)
 GROUP BY GROUPING SETS (({key}), ())
 ORDER BY GROUPING({key}), {key} NULLS LAST
@@ -96,8 +97,13 @@ def _figures(row: dict[str, Any]) -> dict[str, Any]:
 
 def event_kpis(session: Session, *, group_by: str, now: datetime,
                start: datetime | None = None, end: datetime | None = None,
-               layer: str | None = None) -> dict[str, Any]:
-    """KPIs per group and in total (definitions in the module docstring)."""
+               layer: str | None = None,
+               scope: tuple[str, dict[str, Any]] = ("TRUE", {})) -> dict[str, Any]:
+    """KPIs per group and in total (definitions in the module docstring).
+
+    ``scope`` is a condition on the events ``e`` and its parameters
+    (``Principal.event_sql("e")``): only those events are counted.
+    """
     if group_by not in GROUPS:
         raise InvalidInput(f"parameter 'group_by': {group_by!r} is not one of "
                            f"{', '.join(GROUPS)}", code="invalid_parameter")
@@ -110,9 +116,12 @@ def event_kpis(session: Session, *, group_by: str, now: datetime,
             raise InvalidInput(f"parameter 'layer': no grid layer {layer!r}; layers: "
                                f"{', '.join(layers)}", code="invalid_parameter")
     key = _KEYS[group_by]
-    sql = _SQL.format(key=key, grid_join=_GRID_JOIN if group_by == "grid" else "")
+    condition, scope_params = scope
+    sql = _SQL.format(key=key, grid_join=_GRID_JOIN if group_by == "grid" else "",
+                      scope=condition)
     rows = session.execute(text(sql), {"open": list(OPEN_STATES), "now": now, "start": start,
-                                       "end": end, "layer": layer}).mappings().all()
+                                       "end": end, "layer": layer, **scope_params}
+                           ).mappings().all()
     groups = [{"key": r["key"], **_figures(dict(r))} for r in rows if not r["is_total"]]
     total = next((_figures(dict(r)) for r in rows if r["is_total"]), None)
     return {"group_by": group_by, "layer": layer if group_by == "grid" else None,

@@ -10,7 +10,7 @@ listing the allowed actions). ``escalate`` keeps the status and raises the
 escalation level community -> street -> district -> city (kept in
 ``events.attributes``). ``ACTION_ROLES`` says which roles may take each action;
 a grid worker acts only on events of their grids, a handler only on events of
-their department (``api.services.auth.check_scope``).
+their department (``api.auth.policy.check_action``, scopes in ``api.auth.principal``).
 
 Intake (``api.services.events.create_event``) writes ``register`` and, when a
 department is found, an automatic ``dispatch`` by ``system``.

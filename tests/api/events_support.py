@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from api.services.auth import create_user
+from api.auth.service import create_user
 from api.settings import Settings
 
 

@@ -110,8 +110,9 @@ def _count(engine: Engine) -> int:
 def test_cli_user_create_and_escalate(fresh: Engine, la: pd.DataFrame) -> None:
     from typer.testing import CliRunner
 
+    from api.auth.principal import resolve
+    from api.auth.service import hash_secret
     from api.cli import app
-    from api.services.auth import user_for_token
 
     env = {"DATABASE_URL": fresh.url.render_as_string(hide_password=False)}
     runner = CliRunner()
@@ -120,8 +121,10 @@ def test_cli_user_create_and_escalate(fresh: Engine, la: pd.DataFrame) -> None:
     assert made.exit_code == 0, made.output
     token = made.stdout.strip().splitlines()[0]
     with Session(fresh) as session:
-        user = user_for_token(session, token)
-        assert user is not None and user.role == "handler" and user.department_id is not None
+        found = resolve(session, hash_secret(token), "token")
+        assert found is not None
+        user = found[0]
+        assert user.role == "handler" and user.department_id is not None
     refused = runner.invoke(app, ["user", "create", "--name", "w", "--role", "grid_worker"],
                             env=env)
     assert refused.exit_code != 0

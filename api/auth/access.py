@@ -1,0 +1,162 @@
+"""Deny by default: the one gate every route goes through.
+
+Every route of the app requires a signed-in staff user unless its endpoint is
+marked :func:`public`; :func:`roles` narrows a route to some roles. The gate
+runs as an app-level dependency before the route's own parameters are read, so
+a caller without credentials gets 401 and a caller of the wrong role 403 before
+anything else happens. Which *objects* a user sees is the business of the SQL
+(:meth:`api.auth.principal.Principal.event_sql`).
+
+Credentials: ``Authorization: Bearer TOKEN`` (API clients) or the session
+cookie set by sign-in (web pages). A request authenticated by the cookie that
+changes something (any method but GET, HEAD, OPTIONS) must carry the session's
+CSRF token in ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api.auth.principal import Principal, resolve
+from api.auth.service import hash_secret
+from api.deps import get_session
+from api.errors import APIError
+
+logger = logging.getLogger("gridgov.auth")
+
+SESSION_COOKIE = "gridgov_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: a credential's last use is written at most this often
+TOUCH_EVERY = timedelta(seconds=60)
+
+F = TypeVar("F", bound=Callable[..., Any])
+_PUBLIC: set[Callable[..., Any]] = set()
+_ROLES: dict[Callable[..., Any], frozenset[str]] = {}
+
+
+def public(endpoint: F) -> F:
+    """Mark an endpoint as part of the public surface (no credentials needed)."""
+    _PUBLIC.add(endpoint)
+    return endpoint
+
+
+def roles(*names: str) -> Callable[[F], F]:
+    """Allow an endpoint to these roles only (403 for the others)."""
+    def mark(endpoint: F) -> F:
+        _ROLES[endpoint] = frozenset(names)
+        return endpoint
+    return mark
+
+
+def is_public(endpoint: Callable[..., Any]) -> bool:
+    """Whether ``endpoint`` is on the public surface."""
+    return endpoint in _PUBLIC
+
+
+def allowed_roles(endpoint: Callable[..., Any]) -> frozenset[str] | None:
+    """The roles allowed on ``endpoint``; None: every staff role."""
+    return _ROLES.get(endpoint)
+
+
+def _credential(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise APIError(401, "unauthorized", "use 'Authorization: Bearer TOKEN'")
+        return "token", token.strip()
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return ("session", cookie) if cookie else None
+
+
+@contextmanager
+def request_session(request: Request) -> Iterator[Session]:
+    """A session for the gate, honouring a test's override of ``get_session`` as FastAPI would."""
+    override: Any = request.app.dependency_overrides.get(get_session)
+    made: Any = override() if override is not None else get_session(request)
+    if isinstance(made, Session):
+        yield made
+        return
+    try:
+        yield next(made)
+    finally:
+        made.close()
+
+
+def _touch(request: Request, via: str, credential_id: Any, last_used: Any) -> None:
+    if last_used is not None and datetime.now(UTC) - last_used < TOUCH_EVERY:
+        return
+    table, column = (("api_tokens", "last_used_at") if via == "token"
+                     else ("user_sessions", "last_seen_at"))
+    try:  # outside the request's transaction: reads never commit
+        with request.app.state.engine.connect() as conn:
+            conn.execute(text(f"UPDATE {table} SET {column} = now() WHERE id = :id"),
+                         {"id": credential_id})
+            conn.commit()
+    except Exception:  # the last-used time is informative; never fail a request for it
+        logger.warning("could not record the last use of a %s", via, exc_info=True)
+
+
+def _authenticate(request: Request, via: str, secret: str) -> Principal:
+    with request_session(request) as session:
+        found = resolve(session, hash_secret(secret), "token" if via == "token" else "session")
+    if found is None:
+        raise APIError(401, "unauthorized", "unknown, expired or revoked token" if via == "token"
+                       else "the session has ended; sign in again",
+                       headers={"WWW-Authenticate": "Bearer"})
+    principal, credential_id, last_used = found
+    _touch(request, via, credential_id, last_used)
+    return principal
+
+
+def _check_csrf(request: Request, principal: Principal) -> None:
+    if principal.via != "session" or request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent or sent != principal.csrf_token:
+        raise APIError(403, "csrf_failed", "a change made with the session cookie needs the "
+                       "session's X-CSRF-Token header (GET /api/v1/auth/me gives it)")
+
+
+async def gate(request: Request) -> Principal | None:
+    """The request's principal; 401/403 unless the route is public or the caller may use it."""
+    route = request.scope.get("route")
+    endpoint = getattr(route, "endpoint", None)
+    open_route = endpoint is not None and is_public(endpoint)
+    found = _credential(request)
+    if found is None:
+        if open_route:
+            return None
+        raise APIError(401, "unauthorized", "sign in or send 'Authorization: Bearer TOKEN'",
+                       headers={"WWW-Authenticate": "Bearer"})
+    principal = await run_in_threadpool(_authenticate, request, *found)
+    _check_csrf(request, principal)
+    allowed = allowed_roles(endpoint) if endpoint is not None else None
+    if not open_route and allowed is not None and principal.role not in allowed:
+        raise APIError(403, "forbidden", f"role {principal.role!r} may not use this; roles "
+                       f"allowed: {', '.join(sorted(allowed))}")
+    request.state.principal = principal
+    return principal
+
+
+def require_staff(principal: Annotated[Principal | None, Depends(gate)]) -> Principal:
+    """The signed-in user of a staff route (the gate has already refused anyone else)."""
+    if principal is None:  # only reachable on a public route that asks for a user
+        raise APIError(401, "unauthorized", "sign in or send 'Authorization: Bearer TOKEN'")
+    return principal
+
+
+#: the caller, None when anonymous (public routes)
+MaybePrincipal = Annotated[Principal | None, Depends(gate)]
+#: the signed-in staff caller
+Staff = Annotated[Principal, Depends(require_staff)]

@@ -1,0 +1,59 @@
+"""Who may do what: intake channels and lifecycle actions by role.
+
+Intake is open to residents on the ``app`` and ``qr`` channels; the
+``hotline``, ``patrol``, ``camera`` and ``open311`` channels need a staff user
+of the right role (the Open311 endpoint checks its own API keys). Lifecycle
+actions are allowed by :data:`api.services.lifecycle.ACTION_ROLES` on events in
+the user's scope.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from api.auth.principal import Principal
+from api.auth.service import hash_secret
+from api.errors import APIError
+from api.services.lifecycle import ACTION_ROLES
+
+PUBLIC_CHANNELS = frozenset({"app", "qr"})
+CHANNEL_ROLES: dict[str, frozenset[str]] = {
+    "hotline": frozenset({"admin", "dispatcher"}),
+    "patrol": frozenset({"admin", "dispatcher", "grid_worker"}),
+    "camera": frozenset({"admin", "dispatcher"}),
+    "open311": frozenset({"admin", "dispatcher"}),
+}
+
+
+def check_channel(role: str | None, channel: str) -> None:
+    """Refuse intake on a staff channel without a staff user (``role``) of the right role."""
+    if channel in PUBLIC_CHANNELS:
+        return
+    roles = CHANNEL_ROLES.get(channel, frozenset())
+    if role is None:
+        raise APIError(401, "unauthorized", f"channel {channel!r} requires a staff token")
+    if role not in roles:
+        raise APIError(403, "forbidden", f"role {role!r} may not report on channel {channel!r}")
+
+
+def role_for_token(conn: Connection | Session, token: str) -> tuple[str, str]:
+    """Name and role of the active user holding a valid ``token``; 401 when there is none."""
+    row = conn.execute(text(
+        "SELECT u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id "
+        "WHERE t.token_hash = :h AND t.revoked_at IS NULL AND u.active "
+        "AND (t.expires_at IS NULL OR t.expires_at > now())"), {"h": hash_secret(token)}
+    ).one_or_none()
+    if row is None:
+        raise APIError(401, "unauthorized", "unknown, expired or revoked token")
+    return str(row[0]), str(row[1])
+
+
+def check_action(principal: Principal, event_id: int, in_scope: bool, action: str) -> None:
+    """403 unless the user's role may take ``action`` and the event is in their scope."""
+    allowed = ACTION_ROLES.get(action)
+    if allowed is not None and principal.role not in allowed:
+        raise APIError(403, "forbidden", f"role {principal.role!r} may not {action!r}; roles "
+                       f"allowed: {', '.join(sorted(allowed))}")
+    if not in_scope:
+        raise APIError(403, "out_of_scope", f"event {event_id} is not in your scope")
