@@ -34,6 +34,7 @@ from api.routers import (
     tiles,
     web,
 )
+from api.services.analytics import ResultCache
 from api.services.grid_lookup import IndexedGridLookup
 from api.services.intake_writer import IntakeWriter
 from api.settings import Settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
         eng = engine or make_engine(settings.db.resolved_url(), settings.db.pool_size)
         app.state.engine = eng
         app.state.sessionmaker = make_sessionmaker(eng)
+        app.state.analytics_cache = ResultCache()
         app.state.grid_lookup = lookup = IndexedGridLookup(eng)
         app.state.intake_writer = writer = IntakeWriter(eng, lookup, settings.events,
                                                         connection=intake_connection)

@@ -70,6 +70,8 @@ class Open311Settings(BaseSettings):
     changeset: str = "2026-11-22T00:00:00+08:00"
     window_days: int = 90
     max_requests: int = 1000
+    #: show residents' descriptions (and photos given as web addresses) in GET requests
+    public_details: bool = False
 
 
 class EventSettings(BaseSettings):

@@ -49,6 +49,25 @@ def role_for_token(conn: Connection | Session, token: str) -> tuple[str, str]:
     return str(row[0]), str(row[1])
 
 
+def event_scope(conn: Connection | Session, principal: Principal, event_id: int
+                ) -> tuple[str, bool]:
+    """The status of event ``event_id`` and whether it is in scope; 404 when there is none."""
+    condition, params = principal.event_sql("events")
+    row = conn.execute(text(f"SELECT status, {condition} FROM events WHERE id = :event_id"),
+                       {**params, "event_id": event_id}).first()
+    if row is None:
+        raise APIError(404, "event_not_found", f"no event with id {event_id}")
+    return str(row[0]), bool(row[1])
+
+
+def check_event_scope(conn: Connection | Session, principal: Principal, event_id: int) -> str:
+    """The status of event ``event_id``: 404 when there is none, 403 outside your scope."""
+    status, in_scope = event_scope(conn, principal, event_id)
+    if not in_scope:
+        raise APIError(403, "out_of_scope", f"event {event_id} is not in your scope")
+    return status
+
+
 def check_action(principal: Principal, event_id: int, in_scope: bool, action: str) -> None:
     """403 unless the user's role may take ``action`` and the event is in their scope."""
     allowed = ACTION_ROLES.get(action)

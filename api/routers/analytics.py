@@ -11,11 +11,14 @@ from sqlalchemy import Engine
 
 from api.auth.access import roles
 from api.deps import SessionDep
+from api.errors import APIError
 from api.services import analytics as svc
 from gis_core.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
+#: the most camera sites one placement may propose (the MCLP solve grows fast with k)
+MAX_NEW_CAMERAS = 20
 #: who may run analyses (they read every event of the territory, aggregated)
 ANALYSTS = ("admin", "dispatcher", "analyst")
 
@@ -29,9 +32,7 @@ TIFF = "image/tiff"
 
 
 def _cache(request: Request) -> svc.ResultCache:
-    cache: svc.ResultCache | None = getattr(request.app.state, "analytics_cache", None)
-    if cache is None:
-        cache = request.app.state.analytics_cache = svc.ResultCache()
+    cache: svc.ResultCache = request.app.state.analytics_cache
     return cache
 
 
@@ -54,7 +55,10 @@ def _run(request: Request, session: SessionDep, name: str, params: dict[str, Any
         session.commit()
         return result
 
-    return _cache(request).get_or_compute(_engine(request), name, params, fresh)
+    try:
+        return _cache(request).get_or_compute(_engine(request), name, params, fresh)
+    except svc.AnalysisBusy as exc:
+        raise APIError(429, "analysis_busy", str(exc), headers={"Retry-After": "5"}) from None
 
 
 @router.get("/coverage")
@@ -94,7 +98,7 @@ class PlacementIn(BaseModel):
     """Where new cameras would see the most uncovered demand."""
 
     model_config = ConfigDict(extra="forbid")
-    k: int = Field(ge=1, le=100, description="number of new cameras")
+    k: int = Field(ge=1, le=MAX_NEW_CAMERAS, description="number of new cameras")
     layer: str = "basic"
     grid: str | None = Field(None, description="one grid (default: the whole layer)")
     candidates: list[tuple[float, float]] | None = Field(
@@ -135,7 +139,9 @@ def hot_spots(request: Request, session: SessionDep,
     the cells are also stored for the one-map's ``hotspots`` layer.
     """
     _window(start, end)
-    svc.parse_cell(cell)
+    kind, res = svc.parse_cell(cell)
+    if kind == "h3":
+        svc.check_h3_resolution(session.connection(), int(res), "cell")
     params = {"cell": cell, "from": start, "to": end, "category": category, "alpha": alpha}
     result: dict[str, Any] = _run(request, session, "hotspots", params, lambda conn: (
         svc.hotspot_report(conn, cell, start, end, category, alpha)))
@@ -151,6 +157,7 @@ def emerging_hot_spots(request: Request, session: SessionDep,
                        ) -> dict[str, Any]:
     """Emerging hot spot patterns (new, consecutive, intensifying, ... as ArcGIS Pro)."""
     _window(start, end)
+    svc.check_h3_resolution(session.connection(), resolution, "resolution")
     params = {"resolution": resolution, "step": step, "from": start, "to": end,
               "category": category}
     result: dict[str, Any] = _run(request, session, "emerging", params, lambda conn: (

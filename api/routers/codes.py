@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, UploadFile
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.auth.access import public
+from api.auth.access import Staff, public
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
 from api.routers.buildings import building_record
@@ -84,8 +84,13 @@ def grid_plates_pdf(code: str, session: SessionDep, settings: SettingsDep) -> Re
         "Content-Disposition": f'inline; filename="plates-{code}.pdf"'})
 
 
-def scan_record(session: Session, code: str) -> dict[str, Any]:
-    """A building record for a grid worker: grids per layer, nearby cameras, open events."""
+def scan_record(session: Session, code: str, scope: tuple[str, dict[str, Any]] = ("TRUE", {})
+                ) -> dict[str, Any]:
+    """A building record for a grid worker: grids per layer, nearby cameras, open events.
+
+    ``scope`` (``Principal.event_sql("e")``) limits the open events to the reader's.
+    """
+    condition, scope_params = scope
     record = building_record(session, code)
     props = record["properties"]
     props["grids"] = (props.get("attributes") or {}).get("grids", {})
@@ -99,15 +104,15 @@ def scan_record(session: Session, code: str) -> dict[str, Any]:
         "SELECT e.id, e.status, c.code AS category, c.name AS category_name, "
         "e.reported_at, e.due_at, e.description FROM events e "
         "JOIN buildings b ON b.id = e.building_id JOIN event_categories c "
-        "ON c.id = e.category_id WHERE b.code = :code AND e.status = ANY(:open) "
+        f"ON c.id = e.category_id WHERE b.code = :code AND e.status = ANY(:open) AND {condition} "
         "ORDER BY e.reported_at DESC LIMIT 50"),
-        {"code": code, "open": list(OPEN_STATES)}).mappings()]
+        {"code": code, "open": list(OPEN_STATES), **scope_params}).mappings()]
     return record
 
 
 @router.post("/buildings/scan")
 async def scan_building(request: Request, session: SessionDep, settings: SettingsDep,
-                        image: UploadFile) -> dict[str, Any]:
+                        principal: Staff, image: UploadFile) -> dict[str, Any]:
     """Read the QR plate in a photo and return the building's record.
 
     Upload the photo as multipart field ``image`` (JPEG, PNG or WebP, at most
@@ -137,7 +142,7 @@ async def scan_building(request: Request, session: SessionDep, settings: Setting
                        f"the QR code reads {text_read[:200]!r}, which is not one of our building "
                        f"plates ({settings.api.public_base_url}/b/ and a building code with a "
                        "valid check character)")
-    return await anyio.to_thread.run_sync(scan_record, session, code)
+    return await anyio.to_thread.run_sync(scan_record, session, code, principal.event_sql("e"))
 
 
 def _check_level(level: int) -> None:

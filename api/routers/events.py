@@ -19,12 +19,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement, and_, or_, select, text
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from api.auth.access import MaybePrincipal, Staff, public
-from api.auth.policy import check_action, check_channel
-from api.auth.principal import Principal
+from api.auth.policy import check_action, check_channel, check_event_scope, event_scope
 from api.db.models import Department, Event, EventCategory
 from api.db.models_events import EventPhoto
 from api.deps import SessionDep
@@ -331,25 +329,10 @@ def list_events(
                               request=request)
 
 
-def event_in_scope(session: Session, principal: Principal, event_id: int,
-                   lock: bool = False) -> Event:
-    """The event ``event_id``: 404 when there is none, 403 when it is outside your scope."""
-    condition, params = principal.event_sql("events")
-    row = session.execute(text(f"SELECT {condition} FROM events WHERE id = :event_id"),
-                          {**params, "event_id": event_id}).first()
-    if row is None:
-        raise APIError(404, "event_not_found", f"no event with id {event_id}")
-    if not row[0]:
-        raise APIError(403, "out_of_scope", f"event {event_id} is not in your scope")
-    event = session.get(Event, event_id, with_for_update=lock or None)
-    assert event is not None
-    return event
-
-
 @router.get("/events/{event_id}")
 def get_event(event_id: int, session: SessionDep, principal: Staff) -> dict[str, Any]:
     """Get one event of your scope with its full history (reporter contact for some roles)."""
-    event_in_scope(session, principal, event_id)
+    check_event_scope(session, principal, event_id)
     detail = event_detail(session, event_id=event_id,
                           personal_data=principal.reads_personal_data)
     assert detail is not None
@@ -360,12 +343,8 @@ def get_event(event_id: int, session: SessionDep, principal: Staff) -> dict[str,
 def act_on_event(event_id: int, body: ActionIn, session: SessionDep,
                  principal: Staff) -> dict[str, Any]:
     """Take a lifecycle action on an event (dispatch, accept, handle, verify, close ...)."""
-    condition, params = principal.event_sql("events")
-    in_scope = session.execute(text(f"SELECT {condition} FROM events WHERE id = :event_id"),
-                               {**params, "event_id": event_id}).scalar()
-    if in_scope is None:
-        raise APIError(404, "event_not_found", f"no event with id {event_id}")
-    check_action(principal, event_id, bool(in_scope), body.action)
+    _, in_scope = event_scope(session, principal, event_id)
+    check_action(principal, event_id, in_scope, body.action)
     event = session.get(Event, event_id, with_for_update=True)
     assert event is not None
     args: dict[str, Any] = {"duplicate_of": body.duplicate_of,
@@ -390,7 +369,7 @@ def act_on_event(event_id: int, body: ActionIn, session: SessionDep,
 def get_photo(event_id: int, photo_id: int, session: SessionDep, principal: Staff
               ) -> FileResponse | RedirectResponse:
     """Get one photo of an event of your scope."""
-    event_in_scope(session, principal, event_id)
+    check_event_scope(session, principal, event_id)
     photo = session.get(EventPhoto, photo_id)
     if photo is None or photo.event_id != event_id:
         raise APIError(404, "photo_not_found", f"event {event_id} has no photo {photo_id}")

@@ -147,7 +147,8 @@ def get_requests(fmt: Format, session: SessionDep, settings: SettingsDep,
          "start_date": start_date, "end_date": end_date, "status": status},
         now=datetime.now(tz), tz=tz, window_days=settings.open311.window_days,
         max_requests=settings.open311.max_requests)
-    found = o311.find_requests(session, query, tz, settings.api.public_base_url)
+    found = o311.find_requests(session, query, tz, settings.api.public_base_url,
+                               settings.open311.public_details)
     return render(found, fmt, "requests")
 
 
@@ -157,7 +158,8 @@ def get_request(service_request_id: str, fmt: Format, session: SessionDep,
                 settings: SettingsDep) -> Response:
     """One service request's current status."""
     tz = o311.zone(settings.api.timezone)
-    found = o311.get_request(session, service_request_id, tz, settings.api.public_base_url)
+    found = o311.get_request(session, service_request_id, tz, settings.api.public_base_url,
+                             settings.open311.public_details)
     return render(found, fmt, "requests")
 
 

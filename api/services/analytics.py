@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 import geopandas as gpd
+import h3
 import numpy as np
 import pandas as pd
 import shapely
@@ -41,32 +42,72 @@ DEPENDS = {
 }
 
 
+class AnalysisBusy(Exception):
+    """Another computation of the same kind is running (answered 429 with Retry-After)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"another {name} analysis is running; try again shortly")
+        self.name = name
+
+
 class ResultCache:
-    """A small LRU of analysis results keyed by name, parameters and table versions."""
+    """A small LRU of analysis results keyed by name, parameters and table versions.
+
+    One computation runs at a time per kind (``name``): a request for the same
+    result waits for it and gets the cached answer; a request for another
+    result of a kind already computing gets :class:`AnalysisBusy` at once.
+    """
 
     def __init__(self, size: int = 32) -> None:
         self.size = size
         self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._running: dict[str, tuple[tuple[Any, ...], threading.Event]] = {}
         self.hits = 0
         self.misses = 0
+
+    def _cached(self, key: tuple[Any, ...]) -> tuple[bool, Any]:
+        if key in self._items:
+            self._items.move_to_end(key)
+            self.hits += 1
+            return True, self._items[key]
+        return False, None
+
+    def _claim(self, name: str, key: tuple[Any, ...]) -> tuple[bool, Any]:
+        """(True, result) when cached; (False, None) when this caller computes."""
+        while True:
+            with self._lock:
+                hit, result = self._cached(key)
+                if hit:
+                    return True, result
+                running = self._running.get(name)
+                if running is None:
+                    self._running[name] = (key, threading.Event())
+                    return False, None
+                if running[0] != key:
+                    raise AnalysisBusy(name)
+                done = running[1]
+            done.wait()  # the same result is being computed: take it from the cache
 
     def get_or_compute(self, engine: Engine, name: str, params: dict[str, Any],
                        compute: Callable[[], Any]) -> Any:
         """The cached result, or ``compute()`` stored under the current table versions."""
         key = (name, json.dumps(params, sort_keys=True, default=str), versions(engine, name))
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return self._items[key]
-        result = compute()
-        with self._lock:
-            self.misses += 1
-            self._items[key] = result
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return result
+        hit, result = self._claim(name, key)
+        if hit:
+            return result
+        try:
+            result = compute()
+            with self._lock:
+                self.misses += 1
+                self._items[key] = result
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+            return result
+        finally:
+            with self._lock:
+                _, done = self._running.pop(name)
+            done.set()
 
 
 def versions(engine: Engine, name: str) -> tuple[tuple[str, int], ...]:
@@ -276,6 +317,38 @@ def placement_report(conn: Connection, layer: str, grid: str | None, k: int,
 # --------------------------------------------------------------------------- hot spots
 
 
+#: the most H3 cells an analysis may cut the territory into (sets the finest resolution)
+MAX_H3_CELLS = 200_000
+#: the most time steps of an emerging hot spot analysis
+MAX_TIME_STEPS = 260
+
+
+def max_h3_resolution(conn: Connection) -> int:
+    """The finest H3 resolution that cuts the territory into at most ``MAX_H3_CELLS`` cells.
+
+    The territory is the bounding box of the admin areas (or of the grids).
+    """
+    area_km2 = conn.execute(text(
+        "SELECT coalesce((SELECT ST_Area(ST_Envelope(ST_Extent(geom))::geography) "
+        "FROM admin_areas), (SELECT ST_Area(ST_Envelope(ST_Extent(geom))::geography) "
+        "FROM grids)) / 1e6")).scalar()
+    if not area_km2:
+        return 9
+    fits = [r for r in range(16)
+            if area_km2 / h3.average_hexagon_area(r, unit="km^2") <= MAX_H3_CELLS]
+    return max(fits, default=0)
+
+
+def check_h3_resolution(conn: Connection, resolution: int, parameter: str) -> None:
+    """422 naming ``parameter`` when ``resolution`` is finer than the territory allows."""
+    finest = max_h3_resolution(conn)
+    if resolution > finest:
+        raise InvalidInput(f"query parameter '{parameter}': H3 resolution {resolution} would "
+                           f"cut the territory into more than {MAX_H3_CELLS:,} cells; use "
+                           f"{finest} or coarser", code="resolution_too_fine",
+                           parameter=parameter, maximum=finest)
+
+
 def parse_cell(cell: str) -> tuple[str, str | int]:
     """``h3:9`` -> ("h3", 9); ``grid:basic`` -> ("grid", "basic")."""
     kind, _, arg = cell.partition(":")
@@ -333,6 +406,15 @@ def emerging_report(conn: Connection, resolution: int, step: str, start: datetim
     except ValueError:
         raise InvalidInput(f"query parameter 'step': {step!r} is not a pandas frequency "
                            "such as W, D, 2W or MS", parameter="step") from None
+    if len(events):
+        first = start or events["reported_at"].min()
+        last = end or events["reported_at"].max()
+        steps_n = len(pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq=step))
+        if steps_n > MAX_TIME_STEPS:
+            raise InvalidInput(f"query parameter 'step': {step!r} makes {steps_n} time steps "
+                               f"over the events' time span; at most {MAX_TIME_STEPS} (use "
+                               "a longer step or a shorter window)", code="too_many_steps",
+                               parameter="step")
     result = hotspots.emerging_hotspots(events, resolution=resolution, time_step=step,
                                         start=start, end=end)
     steps = [str(s) for s in result.attrs.get("time_steps", [])]

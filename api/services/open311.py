@@ -277,16 +277,15 @@ def _last_steps(session: Session, ids: Sequence[int]) -> dict[int, tuple[datetim
 
 
 def _media_urls(session: Session, ids: Sequence[int], base_url: str) -> dict[int, str]:
-    """Per event: the absolute URL of its first photo (a stored file is served by the API)."""
+    """Per event: its first photo given as a web address (stored files stay staff-only)."""
     if not ids:
         return {}
     p = EventPhoto
     rows = session.execute(
         select(p.event_id, p.id, p.url).where(p.event_id.in_(ids))
         .ext(distinct_on(p.event_id)).order_by(p.event_id, p.id)).all()
-    root = base_url.rstrip("/")
-    return {event_id: url or f"{root}/api/v1/events/{event_id}/photos/{photo_id}"
-            for event_id, photo_id, url in rows}
+    return {event_id: url for event_id, _photo_id, url in rows
+            if url and url.lower().startswith(("http://", "https://"))}
 
 
 def _as_request(row: Any, step: tuple[datetime, str | None] | None, media_url: str | None,
@@ -308,23 +307,33 @@ def _as_request(row: Any, step: tuple[datetime, str | None] | None, media_url: s
 
 
 def find_requests(session: Session, query: RequestQuery, tz: ZoneInfo,
-                  base_url: str = "") -> list[dict[str, Any]]:
+                  base_url: str = "", details: bool = False) -> list[dict[str, Any]]:
     """The requests matching ``query`` (no personal data), most recent first.
 
-    ``base_url`` makes the URL of a photo stored by the server absolute.
+    Residents' free text and photos are shown only with ``details``
+    (``GRIDGOV_OPEN311_PUBLIC_DETAILS``): then ``description``, and ``media_url``
+    for photos given as public web addresses; photos stored by the server are
+    staff-only and never get a public URL. ``base_url`` is kept for callers that
+    build absolute links.
     """
     rows = session.execute(_filtered(session, query)).all()
     ids = [r.id for r in rows]
-    steps, media = _last_steps(session, ids), _media_urls(session, ids, base_url)
-    return [_as_request(r, steps.get(r.id), media.get(r.id), tz) for r in rows]
+    steps = _last_steps(session, ids)
+    media = _media_urls(session, ids, base_url) if details else {}
+    out = [_as_request(r, steps.get(r.id), media.get(r.id), tz) for r in rows]
+    if not details:
+        for request in out:
+            request["description"] = None
+    return out
 
 
 def get_request(session: Session, service_request_id: str, tz: ZoneInfo,
-                base_url: str = "") -> list[dict[str, Any]]:
+                base_url: str = "", details: bool = False) -> list[dict[str, Any]]:
     """One request as the spec's one-element array; 404 when there is none."""
     if not service_request_id.isdigit():
         raise Open311Error(404, f"service_request_id {service_request_id!r} not found")
-    found = find_requests(session, RequestQuery(ids=(int(service_request_id),)), tz, base_url)
+    found = find_requests(session, RequestQuery(ids=(int(service_request_id),)), tz, base_url,
+                          details)
     if not found:
         raise Open311Error(404, f"service_request_id {service_request_id!r} not found")
     return found

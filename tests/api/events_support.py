@@ -49,3 +49,9 @@ def token_for(session: Session, role: str, name: str | None = None, **kw: Any) -
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header for ``token``."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def signed_in(client: Any, session: Session, role: str = "admin", **kw: Any) -> Any:
+    """``client`` with the bearer token of a new user of ``role`` on every request."""
+    client.headers["Authorization"] = f"Bearer {token_for(session, role, f'as-{role}', **kw)}"
+    return client

@@ -14,6 +14,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from gis_core.hotspots import aggregate_h3, gi_star
+from tests.api.events_support import signed_in
+
+
+@pytest.fixture()
+def client(client: TestClient, session: Session) -> TestClient:
+    """These routes are for staff: the tests call them signed in as an admin."""
+    return signed_in(client, session)
 
 
 def test_coverage_per_grid_and_blind_spots(client: TestClient, session: Session) -> None:

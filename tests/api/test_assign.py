@@ -10,9 +10,17 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from api.services.grid_lookup import IndexedGridLookup, PostGISGridLookup
 from gis_core.crs import from_wgs84
+from tests.api.events_support import signed_in
+
+
+@pytest.fixture()
+def client(client: TestClient, session: Session) -> TestClient:
+    """These routes are for staff: the tests call them signed in as an admin."""
+    return signed_in(client, session)
 
 
 def _inside_points(engine: Engine, n: int = 5) -> list[tuple[str, float, float]]:

@@ -19,6 +19,13 @@ from api.cli import app as cli
 from api.services.codes import allocate_building_codes
 from coding import beidou, building_codes, qr
 from coding.plates import plate_png
+from tests.api.events_support import signed_in
+
+
+@pytest.fixture()
+def client(client: TestClient, session: Session) -> TestClient:
+    """These routes are for staff: the tests call them signed in as an admin."""
+    return signed_in(client, session)
 
 
 def _building(session: Session) -> tuple[str, float, float]:

@@ -186,7 +186,7 @@ def test_duplicate_within_50_m_and_24_h_is_linked(
     assert later.status == "dispatched"
 
 
-def test_multipart_with_photos(client: TestClient, tmp_path: Path,
+def test_multipart_with_photos(client: TestClient, tmp_path: Path, session: Session,
                                grids: list[dict[str, Any]]) -> None:
     g = grids[3]
     jpeg = b"\xff\xd8\xff\xe0" + b"0" * 100
@@ -194,10 +194,12 @@ def test_multipart_with_photos(client: TestClient, tmp_path: Path,
         "category": "0104", "x": str(g["lon"]), "y": str(g["lat"]), "channel": "qr",
         "reporter_phone": "13912345678"}, files=[("photos", ("a.jpg", jpeg, "image/jpeg"))])
     assert r.status_code == 201, r.text
-    detail = client.get(f"/api/v1/events/{r.json()['id']}").json()
+    staff = bearer(token_for(session, "dispatcher", "d-photos"))
+    detail = client.get(f"/api/v1/events/{r.json()['id']}", headers=staff).json()
     assert detail["channel"] == "qr"
     assert len(detail["photos"]) == 1
-    photo = client.get(detail["photos"][0]["url"])
+    assert client.get(detail["photos"][0]["url"]).status_code == 401  # photos are staff-only
+    photo = client.get(detail["photos"][0]["url"], headers=staff)
     assert photo.status_code == 200
     assert photo.content == jpeg
 
@@ -212,5 +214,6 @@ def test_staff_channels_need_a_token(client: TestClient, session: Session,
     assert _report(client, body, **bearer(analyst)).status_code == 403
     ok = _report(client, body, **bearer(worker))
     assert ok.status_code == 201
-    history = client.get(f"/api/v1/events/{ok.json()['id']}").json()["history"]
+    history = client.get(f"/api/v1/events/{ok.json()['id']}",
+                         headers=bearer(worker)).json()["history"]
     assert history[0]["actor"] == "w-patrol"

@@ -12,9 +12,16 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.db.models import Event
-from tests.api.events_support import basic_grids
+from tests.api.events_support import basic_grids, signed_in
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)  # before the sample's events: only ours in the window
+
+
+
+@pytest.fixture()
+def client(client: TestClient, session: Session) -> TestClient:
+    """These routes are for staff: the tests call them signed in as an admin."""
+    return signed_in(client, session)
 
 
 def _h(hours: float | None) -> datetime | None:

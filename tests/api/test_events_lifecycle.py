@@ -93,7 +93,8 @@ def test_refused_transition_lists_the_allowed_actions(
     assert r.json()["code"] == "transition_not_allowed"
     assert r.json()["details"]["allowed"] == [
         "accept", "cancel", "escalate", "mark_duplicate", "return"]
-    assert client.get(f"/api/v1/events/{eid}").json()["status"] == "dispatched"
+    assert client.get(f"/api/v1/events/{eid}",
+                      headers=bearer(staff["admin"])).json()["status"] == "dispatched"
     unknown = _act(client, eid, staff["admin"], "teleport")
     assert unknown.status_code == 422
 
@@ -120,20 +121,27 @@ def test_personal_data_only_for_roles_that_need_it(
         client: TestClient, staff: dict[str, str], grids: list[dict[str, Any]]) -> None:
     ev = _report(client, grids[0])
     eid = ev["id"]
-    public = [
-        client.get(f"/api/v1/events/{eid}"),
-        client.get("/api/v1/events", params={"grid": grids[0]["code"]}),
+    for anonymous in (client.get(f"/api/v1/events/{eid}"),
+                      client.get("/api/v1/events", params={"grid": grids[0]["code"]}),
+                      client.get("/api/v1/stats/events", params={"group_by": "grid"})):
+        assert anonymous.status_code == 401
+    # another department's handler: not in their scope at all
+    assert client.get(f"/api/v1/events/{eid}",
+                      headers=bearer(staff["other_handler"])).status_code == 403
+    without = [
         client.get(f"/api/v1/track/{ev['public_token']}"),
-        client.get("/api/v1/stats/events", params={"group_by": "grid"}),
+        client.get("/api/v1/events", params={"grid": grids[0]["code"]},
+                   headers=bearer(staff["worker"])),
+        client.get("/api/v1/stats/events", params={"group_by": "grid"},
+                   headers=bearer(staff["analyst"])),
         client.get(f"/api/v1/events/{eid}", headers=bearer(staff["analyst"])),
         client.get(f"/api/v1/events/{eid}", headers=bearer(staff["worker"])),
-        client.get(f"/api/v1/events/{eid}", headers=bearer(staff["other_handler"])),
     ]
-    assert ev["public_token"] not in public[1].text
-    for r in public:
+    assert ev["public_token"] not in without[1].text
+    for r in without:
         assert r.status_code == 200
         assert PHONE not in r.text and "王小明" not in r.text and "wxm@" not in r.text
-    listed = public[1].json()["features"]
+    listed = without[1].json()["features"]
     assert eid in [f["id"] for f in listed]
     for who in ("admin", "dispatcher", "handler"):
         seen = client.get(f"/api/v1/events/{eid}", headers=bearer(staff[who])).json()
@@ -152,7 +160,7 @@ def test_escalation_community_street_district_city(
     assert ev["id"] in escalate_overdue(session, due + day, day)
     assert ev["id"] not in escalate_overdue(session, due + day, day)  # nothing new
     assert ev["id"] in escalate_overdue(session, due + 2 * day + timedelta(hours=1), day)
-    detail = client.get(f"/api/v1/events/{ev['id']}").json()
+    detail = client.get(f"/api/v1/events/{ev['id']}", headers=bearer(staff["admin"])).json()
     assert (detail["escalation_level"], detail["escalated_to"]) == (2, "district")
     assert [h["action"] for h in detail["history"]][-2:] == ["escalate", "escalate"]
     # by hand, one more step; the top is the city

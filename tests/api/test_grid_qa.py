@@ -14,6 +14,13 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from api.db.session import make_engine
 from api.services.importer import ImportOptions, import_file
+from tests.api.events_support import signed_in
+
+
+@pytest.fixture()
+def client(client: TestClient, session: Session) -> TestClient:
+    """These routes are for staff: the tests call them signed in as an admin."""
+    return signed_in(client, session)
 
 
 def test_sample_layers_are_clean(client: TestClient) -> None:

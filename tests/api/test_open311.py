@@ -50,6 +50,11 @@ def _recent_event(connection: Connection, statuses: tuple[str, ...] | None = Non
         "ORDER BY reported_at DESC LIMIT 1"), {"st": list(statuses or ())}).scalar_one())
 
 
+def stored_description(connection: Connection, event_id: int) -> str | None:
+    return connection.execute(text("SELECT description FROM events WHERE id = :i"),
+                              {"i": event_id}).scalar_one()
+
+
 @pytest.fixture(autouse=True)
 def sample_ends_now(connection: Connection) -> None:
     """Move the sample's timeline (fixed dates) so that it ends now: the tests do not age."""
@@ -308,11 +313,11 @@ def test_no_personal_data_in_any_get_response(client: TestClient,
 
 
 def test_timezone_is_configurable(client: TestClient, connection: Connection) -> None:
-    client.app.state.settings.api.timezone = "UTC"  # type: ignore[attr-defined]
+    client.app.state.settings.api.timezone = "UTC"
     try:
         req = client.get(f"{BASE}/requests/{_recent_event(connection)}.json").json()[0]
     finally:
-        client.app.state.settings.api.timezone = "Asia/Shanghai"  # type: ignore[attr-defined]
+        client.app.state.settings.api.timezone = "Asia/Shanghai"
     assert req["requested_datetime"].endswith("+00:00")
 
 
@@ -406,7 +411,13 @@ def test_post_stores_the_request_and_get_returns_it_without_personal_data(
     assert req["agency_responsible"] == stored.dept
     assert _same_second(req["expected_datetime"], stored.due_at)
     assert req["expected_datetime"].endswith("+08:00")
-    assert req["media_url"] == "https://photos.example.cn/bin.jpg"
+    # residents' text and photos are not published unless the district says so
+    assert req["media_url"] is None and req["description"] is None
+    client.app.state.settings.open311.public_details = True
+    (shown,) = _json(client.get(f"{BASE}/requests/{stored.id}.json"))
+    assert shown["media_url"] == "https://photos.example.cn/bin.jpg"
+    assert shown["description"] == stored_description(connection, stored.id)
+    client.app.state.settings.open311.public_details = False
     assert (req["long"], req["lat"]) == pytest.approx(inside)
     for fmt in ("json", "xml"):
         text_ = client.get(f"{BASE}/requests/{stored.id}.{fmt}").text

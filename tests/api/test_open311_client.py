@@ -78,7 +78,8 @@ def server(server_url: str, sample_dir: Path) -> Iterator[dict[str, str]]:
         engine.dispose()
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "DATABASE_URL": url, "GRIDGOV_PUBLIC_BASE_URL": base}
+        env = {**os.environ, "DATABASE_URL": url, "GRIDGOV_PUBLIC_BASE_URL": base,
+               "GRIDGOV_OPEN311_PUBLIC_DETAILS": "true"}  # a district that publishes them
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "api.main:app_from_env", "--factory",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],

@@ -8,6 +8,15 @@ import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import box, shape
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from tests.api.events_support import signed_in
+
+
+@pytest.fixture()
+def client(client: TestClient, session: Session) -> TestClient:
+    """These routes are for staff: the tests call them signed in as an admin."""
+    return signed_in(client, session)
 
 
 def test_healthz_reports_database_and_postgis_versions(client: TestClient) -> None:

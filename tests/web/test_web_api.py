@@ -8,9 +8,17 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from api.main import create_app
 from api.settings import Settings
+from tests.api.events_support import bearer, signed_in, token_for
+
+
+@pytest.fixture()
+def client(client: TestClient, session: Session) -> TestClient:
+    """These routes are for staff: the tests call them signed in as an admin."""
+    return signed_in(client, session)
 
 
 def test_page_and_maplibre_are_served_locally(client: TestClient) -> None:
@@ -97,14 +105,14 @@ def test_dashboard_figures_match_the_events_table(client: TestClient,
     assert {k: v["events"] for k, v in d["grids"].items()} == dict(per_grid)
 
 
-def test_event_actions_depend_on_the_signed_in_role(client: TestClient,
+def test_event_actions_depend_on_the_signed_in_role(client: TestClient, session: Session,
                                                     connection: Connection) -> None:
     event_id = connection.execute(text(
         "SELECT id FROM events WHERE status = 'in_progress' ORDER BY id LIMIT 1")).scalar_one()
-    anonymous = client.get(f"/api/v1/web/event-actions/{event_id}")
-    if anonymous.status_code == 404 and anonymous.json()["code"] == "not_available":
-        pytest.fail("the events feature (api.services.auth / lifecycle) is missing")
-    body = anonymous.json()
-    assert body["role"] is None and body["allowed"] == []
-    assert "handle" in body["possible"]
+    admin = client.get(f"/api/v1/web/event-actions/{event_id}").json()
+    assert admin["role"] == "admin" and "handle" in admin["allowed"]
+    analyst = client.get(f"/api/v1/web/event-actions/{event_id}",
+                         headers=bearer(token_for(session, "analyst", "an-act"))).json()
+    assert analyst["role"] == "analyst" and analyst["allowed"] == []
+    assert "handle" in analyst["possible"]
     assert client.get("/api/v1/web/event-actions/999999999").status_code == 404

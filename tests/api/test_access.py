@@ -1,0 +1,253 @@
+"""Every route of the app, one by one: the public surface is an explicit list; every other
+route answers 401 without credentials and 403 to a user outside its roles or scope; reads
+that list events give each user only the events of their scope (checked against SQL)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api.auth.access import allowed_roles, is_public
+from api.main import create_app
+from tests.api.events_support import bearer, token_for
+
+#: the public surface (README, "Sign-in, roles and scopes"): anything else needs sign-in
+PUBLIC = {
+    ("GET", "/healthz"), ("GET", "/api/v1/categories"),
+    ("POST", "/api/v1/events"), ("GET", "/api/v1/track/{token}"),
+    ("POST", "/api/v1/track/{token}/evaluation"), ("GET", "/b/{code}"),
+    ("GET", "/api/v1/buildings/{code}/qr.svg"), ("GET", "/api/v1/buildings/{code}/qr.png"),
+    ("GET", "/open311/v2/discovery.{fmt}"), ("GET", "/open311/v2/services.{fmt}"),
+    ("GET", "/open311/v2/services/{service_code}.{fmt}"),
+    ("GET", "/open311/v2/requests.{fmt}"),
+    ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"),
+    ("GET", "/open311/v2/tokens/{token}.{fmt}"), ("POST", "/open311/v2/requests.{fmt}"),
+    ("GET", "/tiles"), ("GET", "/tiles/{layers}.json"),
+    ("GET", "/tiles/{layers}/{z}/{x}/{y}.mvt"), ("GET", "/tiles/raster/{name}.json"),
+    ("GET", "/tiles/raster/{name}/{z}/{x}/{y}.png"),
+    ("GET", "/ogc"), ("GET", "/ogc/api"), ("GET", "/ogc/api.html"), ("GET", "/ogc/conformance"),
+    ("GET", "/ogc/collections"), ("GET", "/ogc/collections/{collection_id}"),
+    ("GET", "/ogc/collections/{collection_id}/items"),
+    ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"),
+    ("GET", "/api/v1/grid-layers"), ("GET", "/api/v1/grids"), ("GET", "/api/v1/grids/{code}"),
+    ("GET", "/api/v1/buildings"), ("GET", "/api/v1/cameras"),
+    ("GET", "/"), ("GET", "/static/{path:path}"), ("GET", "/vendor/{package}/{path:path}"),
+    ("GET", "/api/v1/web/config"),
+}
+
+#: staff routes on one event: a user outside the event's scope gets 403
+EVENT_ROUTES = {
+    ("GET", "/api/v1/events/{event_id}"), ("POST", "/api/v1/events/{event_id}/actions"),
+    ("GET", "/api/v1/events/{event_id}/photos/{photo_id}"),
+    ("GET", "/api/v1/web/event-actions/{event_id}"),
+}
+
+#: staff routes that list or count events: filtered by scope (tests below)
+FILTERED_ROUTES = {
+    ("GET", "/api/v1/events"), ("GET", "/api/v1/stats/events"),
+    ("GET", "/api/v1/web/dashboard"), ("GET", "/api/v1/web/live-events"),
+    ("POST", "/api/v1/buildings/scan"),
+}
+
+#: staff routes holding no event or personal data: any signed-in staff role
+STAFF_ROUTES = {
+    ("POST", "/api/v1/assign"), ("GET", "/api/v1/grids/qa"),
+    ("GET", "/api/v1/buildings/{code}"), ("GET", "/api/v1/grids/{code}/plates.pdf"),
+    ("GET", "/api/v1/beidou/{code}"), ("GET", "/api/v1/beidou"),
+}
+
+#: what a path parameter is filled with when a route is called without caring for the answer
+FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name": "density",
+        "collection_id": "events", "feature_id": "1", "path": "x.js", "package": "leaflet",
+        "photo_id": "1", "token": "nosuchtoken", "service_code": "0101",
+        "service_request_id": "1", "code": "G0"}
+
+
+def _routes() -> list[tuple[str, str, Any]]:
+    app = create_app()
+    out = []
+    for route in iter_route_contexts(app.routes):
+        if route.endpoint is None or not hasattr(route.original_route, "dependant"):
+            continue  # FastAPI's own /openapi.json and /docs pages
+        out.extend((method, route.path, route.endpoint) for method in sorted(route.methods or ())
+                   if method != "HEAD")
+    return out
+
+
+ROUTES = _routes()
+
+
+def _url(path: str, event_id: int) -> str:
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1).split(":")[0]
+        return str(event_id) if name == "event_id" else FILL[name]
+    return re.sub(r"\{([^}]+)\}", value, path)
+
+
+def test_every_route_is_classified_and_the_public_surface_is_the_documented_one() -> None:
+    seen = {(m, p) for m, p, _ in ROUTES}
+    marked_public = {(m, p) for m, p, endpoint in ROUTES if is_public(endpoint)}
+    assert marked_public == PUBLIC
+    staff = seen - PUBLIC
+    classified = EVENT_ROUTES | FILTERED_ROUTES | STAFF_ROUTES | role_routes()
+    assert staff - classified == set(), "classify each new staff route in this test"
+    assert classified - seen == set(), "these routes are gone: update the test"
+
+
+def role_routes() -> set[tuple[str, str]]:
+    return {(m, p) for m, p, endpoint in ROUTES if allowed_roles(endpoint) is not None}
+
+
+@pytest.mark.parametrize(("method", "path"), sorted({(m, p) for m, p, _ in ROUTES} - PUBLIC))
+def test_staff_routes_answer_401_without_credentials(client: TestClient, method: str,
+                                                     path: str) -> None:
+    resp = client.request(method, _url(path, 1))
+    assert resp.status_code == 401, resp.text
+    assert resp.json()["code"] == "unauthorized"
+    assert resp.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(PUBLIC))
+def test_public_routes_need_no_credentials(client: TestClient, method: str,
+                                           path: str) -> None:
+    resp = client.request(method, _url(path, 1))  # empty bodies: 4xx of their own
+    refused_by_the_gate = resp.status_code == 401 and "www-authenticate" in resp.headers
+    assert not refused_by_the_gate, resp.text  # (Open311 asks for its own api_key)
+
+
+@pytest.fixture()
+def two_grids(session: Session) -> tuple[str, str, int]:
+    """Two grids of the basic layer, and an event in the second one."""
+    rows = session.execute(text(
+        "SELECT e.grids ->> 'basic' AS grid, min(e.id) AS event_id FROM events e "
+        "WHERE e.grids ? 'basic' GROUP BY 1 ORDER BY 1 LIMIT 2")).all()
+    (mine, _), (other, event_id) = rows
+    return str(mine), str(other), int(event_id)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(EVENT_ROUTES))
+def test_event_routes_answer_403_out_of_scope(client: TestClient, session: Session,
+                                              two_grids: tuple[str, str, int], method: str,
+                                              path: str) -> None:
+    mine, _, other_event = two_grids
+    worker = bearer(token_for(session, "grid_worker", "w-access", grids=[mine]))
+    body = {"action": "handle"} if method == "POST" else None
+    resp = client.request(method, _url(path, other_event), headers=worker, json=body)
+    assert resp.status_code == 403, resp.text
+    assert resp.json()["code"] == "out_of_scope"
+
+
+def test_role_routes_answer_403_to_other_roles(client: TestClient, session: Session,
+                                               two_grids: tuple[str, str, int]) -> None:
+    worker = bearer(token_for(session, "grid_worker", "w-roles", grids=[two_grids[0]]))
+    routes = sorted(role_routes())
+    assert routes, "the analytics routes are limited to some roles"
+    for method, path in routes:
+        resp = client.request(method, _url(path, 1), headers=worker)
+        assert resp.status_code == 403, (path, resp.text)
+        assert resp.json()["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(STAFF_ROUTES))
+def test_staff_routes_let_any_staff_role_in(client: TestClient, session: Session,
+                                            method: str, path: str) -> None:
+    analyst = bearer(token_for(session, "analyst", "an-staff"))
+    resp = client.request(method, _url(path, 1), headers=analyst)
+    assert resp.status_code not in (401, 403), resp.text
+
+
+# -- filtered reads: each user sees the events of their scope, counted in SQL ---------------
+def _count(session: Session, where: str, **params: Any) -> int:
+    return int(session.execute(text(f"SELECT count(*) FROM events e WHERE {where}"),
+                               params).scalar_one())
+
+
+def test_a_grid_worker_lists_only_the_events_of_their_grids(
+        client: TestClient, session: Session, two_grids: tuple[str, str, int]) -> None:
+    mine = two_grids[0]
+    worker = bearer(token_for(session, "grid_worker", "w-list", grids=[mine]))
+    page = client.get("/api/v1/events", params={"limit": 1000}, headers=worker).json()
+    assert page["numberMatched"] == _count(session, "e.grids ->> 'basic' = :g", g=mine) > 0
+    assert {f["properties"]["grids"]["basic"] for f in page["features"]} == {mine}
+    stats = client.get("/api/v1/stats/events", params={"group_by": "grid"},
+                       headers=worker).json()
+    assert stats["total"]["reported"] == page["numberMatched"]
+    dash = client.get("/api/v1/web/dashboard", headers=worker).json()
+    assert dash["total"] == page["numberMatched"]
+    live = client.get("/api/v1/web/live-events", params={"limit": 1000}, headers=worker).json()
+    assert live["features"] and all(f["properties"]["grids"]["basic"] == mine
+                                    for f in live["features"])
+
+
+def test_a_street_dispatcher_sees_only_their_street(client: TestClient,
+                                                   session: Session) -> None:
+    street, n_streets = session.execute(text(
+        "SELECT min(code), count(*) FROM admin_areas WHERE level = 'street'")).one()
+    assert n_streets >= 2, "the sample town has several streets"
+    disp = bearer(token_for(session, "dispatcher", "d-street", areas=[street]))
+    page = client.get("/api/v1/events", params={"limit": 10}, headers=disp).json()
+    expected = _count(session, "e.street_code = :s", s=street)
+    assert 0 < page["numberMatched"] == expected < _count(session, "TRUE")
+    assert {f["properties"]["street_code"] for f in page["features"]} == {street}
+    by_street = client.get("/api/v1/stats/events", params={"group_by": "street"},
+                           headers=disp).json()
+    assert [g["key"] for g in by_street["groups"]] == [street]
+    # an event of another street: 403, and its actions too
+    other = session.execute(text("SELECT min(id) FROM events WHERE street_code <> :s"),
+                            {"s": street}).scalar_one()
+    assert client.get(f"/api/v1/events/{other}", headers=disp).status_code == 403
+    mine = session.execute(text("SELECT min(id) FROM events WHERE street_code = :s"),
+                           {"s": street}).scalar_one()
+    assert client.get(f"/api/v1/events/{mine}", headers=disp).status_code == 200
+
+
+def test_a_community_scope_covers_only_that_community(client: TestClient,
+                                                      session: Session) -> None:
+    community = session.execute(text(
+        "SELECT community_code FROM events WHERE community_code IS NOT NULL "
+        "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar_one()
+    disp = bearer(token_for(session, "dispatcher", "d-comm", areas=[community]))
+    page = client.get("/api/v1/events", params={"limit": 1}, headers=disp).json()
+    assert page["numberMatched"] == _count(session, "e.community_code = :c", c=community)
+
+
+def test_a_handler_sees_only_their_departments_events(client: TestClient,
+                                                      session: Session) -> None:
+    handler = bearer(token_for(session, "handler", "h-dep", department="CGJ"))
+    page = client.get("/api/v1/events", params={"limit": 1}, headers=handler).json()
+    expected = _count(session, "e.department_id = (SELECT id FROM departments "
+                               "WHERE code = 'CGJ')")
+    assert 0 < page["numberMatched"] == expected
+
+
+def test_a_district_scope_covers_its_streets_and_communities(client: TestClient,
+                                                            session: Session) -> None:
+    district = session.execute(text(
+        "SELECT code FROM admin_areas WHERE level = 'district' ORDER BY code LIMIT 1")
+    ).scalar_one()
+    disp = bearer(token_for(session, "dispatcher", "d-dist", areas=[district]))
+    page = client.get("/api/v1/events", params={"limit": 1}, headers=disp).json()
+    expected = _count(session, "e.street_code IN (SELECT code FROM admin_areas "
+                               "WHERE parent_code = :d) OR e.community_code IN (SELECT c.code "
+                               "FROM admin_areas c JOIN admin_areas s ON s.code = c.parent_code "
+                               "WHERE s.parent_code = :d)", d=district)
+    assert 0 < page["numberMatched"] == expected
+
+
+def test_unknown_expired_and_malformed_credentials_are_401(client: TestClient,
+                                                           session: Session) -> None:
+    assert client.get("/api/v1/events", headers=bearer("gg_nope")).status_code == 401
+    assert client.get("/api/v1/events",
+                      headers={"Authorization": "Basic eDp5"}).status_code == 401
+    token = token_for(session, "analyst", "an-exp")
+    session.execute(text("UPDATE api_tokens SET expires_at = now() - interval '1 minute' "
+                         "WHERE user_id = (SELECT id FROM users WHERE name = 'an-exp')"))
+    assert client.get("/api/v1/events", headers=bearer(token)).status_code == 401
+    # a bad token on a public route is refused too, rather than silently ignored
+    assert client.get("/api/v1/categories", headers=bearer("gg_nope")).status_code == 401
