@@ -128,35 +128,54 @@ def _check_csrf(request: Request, principal: Principal) -> None:
                        "session's X-CSRF-Token header (GET /api/v1/auth/me gives it)")
 
 
-async def gate(request: Request) -> Principal | None:
-    """The request's principal; 401/403 unless the route is public or the caller may use it."""
-    route = request.scope.get("route")
-    endpoint = getattr(route, "endpoint", None)
-    open_route = endpoint is not None and is_public(endpoint)
-    found = _credential(request)
-    if found is None:
-        if open_route:
-            return None
-        raise APIError(401, "unauthorized", "sign in or send 'Authorization: Bearer TOKEN'",
-                       headers={"WWW-Authenticate": "Bearer"})
+async def _principal(request: Request, found: tuple[str, str]) -> Principal:
     principal = await run_in_threadpool(_authenticate, request, *found)
     _check_csrf(request, principal)
-    allowed = allowed_roles(endpoint) if endpoint is not None else None
-    if not open_route and allowed is not None and principal.role not in allowed:
-        raise APIError(403, "forbidden", f"role {principal.role!r} may not use this; roles "
-                       f"allowed: {', '.join(sorted(allowed))}")
     request.state.principal = principal
     return principal
+
+
+async def gate(request: Request) -> Principal | None:
+    """The request's principal; 401/403 unless the route is public or the caller may use it.
+
+    On a public route nothing is looked up (tiles stay as cheap with a session
+    cookie as without); an endpoint that wants to know its caller there asks
+    for :data:`MaybePrincipal`.
+    """
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    if endpoint is not None and is_public(endpoint):
+        return None
+    found = _credential(request)
+    if found is None:
+        raise APIError(401, "unauthorized", "sign in or send 'Authorization: Bearer TOKEN'",
+                       headers={"WWW-Authenticate": "Bearer"})
+    principal = await _principal(request, found)
+    allowed = allowed_roles(endpoint) if endpoint is not None else None
+    if allowed is not None and principal.role not in allowed:
+        raise APIError(403, "forbidden", f"role {principal.role!r} may not use this; roles "
+                       f"allowed: {', '.join(sorted(allowed))}")
+    return principal
+
+
+async def optional_principal(request: Request,
+                             gated: Annotated[Principal | None, Depends(gate)]
+                             ) -> Principal | None:
+    """The caller of a public route when credentials came with it (checked: 401 if bad)."""
+    if gated is not None:
+        return gated
+    found = _credential(request)
+    return await _principal(request, found) if found is not None else None
 
 
 def require_staff(principal: Annotated[Principal | None, Depends(gate)]) -> Principal:
     """The signed-in user of a staff route (the gate has already refused anyone else)."""
     if principal is None:  # only reachable on a public route that asks for a user
-        raise APIError(401, "unauthorized", "sign in or send 'Authorization: Bearer TOKEN'")
+        raise APIError(401, "unauthorized", "sign in or send 'Authorization: Bearer TOKEN'",
+                       headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 
-#: the caller, None when anonymous (public routes)
-MaybePrincipal = Annotated[Principal | None, Depends(gate)]
+#: the caller of a public route, None when anonymous
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 #: the signed-in staff caller
 Staff = Annotated[Principal, Depends(require_staff)]
