@@ -11,6 +11,14 @@ categories and unique ``Idempotency-Key`` headers. It prints sustained
 reports/s, p50/p99 latency and status counts, next to the anchor measured in
 the same run on the same server: ``GET /healthz`` (the HTTP floor).
 
+Trust cost (default; ``--before-trust none`` skips it): the same load on the
+server as it was before the trust layer (``bench/trust_baseline.py``: a
+checkout of that commit, its own database), the two servers loaded in turn for
+``--repeats`` rounds; a quarter of the reports come on the ``hotline`` channel
+with a dispatcher's bearer token, the others from residents with a phone number
+(encrypted and audited today). Goal: the trust layer costs at most 10% of the
+reports per second.
+
 Bulk (``--bulk N``): writes N synthetic historical events (points over the
 sample town, a year of report times, a third closed) to a CSV and times
 ``gridgov import events`` (``import_file``) into the fresh database; the anchor
@@ -22,6 +30,7 @@ Usage::
     python bench/intake.py --workers 1 --concurrency 16 --seconds 10
     python bench/intake.py --url http://127.0.0.1:8000   # a running server with the sample
     python bench/intake.py --bulk 1000000
+    python bench/intake.py --workers 1 --seconds 5 --repeats 5   # trust cost, shorter
 """
 
 from __future__ import annotations
@@ -47,13 +56,16 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.trust_baseline import BEFORE_TRUST  # noqa: E402
+
 CATEGORIES = ("0101", "0102", "0103", "0104", "0105", "0106", "0401", "0402", "0403", "0404")
 
 
 # -- database and server ------------------------------------------------------------------
 @contextmanager
-def sample_database(server_url: str | None) -> Iterator[str]:
-    """A fresh database with the small sample on ``server_url`` or a throwaway cluster."""
+def sample_database(server_url: str | None) -> Iterator[tuple[str, Path]]:
+    """A fresh database with the small sample (and the sample's folder), on a throwaway
+    cluster unless ``server_url`` is given."""
     from api.db.embedded import EmbeddedCluster
     from api.db.migrate import upgrade
     from api.db.session import make_engine
@@ -77,7 +89,7 @@ def sample_database(server_url: str | None) -> Iterator[str]:
         engine = make_engine(url, pool_size=2)
         load_directory(engine, home / "sample")
         engine.dispose()
-        yield url
+        yield url, home / "sample"
     finally:
         drop_database(server_url, name)
         if cluster is not None:
@@ -90,18 +102,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: the bench's load comes from one address: raise the per-address intake limit out of its way
+UNLIMITED = {"GRIDGOV_API_RATE_LIMIT_INTAKE": "100000000/minute"}
+
+
 @contextmanager
-def server(url: str, workers: int) -> Iterator[str]:
-    """``uvicorn api.main:app_from_env`` with ``workers`` processes on a free port."""
+def server(url: str, workers: int, tree: Path = REPO) -> Iterator[str]:
+    """``uvicorn api.main:app_from_env`` of the checkout ``tree`` with ``workers`` processes."""
     import httpx
 
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "GRIDGOV_EVENTS_ESCALATION_INTERVAL_SECONDS": "0",
-           "GRIDGOV_POOL_SIZE": "20"}
+           "GRIDGOV_POOL_SIZE": "20", "PYTHONPATH": str(tree), **UNLIMITED}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app_from_env", "--factory", "--host",
          "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level",
-         "warning", "--no-access-log"], cwd=REPO, env=env)
+         "warning", "--no-access-log"], cwd=tree, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -198,16 +214,25 @@ def run_load(base: str, make: Any, concurrency: int, warmup: float, seconds: flo
             "p99": float(np.percentile(arr, 99)) if len(arr) else 0, "statuses": statuses}
 
 
-def intake_maker(points: list[tuple[float, float]]) -> Any:
-    """Requests spread over points, categories and unique idempotency keys."""
+def intake_maker(points: list[tuple[float, float]], token: str | None = None) -> Any:
+    """Requests spread over points, categories and unique idempotency keys.
+
+    With a staff ``token``, every fourth report is a hotline call registered by
+    that dispatcher and the others carry the resident's phone number.
+    """
     run = uuid.uuid4().hex[:6]
 
     def make(worker: int, i: int) -> tuple[str, str, bytes, dict[str, str]]:
         lon, lat = points[(worker * 9973 + i * 31) % len(points)]
-        body = json.dumps({"category": CATEGORIES[(worker + i) % len(CATEGORIES)],
-                           "description": "bench", "location": {"x": lon, "y": lat}}).encode()
-        return "POST", "/api/v1/events", body, {
-            "Content-Type": "application/json", "Idempotency-Key": f"{run}-{worker}-{i}"}
+        report: dict[str, Any] = {"category": CATEGORIES[(worker + i) % len(CATEGORIES)],
+                                  "description": "bench", "location": {"x": lon, "y": lat}}
+        headers = {"Content-Type": "application/json", "Idempotency-Key": f"{run}-{worker}-{i}"}
+        if token is not None and i % 4 == 3:
+            report["channel"] = "hotline"
+            headers["Authorization"] = f"Bearer {token}"
+        elif token is not None:
+            report["reporter"] = {"phone": f"139{worker:04d}{i % 10000:04d}"}
+        return "POST", "/api/v1/events", json.dumps(report).encode(), headers
 
     return make
 
@@ -225,6 +250,49 @@ def bench_intake(args: argparse.Namespace, base: str, url: str | None) -> None:
     met = result["rate"] >= 500 and result["p99"] < 50
     print(f"ratio intake/anchor : {result['rate'] / anchor['rate']:.3f}   goal >= 500 reports/s "
           f"with p99 < 50 ms: {'met' if met else 'NOT met'}")
+
+
+def bench_trust_cost(args: argparse.Namespace, url: str, sample: Path) -> None:
+    """Today's server against the one before the trust layer, loaded in turn."""
+    import statistics
+
+    from bench.trust_baseline import checkout, prepare, staff_token
+    from tests.conftest import create_database, drop_database
+
+    points = grid_points(url)
+    before_db = f"bench_before_{uuid.uuid4().hex[:6]}"
+    before_url = create_database(url, before_db)
+    try:
+        with checkout(args.before_trust) as tree:
+            prepare(tree, before_url, sample)
+            tokens = {"today": staff_token(REPO, url, "bench-hotline"),
+                      "before": staff_token(tree, before_url, "bench-hotline")}
+            with server(url, args.workers) as today, \
+                    server(before_url, args.workers, tree) as before:
+                bases = {"today": today, "before": before}
+                rates: dict[str, list[float]] = {"today": [], "before": []}
+                statuses: dict[str, dict[int, int]] = {"today": {}, "before": {}}
+                for name, base in bases.items():  # warm-up, not counted
+                    run_load(base, intake_maker(points, tokens[name]), args.concurrency, 1.0,
+                             1.0)
+                for _ in range(args.repeats):
+                    for name, base in bases.items():
+                        out = run_load(base, intake_maker(points, tokens[name]),
+                                       args.concurrency, 0.5, args.seconds)
+                        rates[name].append(out["rate"])
+                        for k, v in out["statuses"].items():
+                            statuses[name][k] = statuses[name].get(k, 0) + v
+    finally:
+        drop_database(url, before_db)
+    ratio = statistics.median(t / b for t, b in zip(rates["today"], rates["before"],
+                                                    strict=True))
+    for name in ("before", "today"):
+        each = ", ".join(f"{r:.0f}" for r in rates[name])
+        print(f"{name:>6}: {statistics.median(rates[name]):8.0f} reports/s  [{each}]  "
+              f"statuses {statuses[name]}")
+    print(f"ratio today / before trust: {ratio:.3f} (median of the rounds); the trust layer "
+          f"costs {100 * (1 - ratio):.1f}% of intake; goal <= 10%: "
+          f"{'met' if ratio >= 0.9 else 'NOT met'}")
 
 
 # -- bulk ---------------------------------------------------------------------------------
@@ -286,16 +354,22 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--warmup", type=float, default=3.0)
     p.add_argument("--bulk", type=int, default=0, help="time the import of N events")
+    p.add_argument("--repeats", type=int, default=5, help="rounds of the trust comparison")
+    p.add_argument("--before-trust", default=BEFORE_TRUST,
+                   help="commit before the trust layer to compare with, or 'none'")
     args = p.parse_args()
     if args.url:
         bench_intake(args, args.url, None)
         return
-    with sample_database(args.database_url) as url:
+    with sample_database(args.database_url) as (url, sample):
         if args.bulk:
             bench_bulk(url, args.bulk)
             return
         with server(url, args.workers) as base:
             bench_intake(args, base, url)
+        if args.before_trust != "none":
+            print("\n-- trust cost: today's server and the one before the trust layer, in turn")
+            bench_trust_cost(args, url, sample)
 
 
 if __name__ == "__main__":

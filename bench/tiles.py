@@ -48,6 +48,7 @@ from api.db.embedded import EmbeddedCluster  # noqa: E402
 from api.db.migrate import upgrade  # noqa: E402
 from api.db.session import make_engine  # noqa: E402
 from api.services.loader import load_directory  # noqa: E402
+from bench.trust_baseline import BEFORE_TRUST, checkout  # noqa: E402
 from layers import get_layer  # noqa: E402
 
 PROPS = "code,name,address,floors,height,use,community_code,status"
@@ -123,14 +124,15 @@ def tile_set(url: str, zooms: tuple[int, ...], limit: int) -> list[tuple[int, in
 
 
 @contextmanager
-def server(args: list[str], env: dict[str, str], health: str) -> Iterator[str]:
-    """Run one uvicorn worker; yield its base URL; stop it."""
+def server(args: list[str], env: dict[str, str], health: str, tree: Path = REPO
+           ) -> Iterator[str]:
+    """Run one uvicorn worker of the checkout ``tree``; yield its base URL; stop it."""
     port = free_port()
     cwd = tempfile.mkdtemp(prefix="gridgov-bench-srv-")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning", "--no-access-log"],
-        cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        cwd=cwd, env={**os.environ, "PYTHONPATH": str(tree), **env},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -289,6 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=7,
                         help="rounds of load runs, one per server in turn (medians reported)")
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--before-trust", default=BEFORE_TRUST,
+                        help="also run the server as it was before the trust layer (a "
+                             "checkout of this commit) with a warm cache; 'none' skips it")
     args = parser.parse_args(argv)
 
     with database(args.server_url, args.scale) as url, ExitStack() as stack:
@@ -307,12 +312,15 @@ def main(argv: list[str] | None = None) -> None:
         ours_env = {"DATABASE_URL": url, "GRIDGOV_TILES_CACHE_BYTES": "0"}
         tipg_env = {"DATABASE_URL": plain(url), "TIPG_DB_TABLES": '["public.buildings"]',
                     "TIPG_MAX_FEATURES_PER_TILE": "100000"}
+        warm_env = {**ours_env, "GRIDGOV_TILES_CACHE_BYTES": str(512 * 2**20)}
         bases = {
             "tipg": stack.enter_context(server(["tipg.main:app"], tipg_env, "/healthz")),
             "uncached": stack.enter_context(server(app, ours_env, "/healthz")),
-            "warm": stack.enter_context(server(app, {
-                **ours_env, "GRIDGOV_TILES_CACHE_BYTES": str(512 * 2**20)}, "/healthz")),
+            "warm": stack.enter_context(server(app, warm_env, "/healthz")),
         }
+        if args.before_trust != "none":  # the same tables, read by the code of that commit
+            tree = stack.enter_context(checkout(args.before_trust))
+            bases["before"] = stack.enter_context(server(app, warm_env, "/healthz", tree))
         paths_of = {name: paths["tipg" if name == "tipg" else "ours"] for name in bases}
         for name, base in bases.items():
             warm(base, paths_of[name])
@@ -343,6 +351,14 @@ def main(argv: list[str] | None = None) -> None:
         ratio = statistics.median(r / t for r, t in zip(runs[name], runs["tipg"], strict=True))
         print(f"  {label} {rps[name]:9.1f}   [{each}]"
               + (f"\n{'':24}ratio {ratio:.2f}x {goal}" if goal else ""))
+    if "before" in runs:
+        each = ", ".join(f"{r:.0f}" for r in runs["before"])
+        ratio = statistics.median(w / b for w, b in zip(runs["warm"], runs["before"],
+                                                        strict=True))
+        print(f"  before the trust layer, warm {rps['before']:9.1f}   [{each}]\n"
+              f"{'':24}ratio today / before {ratio:.3f}: the trust layer costs "
+              f"{100 * (1 - ratio):.1f}% of cached tile throughput (goal <= 10%: "
+              f"{'met' if ratio >= 0.9 else 'NOT met'})")
 
 
 if __name__ == "__main__":

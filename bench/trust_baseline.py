@@ -1,0 +1,67 @@
+"""The server as it was before the trust layer, to measure what trust costs side by side.
+
+``bench/intake.py`` and ``bench/tiles.py`` start, next to today's server, the
+same server checked out at :data:`BEFORE_TRUST` (the last commit before
+sign-in, scopes, audit, encryption and the request limits) in a temporary git
+worktree, on a database migrated and loaded by that checkout's own code. Both
+are loaded in turn in the same run, so the ratio today / before is the cost of
+the trust layer on this machine, whatever its speed that minute.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+#: the last commit before the trust layer (issue 13)
+BEFORE_TRUST = "b413d34"
+
+_PREPARE = """
+import sys
+from api.db.migrate import upgrade
+from api.db.session import make_engine
+from api.services.loader import load_directory
+upgrade(sys.argv[1])
+engine = make_engine(sys.argv[1], pool_size=2)
+load_directory(engine, sys.argv[2])
+engine.dispose()
+"""
+
+
+@contextmanager
+def checkout(rev: str = BEFORE_TRUST) -> Iterator[Path]:
+    """A detached worktree of ``rev`` in a temporary folder (removed afterwards)."""
+    tree = Path(tempfile.mkdtemp(prefix="gridgov-before-trust-")) / "tree"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet",
+                    str(tree), rev], check=True)
+    try:
+        yield tree
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
+                       check=False)
+
+
+def env_of(tree: Path) -> dict[str, str]:
+    """Environment that imports the checkout's packages before the installed ones."""
+    return {**os.environ, "PYTHONPATH": str(tree)}
+
+
+def prepare(tree: Path, url: str, sample_dir: Path) -> None:
+    """Migrate ``url`` with the checkout's migrations and load the sample with its loader."""
+    subprocess.run([sys.executable, "-c", _PREPARE, url, str(sample_dir)], cwd=tree,
+                   env=env_of(tree), check=True)
+
+
+def staff_token(tree: Path, url: str, name: str, role: str = "dispatcher") -> str:
+    """A bearer token of a new user, made by the checkout's own ``gridgov user create``."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from api.cli import app; app()", "user", "create",
+         "--name", name, "--role", role], cwd=tree, env={**env_of(tree), "DATABASE_URL": url},
+        check=True, capture_output=True, text=True)
+    return done.stdout.strip().splitlines()[0]
