@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 import api
+from api import security
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
 from api.routers import (
@@ -89,9 +90,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
         description="Spatial analytics server for grid-based community governance "
                     "(网格化管理): grids, buildings, cameras, events, analytics.",
         lifespan=lifespan,
+        docs_url=None,  # served from local assets by api.security
+        redoc_url=None,
     )
     app.state.settings = settings
     add_exception_handlers(app)
+    security.install(app, settings)
     # tiles first: the busiest routes, matched before the others are tried
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
                    categories, open311, ogc, web, events, stats, analytics):
