@@ -108,7 +108,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 raw = list(message.get("headers", ()))
-                if any(name in self.names for name, _ in raw):
+                if not self.names.isdisjoint([name for name, _ in raw]):
                     present = {name for name, _ in raw}
                     raw += [h for h in self.headers if h[0] not in present]
                 else:

@@ -114,11 +114,13 @@ class BodyLimits:
         return self.large_routes.get(path, self.max_bytes)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
+_BODY_HEADERS = (b"content-length", b"transfer-encoding", b"content-type")
+
+
+def _body_headers(scope: Scope) -> dict[bytes, str]:
+    """Content-Length, Transfer-Encoding and Content-Type of a request, in one pass."""
+    return {key: value.decode("latin-1") for key, value in scope["headers"]
+            if key in _BODY_HEADERS}
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, code: str,
@@ -135,12 +137,12 @@ class BodyLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse a body over its limit or too deep; pass the others on."""
-        length = _header(scope, b"content-length") if scope["type"] == "http" else None
-        if scope["type"] != "http" or (length is None and
-                                       _header(scope, b"transfer-encoding") is None):
-            await self.app(scope, receive, send)  # no body: nothing to check
+        found = _body_headers(scope) if scope["type"] == "http" else {}
+        length = found.get(b"content-length")
+        if length is None and b"transfer-encoding" not in found:
+            await self.app(scope, receive, send)  # no body (or not HTTP): nothing to check
             return
-        ctype = _header(scope, b"content-type") or ""
+        ctype = found.get(b"content-type", "")
         multipart = ctype.lower().startswith("multipart/")
         limit = self.limits.limit_for(scope["path"], multipart)
         if length is not None and length.isdigit() and int(length) > limit:

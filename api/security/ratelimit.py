@@ -126,19 +126,25 @@ class RateLimiter:
 
 @dataclass(frozen=True)
 class LimitedRoute:
-    """Requests of ``method`` on a path matching ``pattern`` count against ``limit``."""
+    """Requests of ``method`` on a path matching ``pattern`` count against ``limit``.
+
+    ``documented`` is the path as the OpenAPI document names it.
+    """
 
     method: str
     pattern: re.Pattern[str]
+    documented: str
     limit: str
     anonymous_only: bool = False
 
 
 #: which requests are rate limited: public intake and the sign-in
 RATE_LIMITED_ROUTES = (
-    LimitedRoute("POST", re.compile(r"^/api/v1/events/?$"), "intake", anonymous_only=True),
-    LimitedRoute("POST", re.compile(r"^/open311/v2/requests\.[A-Za-z]+$"), "intake"),
-    LimitedRoute("POST", re.compile(r"^/api/v1/auth/login/?$"), "login"),
+    LimitedRoute("POST", re.compile(r"^/api/v1/events/?$"), "/api/v1/events", "intake",
+                 anonymous_only=True),
+    LimitedRoute("POST", re.compile(r"^/open311/v2/requests\.[A-Za-z]+$"),
+                 "/open311/v2/requests.{fmt}", "intake"),
+    LimitedRoute("POST", re.compile(r"^/api/v1/auth/login/?$"), "/api/v1/auth/login", "login"),
 )
 
 
@@ -184,10 +190,12 @@ class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, limiters: dict[str, RateLimiter]) -> None:
         self.app = app
         self.limiters = limiters
+        self.methods = frozenset(route.method for route in RATE_LIMITED_ROUTES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer 429 when the caller's bucket is empty, else pass the request on."""
-        route = _route_of(scope) if scope["type"] == "http" else None
+        limited = scope["type"] == "http" and scope["method"] in self.methods
+        route = _route_of(scope) if limited else None
         limiter = self.limiters.get(route.limit) if route else None
         if route is None or limiter is None:
             await self.app(scope, receive, send)

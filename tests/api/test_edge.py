@@ -509,3 +509,14 @@ def test_the_limiter_counts_exactly_across_threads() -> None:
         results = list(pool.map(lambda _: limiter.hit("shared"), range(2000)))
     assert results.count(None) == 500
 
+
+
+def test_the_openapi_document_lists_the_edge_responses(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    intake = paths["/api/v1/events"]["post"]["responses"]
+    assert {"201", "413", "415", "422", "429"} <= set(intake)
+    assert "Retry-After" in intake["429"]["headers"]
+    assert "429" in paths["/open311/v2/requests.{fmt}"]["post"]["responses"]
+    assert "413" in paths["/api/v1/assign"]["post"]["responses"]
+    assert "415" in paths["/api/v1/buildings/scan"]["post"]["responses"]
+    assert "429" not in paths["/api/v1/events"]["get"]["responses"]
