@@ -97,7 +97,8 @@ def server(url: str, workers: int) -> Iterator[str]:
 
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "GRIDGOV_EVENTS_ESCALATION_INTERVAL_SECONDS": "0",
-           "GRIDGOV_POOL_SIZE": "20"}
+           "GRIDGOV_POOL_SIZE": "20",
+           "GRIDGOV_API_RATE_LIMIT_INTAKE": "off"}  # every client is 127.0.0.1
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app_from_env", "--factory", "--host",
          "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level",
