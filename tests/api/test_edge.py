@@ -188,9 +188,14 @@ def test_a_json_body_over_the_limit_is_413_from_its_content_length(client: TestC
     assert resp.json()["code"] == "too_large" and "1,000,000" in resp.json()["message"]
 
 
-async def _stream_to(app: FastAPI, path: str, total: int, chunk: int = 1 << 20
+MULTIPART_HEAD = (b'--xyz\r\nContent-Disposition: form-data; name="image"; filename="a.png"'
+                  b"\r\nContent-Type: image/png\r\n\r\n")
+
+
+async def _stream_to(app: FastAPI, path: str, total: int, chunk: int = 1 << 20,
+                     ctype: bytes = b"application/json", head: bytes = b"["
                      ) -> tuple[int, int]:
-    """POST ``total`` bytes of JSON in chunks without a length; (status, bytes pulled)."""
+    """POST ``total`` bytes in chunks without a length; (status, bytes pulled)."""
     pulled = 0
     status = 0
 
@@ -198,9 +203,9 @@ async def _stream_to(app: FastAPI, path: str, total: int, chunk: int = 1 << 20
         nonlocal pulled
         if pulled >= total:
             return {"type": "http.disconnect"}
-        pulled += chunk
-        return {"type": "http.request", "body": b"[" + b" " * (chunk - 1),
-                "more_body": pulled < total}
+        body = (head if pulled == 0 else b"") + b" " * chunk
+        pulled += len(body)
+        return {"type": "http.request", "body": body, "more_body": pulled < total}
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal status
@@ -211,8 +216,7 @@ async def _stream_to(app: FastAPI, path: str, total: int, chunk: int = 1 << 20
              "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
              "query_string": b"", "root_path": "", "client": ("192.0.2.1", 1),
              "server": ("testserver", 80), "state": {},
-             "headers": [(b"content-type", b"application/json"),
-                         (b"transfer-encoding", b"chunked")]}
+             "headers": [(b"content-type", ctype), (b"transfer-encoding", b"chunked")]}
     await app(scope, receive, send)
     return status, pulled
 
@@ -222,6 +226,15 @@ def test_a_200_mb_streamed_body_is_refused_before_it_is_read(client: TestClient)
     status, pulled = asyncio.run(_stream_to(app, "/api/v1/events", 200 << 20))
     assert status == 413
     assert pulled <= 2 << 20  # stopped after the first megabyte or two, not 200
+
+
+def test_a_streamed_multipart_body_is_cut_at_its_route_limit(client: TestClient) -> None:
+    app: Any = client.app
+    status, pulled = asyncio.run(_stream_to(
+        app, "/api/v1/buildings/scan", 200 << 20, ctype=b"multipart/form-data; boundary=xyz",
+        head=MULTIPART_HEAD))
+    assert status == 413
+    assert pulled <= 12 << 20  # one photo (10 MB) and 1 MB of form fields, then refused
 
 
 def test_assign_takes_bodies_larger_than_the_json_limit(client: TestClient,
