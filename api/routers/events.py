@@ -288,6 +288,8 @@ async def report_event(
     except BaseException:
         _remove_photos(saved)  # a refused report leaves no file behind
         raise
+    if intake.replayed:  # a retry: the first request's photos are the event's
+        _remove_photos(saved)
     return Response(intake.body, status_code=201, media_type="application/json")
 
 

@@ -369,6 +369,18 @@ def test_photos_of_a_refused_report_are_removed(client: TestClient, photo_dir: P
     assert _files_in(photo_dir) == []
 
 
+def test_the_photos_of_a_retried_report_are_kept_once(client: TestClient,
+                                                      point: dict[str, Any],
+                                                      photo_dir: Path) -> None:
+    files = [("photos", ("a.jpg", image_bytes(), "image/jpeg"))]
+    data = {"category": "0101", "x": str(point["lon"]), "y": str(point["lat"])}
+    first, again = (client.post("/api/v1/events", data=data, files=files,
+                                headers={"Idempotency-Key": "photo-retry"}) for _ in range(2))
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert len(_files_in(photo_dir)) == 1
+
+
 @pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", "data:text/html,<b>",
                                  "file:///etc/passwd", "//evil.example/x.jpg", "https://"])
 def test_photo_urls_must_be_http(client: TestClient, point: dict[str, Any], url: str) -> None:
