@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 import api
+from api import security
 from api.auth.access import gate
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
@@ -93,9 +94,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
                     "(网格化管理): grids, buildings, cameras, events, analytics.",
         lifespan=lifespan,
         dependencies=[Depends(gate)],  # deny by default: see api.auth.access
+        docs_url=None,  # served from local assets by api.security
+        redoc_url=None,
     )
     app.state.settings = settings
     add_exception_handlers(app)
+    security.install(app, settings)
     # tiles first: the busiest routes, matched before the others are tried
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
                    categories, open311, ogc, web, events, stats, analytics):

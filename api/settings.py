@@ -32,6 +32,11 @@ class DatabaseSettings(BaseSettings):
         return EmbeddedCluster(self.home).url()
 
 
+def _api(name: str) -> AliasChoices:
+    """``GRIDGOV_API_{NAME}`` in the environment, ``name`` in code."""
+    return AliasChoices(f"GRIDGOV_API_{name.upper()}", name)
+
+
 class APISettings(BaseSettings):
     """How the web application behaves."""
 
@@ -43,6 +48,18 @@ class APISettings(BaseSettings):
     max_page_size: int = 10_000
     timezone: str = "Asia/Shanghai"
     cors_origins: list[str] = []
+    #: largest request body (bytes) of any route that is not multipart (JSON, forms)
+    max_json_bytes: int = Field(default=1_000_000, validation_alias=_api("max_json_bytes"))
+    #: largest body of ``POST /api/v1/assign`` (up to 100,000 points)
+    max_assign_bytes: int = Field(default=16_000_000, validation_alias=_api("max_assign_bytes"))
+    #: deepest nesting of arrays and objects in a JSON body
+    max_json_depth: int = Field(default=32, validation_alias=_api("max_json_depth"))
+    #: public intake per client address (and per token): ``N/second|minute|hour|day``
+    rate_limit_intake: str = Field(default="30/minute", validation_alias=_api("rate_limit_intake"))
+    #: sign-in attempts per client address
+    rate_limit_login: str = Field(default="10/minute", validation_alias=_api("rate_limit_login"))
+    #: most client keys each rate limiter remembers (the least recently seen go first)
+    rate_limit_max_keys: int = Field(default=100_000, validation_alias=_api("rate_limit_max_keys"))
 
 
 class WebSettings(BaseSettings):
@@ -83,7 +100,12 @@ class EventSettings(BaseSettings):
     duplicate_window_hours: float = 24.0
     escalation_delay_hours: float = 24.0
     escalation_interval_seconds: float = 300.0
+    #: largest photo file (bytes), uploaded with a report or to the QR scan
     max_photo_bytes: int = 10_000_000
+    #: most photos (files and URLs together) of one report
+    max_photos: int = 6
+    #: most pixels (width x height, read from the header before decoding) of a photo
+    max_photo_pixels: int = 40_000_000
     photo_dir: Path | None = None
 
 

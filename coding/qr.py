@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Iterator
 from typing import Literal
 from urllib.parse import urlsplit
@@ -219,12 +220,30 @@ def load_gray(image_bytes: bytes) -> npt.NDArray[np.uint8]:
     """
     if not isinstance(image_bytes, bytes | bytearray | memoryview) or len(image_bytes) == 0:
         raise NotAnImage("image_bytes must be the non-empty bytes of a JPEG, PNG or WebP image")
+    _check_header(bytes(image_bytes))  # a decompression bomb is refused before decoding
     buf = np.frombuffer(image_bytes, dtype=np.uint8)
     decoded = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
     img = _load_with_pillow(bytes(image_bytes)) if decoded is None else _u8(decoded)
     if img.size > MAX_PIXELS:
         raise NotAnImage(f"the image has {img.size} pixels; at most {MAX_PIXELS} are read")
     return img
+
+
+def _check_header(data: bytes) -> None:
+    """Refuse an image whose header declares more than :data:`MAX_PIXELS` pixels."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                pixels = im.width * im.height
+    except Image.DecompressionBombError:
+        pixels = MAX_PIXELS + 1
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return  # not a header Pillow reads: OpenCV may still decode it
+    if pixels > MAX_PIXELS:
+        raise NotAnImage(f"the image has more than {MAX_PIXELS} pixels; it is not decoded")
 
 
 def _u8(img: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:

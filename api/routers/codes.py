@@ -13,14 +13,13 @@ from sqlalchemy.orm import Session
 from api.auth.access import Staff, public
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
+from api.media import images
 from api.routers.buildings import building_record
 from coding import beidou, plates, qr
 from gis_core.errors import InvalidCode, InvalidInput, NotAnImage
 
 router = APIRouter(prefix="/api/v1", tags=["codes"])
 
-#: Largest photo accepted by the scan endpoint.
-MAX_SCAN_BYTES = 10_000_000
 #: Radius of the cameras listed with a scanned building (m).
 CAMERA_RADIUS_M = 100.0
 OPEN_STATES = ("registered", "dispatched", "in_progress", "handled", "verified", "returned")
@@ -115,22 +114,20 @@ async def scan_building(request: Request, session: SessionDep, settings: Setting
                         principal: Staff, image: UploadFile) -> dict[str, Any]:
     """Read the QR plate in a photo and return the building's record.
 
-    Upload the photo as multipart field ``image`` (JPEG, PNG or WebP, at most
-    10 MB). The record adds the building's grid in every layer, the cameras
-    within 100 m and the building's open events. Errors: 413 too large, 415 not
-    an image, 422 ``no_qr_found`` or ``not_a_building_plate`` (a QR code that is
-    not a valid building plate, e.g. a wrong check character), 404 unknown
-    building.
+    Upload the photo as multipart field ``image`` (JPEG, PNG or WebP recognised
+    from its bytes, at most 10 MB and 40 megapixels). The record adds the
+    building's grid in every layer, the cameras within 100 m and the building's
+    open events. Errors: 413 ``too_large`` or ``image_too_large`` (checked from the
+    header, before decoding), 415 not JPEG/PNG/WebP, 422 ``no_qr_found`` or
+    ``not_a_building_plate`` (a QR code that is not a valid building plate, e.g. a
+    wrong check character), 404 unknown building.
     """
-    data = await image.read(MAX_SCAN_BYTES + 1)
-    if len(data) > MAX_SCAN_BYTES:
-        raise APIError(413, "too_large", f"the photo is over {MAX_SCAN_BYTES:,} bytes")
-    kind = (image.content_type or "").lower()
-    if kind and not (kind.startswith("image/") or kind == "application/octet-stream"):
-        raise APIError(415, "unsupported_media_type",
-                       f"field 'image': {kind!r} is not an image (JPEG, PNG or WebP)")
+    limits = settings.events
+    photo = images.check_photo(await image.read(limits.max_photo_bytes + 1), field="image",
+                               max_bytes=limits.max_photo_bytes,
+                               max_pixels=limits.max_photo_pixels)
     try:
-        text_read = await anyio.to_thread.run_sync(qr.read, data)
+        text_read = await anyio.to_thread.run_sync(qr.read, photo.content)
     except NotAnImage as exc:
         raise APIError(415, "unsupported_media_type", f"field 'image': {exc}") from None
     if text_read is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import mimetypes
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,20 +15,23 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, Response
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement, and_, or_, select, text
 from starlette.datastructures import UploadFile
 
 from api.auth.access import MaybePrincipal, Staff, public
 from api.auth.policy import check_action, check_channel, check_event_scope, event_scope
+from api.auth.principal import Principal
 from api.db.models import Department, Event, EventCategory
 from api.db.models_events import EventPhoto
 from api.deps import SessionDep
 from api.errors import APIError
 from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature_collection
 from api.geojson import parse_bbox as _parse_bbox
-from api.services.events import CHANNELS, PhotoRef, Report, event_detail
+from api.media import images
+from api.security.limits import check_json_depth
+from api.services.events import CHANNELS, Intake, PhotoRef, Report, event_detail
 from api.services.features import page_features
 from api.services.intake_writer import IntakeWriter, get_intake_writer
 from api.services.lifecycle import EVENT_ACTIONS_DOC, apply_action, escalate_overdue
@@ -160,8 +162,9 @@ def _validation(exc: ValidationError) -> RequestValidationError:
     return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
 
 
-def _form_payload(form: Any) -> dict[str, Any]:
+def _form_payload(form: Any, max_depth: int) -> dict[str, Any]:
     if "event" in form:
+        check_json_depth(str(form["event"]), max_depth, "body field 'event'")
         try:
             data: dict[str, Any] = json.loads(str(form["event"]))
         except json.JSONDecodeError:
@@ -180,18 +183,23 @@ def _form_payload(form: Any) -> dict[str, Any]:
     return data
 
 
-async def _read_request(request: Request, limit: int) -> tuple[EventIn, list[tuple[str, bytes]]]:
+async def _read_photos(form: Any, settings: Settings) -> list[images.Photo]:
+    files = [item for item in form.getlist("photos") if isinstance(item, UploadFile)]
+    images.check_photo_count(len(files), settings.events.max_photos)
+    limits = settings.events
+    return [images.check_photo(await item.read(limits.max_photo_bytes + 1),
+                               max_bytes=limits.max_photo_bytes,
+                               max_pixels=limits.max_photo_pixels) for item in files]
+
+
+async def _read_request(request: Request, settings: Settings
+                        ) -> tuple[EventIn, list[images.Photo]]:
     ctype = request.headers.get("content-type", "")
-    uploads: list[tuple[str, bytes]] = []
+    uploads: list[images.Photo] = []
     if ctype.startswith("multipart/form-data"):
         form = await request.form()
-        data = _form_payload(form)
-        for item in form.getlist("photos"):
-            if isinstance(item, UploadFile):
-                content = await item.read(limit + 1)
-                if len(content) > limit:
-                    raise APIError(413, "too_large", f"a photo exceeds {limit} bytes")
-                uploads.append((item.content_type or "application/octet-stream", content))
+        data = _form_payload(form, settings.api.max_json_depth)
+        uploads = await _read_photos(form, settings)
     else:
         try:
             data = await request.json()
@@ -200,25 +208,37 @@ async def _read_request(request: Request, limit: int) -> tuple[EventIn, list[tup
     if not isinstance(data, dict):
         raise APIError(422, "invalid_parameter", "body: a JSON object is required")
     try:
-        return EventIn.model_validate(data), uploads
+        payload = EventIn.model_validate(data)
     except ValidationError as exc:
         raise _validation(exc) from None
+    images.check_photo_urls(payload.photos)
+    images.check_photo_count(len(payload.photos) + len(uploads), settings.events.max_photos)
+    return payload, uploads
 
 
-def _save_photos(settings: Settings, uploads: list[tuple[str, bytes]]) -> list[PhotoRef]:
+def _save_photos(settings: Settings, uploads: list[images.Photo]) -> list[PhotoRef]:
     if not uploads:
         return []
     folder = settings.events.photo_dir or (settings.db.home / "photos")
     folder.mkdir(parents=True, exist_ok=True)
-    refs = []
-    for ctype, content in uploads:
-        if not ctype.startswith("image/"):
-            raise APIError(415, "unsupported_media_type", "photos must be images")
-        ext = mimetypes.guess_extension(ctype) or ".bin"
-        path = folder / f"{uuid.uuid4().hex}{ext}"
-        path.write_bytes(content)
-        refs.append(PhotoRef(path=str(path), content_type=ctype, size=len(content)))
+    refs: list[PhotoRef] = []
+    try:
+        for photo in uploads:
+            path = folder / f"{uuid.uuid4().hex}{photo.kind.extension}"
+            path.write_bytes(photo.content)
+            refs.append(PhotoRef(path=str(path), content_type=photo.kind.media_type,
+                                 size=len(photo.content)))
+    except BaseException:
+        _remove_photos(refs)
+        raise
     return refs
+
+
+def _remove_photos(refs: list[PhotoRef]) -> None:
+    """Delete the stored files of a report that was not registered."""
+    for ref in refs:
+        if ref.path:
+            Path(ref.path).unlink(missing_ok=True)
 
 
 _INTAKE_TEXT = """Report an event: JSON, or multipart/form-data with an `event` JSON part (or flat
@@ -235,6 +255,11 @@ fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
 - Same category within 50 m and 24 h of an open event: stored as `duplicate` of it
   (`duplicate: true`, `duplicate_of`), not dispatched.
 - `Idempotency-Key`: a retry returns the original 201 body; no second event.
+- Photos: at most `GRIDGOV_EVENTS_MAX_PHOTOS` (default 6) files and http(s) URLs together
+  (422 `too_many_photos`, 422 `invalid_photo_url`); files JPEG, PNG or WebP recognised
+  from their bytes (else 415 `unsupported_media_type`), each at most 10 MB (413
+  `too_large`) and 40 megapixels by its header (413 `image_too_large`). A refused report
+  leaves no file behind. URL photos are listed in the event as links.
 - Outside the jurisdiction: 422 `outside_jurisdiction`, nothing stored.
 - The response carries the `public_token` for tracking (`GET /api/v1/track/{token}`) and
   evaluation; it is shown only here.
@@ -254,20 +279,30 @@ async def report_event(
 ) -> Response:
     """Report an event (JSON or multipart with photos); an Idempotency-Key makes retries safe."""
     settings: Settings = request.app.state.settings
-    payload, uploads = await _read_request(request, settings.events.max_photo_bytes)
+    payload, uploads = await _read_request(request, settings)
     check_channel(principal.role if principal else None, payload.channel)  # before saving
-    photos = [PhotoRef(url=u) for u in payload.photos]
-    if uploads:
-        photos += await run_in_threadpool(_save_photos, settings, uploads)
+    saved = await run_in_threadpool(_save_photos, settings, uploads) if uploads else []
+    photos = [PhotoRef(url=u) for u in payload.photos] + saved
+    try:
+        intake = await _submit(writer, payload, photos, idempotency_key, principal)
+    except BaseException:
+        _remove_photos(saved)  # a refused report leaves no file behind
+        raise
+    if intake.replayed:  # a retry: the first request's photos are the event's
+        _remove_photos(saved)
+    return Response(intake.body, status_code=201, media_type="application/json")
+
+
+async def _submit(writer: IntakeWriter, payload: EventIn, photos: list[PhotoRef],
+                  idempotency_key: str | None, principal: Principal | None) -> Intake:
     loc = payload.location
-    intake = await writer.submit(Report(
+    return await writer.submit(Report(
         category_code=payload.category, x=loc.x if loc else None, y=loc.y if loc else None,
         crs=loc.crs if loc else "EPSG:4326", building_code=payload.building_code,
         address=payload.address, description=payload.description, channel=payload.channel,
         reporter=payload.reporter.model_dump() if payload.reporter else None,
         photos=tuple(photos), idempotency_key=idempotency_key,
         actor=principal.name if principal else None, authenticated=True))
-    return Response(intake.body, status_code=201, media_type="application/json")
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -365,19 +400,25 @@ def act_on_event(event_id: int, body: ActionIn, session: SessionDep,
     return detail
 
 
-@router.get("/events/{event_id}/photos/{photo_id}", response_model=None)
+@router.get("/events/{event_id}/photos/{photo_id}", response_model=None,
+            responses={404: {"description": "no such photo, or the photo is a link (its URL "
+                                            "is listed in the event)"}})
 def get_photo(event_id: int, photo_id: int, session: SessionDep, principal: Staff
-              ) -> FileResponse | RedirectResponse:
-    """Get one photo of an event of your scope."""
+              ) -> FileResponse:
+    """Get one stored photo of an event of your scope (a photo given as a URL is a link)."""
     check_event_scope(session, principal, event_id)
     photo = session.get(EventPhoto, photo_id)
     if photo is None or photo.event_id != event_id:
         raise APIError(404, "photo_not_found", f"event {event_id} has no photo {photo_id}")
-    if photo.path:
-        if not Path(photo.path).exists():
-            raise APIError(404, "photo_not_found", "the photo file is missing")
-        return FileResponse(photo.path, media_type=photo.content_type)
-    return RedirectResponse(str(photo.url))
+    if not photo.path:
+        link: dict[str, Any] = {"url": photo.url} if images.is_photo_url(photo.url) else {}
+        raise APIError(404, "photo_is_link", f"photo {photo_id} of event {event_id} is a link, "
+                       "not a stored file; its URL is listed in the event", **link)
+    path = Path(photo.path)
+    if not path.is_file():
+        raise APIError(404, "photo_not_found", "the photo file is missing")
+    media_type, headers = images.served_headers(path, photo_id)
+    return FileResponse(path, media_type=media_type, headers=headers)
 
 
 # -- residents: tracking and evaluation by public token --------------------------------

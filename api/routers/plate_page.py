@@ -1,10 +1,10 @@
 """``/b/{code}``: the page a phone opens when it scans a building's QR plate.
 
-Server-rendered, no script or style from elsewhere (works in a command centre
-without internet and in any phone browser): the building's record (address,
-code, grids, open problems) and a report form that posts to the event intake
-with channel ``qr`` and the building code, so the report lands on this
-building, its grids and its community.
+Server-rendered, its script and style served from ``/static`` (works in a command
+centre without internet, in any phone browser and under the Content-Security-Policy):
+the building's record (address, code, grids, open problems) and a report form that
+posts to the event intake with channel ``qr`` and the building code, so the report
+lands on this building, its grids and its community.
 """
 
 from __future__ import annotations
@@ -27,17 +27,8 @@ _PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
-<style>
-body{{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#f4f6f8;color:#222}}
-header{{background:#1f5fa8;color:#fff;padding:14px 16px}} header h1{{font-size:18px;margin:0}}
-header p{{margin:4px 0 0;font-size:13px;opacity:.9}} main{{padding:12px 16px;max-width:640px;margin:auto}}
-section{{background:#fff;border-radius:8px;padding:12px 14px;margin-bottom:12px}}
-h2{{font-size:15px;margin:0 0 8px}} dl{{display:grid;grid-template-columns:7em 1fr;gap:4px 8px;margin:0;font-size:14px}}
-dt{{color:#666}} ul{{margin:0;padding-left:18px;font-size:14px}} label{{display:block;font-size:14px;margin:8px 0 4px}}
-select,textarea,input{{width:100%;box-sizing:border-box;font-size:15px;padding:8px;border:1px solid #ccc;border-radius:6px}}
-button{{margin-top:12px;width:100%;padding:12px;font-size:16px;background:#1f5fa8;color:#fff;border:0;border-radius:6px}}
-#result{{margin-top:10px;font-size:14px}} .code{{font-family:monospace}}
-</style></head>
+<link rel="stylesheet" href="/static/plate.css">
+</head>
 <body><header><h1>{name}</h1><p>{address}</p></header><main>
 <section><h2>楼栋信息 Building</h2><dl>
 <dt>楼栋编码</dt><dd class="code" id="building-code">{code}</dd>
@@ -57,27 +48,7 @@ button{{margin-top:12px;width:100%;padding:12px;font-size:16px;background:#1f5fa
 <button type="submit">提交 Submit</button>
 <div id="result" role="status"></div>
 </form></section></main>
-<script>
-const form = document.getElementById('report');
-const key = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
-form.addEventListener('submit', async (ev) => {{
-  ev.preventDefault();
-  const out = document.getElementById('result');
-  const body = {{category: form.category.value, description: form.description.value,
-                building_code: form.dataset.building, channel: 'qr'}};
-  if (form.phone.value) body.reporter = {{phone: form.phone.value}};
-  out.textContent = '提交中…';
-  try {{
-    const resp = await fetch('/api/v1/events', {{method: 'POST',
-      headers: {{'Content-Type': 'application/json', 'Idempotency-Key': key}},
-      body: JSON.stringify(body)}});
-    const data = await resp.json();
-    out.textContent = resp.ok
-      ? `已受理，编号 ${{data.id}}，查询码 ${{data.token || data.public_token}}。Received, thank you.`
-      : `未能提交：${{data.message}}`;
-  }} catch (e) {{ out.textContent = '网络错误，请稍后重试。Network error, try again.'; }}
-}});
-</script></body></html>
+<script src="/static/plate.js"></script></body></html>
 """
 
 

@@ -32,7 +32,8 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 REPO_NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
 
 #: npm packages the page may load, and the folder of each that is served
-VENDOR_DIRS = {"maplibre-gl": "maplibre-gl/dist", "leaflet": "leaflet/dist"}
+VENDOR_DIRS = {"maplibre-gl": "maplibre-gl/dist", "leaflet": "leaflet/dist",
+               "swagger-ui-dist": "swagger-ui-dist"}
 
 MEDIA_TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".css": "text/css",
                ".json": "application/json", ".map": "application/json",

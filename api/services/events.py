@@ -66,6 +66,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from api.auth.policy import check_channel, role_for_token
 from api.db.models import OPEN_EVENTS_SQL, Building, Event
 from api.db.models_events import EventPhoto
+from api.media.images import is_photo_url
 from api.services.grid_lookup import GridLookup
 from api.services.routing import RULE_ORDER, grid_codes
 from api.settings import EventSettings
@@ -607,7 +608,8 @@ def event_detail(session: Session, *, event_id: int | None = None, token: str | 
     out["history"] = [{**dict(h), "at": _iso(h["at"])} for h in history]
     photos = session.execute(select(EventPhoto.id, EventPhoto.url, EventPhoto.path).where(
         EventPhoto.event_id == row["id"]).order_by(EventPhoto.id)).all()
-    out["photos"] = [{"id": p.id, "url": p.url or f"/api/v1/events/{row['id']}/photos/{p.id}"}
+    out["photos"] = [{"id": p.id, "url": p.url if is_photo_url(p.url)  # never javascript:
+                      else f"/api/v1/events/{row['id']}/photos/{p.id}"}
                      for p in photos]
     if personal_data:
         out["reporter"] = {"name": row["reporter_name"], "phone": row["reporter_phone"],

@@ -9,16 +9,15 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-STYLE = ("body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;margin:1.5em;max-width:70em}"
-         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .5em;"
-         "text-align:left;vertical-align:top}th{background:#f3f4f6}nav a{margin-right:1em}")
+#: the pages' style sheet, served by the web router
+STYLESHEET = "/static/ogc.css"
 
 
 def page(title: str, body: str, json_href: str) -> str:
     """A complete HTML page with a link to the JSON alternate."""
     return (f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
-            f"<title>{escape(title)}</title><style>{STYLE}</style>"
+            f"<title>{escape(title)}</title><link rel='stylesheet' href='{STYLESHEET}'>"
             f"<link rel='alternate' type='application/json' href='{escape(json_href)}'>"
             f"</head><body><nav><a href='/ogc?f=html'>OGC API</a>"
             f"<a href='/ogc/collections?f=html'>collections</a><a href='/'>一张图 one-map</a>"

@@ -38,7 +38,7 @@ PUBLIC = {
     ("GET", "/api/v1/grid-layers"), ("GET", "/api/v1/grids"), ("GET", "/api/v1/grids/{code}"),
     ("GET", "/api/v1/buildings"), ("GET", "/api/v1/cameras"),
     ("GET", "/"), ("GET", "/static/{path:path}"), ("GET", "/vendor/{package}/{path:path}"),
-    ("GET", "/api/v1/web/config"),
+    ("GET", "/api/v1/web/config"), ("GET", "/docs"),
 }
 
 #: staff routes on one event: a user outside the event's scope gets 403

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -189,7 +191,9 @@ def test_duplicate_within_50_m_and_24_h_is_linked(
 def test_multipart_with_photos(client: TestClient, tmp_path: Path, session: Session,
                                grids: list[dict[str, Any]]) -> None:
     g = grids[3]
-    jpeg = b"\xff\xd8\xff\xe0" + b"0" * 100
+    buf = io.BytesIO()  # a real JPEG: photos are checked from their bytes
+    Image.new("RGB", (4, 3), (0, 128, 255)).save(buf, format="JPEG")
+    jpeg = buf.getvalue()
     r = client.post("/api/v1/events", data={
         "category": "0104", "x": str(g["lon"]), "y": str(g["lat"]), "channel": "qr",
         "reporter_phone": "13912345678"}, files=[("photos", ("a.jpg", jpeg, "image/jpeg"))])

@@ -41,3 +41,11 @@ export function fmtTime(value) {
 export function fmtPct(value) {
   return value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)}%`;
 }
+
+// Apply the colours and widths that markup built as a string carries in data-bg and
+// data-width attributes: the page's Content-Security-Policy refuses inline style attributes.
+export function paintStyles(root) {
+  root.querySelectorAll('[data-bg]').forEach((el) => { el.style.background = el.dataset.bg; });
+  root.querySelectorAll('[data-fg]').forEach((el) => { el.style.color = el.dataset.fg; });
+  root.querySelectorAll('[data-width]').forEach((el) => { el.style.width = el.dataset.width; });
+}

@@ -1,6 +1,6 @@
 // The dashboard panel: counts by status, rates, trend chart (plain SVG), top categories,
 // overdue list, and the figure the grid choropleth shows. Hidden when the data is unavailable.
-import { esc, fmtPct, fmtTime, getJSON } from './api.js';
+import { esc, fmtPct, fmtTime, getJSON, paintStyles } from './api.js';
 import { label, t } from './i18n.js';
 
 const STATUS_COLORS = {
@@ -23,15 +23,15 @@ function trendSvg(trend) {
     <path d="${line('closed')}" fill="none" stroke="#16a34a" stroke-width="2"/>
     <text x="${w - pad}" y="12" text-anchor="end" font-size="10" fill="#334155">max ${max}</text>
   </svg>
-  <div class="trend-legend"><span style="color:#2563eb">■ ${t('reported')}</span>
-    <span style="color:#16a34a">■ ${t('closed')}</span></div>`;
+  <div class="trend-legend"><span data-fg="#2563eb">■ ${t('reported')}</span>
+    <span data-fg="#16a34a">■ ${t('closed')}</span></div>`;
 }
 
 function statusBars(byStatus) {
   const entries = Object.entries(byStatus).sort((a, b) => b[1] - a[1]);
   const max = Math.max(1, ...entries.map((e) => e[1]));
   return entries.map(([s, n]) => `<div class="bar-row"><span class="bar-label">${esc(t(`status.${s}`))}</span>
-    <span class="bar" style="width:${(100 * n) / max}%;background:${statusColor(s)}"></span>
+    <span class="bar" data-width="${(100 * n) / max}%" data-bg="${statusColor(s)}"></span>
     <span class="bar-n">${n}</span></div>`).join('');
 }
 
@@ -78,6 +78,7 @@ export class Dashboard {
       <h3>${t('overdueList')} (${d.overdue})</h3>
       <ul class="overdue">${d.overdue_list.map((e) => `<li><a href="#" data-lon="${e.lon}" data-lat="${e.lat}" data-id="${e.id}">#${e.id}</a>
         ${esc(label(e, 'category_name'))} <small>${fmtTime(e.due_at)}</small></li>`).join('') || `<li>${t('none')}</li>`}</ul>`;
+    paintStyles(this.el);
     this.el.querySelector('#choropleth-figure').addEventListener('change', (ev) => {
       this.figure = ev.target.value;
       this.onChoropleth(this.figure, this.data);

@@ -1,6 +1,6 @@
 // The one-map: MapLibre GL (served by this app from node_modules) over our own vector tiles.
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
-import { esc, getJSON } from './api.js';
+import { esc, getJSON, paintStyles } from './api.js';
 import { Dashboard, choroplethExpression } from './dashboard.js';
 import { applyStatic, currentLang, label, onLangChange, setLang, t } from './i18n.js';
 import { buildingPopup, cameraPopup, eventPopup, gridPopup, takeAction } from './popups.js';
@@ -141,7 +141,7 @@ function renderSwitcher(map) {
 }
 
 function swatch(type, color) {
-  return `<span class="swatch ${type}" style="background:${esc(color)}"></span>`;
+  return `<span class="swatch ${type}" data-bg="${esc(color)}"></span>`;
 }
 
 function renderLegend(map) {
@@ -152,6 +152,7 @@ function renderLegend(map) {
       ${swatch(s.type, c)} ${esc(t(`status.${k}`) === `status.${k}` ? k : t(`status.${k}`))}</div>`).join('');
     return `<div class="legend-item">${swatch(s.type, s.color)} ${esc(title(l))}</div>${sub}`;
   }).join('');
+  paintStyles(el);
 }
 
 function toast(text) {

@@ -1,0 +1,1 @@
+"""Media the API accepts and serves: photos."""
