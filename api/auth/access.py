@@ -10,11 +10,15 @@ anything else happens. Which *objects* a user sees is the business of the SQL
 Credentials: ``Authorization: Bearer TOKEN`` (API clients) or the session
 cookie set by sign-in (web pages). A request authenticated by the cookie that
 changes something (any method but GET, HEAD, OPTIONS) must carry the session's
-CSRF token in ``X-CSRF-Token``.
+CSRF token in ``X-CSRF-Token`` (sign-in and sign-out, marked :func:`csrf_exempt`,
+never act with the session they are sent: they replace or end it). On a public
+route a session cookie that has ended counts as no credential, so a browser
+whose session expired still sees the public pages and can sign in again.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +46,7 @@ TOUCH_EVERY = timedelta(seconds=60)
 F = TypeVar("F", bound=Callable[..., Any])
 _PUBLIC: set[Callable[..., Any]] = set()
 _ROLES: dict[Callable[..., Any], frozenset[str]] = {}
+_NO_CSRF: set[Callable[..., Any]] = set()
 
 
 def public(endpoint: F) -> F:
@@ -56,6 +61,12 @@ def roles(*names: str) -> Callable[[F], F]:
         _ROLES[endpoint] = frozenset(names)
         return endpoint
     return mark
+
+
+def csrf_exempt(endpoint: F) -> F:
+    """Mark a public endpoint that replaces or ends the caller's session (no CSRF token)."""
+    _NO_CSRF.add(endpoint)
+    return endpoint
 
 
 def is_public(endpoint: Callable[..., Any]) -> bool:
@@ -119,11 +130,12 @@ def _authenticate(request: Request, via: str, secret: str) -> Principal:
     return principal
 
 
-def _check_csrf(request: Request, principal: Principal) -> None:
-    if principal.via != "session" or request.method in SAFE_METHODS:
+def _check_csrf(request: Request, principal: Principal, endpoint: Any) -> None:
+    if principal.via != "session" or request.method in SAFE_METHODS or endpoint in _NO_CSRF:
         return
     sent = request.headers.get(CSRF_HEADER)
-    if not sent or sent != principal.csrf_token:
+    expected = (principal.csrf_token or "").encode()
+    if not sent or not hmac.compare_digest(sent.encode(), expected):
         raise APIError(403, "csrf_failed", "a change made with the session cookie needs the "
                        "session's X-CSRF-Token header (GET /api/v1/auth/me gives it)")
 
@@ -139,8 +151,13 @@ async def gate(request: Request) -> Principal | None:
             return None
         raise APIError(401, "unauthorized", "sign in or send 'Authorization: Bearer TOKEN'",
                        headers={"WWW-Authenticate": "Bearer"})
-    principal = await run_in_threadpool(_authenticate, request, *found)
-    _check_csrf(request, principal)
+    try:
+        principal = await run_in_threadpool(_authenticate, request, *found)
+    except APIError:
+        if open_route and found[0] == "session":
+            return None  # an ended session on a public page: anonymous
+        raise
+    _check_csrf(request, principal, endpoint)
     allowed = allowed_roles(endpoint) if endpoint is not None else None
     if not open_route and allowed is not None and principal.role not in allowed:
         raise APIError(403, "forbidden", f"role {principal.role!r} may not use this; roles "
