@@ -288,6 +288,9 @@ _SIGN_IN_BODY = {"required": True, "content": {
              responses={303: {"description": "form posts: to `next`, or back to the sign-in "
                                              "page with `?error=`"},
                         401: {"description": "`invalid_credentials`"},
+                        403: {"description": "`csrf_failed`: posted by another site's page"},
+                        415: {"description": "neither JSON nor a form post"},
+                        422: {"description": "`invalid_parameter`, `invalid_json`"},
                         429: {"description": "`too_many_attempts`, with `Retry-After`"}})
 @public
 @csrf_exempt
