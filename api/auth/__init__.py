@@ -4,5 +4,6 @@
 - :mod:`api.auth.service`: passwords, tokens, sessions, user administration;
 - :mod:`api.auth.principal`: the caller of a request and the SQL of their scope;
 - :mod:`api.auth.access`: deny by default — the one gate every route goes through;
+- :mod:`api.auth.throttle`: failed sign-ins counted per account and per address;
 - :mod:`api.auth.router`: sign-in, sign-out, ``/me``, users and tokens for admins.
 """

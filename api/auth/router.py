@@ -201,7 +201,7 @@ async def sign_in_body(request: Request) -> tuple[SignInIn, bool]:
     elif kind == "application/json":
         try:
             data = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise APIError(422, "invalid_json", "the body is not valid JSON") from None
     else:
         raise APIError(415, "unsupported_media_type",

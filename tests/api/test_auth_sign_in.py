@@ -336,3 +336,16 @@ def test_tokens_expire_are_listed_without_secrets_and_revoked(
                        json={"expires": "1y"}).json()["code"] == "invalid_duration"
     assert client.get("/api/v1/users/nobody/tokens", headers=admin).json()["code"] == \
         "user_not_found"
+
+
+def test_unknown_and_unstorable_user_names(client: TestClient, admin: dict[str, str]) -> None:
+    missing = client.patch("/api/v1/users/nobody", headers=admin, json={"active": False})
+    assert missing.status_code == 404 and missing.json()["code"] == "user_not_found"
+    nul = client.get("/api/v1/users/a%00b/tokens", headers=admin)
+    assert nul.status_code == 422 and nul.json()["code"] == "invalid_parameter"
+    deep = client.post("/api/v1/auth/login", content="[" * 100_000,
+                       headers={"Content-Type": "application/json"})
+    assert deep.status_code == 422
+    plain = client.post("/api/v1/auth/login", content="name=x",
+                        headers={"Content-Type": "text/plain"})
+    assert plain.status_code == 415
