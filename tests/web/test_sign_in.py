@@ -16,6 +16,7 @@ from tests.web.cdp import Browser
 from tests.web.live_server import fresh_sample_database, live_server
 
 NAME = "root-web"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,14 @@ def test_a_wrong_password_is_refused_on_the_form(page: Browser,
               "document.getElementById('sign-in-error').textContent")
     assert shown == "用户名或密码错误"
     assert page.evaluate("location.pathname") == "/sign-in"
+    page.screenshot(ARTIFACTS / "sign-in.png")
+    page.evaluate("document.getElementById('lang-switch').click(); true")
+    assert page.evaluate("[document.querySelector('#sign-in-form h2').textContent, "
+                         "document.getElementById('sign-in-error').textContent]") == \
+        ["Staff sign-in", "Wrong name or password"]
+    page.evaluate("document.getElementById('lang-switch').click(); true")
+    assert page.evaluate("document.querySelector('#sign-in-form h2').textContent") == \
+        "工作人员登录"
 
 
 def test_signing_in_through_the_form_opens_the_dashboard(page: Browser,
