@@ -1,4 +1,4 @@
-"""Sign-in, sign-out and who is signed in; users and their API tokens for admins.
+"""Sign-in, sign-out and who is signed in (users and tokens for admins: :mod:`api.auth.admin`).
 
 Sign-in answers the session cookie (``HttpOnly``, ``SameSite=Strict``, ``Path=/``,
 ``Secure`` when the request is https) and the session's CSRF token; a failure
@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from api.auth import service
-from api.auth.access import SESSION_COOKIE, Staff, csrf_exempt, public, roles
-from api.auth.models import ROLES, ApiToken, User
+from api.auth import admin, service
+from api.auth.access import SESSION_COOKIE, Staff, csrf_exempt, public
+from api.auth.models import User
+from api.auth.schemas import MeOut, ScopeOut, SignInIn, SignInOut, scope_out
 from api.auth.throttle import SignInThrottle
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
@@ -36,27 +36,6 @@ FORM = "application/x-www-form-urlencoded"
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\x00-\x1f\\]*$")
 
 
-def _storable(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        raise ValueError("must not contain lone surrogates") from None
-    return value
-
-
-#: text PostgreSQL can store (no NUL, no lone surrogate)
-Text = Annotated[str, AfterValidator(_storable)]
-Name = Annotated[Text, Field(min_length=1, max_length=100)]
-Password = Annotated[Text, Field(min_length=1, max_length=1000)]
-Code = Annotated[Text, Field(min_length=1, max_length=32)]
-Role = Annotated[Text, Field(max_length=16, description=f"one of {', '.join(ROLES)}",
-                            json_schema_extra={"enum": list(ROLES)})]
-UserName = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
-TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
 def safe_next(target: str | None) -> str:
     """Where to go after sign-in: ``target`` when it is a path of this site, else ``/``.
 
@@ -66,129 +45,6 @@ def safe_next(target: str | None) -> str:
     ('/?layer=events', '/', '/')
     """
     return target if target and len(target) <= 2000 and _SAFE_NEXT.match(target) else "/"
-
-
-# -- bodies and answers --------------------------------------------------------------------
-class SignInIn(BaseModel):
-    """A name and a password (JSON, or a form post of the sign-in page)."""
-
-    model_config = ConfigDict(extra="ignore")
-    name: Name
-    password: Password
-    next: Annotated[Text | None, Field(max_length=2000, description="form posts: where to "
-                                       "go after signing in (a path of this site)")] = None
-
-
-class ScopeOut(BaseModel):
-    """A user's role and scope as an admin set them."""
-
-    name: str
-    role: str
-    department: str | None = Field(description="department code (handlers)")
-    areas: list[str] = Field(description="admin area codes (each with the areas below it)")
-    grids: list[str] = Field(description="grid codes")
-
-
-class MeOut(ScopeOut):
-    """The signed-in user, how they signed in, and the CSRF token of a cookie session."""
-
-    via: Literal["token", "session"]
-    csrf_token: str | None = Field(None, description="send as X-CSRF-Token on changes made "
-                                   "with the session cookie")
-
-
-class SignInOut(BaseModel):
-    """The signed-in user and the CSRF token of their new session."""
-
-    user: ScopeOut
-    csrf_token: str
-
-
-class UserOut(ScopeOut):
-    """A user as admins list them."""
-
-    active: bool
-    created_at: datetime
-    last_sign_in_at: datetime | None
-
-
-class TokenOut(BaseModel):
-    """An API token (never its secret, which is shown once)."""
-
-    id: int
-    user: str
-    name: str
-    state: Literal["active", "expired", "revoked"]
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-
-
-class NewTokenOut(TokenOut):
-    """A new token with its secret, shown this once."""
-
-    token: str = Field(description="the bearer token; only its hash is stored")
-
-
-class NewUserOut(BaseModel):
-    """A new user and their first API token (shown this once)."""
-
-    user: UserOut
-    token: str
-
-
-class UserIn(BaseModel):
-    """A new staff user."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: Name
-    role: Role
-    department: Code | None = None
-    areas: Annotated[list[Code], Field(max_length=1000)] = []
-    grids: Annotated[list[Code], Field(max_length=10_000)] = []
-    password: Password | None = Field(None, description="at least 10 characters; without "
-                                      "one the user signs in with API tokens only")
-
-
-class UserPatch(BaseModel):
-    """Changes to a user (omitted fields stay as they are)."""
-
-    model_config = ConfigDict(extra="forbid")
-    role: Role | None = None
-    department: Annotated[Text | None, Field(max_length=32, description="a department "
-                                             "code; empty: none")] = None
-    areas: Annotated[list[Code] | None, Field(max_length=1000)] = None
-    grids: Annotated[list[Code] | None, Field(max_length=10_000)] = None
-    active: bool | None = Field(None, description="false: signs the user out everywhere "
-                                "and stops their tokens")
-    password: Password | None = None
-
-
-class TokenIn(BaseModel):
-    """A new API token."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: Name = "token"
-    expires: Annotated[Text | None, Field(max_length=12, description="lifetime such as 12h, "
-                                          "30d or 8w; omitted: until revoked")] = None
-
-
-def _scope_out(user: User, department: str | None) -> dict[str, Any]:
-    return {"name": user.name, "role": user.role, "department": department,
-            "areas": list(user.area_codes or ()), "grids": list(user.grid_codes or ())}
-
-
-def _user_out(user: User, department: str | None, last_sign_in: datetime | None) -> UserOut:
-    return UserOut(**_scope_out(user, department), active=user.active,
-                   created_at=user.created_at, last_sign_in_at=last_sign_in)
-
-
-def _token_out(token: ApiToken, user: User) -> dict[str, Any]:
-    return {"id": token.id, "user": user.name, "name": token.name,
-            "state": service.token_state(token), "created_at": token.created_at,
-            "expires_at": token.expires_at, "revoked_at": token.revoked_at,
-            "last_used_at": token.last_used_at}
 
 
 # -- sign-in -------------------------------------------------------------------------------
@@ -310,7 +166,7 @@ def login(request: Request, given: Annotated[tuple[SignInIn, bool], Depends(sign
     row, cookie = service.start_session(
         session, user, hours=settings.auth.session_hours, address=_client_address(request),
         user_agent=request.headers.get("user-agent"))
-    out = SignInOut(user=ScopeOut(**_scope_out(user, service.department_code(session, user))),
+    out = SignInOut(user=ScopeOut(**scope_out(user, service.department_code(session, user))),
                     csrf_token=row.csrf_token)
     session.commit()
     response: Response = (RedirectResponse(safe_next(body.next), status_code=303) if form
@@ -344,7 +200,7 @@ def me(principal: Staff, session: SessionDep) -> MeOut:
     """Who you are: role, scope, how you signed in (and the CSRF token of a cookie session)."""
     user = session.get(User, principal.id)
     assert user is not None  # the gate found them a moment ago
-    return MeOut(**_scope_out(user, service.department_code(session, user)),
+    return MeOut(**scope_out(user, service.department_code(session, user)),
                  via=principal.via, csrf_token=principal.csrf_token)
 
 
@@ -356,67 +212,4 @@ def sign_in_page() -> FileResponse:
                         headers={"Cache-Control": "no-cache"})
 
 
-# -- users and tokens (admins) -------------------------------------------------------------
-@router.get("/api/v1/users", response_model=list[UserOut])
-@roles("admin")
-def list_users(session: SessionDep) -> list[UserOut]:
-    """Every user with their role, scope, state, creation and last sign-in (admins)."""
-    return [_user_out(*row) for row in service.list_users(session)]
-
-
-def _listed(session: Session, user: User) -> UserOut:
-    return _user_out(*service.list_users(session, user_id=user.id)[0])
-
-
-@router.post("/api/v1/users", status_code=201, response_model=NewUserOut)
-@roles("admin")
-def create_user(body: UserIn, session: SessionDep) -> NewUserOut:
-    """Create a user; answers it with its first API token, shown this once (admins)."""
-    user, token = service.create_user(session, name=body.name, role=body.role,
-                                      department=body.department, grids=body.grids,
-                                      areas=body.areas, password=body.password)
-    session.commit()
-    return NewUserOut(user=_listed(session, user), token=token)
-
-
-@router.patch("/api/v1/users/{name}", response_model=UserOut)
-@roles("admin")
-def update_user(name: UserName, body: UserPatch, session: SessionDep) -> UserOut:
-    """Change a user's role, scope, password or state; disabling signs them out (admins)."""
-    user = service.user_by_name(session, name)
-    service.update_user(session, user, role=body.role, department=body.department,
-                        grids=body.grids, areas=body.areas, active=body.active,
-                        password=body.password)
-    session.commit()
-    return _listed(session, user)
-
-
-@router.get("/api/v1/users/{name}/tokens", response_model=list[TokenOut])
-@roles("admin")
-def list_tokens(name: UserName, session: SessionDep) -> list[dict[str, Any]]:
-    """A user's API tokens with expiry, revocation and last use, never the secrets (admins)."""
-    user = service.user_by_name(session, name)
-    return [_token_out(t, user) for t in service.tokens_of(session, user)]
-
-
-@router.post("/api/v1/users/{name}/tokens", status_code=201, response_model=NewTokenOut)
-@roles("admin")
-def create_token(name: UserName, body: TokenIn, session: SessionDep) -> dict[str, Any]:
-    """A new API token of a user, shown this once (admins)."""
-    user = service.user_by_name(session, name)
-    expires = service.parse_duration(body.expires) if body.expires else None
-    row, token = service.create_token(session, user, name=body.name, expires=expires)
-    session.commit()
-    session.refresh(row)
-    return {**_token_out(row, user), "token": token}
-
-
-@router.delete("/api/v1/tokens/{token_id}", response_model=TokenOut)
-@roles("admin")
-def revoke_token(token_id: TokenId, session: SessionDep) -> dict[str, Any]:
-    """Revoke an API token: it stops working at once (admins)."""
-    row = service.revoke_token(session, token_id)
-    session.commit()
-    user = session.get(User, row.user_id)
-    assert user is not None
-    return _token_out(row, user)
+router.include_router(admin.router)  # users and tokens, for admins
