@@ -12,8 +12,10 @@ cookie set by sign-in (web pages). A request authenticated by the cookie that
 changes something (any method but GET, HEAD, OPTIONS) must carry the session's
 CSRF token in ``X-CSRF-Token`` (sign-in and sign-out, marked :func:`csrf_exempt`,
 never act with the session they are sent: they replace or end it). On a public
-route a session cookie that has ended counts as no credential, so a browser
-whose session expired still sees the public pages and can sign in again.
+route a session cookie that has ended, or a change sent with the cookie but
+without its CSRF token, counts as no credential: a browser whose session expired
+still sees the public pages and can sign in again, and a signed-in dispatcher who
+reports from a plate page reports as any resident would (never as themselves).
 """
 
 from __future__ import annotations
@@ -130,14 +132,13 @@ def _authenticate(request: Request, via: str, secret: str) -> Principal:
     return principal
 
 
-def _check_csrf(request: Request, principal: Principal, endpoint: Any) -> None:
+def _csrf_ok(request: Request, principal: Principal, endpoint: Any) -> bool:
+    """Whether a change made with the session cookie carries the session's CSRF token."""
     if principal.via != "session" or request.method in SAFE_METHODS or endpoint in _NO_CSRF:
-        return
+        return True
     sent = request.headers.get(CSRF_HEADER)
     expected = (principal.csrf_token or "").encode()
-    if not sent or not hmac.compare_digest(sent.encode(), expected):
-        raise APIError(403, "csrf_failed", "a change made with the session cookie needs the "
-                       "session's X-CSRF-Token header (GET /api/v1/auth/me gives it)")
+    return bool(sent) and hmac.compare_digest(str(sent).encode(), expected)
 
 
 async def gate(request: Request) -> Principal | None:
@@ -157,7 +158,11 @@ async def gate(request: Request) -> Principal | None:
         if open_route and found[0] == "session":
             return None  # an ended session on a public page: anonymous
         raise
-    _check_csrf(request, principal, endpoint)
+    if not _csrf_ok(request, principal, endpoint):
+        if open_route:  # e.g. a report from the plate page: a resident's, not the user's
+            return None
+        raise APIError(403, "csrf_failed", "a change made with the session cookie needs the "
+                       "session's X-CSRF-Token header (GET /api/v1/auth/me gives it)")
     allowed = allowed_roles(endpoint) if endpoint is not None else None
     if not open_route and allowed is not None and principal.role not in allowed:
         raise APIError(403, "forbidden", f"role {principal.role!r} may not use this; roles "

@@ -349,3 +349,24 @@ def test_unknown_and_unstorable_user_names(client: TestClient, admin: dict[str, 
     plain = client.post("/api/v1/auth/login", content="name=x",
                         headers={"Content-Type": "text/plain"})
     assert plain.status_code == 415
+
+
+def test_a_report_from_a_signed_in_browser_without_the_csrf_token_is_a_residents(
+        client: TestClient, session: Session) -> None:
+    from tests.api.events_support import basic_grids
+
+    _user(session, "disp-plate")
+    csrf = _login(client, "disp-plate").json()["csrf_token"]
+    g = basic_grids(session)[0]
+    body = {"category": "0101", "description": "路边垃圾",
+            "location": {"x": g["lon"], "y": g["lat"]}}
+
+    def actor(response: Any) -> str:
+        assert response.status_code == 201, response.text
+        return str(session.execute(text(
+            "SELECT actor FROM event_history WHERE event_id = :id AND action = 'register'"),
+            {"id": response.json()["id"]}).scalar_one())
+
+    assert actor(client.post("/api/v1/events", json=body)) != "disp-plate"
+    assert actor(client.post("/api/v1/events", json=body,
+                             headers={"X-CSRF-Token": csrf})) == "disp-plate"
