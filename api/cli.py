@@ -323,9 +323,13 @@ from api.cli_open311 import apikey_app  # noqa: E402
 
 app.add_typer(apikey_app, name="apikey")
 
-from api.cli_events import events_app, users_app  # noqa: E402
+from api.cli_auth import tokens_app, users_app  # noqa: E402
 
 app.add_typer(users_app, name="user")
+app.add_typer(tokens_app, name="token")
+
+from api.cli_events import events_app  # noqa: E402
+
 app.add_typer(events_app, name="events")
 
 from api.cli_grids import grids_app, plates  # noqa: E402

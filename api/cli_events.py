@@ -1,4 +1,4 @@
-"""``gridgov user ...`` and ``gridgov events ...``: staff accounts and the escalation run."""
+"""``gridgov events ...``: the escalation run (users and tokens: :mod:`api.cli_auth`)."""
 
 from __future__ import annotations
 
@@ -7,37 +7,7 @@ from typing import Annotated
 
 import typer
 
-users_app = typer.Typer(help="Staff users and their bearer tokens.", no_args_is_help=True)
 events_app = typer.Typer(help="Event workflow jobs.", no_args_is_help=True)
-
-
-@users_app.command("create")
-def user_create(
-    name: Annotated[str, typer.Option(help="unique user name")],
-    role: Annotated[str, typer.Option(help="admin, dispatcher, handler, grid_worker or "
-                                           "analyst")],
-    department: Annotated[str | None, typer.Option(help="department code (handlers)")] = None,
-    grid: Annotated[list[str] | None, typer.Option(help="grid code (grid workers; repeat)")]
-    = None,
-) -> None:
-    """Create a user and print its bearer token (shown once; only its hash is stored)."""
-    from sqlalchemy.orm import Session
-
-    from api.auth.service import create_user
-    from api.cli import _engine, _friendly_errors
-
-    with _friendly_errors():
-        engine = _engine()
-        try:
-            with Session(engine) as session:
-                user, token = create_user(session, name=name, role=role,
-                                          department=department, grids=grid or [])
-                label = f"user {user.name!r} ({user.role})"
-                session.commit()
-        finally:
-            engine.dispose()
-    typer.echo(token)
-    typer.echo(f"{label} created; use 'Authorization: Bearer <token>'", err=True)
 
 
 @events_app.command("escalate")

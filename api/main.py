@@ -15,7 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import api
 from api import security
+from api.auth import router as auth
 from api.auth.access import gate
+from api.auth.throttle import SignInThrottle
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
 from api.routers import (
@@ -98,11 +100,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.sign_in_throttle = SignInThrottle.from_settings(settings.auth)
     add_exception_handlers(app)
     security.install(app, settings)
     # tiles first: the busiest routes, matched before the others are tried
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
-                   categories, open311, ogc, web, events, stats, analytics):
+                   categories, open311, ogc, web, events, stats, analytics, auth):
         app.include_router(module.router)
     return app
 

@@ -7,6 +7,7 @@ without it the embedded cluster under ``GRIDGOV_HOME`` is used.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -109,6 +110,23 @@ class EventSettings(BaseSettings):
     photo_dir: Path | None = None
 
 
+class AuthSettings(BaseSettings):
+    """Sign-in: session length, cookie security, the throttle of failed sign-ins."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_AUTH_", extra="ignore")
+
+    #: how long a browser stays signed in
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 90)
+    #: ``Secure`` session cookies: "auto" (when the request is https), true or false
+    secure_cookies: Literal["auto"] | bool = "auto"
+    #: believe ``X-Forwarded-Proto: https`` (only behind a proxy that sets it)
+    trust_forwarded_proto: bool = False
+    #: failed sign-ins allowed per account, and per client address, within the window
+    max_failures_per_account: int = Field(default=5, ge=1)
+    max_failures_per_address: int = Field(default=20, ge=1)
+    failure_window_minutes: float = Field(default=15.0, gt=0)
+
+
 class Settings(BaseSettings):
     """All settings; tests build apps with their own instance."""
 
@@ -119,6 +137,7 @@ class Settings(BaseSettings):
     events: EventSettings = Field(default_factory=EventSettings)
     open311: Open311Settings = Field(default_factory=Open311Settings)
     web: WebSettings = Field(default_factory=WebSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
 
 def normalise_url(url: str) -> str:

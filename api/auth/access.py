@@ -10,11 +10,17 @@ anything else happens. Which *objects* a user sees is the business of the SQL
 Credentials: ``Authorization: Bearer TOKEN`` (API clients) or the session
 cookie set by sign-in (web pages). A request authenticated by the cookie that
 changes something (any method but GET, HEAD, OPTIONS) must carry the session's
-CSRF token in ``X-CSRF-Token``.
+CSRF token in ``X-CSRF-Token`` (sign-in and sign-out, marked :func:`csrf_exempt`,
+never act with the session they are sent: they replace or end it). On a public
+route a session cookie that has ended, or a change sent with the cookie but
+without its CSRF token, counts as no credential: a browser whose session expired
+still sees the public pages and can sign in again, and a signed-in dispatcher who
+reports from a plate page reports as any resident would (never as themselves).
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +48,7 @@ TOUCH_EVERY = timedelta(seconds=60)
 F = TypeVar("F", bound=Callable[..., Any])
 _PUBLIC: set[Callable[..., Any]] = set()
 _ROLES: dict[Callable[..., Any], frozenset[str]] = {}
+_NO_CSRF: set[Callable[..., Any]] = set()
 
 
 def public(endpoint: F) -> F:
@@ -56,6 +63,12 @@ def roles(*names: str) -> Callable[[F], F]:
         _ROLES[endpoint] = frozenset(names)
         return endpoint
     return mark
+
+
+def csrf_exempt(endpoint: F) -> F:
+    """Mark a public endpoint that replaces or ends the caller's session (no CSRF token)."""
+    _NO_CSRF.add(endpoint)
+    return endpoint
 
 
 def is_public(endpoint: Callable[..., Any]) -> bool:
@@ -119,18 +132,17 @@ def _authenticate(request: Request, via: str, secret: str) -> Principal:
     return principal
 
 
-def _check_csrf(request: Request, principal: Principal) -> None:
-    if principal.via != "session" or request.method in SAFE_METHODS:
-        return
+def _csrf_ok(request: Request, principal: Principal, endpoint: Any) -> bool:
+    """Whether a change made with the session cookie carries the session's CSRF token."""
+    if principal.via != "session" or request.method in SAFE_METHODS or endpoint in _NO_CSRF:
+        return True
     sent = request.headers.get(CSRF_HEADER)
-    if not sent or sent != principal.csrf_token:
-        raise APIError(403, "csrf_failed", "a change made with the session cookie needs the "
-                       "session's X-CSRF-Token header (GET /api/v1/auth/me gives it)")
+    expected = (principal.csrf_token or "").encode()
+    return bool(sent) and hmac.compare_digest(str(sent).encode(), expected)
 
 
 async def _principal(request: Request, found: tuple[str, str]) -> Principal:
     principal = await run_in_threadpool(_authenticate, request, *found)
-    _check_csrf(request, principal)
     request.state.principal = principal
     return principal
 
@@ -150,6 +162,9 @@ async def gate(request: Request) -> Principal | None:
         raise APIError(401, "unauthorized", "sign in or send 'Authorization: Bearer TOKEN'",
                        headers={"WWW-Authenticate": "Bearer"})
     principal = await _principal(request, found)
+    if not _csrf_ok(request, principal, endpoint):
+        raise APIError(403, "csrf_failed", "a change made with the session cookie needs the "
+                       "session's X-CSRF-Token header (GET /api/v1/auth/me gives it)")
     allowed = allowed_roles(endpoint) if endpoint is not None else None
     if allowed is not None and principal.role not in allowed:
         raise APIError(403, "forbidden", f"role {principal.role!r} may not use this; roles "
@@ -160,11 +175,25 @@ async def gate(request: Request) -> Principal | None:
 async def optional_principal(request: Request,
                              gated: Annotated[Principal | None, Depends(gate)]
                              ) -> Principal | None:
-    """The caller of a public route when credentials came with it (checked: 401 if bad)."""
+    """The caller of a public route when credentials came with it.
+
+    A bad bearer token is 401. A browser whose session ended, or a change made
+    with the cookie but without the CSRF token (a report from a plate page), is
+    anonymous: a resident's, never filed under the user's name.
+    """
     if gated is not None:
         return gated
     found = _credential(request)
-    return await _principal(request, found) if found is not None else None
+    if found is None:
+        return None
+    try:
+        principal = await _principal(request, found)
+    except APIError:
+        if found[0] == "session":
+            return None
+        raise
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    return principal if _csrf_ok(request, principal, endpoint) else None
 
 
 def require_staff(principal: Annotated[Principal | None, Depends(gate)]) -> Principal:

@@ -60,7 +60,7 @@ class Principal:
         --------
         >>> Principal(1, "w", "grid_worker", grids=("G1",), grid_docs=('{"basic": "G1"}',)
         ...           ).event_sql("e")[0]
-        'e.grids @> ANY(CAST(:scope_grid_docs AS jsonb[]))'
+        '(e.grids @> ANY(CAST(:scope_grid_docs AS jsonb[])))'
         >>> Principal(1, "a", "admin").event_sql()[0]
         'TRUE'
         """

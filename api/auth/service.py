@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from api.auth.models import ROLES, ApiToken, User, UserSession
 from api.db.models import AdminArea, Department, Grid
-from gis_core.errors import InvalidInput, NotFound
+from gis_core.errors import Conflict, InvalidInput, NotFound
 
 _hasher = PasswordHasher()  # argon2id, the library's RFC 9106 low-memory profile
 _DUMMY_HASH = _hasher.hash("gridgov: no such user")
@@ -142,11 +142,44 @@ def user_by_name(session: Session, name: str) -> User:
     return user
 
 
+def list_users(session: Session, user_id: int | None = None
+               ) -> list[tuple[User, str | None, datetime | None]]:
+    """Every user (or one) by name, with their department's code and their last sign-in."""
+    last = (select(UserSession.user_id, func.max(UserSession.created_at).label("at"))
+            .group_by(UserSession.user_id).subquery())
+    query = (select(User, Department.code, last.c.at)
+             .outerjoin(Department, Department.id == User.department_id)
+             .outerjoin(last, last.c.user_id == User.id).order_by(User.name))
+    if user_id is not None:
+        query = query.where(User.id == user_id)
+    rows = session.execute(query).all()
+    return [(user, code, at) for user, code, at in rows]
+
+
+def department_code(session: Session, user: User) -> str | None:
+    """The code of ``user``'s department (None without one)."""
+    if user.department_id is None:
+        return None
+    return session.execute(select(Department.code).where(
+        Department.id == user.department_id)).scalar_one_or_none()
+
+
+def _keep_an_admin(session: Session, user: User, role: str | None, active: bool | None) -> None:
+    """Refuse to demote or disable the last active admin (409 ``last_admin``)."""
+    leaving = user.role == "admin" and user.active and (
+        (role is not None and role != "admin") or active is False)
+    if leaving and not session.execute(select(User.id).where(
+            User.role == "admin", User.active, User.id != user.id).limit(1)).first():
+        raise Conflict(f"{user.name!r} is the last active admin; make another admin first",
+                       code="last_admin")
+
+
 def update_user(session: Session, user: User, *, role: str | None = None,
                 department: str | None = None, grids: Sequence[str] | None = None,
                 areas: Sequence[str] | None = None, active: bool | None = None,
                 password: str | None = None) -> User:
     """Change a user's role, scope, state or password; disabling ends their sessions."""
+    _keep_an_admin(session, user, role, active)
     if department is not None:
         user.department_id = _department_id(session, department)
     if grids is not None:
@@ -176,6 +209,21 @@ def create_token(session: Session, user: User, *, name: str = "token",
     session.add(row)
     session.flush()
     return row, token
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    """The tokens of ``user``, oldest first (revoked and expired ones included)."""
+    return list(session.execute(select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.id)).scalars())
+
+
+def token_state(token: ApiToken, now: datetime | None = None) -> str:
+    """``active``, ``expired`` or ``revoked``."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= (now or datetime.now(UTC)):
+        return "expired"
+    return "active"
 
 
 def revoke_token(session: Session, token_id: int) -> ApiToken:

@@ -39,6 +39,7 @@ PUBLIC = {
     ("GET", "/api/v1/buildings"), ("GET", "/api/v1/cameras"),
     ("GET", "/"), ("GET", "/static/{path:path}"), ("GET", "/vendor/{package}/{path:path}"),
     ("GET", "/api/v1/web/config"), ("GET", "/docs"),
+    ("GET", "/sign-in"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout"),
 }
 
 #: staff routes on one event: a user outside the event's scope gets 403
@@ -59,14 +60,14 @@ FILTERED_ROUTES = {
 STAFF_ROUTES = {
     ("POST", "/api/v1/assign"), ("GET", "/api/v1/grids/qa"),
     ("GET", "/api/v1/buildings/{code}"), ("GET", "/api/v1/grids/{code}/plates.pdf"),
-    ("GET", "/api/v1/beidou/{code}"), ("GET", "/api/v1/beidou"),
+    ("GET", "/api/v1/beidou/{code}"), ("GET", "/api/v1/beidou"), ("GET", "/api/v1/auth/me"),
 }
 
 #: what a path parameter is filled with when a route is called without caring for the answer
 FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name": "density",
         "collection_id": "events", "feature_id": "1", "path": "x.js", "package": "leaflet",
         "photo_id": "1", "token": "nosuchtoken", "service_code": "0101",
-        "service_request_id": "1", "code": "G0"}
+        "service_request_id": "1", "code": "G0", "token_id": "1"}
 
 
 def _routes() -> list[tuple[str, str, Any]]:

@@ -1,5 +1,5 @@
-"""The one-map in headless Chromium: it renders our tiles, clicks open popups, live events
-arrive, and no request leaves 127.0.0.1."""
+"""The one-map in headless Chromium, signed in: it renders our tiles, clicks open popups,
+live events arrive, and no request leaves 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from api.db.session import make_engine
+from tests.web.accounts import make_user, sign_in
 from tests.web.cdp import Browser
 from tests.web.live_server import fresh_sample_database, live_server
 
@@ -41,16 +42,17 @@ FIND_BUILDING_POINT = """
 @pytest.fixture(scope="module")
 def server(server_url: str, sample_dir: Path) -> Iterator[tuple[str, str]]:
     with fresh_sample_database(server_url, sample_dir) as url, live_server(url) as base:
+        make_user(url, "root-map")
         yield base, url
 
 
 @pytest.fixture(scope="module")
 def page(server: tuple[str, str]) -> Iterator[Browser]:
+    """The one-map of a signed-in admin (the dashboard and live events need sign-in)."""
     base, _ = server
     with Browser() as browser:
         browser.open_page()
-        browser.navigate(f"{base}/")
-        browser.wait_for("window.gridgovReady === true", timeout=60)
+        sign_in(browser, base, "root-map")
         browser.wait_for("window.gridgovMap.loaded() && window.gridgovMap.areTilesLoaded()",
                          timeout=60)
         yield browser

@@ -1,7 +1,9 @@
 // The dashboard panel: counts by status, rates, trend chart (plain SVG), top categories,
-// overdue list, and the figure the grid choropleth shows. Hidden when the data is unavailable.
+// overdue list, and the figure the grid choropleth shows. Hidden when the data is unavailable;
+// anonymous visitors are asked to sign in.
 import { esc, fmtPct, fmtTime, getJSON, paintStyles } from './api.js';
 import { label, t } from './i18n.js';
+import { signInHref, signedIn } from './session.js';
 
 const STATUS_COLORS = {
   registered: '#3b82f6', dispatched: '#6366f1', in_progress: '#f59e0b', handled: '#10b981',
@@ -45,6 +47,11 @@ export class Dashboard {
   }
 
   async refresh() {
+    if (!signedIn()) {
+      this.data = null;
+      this.renderSignIn();
+      return null;
+    }
     const data = await getJSON('/api/v1/web/dashboard');
     if (!data) { this.el.hidden = true; return null; }
     this.data = data;
@@ -54,8 +61,16 @@ export class Dashboard {
     return data;
   }
 
+  renderSignIn() {
+    this.el.hidden = false;
+    this.el.innerHTML = `<h2>${t('dashboard')}</h2>
+      <p id="dashboard-sign-in">${t('signInForDashboard')}
+        <a href="${esc(signInHref())}">${t('signInLink')}</a></p>`;
+  }
+
   render() {
     const d = this.data;
+    if (!signedIn()) { this.renderSignIn(); return; }
     if (!d) return;
     const figures = ['off', 'events', 'open', 'overdue', 'closure_rate'];
     const figureLabel = { off: t('off'), events: t('events'), open: t('open'), overdue: t('overdue'),

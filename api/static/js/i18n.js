@@ -19,6 +19,12 @@ const DICT = {
     'status.handled': '已处置', 'status.verified': '已核查', 'status.closed': '已结案',
     'status.evaluated': '已评价', 'status.rejected': '不予受理', 'status.returned': '已退回',
     'status.duplicate': '重复', 'status.cancelled': '已撤销',
+    signInTitle: '工作人员登录', userName: '用户名', password: '密码', signInButton: '登录',
+    backToMap: '返回一张图', signInLink: '登录', signOut: '退出登录',
+    signInForDashboard: '登录后查看态势看板、实时事件和事件处理。',
+    signInForLive: '登录后接收实时事件',
+    'error.invalid_credentials': '用户名或密码错误', 'error.too_many_attempts': '失败次数过多，请 {n} 秒后再试',
+    'error.network': '无法连接服务器，请稍后再试', 'error.other': '登录失败，请重试',
   },
   en: {
     title: 'Grid governance one-map', layers: 'Layers', legend: 'Legend', dashboard: 'Dashboard',
@@ -39,6 +45,12 @@ const DICT = {
     'status.handled': 'handled', 'status.verified': 'verified', 'status.closed': 'closed',
     'status.evaluated': 'evaluated', 'status.rejected': 'rejected', 'status.returned': 'returned',
     'status.duplicate': 'duplicate', 'status.cancelled': 'cancelled',
+    signInTitle: 'Staff sign-in', userName: 'User name', password: 'Password', signInButton: 'Sign in',
+    backToMap: 'Back to the one-map', signInLink: 'Sign in', signOut: 'Sign out',
+    signInForDashboard: 'Sign in to see the dashboard, live events and to act on events.',
+    signInForLive: 'sign in to receive live events',
+    'error.invalid_credentials': 'Wrong name or password', 'error.too_many_attempts': 'Too many failed attempts; try again in {n} s',
+    'error.network': 'Cannot reach the server; try again later', 'error.other': 'Sign-in failed; try again',
   },
 };
 

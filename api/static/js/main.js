@@ -4,6 +4,7 @@ import { esc, getJSON, paintStyles } from './api.js';
 import { Dashboard, choroplethExpression } from './dashboard.js';
 import { applyStatic, currentLang, label, onLangChange, setLang, t } from './i18n.js';
 import { buildingPopup, cameraPopup, eventPopup, gridPopup, takeAction } from './popups.js';
+import { currentUser, loadMe, signInHref, signOut, signedIn } from './session.js';
 
 const GROUPS = ['base', 'operations', 'analysis'];
 const EMPTY = { type: 'FeatureCollection', features: [] };
@@ -221,11 +222,17 @@ function reloadSource(map, id) {
   if (src && typeof src.setTiles === 'function' && src.tiles) src.setTiles([...src.tiles]);
 }
 async function pollLive(map) {
+  const status = document.getElementById('live-status');
+  status.title = signedIn() ? t('liveEvents') : t('signInForLive');
+  if (!signedIn()) { status.classList.remove('on'); return; }
   const url = state.lastEventId === null ? '/api/v1/web/live-events?limit=1'
     : `/api/v1/web/live-events?after_id=${state.lastEventId}`;
   const data = await getJSON(url, { timeout: 4000 });
-  document.getElementById('live-status').classList.toggle('on', !!data);
-  if (!data) return;
+  status.classList.toggle('on', !!data);
+  if (!data) {
+    if (!(await loadMe())) signedOut();  // the session ended (expired, or signed out elsewhere)
+    return;
+  }
   if (state.lastEventId !== null && data.features.length) {
     state.live = [...state.live, ...data.features].slice(-500);
     map.getSource('live-events').setData({ type: 'FeatureCollection', features: state.live });
@@ -234,6 +241,34 @@ async function pollLive(map) {
     if (state.dashboardObj) state.dashboardObj.refresh();
   }
   state.lastEventId = data.last_id;
+}
+
+// -- who is signed in ------------------------------------------------------------------------
+function renderUser() {
+  const box = document.getElementById('user-box');
+  const me = currentUser();
+  if (!me) {
+    box.innerHTML = `<a id="sign-in-link" href="${esc(signInHref())}">${t('signInLink')}</a>`;
+    return;
+  }
+  box.innerHTML = `<span id="user-name">${esc(me.name)}</span> <small>(${esc(me.role)})</small>
+    <button id="sign-out" type="button">${t('signOut')}</button>`;
+  document.getElementById('sign-out').addEventListener('click', async () => {
+    await signOut();
+    signedOut();
+  });
+}
+
+// Back to what anonymous visitors see: public layers, a sign-in link, the dashboard's prompt.
+function signedOut() {
+  renderUser();
+  state.live = [];
+  const map = window.gridgovMap;
+  if (map && map.getSource('live-events')) map.getSource('live-events').setData(EMPTY);
+  if (map && map.getLayer('choropleth')) map.setLayoutProperty('choropleth', 'visibility', 'none');
+  if (state.popup) { state.popup.remove(); state.popup = null; }
+  if (state.dashboardObj) state.dashboardObj.refresh();
+  document.getElementById('live-status').classList.remove('on');
 }
 
 // -- search ---------------------------------------------------------------------------------
@@ -302,7 +337,9 @@ function fitFeature(map, feature) {
 // -- start ----------------------------------------------------------------------------------
 async function start() {
   applyStatic();
-  const [config, catalog] = await Promise.all([getJSON('/api/v1/web/config'), getJSON('/tiles')]);
+  const [config, catalog] = await Promise.all([getJSON('/api/v1/web/config'), getJSON('/tiles'),
+                                               loadMe()]);
+  renderUser();
   state.layers = (catalog && catalog.layers) || [];
   state.rasters = (catalog && catalog.rasters) || [];
   const extent = config && config.extent;
@@ -356,6 +393,7 @@ async function start() {
   langButton.addEventListener('click', () => setLang(currentLang() === 'zh' ? 'en' : 'zh'));
   onLangChange(() => {
     langButton.textContent = t('language');
+    renderUser();
     if (state.popup) { state.popup.remove(); state.popup = null; }
     if (map.loaded()) { renderSwitcher(map); renderLegend(map); }
     if (state.dashboardObj) state.dashboardObj.render();

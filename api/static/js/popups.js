@@ -1,7 +1,10 @@
 // Click popups: building, event, camera and grid. Every remote part is optional:
-// when an endpoint is missing the popup shows what the tile itself carries.
+// when an endpoint is missing the popup shows what the tile itself carries. Staff
+// endpoints are asked only when someone is signed in (the session cookie, never a token
+// the page could read); anonymous visitors see the public layers' own attributes.
 import { esc, exists, fmtPct, fmtTime, getJSON } from './api.js';
 import { label, t } from './i18n.js';
+import { sendJSON, signInHref, signedIn } from './session.js';
 
 const OPEN = ['registered', 'dispatched', 'in_progress', 'handled', 'verified', 'returned'];
 
@@ -10,26 +13,14 @@ function rows(pairs) {
     .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`).join('')}</table>`;
 }
 
-export function token() {
-  try { return localStorage.getItem('gridgov.token'); } catch (e) { return null; }
-}
-
-async function authJSON(url, options = {}) {
-  const headers = { Accept: 'application/json', ...(options.headers || {}) };
-  const tok = token();
-  if (tok) headers.Authorization = `Bearer ${tok}`;
-  try {
-    const resp = await fetch(url, { ...options, headers });
-    return resp.ok ? await resp.json() : null;
-  } catch (e) {
-    return null;
-  }
+function staffJSON(url) {
+  return signedIn() ? getJSON(url) : Promise.resolve(null);
 }
 
 export async function buildingPopup(feature) {
   const p = feature.properties || {};
   const code = p.code;
-  const record = await getJSON(`/api/v1/buildings/${encodeURIComponent(code)}`);
+  const record = await staffJSON(`/api/v1/buildings/${encodeURIComponent(code)}`);
   const r = (record && record.properties) || p;
   const qrUrl = `/api/v1/buildings/${encodeURIComponent(code)}/qr.svg`;
   const hasQr = await exists(qrUrl);
@@ -51,18 +42,17 @@ export async function buildingPopup(feature) {
 }
 
 async function actionButtons(id) {
-  const acts = await authJSON(`/api/v1/web/event-actions/${id}`);
-  if (!acts) return '';
-  if (!acts.role) {
-    return `<div class="actions">${t('actions')}: <small>${esc(acts.possible.join(', ') || t('none'))}
-      — ${t('signIn')}</small></div>`;
+  if (!signedIn()) {
+    return `<div class="actions"><a href="${esc(signInHref())}">${t('signIn')}</a></div>`;
   }
+  const acts = await getJSON(`/api/v1/web/event-actions/${id}`);
+  if (!acts) return '';
   const buttons = acts.allowed.map((a) => `<button type="button" data-action="${esc(a)}" data-id="${id}">${esc(a)}</button>`).join('');
   return `<div class="actions">${t('actions')} (${esc(acts.role)}): ${buttons || t('none')}</div>`;
 }
 
 export async function eventPopup(id, fallback = {}) {
-  let ev = await authJSON(`/api/v1/events/${id}`);
+  let ev = await staffJSON(`/api/v1/events/${id}`);
   if (!ev) {
     const f = await getJSON(`/ogc/collections/events/items/${id}?f=json`);
     ev = f ? { id, ...f.properties } : { id, ...fallback };
@@ -80,10 +70,7 @@ export async function eventPopup(id, fallback = {}) {
 }
 
 export async function takeAction(id, action) {
-  return authJSON(`/api/v1/events/${id}/actions`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ action }),
-  });
+  return sendJSON(`/api/v1/events/${id}/actions`, { method: 'POST', body: { action } });
 }
 
 export async function cameraPopup(feature, showView) {
@@ -105,7 +92,7 @@ export async function gridPopup(feature, layerName, dashboard) {
   const mine = dashboard && dashboard.grid_layer === layerName ? dashboard.grids[p.code] : null;
   let k = mine ? { events: mine.events, open: mine.open, overdue: mine.overdue,
                    closure_rate: mine.closure_rate } : null;
-  const stats = await getJSON(`/api/v1/stats/events?group_by=grid&layer=${encodeURIComponent(layerName)}`);
+  const stats = await staffJSON(`/api/v1/stats/events?group_by=grid&layer=${encodeURIComponent(layerName)}`);
   const g = stats && Array.isArray(stats.groups) ? stats.groups.find((x) => x.key === p.code) : null;
   if (g) {  // the KPI service's figures win; 'open' only comes from the dashboard
     k = { ...(k || {}), events: g.registered, overdue: g.overdue, closure_rate: g.closure_rate,
