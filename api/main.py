@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 import psycopg
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -36,6 +36,7 @@ from api.routers import (
 from api.services.grid_lookup import IndexedGridLookup
 from api.services.intake_writer import IntakeWriter
 from api.settings import Settings
+from api.validation import check_request_text
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None,
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = engine is None
-        eng = engine or make_engine(settings.db.resolved_url(), settings.db.pool_size)
+        eng = engine or make_engine(settings.db.resolved_url(), settings.db.pool_size,
+                                    settings.db.statement_timeout_ms)
         app.state.engine = eng
         app.state.sessionmaker = make_sessionmaker(eng)
         app.state.grid_lookup = lookup = IndexedGridLookup(eng)
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
         description="Spatial analytics server for grid-based community governance "
                     "(网格化管理): grids, buildings, cameras, events, analytics.",
         lifespan=lifespan,
+        dependencies=[Depends(check_request_text)],  # no NUL in any path or query parameter
     )
     app.state.settings = settings
     add_exception_handlers(app)

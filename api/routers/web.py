@@ -22,6 +22,7 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
 from api.services import web as service
 from api.settings import Settings
+from api.validation import BIGINT_MAX, DbInt
 from gis_core.errors import GisError
 
 router = APIRouter(tags=["web"])
@@ -98,8 +99,9 @@ def web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
 @router.get("/api/v1/web/live-events")
 def live_events(
     session: SessionDep,
-    after_id: Annotated[int | None, Query(ge=0, description="return events with a larger "
-                                          "id; omit for the latest ones")] = None,
+    after_id: Annotated[int | None, Query(ge=0, le=BIGINT_MAX,
+                                          description="return events with a larger id; "
+                                                      "omit for the latest ones")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """New events since a cursor, as GeoJSON, for the map's live layer."""
@@ -119,7 +121,7 @@ def dashboard(
 
 
 @router.get("/api/v1/web/event-actions/{event_id}")
-def event_actions(event_id: int, request: Request, session: SessionDep) -> dict[str, Any]:
+def event_actions(event_id: DbInt, request: Request, session: SessionDep) -> dict[str, Any]:
     """The lifecycle actions the signed-in user (bearer token) may take on an event now."""
     try:  # the events feature is optional for the map: without it, no actions
         auth: Any = importlib.import_module("api.services.auth")
