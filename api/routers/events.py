@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import mimetypes
@@ -17,7 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement, and_, or_, select, text
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
@@ -30,25 +31,16 @@ from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature
 from api.geojson import parse_bbox as _parse_bbox
 from api.services import auth
 from api.services.auth import OptionalUser, RequiredUser
-from api.services.events import CHANNELS, PhotoRef, Report, event_detail
+from api.services.events import CHANNELS, MAX_ADDRESS, PhotoRef, Report, event_detail
 from api.services.features import page_features
 from api.services.intake_writer import IntakeWriter, get_intake_writer
 from api.services.lifecycle import EVENT_ACTIONS_DOC, apply_action, escalate_overdue
 from api.settings import Settings
+from api.validation import DbInt, Text
 
 logger = logging.getLogger("gridgov.events")
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-#: text PostgreSQL can store (no NUL characters)
-Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class LocationIn(BaseModel):
@@ -79,7 +71,7 @@ class EventIn(BaseModel):
     description: Text | None = Field(None, max_length=5000)
     location: LocationIn | None = None
     building_code: Text | None = Field(None, max_length=32)
-    address: Text | None = Field(None, max_length=500)
+    address: Text | None = Field(None, max_length=MAX_ADDRESS)
     channel: Literal["app", "qr", "hotline", "patrol", "camera", "open311"] = "app"
     reporter: ReporterIn | None = None
     photos: list[Text] = Field(default_factory=list, max_length=10,
@@ -90,13 +82,13 @@ class ActionIn(BaseModel):
     """A lifecycle action with its note and parameters."""
 
     model_config = ConfigDict(extra="forbid")
-    action: str = Field(description="dispatch, accept, return, handle, verify, reopen, close, "
+    action: Text = Field(description="dispatch, accept, return, handle, verify, reopen, close, "
                                     "evaluate, reject, cancel, mark_duplicate, escalate")
-    note: str | None = Field(None, max_length=5000)
-    department: str | None = Field(None, description="department code (dispatch)")
-    duplicate_of: int | None = Field(None, description="the original event (mark_duplicate)")
+    note: Text | None = Field(None, max_length=5000)
+    department: Text | None = Field(None, description="department code (dispatch)")
+    duplicate_of: DbInt | None = Field(None, description="the original event (mark_duplicate)")
     satisfaction: int | None = Field(None, ge=1, le=5, description="1-5 (evaluate)")
-    comment: str | None = Field(None, max_length=2000)
+    comment: Text | None = Field(None, max_length=2000)
 
 
 class EvaluationIn(BaseModel):
@@ -104,7 +96,7 @@ class EvaluationIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     satisfaction: int = Field(ge=1, le=5)
-    comment: str | None = Field(None, max_length=2000)
+    comment: Text | None = Field(None, max_length=2000)
 
 
 # -- background escalation -------------------------------------------------------------
@@ -206,6 +198,20 @@ async def _read_request(request: Request, limit: int) -> tuple[EventIn, list[tup
         raise _validation(exc) from None
 
 
+def request_digest(payload: EventIn, uploads: list[tuple[str, bytes]]) -> str:
+    """SHA-256 of the canonical report: equal reports agree however their JSON is spelled.
+
+    It covers the validated fields (defaults filled in, keys sorted) and the type
+    and bytes of each uploaded photo.
+    """
+    canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode())
+    for ctype, content in uploads:
+        digest.update(f"\n{ctype}\n".encode() + hashlib.sha256(content).digest())
+    return digest.hexdigest()
+
+
 def _save_photos(settings: Settings, uploads: list[tuple[str, bytes]]) -> list[PhotoRef]:
     if not uploads:
         return []
@@ -226,8 +232,11 @@ _INTAKE_TEXT = """Report an event: JSON, or multipart/form-data with an `event` 
 fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
 `reporter_name`/`reporter_phone`/`reporter_email`) and `photos` files.
 
-- Location: `location {x, y, crs}` (any EPSG CRS, `GCJ02`, `BD09`), `building_code`, or
-  `address` (normalised exact match; otherwise 422 `address_not_found` with suggestions).
+- Location: `building_code`, `location {x, y, crs}` (`EPSG:<code>` of a geographic or
+  projected CRS, `CGCS2000`, `WGS84`, `GCJ02`, `BD09`), or `address` (at most 200
+  characters; normalised exact match, otherwise 422 `address_not_found` with
+  suggestions). An address given with a location is stored but does not locate.
+- Text with NUL characters or lone surrogates: 422 `invalid_text` naming the field.
 - Channels `app` and `qr` are open to residents; `hotline`, `camera`, `open311` need an
   admin or dispatcher token, `patrol` a grid worker's (or admin/dispatcher) token.
 - In one transaction: grids in every layer, building, community and street, department by
@@ -235,7 +244,8 @@ fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
   is dispatched automatically (history `register` then `dispatch` by `system`).
 - Same category within 50 m and 24 h of an open event: stored as `duplicate` of it
   (`duplicate: true`, `duplicate_of`), not dispatched.
-- `Idempotency-Key`: a retry returns the original 201 body; no second event.
+- `Idempotency-Key`: a retry (the same report) returns the original 201 body; no second
+  event. The key reused with another report: 422 `idempotency_key_reused`.
 - Outside the jurisdiction: 422 `outside_jurisdiction`, nothing stored.
 - The response carries the `public_token` for tracking (`GET /api/v1/track/{token}`) and
   evaluation; it is shown only here.
@@ -266,7 +276,8 @@ async def report_event(
         crs=loc.crs if loc else "EPSG:4326", building_code=payload.building_code,
         address=payload.address, description=payload.description, channel=payload.channel,
         reporter=payload.reporter.model_dump() if payload.reporter else None,
-        photos=tuple(photos), idempotency_key=idempotency_key, bearer_token=token))
+        photos=tuple(photos), idempotency_key=idempotency_key, bearer_token=token,
+        request_hash=request_digest(payload, uploads) if idempotency_key else None))
     return Response(intake.body, status_code=201, media_type="application/json")
 
 
@@ -335,7 +346,7 @@ def _event_or_404(session: Session, event_id: int, lock: bool = False) -> Event:
 
 
 @router.get("/events/{event_id}")
-def get_event(event_id: int, session: SessionDep, user: OptionalUser) -> dict[str, Any]:
+def get_event(event_id: DbInt, session: SessionDep, user: OptionalUser) -> dict[str, Any]:
     """Get one event with its full history (reporter contact only for roles that need it)."""
     event = _event_or_404(session, event_id)
     detail = event_detail(session, event_id=event_id,
@@ -345,7 +356,7 @@ def get_event(event_id: int, session: SessionDep, user: OptionalUser) -> dict[st
 
 
 @router.post("/events/{event_id}/actions", description=EVENT_ACTIONS_DOC)
-def act_on_event(event_id: int, body: ActionIn, session: SessionDep,
+def act_on_event(event_id: DbInt, body: ActionIn, session: SessionDep,
                  user: RequiredUser) -> dict[str, Any]:
     """Take a lifecycle action on an event (dispatch, accept, handle, verify, close ...)."""
     event = _event_or_404(session, event_id, lock=True)
@@ -369,7 +380,7 @@ def act_on_event(event_id: int, body: ActionIn, session: SessionDep,
 
 
 @router.get("/events/{event_id}/photos/{photo_id}", response_model=None)
-def get_photo(event_id: int, photo_id: int, session: SessionDep
+def get_photo(event_id: DbInt, photo_id: DbInt, session: SessionDep
               ) -> FileResponse | RedirectResponse:
     """Get one photo of an event."""
     photo = session.get(EventPhoto, photo_id)
