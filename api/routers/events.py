@@ -82,8 +82,8 @@ class ActionIn(BaseModel):
     """A lifecycle action with its note and parameters."""
 
     model_config = ConfigDict(extra="forbid")
-    action: Text = Field(description="dispatch, accept, return, handle, verify, reopen, close, "
-                                    "evaluate, reject, cancel, mark_duplicate, escalate")
+    action: Text = Field(description="dispatch, accept, return, handle, verify, reopen, "
+                                     "close, evaluate, reject, cancel, mark_duplicate, escalate")
     note: Text | None = Field(None, max_length=5000)
     department: Text | None = Field(None, description="department code (dispatch)")
     duplicate_of: DbInt | None = Field(None, description="the original event (mark_duplicate)")
