@@ -205,6 +205,8 @@ def test_the_accepted_crs_forms_still_place_the_report(
     "/open311/v2/requests/%C2%B2.json",             # a digit, but not an ASCII one
     f"/ogc/collections/buildings/items/{BIG}",
     "/ogc/collections/buildings/items/%C2%B2",
+    f"/ogc/collections/buildings/items?offset={BIG}",
+    f"/ogc/collections/buildings/items?floors={BIG}",
 ])
 def test_integers_past_bigint_are_4xx(client: TestClient, url: str) -> None:
     r = client.get(url)
