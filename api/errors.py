@@ -10,14 +10,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis_core import errors as gis
 
 logger = logging.getLogger("gridgov")
+
+#: The code of a refusal of text PostgreSQL cannot store (see ``api.validation``).
+INVALID_TEXT = "invalid_text"
+#: validation error types that mean unstorable text (pydantic's own: lone surrogates)
+_TEXT_ERRORS = frozenset({INVALID_TEXT, "string_unicode"})
+#: Seconds a client is asked to wait (``Retry-After``) when the database is unavailable.
+RETRY_AFTER_SECONDS = 5
 
 STATUS_CODES: dict[type[Exception], int] = {
     gis.NotFound: 404,
@@ -58,10 +67,50 @@ def _status_of(exc: gis.GisError) -> int:
     return 400
 
 
+def _retry_after(status: int) -> dict[str, str] | None:
+    return {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+
+
 async def _gis_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, gis.GisError)
+    status = _status_of(exc)
     return JSONResponse(error_body(exc.code, exc.message, exc.details or None),
-                        status_code=_status_of(exc), headers=getattr(exc, "headers", None))
+                        status_code=status,
+                        headers=getattr(exc, "headers", None) or _retry_after(status))
+
+
+def database_error(exc: BaseException) -> APIError | None:
+    """The answer to a database failure that is not the server's fault, or None.
+
+    - a statement cancelled by ``statement_timeout``: 503 ``query_timeout``;
+    - no connection (refused, lost, the server shutting down or starting up, no
+      connection free in the pool): 503 ``database_unavailable``;
+    - text the driver refused to send (NUL characters): 422 ``invalid_text``.
+
+    The HTTP handlers and the intake writer (for one report) answer with it;
+    anything else is a 500.
+    """
+    orig = exc.orig if isinstance(exc, sa.DBAPIError) else exc
+    if isinstance(orig, psycopg.errors.QueryCanceled):
+        return APIError(503, "query_timeout", "the database took too long to answer and the "
+                        "query was cancelled; retry later or narrow the request")
+    lost = (isinstance(exc, sa.TimeoutError)
+            or isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError)
+            or (isinstance(exc, sa.DBAPIError) and exc.connection_invalidated))
+    if lost:
+        return APIError(503, "database_unavailable", "the database is unavailable; retry "
+                        "in a few seconds")
+    if isinstance(orig, psycopg.DataError) and "NUL" in str(orig):
+        return APIError(422, INVALID_TEXT, "text must not contain NUL characters")
+    return None
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    answer = database_error(exc)
+    if answer is None:
+        return await _unexpected(request, exc)
+    logger.warning("%s on %s %s: %s", answer.code, request.method, request.url.path, exc)
+    return await _gis_error(request, answer)
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -77,7 +126,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     errs = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
             for e in exc.errors()]
     message = "; ".join(_describe(e) for e in exc.errors())
-    return JSONResponse(error_body("invalid_parameter", message, errs), status_code=422)
+    code = INVALID_TEXT if any(e["type"] in _TEXT_ERRORS for e in errs) else "invalid_parameter"
+    return JSONResponse(error_body(code, message, errs), status_code=422)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -99,4 +149,6 @@ def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(gis.GisError, _gis_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa.SQLAlchemyError, _database_error)
+    app.add_exception_handler(psycopg.Error, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, func
 from sqlalchemy.sql.elements import ColumnClause
 
 from api.errors import APIError
+from api.validation import BIGINT_MAX
 
 BBoxQuery = Annotated[
     str | None,
@@ -74,4 +75,4 @@ def feature_collection(features: list[dict[str, Any]], *, total: int, limit: int
 
 
 LimitQuery = Annotated[int, Query(ge=1, le=10_000, description="page size")]
-OffsetQuery = Annotated[int, Query(ge=0, description="features to skip")]
+OffsetQuery = Annotated[int, Query(ge=0, le=BIGINT_MAX, description="features to skip")]

@@ -41,6 +41,7 @@ from api.services.analytics import ResultCache
 from api.services.grid_lookup import IndexedGridLookup
 from api.services.intake_writer import IntakeWriter
 from api.settings import Settings
+from api.validation import check_request_text
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None,
@@ -64,7 +65,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = engine is None
-        eng = engine or make_engine(settings.db.resolved_url(), settings.db.pool_size)
+        eng = engine or make_engine(settings.db.resolved_url(), settings.db.pool_size,
+                                    settings.db.statement_timeout_ms)
         app.state.engine = eng
         app.state.sessionmaker = make_sessionmaker(eng)
         app.state.analytics_cache = ResultCache()
@@ -95,7 +97,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
         description="Spatial analytics server for grid-based community governance "
                     "(网格化管理): grids, buildings, cameras, events, analytics.",
         lifespan=lifespan,
-        dependencies=[Depends(gate)],  # deny by default: see api.auth.access
+        # deny by default (api.auth.access); no NUL in any path or query parameter
+        dependencies=[Depends(check_request_text), Depends(gate)],
         docs_url=None,  # served from local assets by api.security
         redoc_url=None,
     )

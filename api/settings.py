@@ -23,6 +23,10 @@ class DatabaseSettings(BaseSettings):
     )
     home: Path = Path(".gridgov")
     pool_size: int = 10
+    #: statements of request connections (sessions, intake, tiles) are cancelled after
+    #: this many milliseconds (answered 503 ``query_timeout``); 0: no limit
+    statement_timeout_ms: int = Field(
+        default=15_000, ge=0, validation_alias=AliasChoices("GRIDGOV_DB_STATEMENT_TIMEOUT_MS"))
 
     def resolved_url(self) -> str:
         """The SQLAlchemy URL: ``DATABASE_URL`` as given, else the embedded cluster's."""

@@ -4,9 +4,14 @@ Storage and the grid index work in EPSG:4326 (CGCS2000, EPSG:4490, is treated
 as equal to it at the centimetre level). :func:`to_wgs84` and
 :func:`from_wgs84` convert arrays of coordinates between EPSG:4326 and
 
-* any CRS pyproj understands (``"EPSG:4547"``, ``4490``, a ``pyproj.CRS``,
-  a PROJ string, ...), through cached ``Transformer`` objects with
-  ``always_xy=True`` (x = easting/longitude first);
+* a geographic or projected CRS of the EPSG registry (``"EPSG:4547"``,
+  ``4490``, ``"urn:ogc:def:crs:EPSG::4547"``, the names ``"CGCS2000"``,
+  ``"WGS84"``, ``"CRS84"``) or a ``pyproj.CRS``, through cached ``Transformer``
+  objects with ``always_xy=True`` (x = easting/longitude first). A string is
+  checked before PROJ sees it: PROJ strings, WKT, other authorities (``ESRI``,
+  ``IAU_2015``: other planets) and geocentric or vertical CRSs are refused
+  with :class:`~gis_core.errors.UnknownCRS` naming the parameter and the
+  accepted forms (pass a ``pyproj.CRS`` to use anything else);
 * ``"GCJ02"`` (the "Mars" coordinates of Chinese phone map SDKs and WeChat)
   and ``"BD09"`` (Baidu), case-insensitive, by the public formulas. The
   forward direction (WGS84 -> GCJ-02 -> BD-09) is closed-form; the inverses
@@ -21,13 +26,14 @@ PROJ's own definition, is nearest the point; outside China the WGS 84 UTM zone.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pyproj
 from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
+from pyproj.exceptions import CRSError, ProjError
 
 from gis_core.errors import InvalidCoordinates, InvalidInput, UnknownCRS
 from gis_core.types import ArrayLike, BoolArray, Bounds, CRSLike, FloatArray
@@ -58,6 +64,14 @@ _INVERSE_TOLERANCE = 1e-10  # degrees; well below the 1e-8 round-trip promise
 _INVERSE_MAX_ITER = 60
 _SPECIAL = ("GCJ02", "BD09")
 _GK_EPSG = range(4534, 4555)  # CGCS2000 3-degree Gauss-Kruger CM 75E ... CM 135E
+#: an EPSG code as a string: ``EPSG:4547``, ``4547``, ``urn:ogc:def:crs:EPSG::4547``
+_EPSG_FORM = re.compile(r"(?:EPSG:|URN:OGC:DEF:CRS:EPSG:[0-9.]*:)?([0-9]{1,6})")
+#: names accepted for EPSG codes (upper case, without spaces, "-" and "_")
+_CRS_NAMES = {"WGS84": 4326, "CRS84": 4326, "OGC:CRS84": 4326,
+              "URN:OGC:DEF:CRS:OGC:1.3:CRS84": 4326, "URN:OGC:DEF:CRS:OGC::CRS84": 4326,
+              "CGCS2000": 4490}
+ACCEPTED_CRS = ("'EPSG:<code>' of a geographic or projected CRS (e.g. 'EPSG:4490', "
+                "'EPSG:4547'), 'CGCS2000', 'WGS84', 'GCJ02' or 'BD09'")
 
 
 # ---------------------------------------------------------------------------
@@ -102,18 +116,42 @@ def _special_name(crs: object) -> str | None:
     return None
 
 
+def _epsg_code(crs: str | int) -> int | None:
+    """The EPSG code a string or number names in one of the accepted forms, else None."""
+    if isinstance(crs, int):
+        return crs
+    name = crs.strip().upper().replace(" ", "").replace("-", "").replace("_", "")
+    if name in _CRS_NAMES:
+        return _CRS_NAMES[name]
+    found = _EPSG_FORM.fullmatch(name)
+    return int(found.group(1)) if found else None
+
+
 @lru_cache(maxsize=256)
-def _parse_cached(crs: str | int) -> CRS:
-    return CRS.from_user_input(crs)
+def _epsg_crs(code: int) -> CRS | str:
+    """The CRS of an EPSG code, or why it is refused (a sentence)."""
+    try:
+        crs = CRS.from_epsg(code)
+    except CRSError:
+        return "is not in the EPSG registry"
+    if not (crs.is_geographic or crs.is_projected):
+        return f"is a {crs.type_name} ({crs.name}), not a map's coordinates on Earth"
+    try:
+        _transformer(crs.to_wkt(), _WGS84.to_wkt())
+    except ProjError:
+        return f"({crs.name}) cannot be transformed to EPSG:4326"
+    return crs
 
 
 def parse_crs(crs: CRSLike, parameter: str = "crs") -> CRS:
-    """Parse anything pyproj understands into a ``pyproj.CRS``.
+    """Parse a CRS given as an EPSG code or name, checked before PROJ sees it.
 
     Parameters
     ----------
     crs
-        An EPSG code (``4547`` or ``"EPSG:4547"``), a PROJ/WKT string or a ``pyproj.CRS``.
+        An EPSG code of a geographic or projected CRS (``4547``, ``"EPSG:4547"``,
+        ``"urn:ogc:def:crs:EPSG::4547"``), a name (``"CGCS2000"``, ``"WGS84"``,
+        ``"CRS84"``) or a ``pyproj.CRS`` (taken as it is).
     parameter
         Name of the caller's parameter, used in the error message.
 
@@ -124,29 +162,36 @@ def parse_crs(crs: CRSLike, parameter: str = "crs") -> CRS:
     Raises
     ------
     UnknownCRS
-        When pyproj cannot understand ``crs``.
+        When ``crs`` is in none of these forms (a PROJ string, WKT, another
+        authority such as ``IAU_2015``), unknown, not geographic or projected
+        (geocentric, vertical), or cannot be transformed to EPSG:4326.
 
     Examples
     --------
     >>> parse_crs("epsg:4547").name
     'CGCS2000 / 3-degree Gauss-Kruger CM 114E'
+    >>> parse_crs("CGCS2000").to_epsg()
+    4490
+    >>> try:
+    ...     parse_crs("+proj=longlat")
+    ... except UnknownCRS as exc:
+    ...     print(exc.message[:35])
+    crs='+proj=longlat' is not accepted
     """
     if isinstance(crs, CRS):
         return crs
     if isinstance(crs, bool) or not isinstance(crs, str | int):
-        raise UnknownCRS(
-            f"{parameter} must be an EPSG code, a CRS string, a pyproj.CRS, 'GCJ02' or 'BD09'; "
-            f"got {type(crs).__name__}",
-            parameter=parameter,
-        )
-    try:
-        return _parse_cached(crs)
-    except CRSError as exc:
-        raise UnknownCRS(
-            f"{parameter}={crs!r} is not a coordinate reference system pyproj knows; "
-            "use an EPSG code such as 'EPSG:4490' or 'EPSG:4547', or 'GCJ02' / 'BD09'",
-            parameter=parameter,
-        ) from exc
+        raise UnknownCRS(f"{parameter} must be {ACCEPTED_CRS} or a pyproj.CRS; "
+                         f"got {type(crs).__name__}", parameter=parameter)
+    code = _epsg_code(crs)
+    if code is None:
+        raise UnknownCRS(f"{parameter}={crs!r} is not accepted: give {ACCEPTED_CRS}",
+                         parameter=parameter)
+    parsed = _epsg_crs(code)
+    if isinstance(parsed, str):
+        raise UnknownCRS(f"{parameter}={crs!r}: EPSG:{code} {parsed}; give {ACCEPTED_CRS}",
+                         parameter=parameter)
+    return parsed
 
 
 @lru_cache(maxsize=256)
@@ -162,7 +207,12 @@ def _transform(x: FloatArray, y: FloatArray, src: CRS, dst: CRS, parameter: str)
 ]:
     if src == dst:
         return x.copy(), y.copy()
-    tx, ty = _transformer(src.to_wkt(), dst.to_wkt()).transform(x, y)
+    try:
+        transformer = _transformer(src.to_wkt(), dst.to_wkt())
+    except ProjError as exc:
+        raise UnknownCRS(f"{parameter}: no transformation from {src.name!r} to {dst.name!r} "
+                         f"({exc}); give {ACCEPTED_CRS}", parameter=parameter) from exc
+    tx, ty = transformer.transform(x, y)
     tx = np.asarray(tx, dtype=np.float64)
     ty = np.asarray(ty, dtype=np.float64)
     bad = ~(np.isfinite(tx) & np.isfinite(ty))

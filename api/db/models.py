@@ -70,6 +70,13 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 OPEN_EVENTS_SQL = _in("status", OPEN_EVENT_STATUSES)
 
 
+#: an address as matched: NFKC, lower case, without spaces and punctuation; the exact
+#: match of intake uses the index ``ix_buildings_address_normalised`` of this expression
+#: (``col="address"``) when it states it word for word
+NORMALISED_ADDRESS = ("regexp_replace(lower(normalize({col}, NFKC)), "
+                      "'[[:space:][:punct:]，。、；：（）【】《》“”‘’·－—]', '', 'g')")
+
+
 class Base(DeclarativeBase):
     """Declarative base with a stable constraint naming convention."""
 
@@ -151,6 +158,13 @@ class Building(Base):
     """A building with its unique code (one building, one code)."""
 
     __tablename__ = "buildings"
+    __table_args__ = (
+        # address suggestions: similarity (%) and distance (<->) of pg_trgm (migration 0012)
+        Index("ix_buildings_address_trgm", "address", postgresql_using="gist",
+              postgresql_ops={"address": "gist_trgm_ops"}),
+        Index("ix_buildings_address_normalised",
+              text(NORMALISED_ADDRESS.format(col="address"))),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True, index=True)

@@ -55,6 +55,8 @@ class IdempotencyKey(Base):
     event_id: Mapped[int | None] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), index=True)
     response: Mapped[dict[str, Any] | None] = mapped_column()
+    #: SHA-256 of the canonical request body: a reuse of the key with another body is a 422
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
 

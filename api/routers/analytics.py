@@ -13,6 +13,7 @@ from api.auth.access import roles
 from api.deps import SessionDep
 from api.errors import APIError
 from api.services import analytics as svc
+from api.validation import Text
 from gis_core.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
@@ -99,8 +100,8 @@ class PlacementIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     k: int = Field(ge=1, le=MAX_NEW_CAMERAS, description="number of new cameras")
-    layer: str = "basic"
-    grid: str | None = Field(None, description="one grid (default: the whole layer)")
+    layer: Text = "basic"
+    grid: Text | None = Field(None, description="one grid (default: the whole layer)")
     candidates: list[tuple[float, float]] | None = Field(
         None, max_length=5000, description="candidate sites [lon, lat] (default: road "
                                            "vertices inside the grids)")

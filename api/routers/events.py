@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import uuid
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement, and_, or_, select, text
 from starlette.datastructures import UploadFile
 
@@ -31,25 +32,16 @@ from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature
 from api.geojson import parse_bbox as _parse_bbox
 from api.media import images
 from api.security.limits import check_json_depth
-from api.services.events import CHANNELS, Intake, PhotoRef, Report, event_detail
+from api.services.events import CHANNELS, MAX_ADDRESS, Intake, PhotoRef, Report, event_detail
 from api.services.features import page_features
 from api.services.intake_writer import IntakeWriter, get_intake_writer
 from api.services.lifecycle import EVENT_ACTIONS_DOC, apply_action, escalate_overdue
 from api.settings import Settings
+from api.validation import DbInt, Text
 
 logger = logging.getLogger("gridgov.events")
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-#: text PostgreSQL can store (no NUL characters)
-Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class LocationIn(BaseModel):
@@ -80,7 +72,7 @@ class EventIn(BaseModel):
     description: Text | None = Field(None, max_length=5000)
     location: LocationIn | None = None
     building_code: Text | None = Field(None, max_length=32)
-    address: Text | None = Field(None, max_length=500)
+    address: Text | None = Field(None, max_length=MAX_ADDRESS)
     channel: Literal["app", "qr", "hotline", "patrol", "camera", "open311"] = "app"
     reporter: ReporterIn | None = None
     photos: list[Text] = Field(default_factory=list, max_length=10,
@@ -91,13 +83,13 @@ class ActionIn(BaseModel):
     """A lifecycle action with its note and parameters."""
 
     model_config = ConfigDict(extra="forbid")
-    action: str = Field(description="dispatch, accept, return, handle, verify, reopen, close, "
-                                    "evaluate, reject, cancel, mark_duplicate, escalate")
-    note: str | None = Field(None, max_length=5000)
-    department: str | None = Field(None, description="department code (dispatch)")
-    duplicate_of: int | None = Field(None, description="the original event (mark_duplicate)")
+    action: Text = Field(description="dispatch, accept, return, handle, verify, reopen, "
+                                     "close, evaluate, reject, cancel, mark_duplicate, escalate")
+    note: Text | None = Field(None, max_length=5000)
+    department: Text | None = Field(None, description="department code (dispatch)")
+    duplicate_of: DbInt | None = Field(None, description="the original event (mark_duplicate)")
     satisfaction: int | None = Field(None, ge=1, le=5, description="1-5 (evaluate)")
-    comment: str | None = Field(None, max_length=2000)
+    comment: Text | None = Field(None, max_length=2000)
 
 
 class EvaluationIn(BaseModel):
@@ -105,7 +97,7 @@ class EvaluationIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     satisfaction: int = Field(ge=1, le=5)
-    comment: str | None = Field(None, max_length=2000)
+    comment: Text | None = Field(None, max_length=2000)
 
 
 # -- background escalation -------------------------------------------------------------
@@ -216,6 +208,20 @@ async def _read_request(request: Request, settings: Settings
     return payload, uploads
 
 
+def request_digest(payload: EventIn, uploads: list[images.Photo]) -> str:
+    """SHA-256 of the canonical report: equal reports agree however their JSON is spelled.
+
+    It covers the validated fields (defaults filled in, keys sorted) and the type
+    and bytes of each uploaded photo.
+    """
+    canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode())
+    for photo in uploads:
+        digest.update(f"\n{photo.kind}\n".encode() + hashlib.sha256(photo.content).digest())
+    return digest.hexdigest()
+
+
 def _save_photos(settings: Settings, uploads: list[images.Photo]) -> list[PhotoRef]:
     if not uploads:
         return []
@@ -245,8 +251,11 @@ _INTAKE_TEXT = """Report an event: JSON, or multipart/form-data with an `event` 
 fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
 `reporter_name`/`reporter_phone`/`reporter_email`) and `photos` files.
 
-- Location: `location {x, y, crs}` (any EPSG CRS, `GCJ02`, `BD09`), `building_code`, or
-  `address` (normalised exact match; otherwise 422 `address_not_found` with suggestions).
+- Location: `building_code`, `location {x, y, crs}` (`EPSG:<code>` of a geographic or
+  projected CRS, `CGCS2000`, `WGS84`, `GCJ02`, `BD09`), or `address` (at most 200
+  characters; normalised exact match, otherwise 422 `address_not_found` with
+  suggestions). An address given with a location is stored but does not locate.
+- Text with NUL characters or lone surrogates: 422 `invalid_text` naming the field.
 - Channels `app` and `qr` are open to residents; `hotline`, `camera`, `open311` need an
   admin or dispatcher token, `patrol` a grid worker's (or admin/dispatcher) token.
 - In one transaction: grids in every layer, building, community and street, department by
@@ -254,7 +263,8 @@ fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
   is dispatched automatically (history `register` then `dispatch` by `system`).
 - Same category within 50 m and 24 h of an open event: stored as `duplicate` of it
   (`duplicate: true`, `duplicate_of`), not dispatched.
-- `Idempotency-Key`: a retry returns the original 201 body; no second event.
+- `Idempotency-Key`: a retry (the same report) returns the original 201 body; no second
+  event. The key reused with another report: 422 `idempotency_key_reused`.
 - Photos: at most `GRIDGOV_EVENTS_MAX_PHOTOS` (default 6) files and http(s) URLs together
   (422 `too_many_photos`, 422 `invalid_photo_url`); files JPEG, PNG or WebP recognised
   from their bytes (else 415 `unsupported_media_type`), each at most 10 MB (413
@@ -284,7 +294,8 @@ async def report_event(
     saved = await run_in_threadpool(_save_photos, settings, uploads) if uploads else []
     photos = [PhotoRef(url=u) for u in payload.photos] + saved
     try:
-        intake = await _submit(writer, payload, photos, idempotency_key, principal)
+        digest = request_digest(payload, uploads) if idempotency_key else None
+        intake = await _submit(writer, payload, photos, idempotency_key, principal, digest)
     except BaseException:
         _remove_photos(saved)  # a refused report leaves no file behind
         raise
@@ -294,7 +305,8 @@ async def report_event(
 
 
 async def _submit(writer: IntakeWriter, payload: EventIn, photos: list[PhotoRef],
-                  idempotency_key: str | None, principal: Principal | None) -> Intake:
+                  idempotency_key: str | None, principal: Principal | None,
+                  request_hash: str | None) -> Intake:
     loc = payload.location
     return await writer.submit(Report(
         category_code=payload.category, x=loc.x if loc else None, y=loc.y if loc else None,
@@ -302,7 +314,8 @@ async def _submit(writer: IntakeWriter, payload: EventIn, photos: list[PhotoRef]
         address=payload.address, description=payload.description, channel=payload.channel,
         reporter=payload.reporter.model_dump() if payload.reporter else None,
         photos=tuple(photos), idempotency_key=idempotency_key,
-        actor=principal.name if principal else None, authenticated=True))
+        actor=principal.name if principal else None, authenticated=True,
+        request_hash=request_hash))
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -365,7 +378,7 @@ def list_events(
 
 
 @router.get("/events/{event_id}")
-def get_event(event_id: int, session: SessionDep, principal: Staff) -> dict[str, Any]:
+def get_event(event_id: DbInt, session: SessionDep, principal: Staff) -> dict[str, Any]:
     """Get one event of your scope with its full history (reporter contact for some roles)."""
     check_event_scope(session, principal, event_id)
     detail = event_detail(session, event_id=event_id,
@@ -375,7 +388,7 @@ def get_event(event_id: int, session: SessionDep, principal: Staff) -> dict[str,
 
 
 @router.post("/events/{event_id}/actions", description=EVENT_ACTIONS_DOC)
-def act_on_event(event_id: int, body: ActionIn, session: SessionDep,
+def act_on_event(event_id: DbInt, body: ActionIn, session: SessionDep,
                  principal: Staff) -> dict[str, Any]:
     """Take a lifecycle action on an event (dispatch, accept, handle, verify, close ...)."""
     _, in_scope = event_scope(session, principal, event_id)
@@ -403,7 +416,7 @@ def act_on_event(event_id: int, body: ActionIn, session: SessionDep,
 @router.get("/events/{event_id}/photos/{photo_id}", response_model=None,
             responses={404: {"description": "no such photo, or the photo is a link (its URL "
                                             "is listed in the event)"}})
-def get_photo(event_id: int, photo_id: int, session: SessionDep, principal: Staff
+def get_photo(event_id: DbInt, photo_id: DbInt, session: SessionDep, principal: Staff
               ) -> FileResponse:
     """Get one stored photo of an event of your scope (a photo given as a URL is a link)."""
     check_event_scope(session, principal, event_id)

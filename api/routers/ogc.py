@@ -18,6 +18,7 @@ from api.auth.access import public
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
 from api.services import ogc, ogc_html
+from api.validation import db_int
 from layers.model import Layer
 from layers.registry import REGISTRY
 
@@ -228,8 +229,8 @@ def item(collection_id: str, feature_id: str, request: Request, session: Session
     html = wants_html(request)
     conn = session.connection()
     layer = _layer(conn, collection_id)
-    valid_id = feature_id.isdigit() and len(feature_id) < 19
-    found = layer.feature(conn, int(feature_id)) if valid_id else None
+    fid = db_int(feature_id)
+    found = layer.feature(conn, fid) if fid is not None else None
     if found is None:
         raise APIError(404, "feature_not_found",
                        f"no feature {feature_id!r} in collection {collection_id!r}")

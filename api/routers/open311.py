@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.auth.access import public
 from api.deps import SessionDep, SettingsDep
+from api.errors import APIError
 from api.services import open311 as o311
 from api.services.events import PhotoRef, create_event
 from api.services.grid_lookup import GridLookup, get_grid_lookup
@@ -75,7 +76,9 @@ class Open311Route(APIRoute):
                                  f"{e.get('msg')}" for e in exc.errors())
                 return error_response(o311.Open311Error(400, text), _fmt_of(request))
             except GisError as exc:
-                return error_response(o311.Open311Error(400, _describe(exc)), _fmt_of(request))
+                status = exc.status if isinstance(exc, APIError) else 400
+                return error_response(o311.Open311Error(status, _describe(exc)),
+                                      _fmt_of(request))
 
         return handle
 
@@ -175,6 +178,7 @@ async def form_fields(request: Request) -> dict[str, str]:
     fields = dict(request.query_params)
     form = await request.form()
     fields.update({k: v for k, v in form.multi_items() if isinstance(v, str)})
+    o311.check_fields(fields)
     return fields
 
 

@@ -45,7 +45,8 @@ async def get_tiles(request: Request) -> TileService:
     if service is None:
         settings = await tile_settings(request)
         service = tile_service_for(request.app.state.engine, settings.cache_bytes,
-                                   settings.connections)
+                                   settings.connections,
+                                   request.app.state.settings.db.statement_timeout_ms)
         request.app.state.tile_service = service
     return service
 

@@ -24,6 +24,7 @@ from api.errors import APIError
 from api.services import web as service
 from api.services.lifecycle import TRANSITIONS
 from api.settings import Settings
+from api.validation import BIGINT_MAX, DbInt
 from gis_core.errors import GisError
 
 router = APIRouter(tags=["web"])
@@ -106,8 +107,9 @@ def web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
 def live_events(
     session: SessionDep,
     principal: Staff,
-    after_id: Annotated[int | None, Query(ge=0, description="return events with a larger "
-                                          "id; omit for the latest ones")] = None,
+    after_id: Annotated[int | None, Query(ge=0, le=BIGINT_MAX,
+                                          description="return events with a larger id; "
+                                                      "omit for the latest ones")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """New events since a cursor, as GeoJSON, for the map's live layer."""
@@ -127,7 +129,7 @@ def dashboard(
 
 
 @router.get("/api/v1/web/event-actions/{event_id}")
-def event_actions(event_id: int, session: SessionDep, principal: Staff) -> dict[str, Any]:
+def event_actions(event_id: DbInt, session: SessionDep, principal: Staff) -> dict[str, Any]:
     """The lifecycle actions you may take on an event now."""
     status = check_event_scope(session, principal, event_id)
     possible = sorted(TRANSITIONS.get(status, {}))

@@ -16,10 +16,12 @@ The core writes reports in order on a connection's transaction and never commits
   (Open311, scripts) and returns the ``Event``, persistent in the session;
 - ``lookup``: the app's ``GridLookup`` (``api.services.grid_lookup.get_grid_lookup``);
 - the location is, in this order of precedence, ``building_code`` (the
-  building's point on surface), ``address`` (normalised exact match on
-  ``buildings.address``: NFKC, lower case, no spaces or punctuation), ``lon``/``lat``
-  in EPSG:4326, or ``x``/``y`` in ``crs`` (any CRS of ``gis_core.crs.to_wgs84``,
-  ``"GCJ02"``/``"BD09"`` included);
+  building's point on surface), ``lon``/``lat`` in EPSG:4326, ``x``/``y`` in
+  ``crs`` (a CRS ``gis_core.crs.parse_crs`` accepts, ``"GCJ02"``/``"BD09"``
+  included), or ``address`` (normalised exact match on ``buildings.address``:
+  NFKC, lower case, no spaces or punctuation; at most :data:`MAX_ADDRESS`
+  characters). An address given with coordinates is stored as given but does
+  not locate the report;
 - ``reporter``: ``{"name", "phone", "email"}`` (personal data: stored, never shown
   publicly); ``photos``: ``PhotoRef`` items (URL or stored file);
 - ``idempotency_key``: a key seen before gives the event it created and the 201
@@ -41,7 +43,8 @@ with ``attributes.duplicate_of`` = the open event's id and is not dispatched.
 Errors (all 422 unless said): ``unknown_category`` (field ``category``),
 ``invalid_coordinates``/``unknown_crs`` (field ``location``),
 ``building_not_found`` (``building_code``), ``address_not_found`` (``address``,
-with ``suggestions``), ``location_required``, ``outside_jurisdiction``,
+with ``suggestions``), ``idempotency_key_reused`` (the key came with another
+body), ``location_required``, ``outside_jurisdiction``,
 ``invalid_channel``; 401/403 for a staff channel without the right token.
 """
 
@@ -64,7 +67,7 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from api.auth.policy import check_channel, role_for_token
-from api.db.models import OPEN_EVENTS_SQL, Building, Event
+from api.db.models import NORMALISED_ADDRESS, OPEN_EVENTS_SQL, Building, Event
 from api.db.models_events import EventPhoto
 from api.media.images import is_photo_url
 from api.services.grid_lookup import GridLookup
@@ -74,8 +77,8 @@ from gis_core.crs import to_wgs84
 from gis_core.errors import GisError, InvalidCoordinates, InvalidInput, OutsideJurisdiction
 
 CHANNELS = ("app", "qr", "hotline", "patrol", "camera", "open311")
-NORMALISED_ADDRESS = ("regexp_replace(lower(normalize({col}, NFKC)), "
-                      "'[[:space:][:punct:]，。、；：（）【】《》“”‘’·－—]', '', 'g')")
+#: the longest address matched against the buildings (characters)
+MAX_ADDRESS = 200
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,12 @@ def resolve_address(session: Session | Connection, address: str, limit: int = 5)
     """The building whose address equals ``address`` once both are normalised.
 
     Unresolved: 422 ``address_not_found`` with up to ``limit`` close addresses
-    (trigram similarity) in ``details.suggestions``.
+    (pg_trgm similarity above its threshold, nearest first, from the trigram
+    index) in ``details.suggestions``. Longer than :data:`MAX_ADDRESS`: 422.
     """
+    if len(address) > MAX_ADDRESS:
+        raise _fail(f"field 'address': at most {MAX_ADDRESS} characters", "address_too_long",
+                    field="address")
     norm = NORMALISED_ADDRESS.format(col="b.address")
     given = NORMALISED_ADDRESS.format(col="CAST(:a AS text)")
     row = session.execute(text(
@@ -139,9 +146,8 @@ def resolve_address(session: Session | Connection, address: str, limit: int = 5)
     if row is not None:
         return Place(float(row[1]), float(row[2]), int(row[0]))
     suggestions = session.execute(text(
-        "SELECT address FROM buildings WHERE address IS NOT NULL "
-        "AND similarity(address, :a) > 0.2 "
-        "ORDER BY similarity(address, :a) DESC, address LIMIT :n"),
+        "SELECT address FROM buildings WHERE address % CAST(:a AS text) "
+        "ORDER BY address <-> CAST(:a AS text), address LIMIT :n"),
         {"a": address, "n": limit}).scalars().all()
     raise _fail(f"field 'address': no building has the address {address!r}",
                 "address_not_found", field="address", suggestions=list(suggestions))
@@ -153,8 +159,6 @@ def resolve_place(session: Session | Connection, *, lon: float | None, lat: floa
     """Turn one of the accepted location forms into an EPSG:4326 point."""
     if building_code:
         return resolve_building(session, building_code)
-    if address and address.strip():
-        return resolve_address(session, address.strip())
     if lon is not None and lat is not None:
         return _check_lonlat(lon, lat)
     if x is not None and y is not None:
@@ -166,6 +170,8 @@ def resolve_place(session: Session | Connection, *, lon: float | None, lat: floa
         except InvalidInput as exc:
             raise type(exc)(f"field 'location': {exc.message}", field="location") from None
         return _check_lonlat(float(lons[0]), float(lats[0]))
+    if address and address.strip():
+        return resolve_address(session, address.strip())
     raise _fail("a location is required: 'location' {x, y, crs}, 'building_code' or "
                 "'address'", "location_required", field="location")
 
@@ -230,7 +236,7 @@ WITH input AS (
               AND ST_DWithin(e.geom::geography, i.geom::geography, :radius)
             ORDER BY e.reported_at, e.id LIMIT 1) AS id
 ), seen AS (
-    SELECT k.event_id, CAST(k.response AS text) AS body
+    SELECT k.event_id, CAST(k.response AS text) AS body, k.request_hash
     FROM (SELECT 1) AS one LEFT JOIN idempotency_keys k ON k.key = :key
 ), ins AS (
     INSERT INTO events (public_token, category_id, description, status, channel, geom, address,
@@ -284,12 +290,13 @@ WITH input AS (
     LEFT JOIN departments dep ON dep.id = ins.department_id
     LEFT JOIN buildings b ON b.id = ins.building_id
 ), k AS (
-    INSERT INTO idempotency_keys (key, event_id, response)
-    SELECT :key, id, body FROM body WHERE CAST(:key AS text) IS NOT NULL
+    INSERT INTO idempotency_keys (key, event_id, response, request_hash)
+    SELECT :key, id, body, :request_hash FROM body WHERE CAST(:key AS text) IS NOT NULL
     ON CONFLICT DO NOTHING RETURNING key
 )
 SELECT (SELECT id FROM cat) AS category_id, (SELECT ok FROM inside) AS inside,
        (SELECT event_id FROM seen) AS seen_event, (SELECT body FROM seen) AS seen_body,
+       (SELECT request_hash FROM seen) AS seen_hash,
        (SELECT count(*) FROM k) AS key_claimed, (SELECT names FROM basic) AS basic_layers,
        ins.*, CAST(body.body AS text) AS body
 FROM (SELECT 1) AS one
@@ -308,6 +315,8 @@ class Report:
     ``actor`` names the reporter in the history when the caller knows it;
     ``authenticated``: the caller has checked who reports (Open311 API keys, the
     library callers), so the channel is not checked against a staff token.
+    ``request_hash``: a digest of the request's canonical body, stored with the
+    ``idempotency_key``; a later report with the key and another digest is refused.
     """
 
     category_code: str
@@ -326,6 +335,7 @@ class Report:
     actor: str | None = None
     bearer_token: str | None = None
     authenticated: bool = False
+    request_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -366,10 +376,20 @@ def _actor(conn: Connection | Session, report: Report) -> str:
                                      else report.channel)
 
 
+def _replay(report: Report, event_id: int, body: str, stored_hash: str | None
+            ) -> Intake | GisError:
+    """The earlier answer to the report's key, unless the key came with another body."""
+    if stored_hash is not None and report.request_hash not in (None, stored_hash):
+        return _fail("header 'Idempotency-Key': this key was used for a different report; "
+                     "use a new key for a new report", "idempotency_key_reused",
+                     field="Idempotency-Key")
+    return Intake(event_id, body, replayed=True)
+
+
 def _outcome(conn: Connection | Session, report: Report, row: dict[str, Any], place: Place,
              grids: dict[str, Any], token: str) -> Intake | GisError:
     if row["seen_event"] is not None:
-        return Intake(int(row["seen_event"]), row["seen_body"], replayed=True)
+        return _replay(report, int(row["seen_event"]), row["seen_body"], row["seen_hash"])
     if row["id"] is None:
         return _failure(row, report.category_code, place)
     key = report.idempotency_key
@@ -377,13 +397,13 @@ def _outcome(conn: Connection | Session, report: Report, row: dict[str, Any], pl
         # a concurrent request with the same key committed first: undo ours, return theirs
         conn.execute(text("DELETE FROM events WHERE id = :id"), {"id": row["id"]})
         earlier = conn.execute(text(
-            "SELECT event_id, CAST(response AS text) FROM idempotency_keys WHERE key = :k"),
-            {"k": key}).one_or_none()
+            "SELECT event_id, CAST(response AS text), request_hash FROM idempotency_keys "
+            "WHERE key = :k"), {"k": key}).one_or_none()
         if earlier is None or earlier[0] is None:
             return _fail("header 'Idempotency-Key': this key is in use by a request that "
                          "did not finish; retry", "idempotency_key_in_use",
                          field="Idempotency-Key")
-        return Intake(int(earlier[0]), earlier[1], replayed=True)
+        return _replay(report, int(earlier[0]), earlier[1], earlier[2])
     return Intake(int(row["id"]), row["body"], replayed=False, token=token, place=place,
                   grids=grids, row=row)
 
@@ -437,6 +457,7 @@ def _statement_params(report: Report, place: Place, grids: dict[str, Any], now: 
             "address": report.address, "actor": actor,
             "reporter_name": reporter.get("name"), "reporter_phone": reporter.get("phone"),
             "reporter_email": reporter.get("email"), "key": report.idempotency_key,
+            "request_hash": report.request_hash,
             "photos": json.dumps([vars(p) for p in report.photos])}
 
 

@@ -151,15 +151,21 @@ class IndexedGridLookup:
         """The change counters, on a connection of our own (one round trip, no pool ping)."""
         with self._check_lock:
             try:
-                if self._check_conn is None or self._check_conn.closed:
-                    self._check_conn = psycopg.connect(self._libpq_url, autocommit=True)
-                rows = self._check_conn.execute(_VERSIONS, prepare=True).fetchall()
-            except psycopg.Error:
-                if self._check_conn is not None:
-                    self._check_conn.close()
-                self._check_conn = None
-                raise
+                rows = self._read_versions()
+            except psycopg.OperationalError:  # died while idle (a restart): once more
+                rows = self._read_versions()
         return tuple((str(t), int(v)) for t, v in rows)
+
+    def _read_versions(self) -> list[tuple[Any, ...]]:
+        try:
+            if self._check_conn is None or self._check_conn.closed:
+                self._check_conn = psycopg.connect(self._libpq_url, autocommit=True)
+            return self._check_conn.execute(_VERSIONS, prepare=True).fetchall()
+        except psycopg.Error:
+            if self._check_conn is not None:
+                self._check_conn.close()
+            self._check_conn = None
+            raise
 
     def close(self) -> None:
         """Close the connection of the change counters."""

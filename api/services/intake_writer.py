@@ -10,12 +10,19 @@ one bump of the tile change counters, one round trip) instead of a whole one,
 and nothing is acknowledged before its transaction is durable.
 
 A report refused for its content (unknown category, outside the jurisdiction,
-...) gets its 4xx and the others of its batch are written. When the batch's
-transaction fails in the database, it is rolled back and its reports are
-written again one transaction each, so a report the database rejects fails
-alone (500) and the others are stored. When the connection breaks, the
-reports of that batch get 503 (``database_unavailable``: retry with the same
-``Idempotency-Key``) and the next batch opens a new connection.
+...) gets its 4xx and the others of its batch are written. When anything else
+fails while the batch is written (the grid lookup, a statement the database
+rejects, text the driver cannot encode, an unexpected error), the transaction
+is rolled back and its reports are written again one transaction each, so the
+report at fault fails alone (with the answer of
+:func:`api.errors.database_error`, e.g. 422 ``invalid_text``, else 500) and the
+others are stored. When the database is unavailable (the connection breaks,
+no new one can be made) or a statement is cancelled by ``statement_timeout``,
+the reports of that batch get 503 (``database_unavailable`` or
+``query_timeout``: retry with the same ``Idempotency-Key``). A connection
+that died while idle (the database restarted) is replaced and the batch
+written on the new one, so the first reports after a restart are stored;
+the next batch after a failure opens a new connection.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from fastapi import Request
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from api.errors import APIError
+from api.errors import INVALID_TEXT, APIError, database_error
 from api.services.events import Intake, Report, write_reports
 from api.services.grid_lookup import GridLookup
 from api.settings import EventSettings
@@ -102,7 +109,7 @@ class IntakeWriter:
                         self._write, [report for report, _ in batch])
                 except Exception as exc:  # the batch failed as a whole; so do its reports
                     logger.exception("intake batch of %d reports failed", len(batch))
-                    outcomes = [exc] * len(batch)
+                    outcomes = [_answer(exc)] * len(batch)
                 for (_, future), outcome in zip(batch, outcomes, strict=True):
                     if future.done():  # the client went away; its report was written
                         continue
@@ -123,25 +130,54 @@ class IntakeWriter:
         return conn.begin_nested() if self._given is not None else conn.begin()
 
     def _write(self, reports: list[Report]) -> list[Outcome]:
-        now = datetime.now(UTC)
-        conn = self._connection()
+        """Write ``reports`` in one transaction; on failure, see the module docstring."""
+        conn = self._conn
+        reused = (self._given is None and conn is not None and not conn.closed
+                  and not conn.invalidated)
         try:
-            with self._transaction(conn):
-                outcomes: list[Outcome] = list(write_reports(conn, self.lookup, reports,
-                                                             self.settings, now))
-        except (DBAPIError, psycopg.Error) as exc:
-            if _lost(conn, exc):
-                logger.error("intake connection lost: %s", exc)
-                if not conn.invalidated:
-                    conn.invalidate()
-                return [_unavailable()] * len(reports)
-            if len(reports) == 1:
-                return [exc]
-            logger.warning("intake batch rolled back (%s); writing its %d reports one by one",
-                           exc, len(reports))
-            return [self._write(reports[i:i + 1])[0] for i in range(len(reports))]
+            conn = self._connection()
+        except Exception as exc:  # every report gets the answer
+            logger.error("intake cannot connect: %s", exc)
+            return [_answer(exc)] * len(reports)
+        trans = self._transaction(conn)
+        try:
+            outcomes: list[Outcome] = list(write_reports(
+                conn, self.lookup, reports, self.settings, datetime.now(UTC)))
+        except Exception as exc:  # the batch is retried or answered
+            _rollback(trans)
+            return self._failed(conn, reports, exc, retry=reused)
+        try:
+            trans.commit()
+        except Exception as exc:  # the batch is retried or answered
+            _rollback(trans)
+            if _lost(conn, exc):  # committed or not: unknown; the client retries with its key
+                return self._failed(conn, reports, exc, retry=False)
+            return self._failed(conn, reports, exc, retry=reused)
         self.batches += 1
         return outcomes
+
+    def _failed(self, conn: Connection, reports: list[Report], exc: Exception,
+                retry: bool) -> list[Outcome]:
+        """The outcomes of a batch whose transaction failed with ``exc`` (rolled back)."""
+        if _lost(conn, exc):
+            if not conn.invalidated:
+                conn.invalidate()
+            if retry:  # it died while idle (the database restarted): write on a new one
+                logger.warning("intake connection was lost (%s); reconnecting", exc)
+                return self._write(reports)
+            logger.error("intake connection lost: %s", exc)
+            return [_unavailable()] * len(reports)
+        answer = database_error(exc)
+        if answer is not None and answer.status == 503:  # not one report's fault
+            logger.error("intake batch of %d reports: %s", len(reports), exc)
+            return [answer] * len(reports)
+        if len(reports) == 1:
+            if answer is None and not isinstance(exc, UnicodeEncodeError):
+                logger.error("intake report failed", exc_info=exc)
+            return [_answer(exc)]
+        logger.warning("intake batch rolled back (%s: %s); writing its %d reports one by one",
+                       type(exc).__name__, exc, len(reports))
+        return [self._write([report])[0] for report in reports]
 
     def close(self) -> None:
         """Close the writer's own connection (not one it was given)."""
@@ -169,6 +205,22 @@ def _lost(conn: Connection, exc: Exception) -> bool:
         return True
     driver = conn.connection.driver_connection
     return not isinstance(driver, psycopg.Connection) or driver.closed or driver.broken
+
+
+def _rollback(trans: Any) -> None:
+    try:
+        if trans.is_active:
+            trans.rollback()
+    except (DBAPIError, psycopg.Error):  # the connection is gone: nothing to roll back
+        pass
+
+
+def _answer(exc: Exception) -> Outcome:
+    """What a report that failed with ``exc`` is answered (the exception: a 500)."""
+    if isinstance(exc, UnicodeEncodeError):
+        return APIError(422, INVALID_TEXT, "the report contains text that is not valid "
+                        "Unicode (lone surrogates)")
+    return database_error(exc) or exc
 
 
 def _unavailable() -> GisError:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from api.errors import APIError
+from api.validation import BIGINT_MAX
 from gis_core.errors import InvalidInput
 from layers.filters import parse_bool, parse_datetime_interval
 from layers.model import Layer
@@ -96,8 +97,8 @@ def _parse_int(name: str, raw: str, minimum: int) -> int:
         value = int(raw)
     except ValueError:
         raise _bad(f"query parameter '{name}': expected an integer, got {raw!r}", name) from None
-    if value < minimum:
-        raise _bad(f"query parameter '{name}': must be >= {minimum}", name)
+    if not minimum <= value <= BIGINT_MAX:
+        raise _bad(f"query parameter '{name}': must be in {minimum}..{BIGINT_MAX}", name)
     return value
 
 
@@ -105,7 +106,7 @@ def _property_value(layer: Layer, name: str, raw: str) -> Any:
     prop = next(p for p in layer.properties if p.name == name)
     try:
         if prop.type == "integer":
-            return int(raw)
+            return _parse_int(name, raw, -BIGINT_MAX - 1)
         if prop.type == "number":
             return float(raw)
         if prop.type == "boolean":

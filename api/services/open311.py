@@ -25,6 +25,7 @@ status; the router renders them as the spec's error array.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -39,6 +40,8 @@ from sqlalchemy.orm import Session
 
 from api.db.models import Building, Department, Event, EventCategory, EventHistory
 from api.db.models_events import EventPhoto
+from api.services.events import MAX_ADDRESS
+from api.validation import db_int, text_problem
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = ("json", "xml")
@@ -47,6 +50,8 @@ CLOSED_STATUSES = frozenset(
     {"verified", "closed", "evaluated", "rejected", "duplicate", "cancelled"})
 OPEN_STATUSES = frozenset({"registered", "dispatched", "in_progress", "handled", "returned"})
 MAX_DESCRIPTION = 4000
+#: characters XML 1.0 cannot carry (C0 controls but tab, newline and CR; U+FFFE, U+FFFF)
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 PLURAL_CHILD = {"endpoints": "endpoint", "formats": "format", "attributes": "attribute",
                 "values": "value"}
 
@@ -208,7 +213,7 @@ def parse_request_query(params: Mapping[str, str | None], *, now: datetime, tz: 
     """
     ids = _split(params.get("service_request_id"))
     if ids:
-        bad = [i for i in ids if not i.isdigit()]
+        bad = [i for i in ids if db_int(i) is None]
         if bad:
             raise Open311Error(400, f"service_request_id must be a comma-separated list of "
                                     f"request ids (digits), got {bad[0]!r}")
@@ -330,10 +335,10 @@ def find_requests(session: Session, query: RequestQuery, tz: ZoneInfo,
 def get_request(session: Session, service_request_id: str, tz: ZoneInfo,
                 base_url: str = "", details: bool = False) -> list[dict[str, Any]]:
     """One request as the spec's one-element array; 404 when there is none."""
-    if not service_request_id.isdigit():
+    request_id = db_int(service_request_id)
+    if request_id is None:
         raise Open311Error(404, f"service_request_id {service_request_id!r} not found")
-    found = find_requests(session, RequestQuery(ids=(int(service_request_id),)), tz, base_url,
-                          details)
+    found = find_requests(session, RequestQuery(ids=(request_id,)), tz, base_url, details)
     if not found:
         raise Open311Error(404, f"service_request_id {service_request_id!r} not found")
     return found
@@ -377,6 +382,14 @@ def _number(form: Mapping[str, str], name: str) -> float | None:
     return value
 
 
+def check_fields(form: Mapping[str, str]) -> None:
+    """Refuse a field whose name or value PostgreSQL cannot store (422 naming it)."""
+    for name, value in form.items():
+        problem = text_problem(name) or text_problem(value)
+        if problem is not None:
+            raise Open311Error(422, f"invalid_text: field {name!r}: {problem}")
+
+
 def _text(form: Mapping[str, str], name: str) -> str | None:
     value = (form.get(name) or "").strip()
     return value or None
@@ -388,6 +401,8 @@ def _location(form: Mapping[str, str]) -> tuple[float | None, float | None, str 
     if (lat is None) != (lon is None):
         raise Open311Error(400, "lat and long must be given together")
     address, building = _text(form, "address_string"), _text(form, "address_id")
+    if address is not None and len(address) > MAX_ADDRESS:
+        raise Open311Error(422, f"address_string may not exceed {MAX_ADDRESS} characters")
     if lat is None and address is None and building is None:
         raise Open311Error(400, "a location is required: lat and long, address_string "
                                 "or address_id (a building code)")
@@ -438,7 +453,7 @@ def _fill(parent: ElementTree.Element, value: Any) -> None:
     elif isinstance(value, bool):
         parent.text = "true" if value else "false"
     elif value is not None:
-        parent.text = str(value)
+        parent.text = XML_INVALID.sub("\ufffd", str(value))
 
 
 def to_xml(root: str, data: Any, item: str | None = None) -> bytes:

@@ -54,6 +54,15 @@ from layers import REGISTRY, Layer, Registry
 TILE_CONNECT_OPTIONS = ("-c max_parallel_workers_per_gather=0 -c jit=off "
                         "-c plan_cache_mode=force_generic_plan -c timezone=UTC")
 ENTRY_OVERHEAD = 200
+
+
+def tile_connect_options(statement_timeout_ms: int | None = None) -> str:
+    """:data:`TILE_CONNECT_OPTIONS` with a ``statement_timeout`` (None or 0: no limit)."""
+    if not statement_timeout_ms:
+        return TILE_CONNECT_OPTIONS
+    return f"{TILE_CONNECT_OPTIONS} -c statement_timeout={int(statement_timeout_ms)}"
+
+
 VERSIONS_SQL = "SELECT table_name, version FROM tile_versions"
 PSYCOPG_DIALECT = psycopg_dialect()
 
@@ -294,17 +303,20 @@ class TileService:
         Engine of the tile connections (see :func:`make_tile_engine`).
     max_bytes
         Memory budget of the cache; 0 disables caching.
+    statement_timeout_ms
+        Tile statements running longer are cancelled (None: no limit).
     """
 
     def __init__(self, engine: Engine, max_bytes: int, registry: Registry = REGISTRY,
-                 connections: int = 4) -> None:
+                 connections: int = 4, statement_timeout_ms: int | None = None) -> None:
         self.engine = engine
         self.registry = registry
         self.cache = TileCache(max_bytes, registry)
         self._sql: dict[str, tuple[Layer, str]] = {}
         self._libpq_url = engine.url.set(drivername="postgresql").render_as_string(
             hide_password=False)
-        self.connections = TileConnections(self._libpq_url, connections)
+        self._options = tile_connect_options(statement_timeout_ms)
+        self.connections = TileConnections(self._libpq_url, connections, self._options)
         self._checks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, VersionCheck] = (
             weakref.WeakKeyDictionary())
 
@@ -319,7 +331,8 @@ class TileService:
             return
         check = self._checks.get(asyncio.get_running_loop())
         if check is None:
-            check = self._checks[asyncio.get_running_loop()] = VersionCheck(self._libpq_url)
+            check = self._checks[asyncio.get_running_loop()] = VersionCheck(self._libpq_url,
+                                                                             self._options)
         current = await check.versions()
         if current != self.cache.known_versions:
             await anyio.to_thread.run_sync(self.sync, True)
@@ -440,8 +453,9 @@ class VersionCheck:
     finished before the call is seen.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, options: str = TILE_CONNECT_OPTIONS) -> None:
         self.url = url
+        self.options = options
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
         self._last_start = 0
@@ -454,19 +468,25 @@ class VersionCheck:
             if self._last_start > arrived:
                 return self._last
             self._last_start = time.monotonic_ns()
-            try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = await psycopg.AsyncConnection.connect(
-                        self.url, autocommit=True, prepare_threshold=0,
-                        options=TILE_CONNECT_OPTIONS)
-                cur = await self._conn.execute(VERSIONS_SQL)
-                self._last = {r[0]: int(r[1]) for r in await cur.fetchall()}
-            except psycopg.Error:
-                if self._conn is not None:
-                    await self._conn.close()
-                self._conn = None
-                raise
+            self._last = await self._read()
             return self._last
+
+    async def _read(self) -> dict[str, int]:
+        """Read the versions; a connection that died while idle is replaced once."""
+        reused = self._conn is not None and not self._conn.closed
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True, prepare_threshold=0, options=self.options)
+            cur = await self._conn.execute(VERSIONS_SQL)
+            return {r[0]: int(r[1]) for r in await cur.fetchall()}
+        except psycopg.Error:
+            if self._conn is not None:
+                await self._conn.close()
+            self._conn = None
+            if not reused:
+                raise
+        return await self._read()
 
 
 class TileConnections:
@@ -483,11 +503,12 @@ class TileConnections:
     state never serves another tile.
     """
 
-    def __init__(self, url: str, size: int = 4) -> None:
+    def __init__(self, url: str, size: int = 4, options: str = TILE_CONNECT_OPTIONS) -> None:
         if size < 1:
             raise ValueError("size must be >= 1")
         self.url = url
         self.size = size
+        self.options = options
         self._idle: list[psycopg.Connection[Any]] = []
         self._closed = False
         self._lock = threading.Lock()
@@ -497,7 +518,7 @@ class TileConnections:
 
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.url, autocommit=True, prepare_threshold=0,
-                               options=TILE_CONNECT_OPTIONS)
+                               options=self.options)
 
     def fetch(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...]:
         """The one row of ``sql`` with ``params`` (blocking).
@@ -570,30 +591,36 @@ def split_filters(layers: list[Layer], filters: Mapping[str, str]
     return per_layer
 
 
-def make_tile_engine(url: Any, pool_size: int = 4) -> Engine:
+def make_tile_engine(url: Any, pool_size: int = 4, statement_timeout_ms: int | None = None
+                     ) -> Engine:
     """Engine of the cache's bookkeeping, TileJSON bounds and raster tiles.
 
     Same options as the tile connections; no overflow connections, which would be
-    opened and closed per request under load.
+    opened and closed per request under load. A pooled connection is checked when
+    taken (``pool_pre_ping``): the first tile after a restart of the database works.
     """
     return create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60,
-                         pool_pre_ping=False, isolation_level="AUTOCOMMIT",
-                         connect_args={"options": TILE_CONNECT_OPTIONS, "prepare_threshold": 0})
+                         pool_pre_ping=True, isolation_level="AUTOCOMMIT",
+                         connect_args={"options": tile_connect_options(statement_timeout_ms),
+                                       "prepare_threshold": 0})
 
 
-_SERVICES: dict[str, TileService] = {}
+_SERVICES: dict[tuple[str, int | None], TileService] = {}
 _SERVICES_LOCK = threading.Lock()
 
 
-def tile_service_for(engine: Engine, max_bytes: int, connections: int = 4) -> TileService:
-    """The process-wide tile service of ``engine``'s database (one tile engine per URL)."""
-    url = engine.url.render_as_string(hide_password=False)
+def tile_service_for(engine: Engine, max_bytes: int, connections: int = 4,
+                     statement_timeout_ms: int | None = None) -> TileService:
+    """The process-wide tile service of ``engine``'s database (one per URL and timeout)."""
+    key = (engine.url.render_as_string(hide_password=False), statement_timeout_ms)
     with _SERVICES_LOCK:
-        service = _SERVICES.get(url)
+        service = _SERVICES.get(key)
         if service is None:
-            service = TileService(make_tile_engine(engine.url), max_bytes,
-                                  connections=connections)
-            _SERVICES[url] = service
+            service = TileService(make_tile_engine(engine.url,
+                                                   statement_timeout_ms=statement_timeout_ms),
+                                  max_bytes, connections=connections,
+                                  statement_timeout_ms=statement_timeout_ms)
+            _SERVICES[key] = service
         return service
 
 

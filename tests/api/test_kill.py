@@ -14,12 +14,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,59 +24,16 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from api.db.migrate import upgrade
-from api.db.session import make_engine
-from api.services.loader import load_directory
-from tests.api.events_support import basic_grids
-from tests.conftest import create_database, drop_database
+from tests.api.events_support import basic_grids, sample_database, start_server
 
-REPO = Path(__file__).resolve().parents[2]
 CATEGORIES = ("0101", "0102", "0103", "0104", "0105", "0106", "0401", "0402", "0403", "0404")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture()
 def fresh(server_url: str, sample_dir: Path) -> Iterator[tuple[str, Engine]]:
     """A new database with the small sample; dropped afterwards."""
-    name = f"gridgov_kill_{uuid.uuid4().hex[:8]}"
-    url = create_database(server_url, name)
-    upgrade(url)
-    engine = make_engine(url, pool_size=2)
-    load_directory(engine, sample_dir)
-    try:
-        yield url, engine
-    finally:
-        engine.dispose()
-        drop_database(server_url, name)
-
-
-def _start(url: str, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "GRIDGOV_HOME": str(tmp),
-           "GRIDGOV_EVENTS_ESCALATION_INTERVAL_SECONDS": "0",
-           "GRIDGOV_API_RATE_LIMIT_INTAKE": "off"}  # six clients on one address
-    log = (tmp / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app_from_env", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, (tmp / "server.log").read_text()[-2000:]
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    with sample_database(server_url, sample_dir, "gridgov_kill") as made:
+        yield made
 
 
 def _client(base: str, points: list[dict[str, Any]], worker: int, acked: dict[str, int],
@@ -110,7 +63,7 @@ def test_sigkill_mid_load_loses_no_acknowledged_event(fresh: tuple[str, Engine],
         points = basic_grids(conn)
         first_new = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM events"))
                         .scalar_one()) + 1
-    proc, base = _start(url, tmp_path)
+    proc, base = start_server(url, tmp_path)
     acked: dict[str, int] = {}
     lock, stop = threading.Lock(), threading.Event()
     threads = [threading.Thread(target=_client, args=(base, points, w, acked, lock, stop))
@@ -166,7 +119,7 @@ def test_concurrent_retries_with_one_key_make_one_event(fresh: tuple[str, Engine
     url, engine = fresh
     with engine.connect() as conn:
         g = basic_grids(conn)[0]
-    proc, base = _start(url, tmp_path)
+    proc, base = start_server(url, tmp_path)
     body = {"category": "0101", "location": {"x": g["lon"], "y": g["lat"]}}
     results: list[httpx.Response] = []
     barrier = threading.Barrier(8)
