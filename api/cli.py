@@ -332,3 +332,11 @@ from api.cli_grids import grids_app, plates  # noqa: E402
 
 app.add_typer(grids_app, name="grids")
 app.command("plates")(plates)
+
+from api.cli_audit import audit_app  # noqa: E402
+
+app.add_typer(audit_app, name="audit")
+
+from api.cli_keys import keys_app  # noqa: E402
+
+app.add_typer(keys_app, name="keys")

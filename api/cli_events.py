@@ -24,6 +24,7 @@ def user_create(
     from sqlalchemy.orm import Session
 
     from api.cli import _engine, _friendly_errors
+    from api.cli_keys import _actor
     from api.services.auth import create_user
 
     with _friendly_errors():
@@ -31,7 +32,8 @@ def user_create(
         try:
             with Session(engine) as session:
                 user, token = create_user(session, name=name, role=role,
-                                          department=department, grids=grid or [])
+                                          department=department, grids=grid or [],
+                                          by=_actor())
                 label = f"user {user.name!r} ({user.role})"
                 session.commit()
         finally:

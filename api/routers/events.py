@@ -22,12 +22,16 @@ from sqlalchemy import ColumnElement, and_, or_, select, text
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from api.audit.deps import AuditActor, client_address
+from api.audit.service import Actor
 from api.db.models import Department, Event, EventCategory
 from api.db.models_events import EventPhoto
 from api.deps import SessionDep
 from api.errors import APIError
 from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature_collection
 from api.geojson import parse_bbox as _parse_bbox
+from api.personal.router import PersonalDep
+from api.personal.service import add_reporter
 from api.services import auth
 from api.services.auth import OptionalUser, RequiredUser
 from api.services.events import CHANNELS, PhotoRef, Report, event_detail
@@ -266,7 +270,8 @@ async def report_event(
         crs=loc.crs if loc else "EPSG:4326", building_code=payload.building_code,
         address=payload.address, description=payload.description, channel=payload.channel,
         reporter=payload.reporter.model_dump() if payload.reporter else None,
-        photos=tuple(photos), idempotency_key=idempotency_key, bearer_token=token))
+        photos=tuple(photos), idempotency_key=idempotency_key, bearer_token=token,
+        client_address=client_address(request)))
     return Response(intake.body, status_code=201, media_type="application/json")
 
 
@@ -335,18 +340,20 @@ def _event_or_404(session: Session, event_id: int, lock: bool = False) -> Event:
 
 
 @router.get("/events/{event_id}")
-def get_event(event_id: int, session: SessionDep, user: OptionalUser) -> dict[str, Any]:
-    """Get one event with its full history (reporter contact only for roles that need it)."""
+def get_event(event_id: int, session: SessionDep, user: OptionalUser, actor: AuditActor,
+              personal: PersonalDep) -> dict[str, Any]:
+    """Get one event with its full history (masked reporter contact for roles that need it)."""
     event = _event_or_404(session, event_id)
-    detail = event_detail(session, event_id=event_id,
-                          personal_data=auth.sees_personal_data(user, event))
+    detail = event_detail(session, event_id=event_id)
     assert detail is not None
+    add_reporter(session, personal, detail, user, event, actor)  # audited read
+    session.commit()
     return detail
 
 
 @router.post("/events/{event_id}/actions", description=EVENT_ACTIONS_DOC)
-def act_on_event(event_id: int, body: ActionIn, session: SessionDep,
-                 user: RequiredUser) -> dict[str, Any]:
+def act_on_event(event_id: int, body: ActionIn, session: SessionDep, user: RequiredUser,
+                 actor: AuditActor, personal: PersonalDep) -> dict[str, Any]:
     """Take a lifecycle action on an event (dispatch, accept, handle, verify, close ...)."""
     event = _event_or_404(session, event_id, lock=True)
     auth.check_action(user, event, body.action)
@@ -360,11 +367,11 @@ def act_on_event(event_id: int, body: ActionIn, session: SessionDep,
                            f"field 'department': no department {body.department!r}")
         params["department_id"] = dep
     apply_action(session, event, body.action, actor=user.name, note=body.note,
-                 now=datetime.now(UTC), **params)
-    session.commit()
-    detail = event_detail(session, event_id=event_id,
-                          personal_data=auth.sees_personal_data(user, event))
+                 now=datetime.now(UTC), audit_actor=actor, **params)
+    detail = event_detail(session, event_id=event_id)
     assert detail is not None
+    add_reporter(session, personal, detail, user, event, actor)
+    session.commit()
     return detail
 
 
@@ -395,14 +402,17 @@ def track_event(token: str, session: SessionDep) -> dict[str, Any]:
 
 
 @router.post("/track/{token}/evaluation")
-def evaluate_event(token: str, body: EvaluationIn, session: SessionDep) -> dict[str, Any]:
+def evaluate_event(token: str, body: EvaluationIn, session: SessionDep,
+                   request: Request) -> dict[str, Any]:
     """Evaluate a closed event by its public token (satisfaction 1-5 and a comment)."""
     event = session.execute(select(Event).where(Event.public_token == token)
                             .with_for_update()).scalar_one_or_none()
     if event is None:
         raise APIError(404, "event_not_found", "no event with this token")
     apply_action(session, event, "evaluate", actor="resident", note=body.comment,
-                 now=datetime.now(UTC), satisfaction=body.satisfaction, comment=body.comment)
+                 now=datetime.now(UTC), audit_actor=Actor("anonymous",
+                                                          address=client_address(request)),
+                 satisfaction=body.satisfaction, comment=body.comment)
     session.commit()
     return track_event(token, session)
 

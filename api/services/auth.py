@@ -27,6 +27,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from api.audit.service import SYSTEM, Actor, record
 from api.db.models import Department, Event
 from api.db.models_events import ROLES, User
 from api.deps import SessionDep
@@ -57,8 +58,11 @@ def hash_token(token: str) -> str:
 
 
 def create_user(session: Session, *, name: str, role: str, department: str | None = None,
-                grids: Sequence[str] = ()) -> tuple[User, str]:
-    """Create a user and return it with its bearer token (shown once; the caller commits)."""
+                grids: Sequence[str] = (), by: Actor | None = None) -> tuple[User, str]:
+    """Create a user and return it with its bearer token (shown once; the caller commits).
+
+    Writes a ``user.create`` audit row by ``by`` (default ``system``).
+    """
     if role not in ROLES:
         raise InvalidInput(f"parameter 'role': {role!r} is not one of {', '.join(ROLES)}")
     if not name.strip():
@@ -80,6 +84,9 @@ def create_user(session: Session, *, name: str, role: str, department: str | Non
                 token_hash=hash_token(token), active=True)
     session.add(user)
     session.flush()
+    record(session, actor=by or SYSTEM, action="user.create", object_type="user",
+           object_id=user.id, after={"name": name, "role": role, "department": department,
+                                     "grids": list(grids)})
     return user, token
 
 

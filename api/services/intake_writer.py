@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from api.errors import APIError
+from api.personal.cipher import PersonalCipher
 from api.services.events import Intake, Report, write_reports
 from api.services.grid_lookup import GridLookup
 from api.settings import EventSettings
@@ -59,16 +60,20 @@ class IntakeWriter:
     connection
         Write on this connection instead, each batch in a savepoint of its
         transaction (tests whose requests share a transaction that is rolled back).
+    personal
+        The cipher of personal data (reporters' contacts are stored encrypted).
     """
 
     def __init__(self, engine: Engine, lookup: GridLookup, settings: EventSettings,
-                 max_batch: int = 64, connection: Connection | None = None) -> None:
+                 max_batch: int = 64, connection: Connection | None = None,
+                 personal: PersonalCipher | None = None) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be >= 1")
         self.engine = engine
         self.lookup = lookup
         self.settings = settings
         self.max_batch = max_batch
+        self.personal = personal
         self._given = connection
         self._conn: Connection | None = connection
         self._queue: list[tuple[Report, asyncio.Future[Intake]]] = []
@@ -128,7 +133,8 @@ class IntakeWriter:
         try:
             with self._transaction(conn):
                 outcomes: list[Outcome] = list(write_reports(conn, self.lookup, reports,
-                                                             self.settings, now))
+                                                             self.settings, now,
+                                                             personal=self.personal))
         except (DBAPIError, psycopg.Error) as exc:
             if _lost(conn, exc):
                 logger.error("intake connection lost: %s", exc)
