@@ -227,3 +227,22 @@ def test_audit_listing_is_for_admins_with_filters_and_csv(client: TestClient,
         "test.other"]
     assert client.get("/api/v1/audit", params={"limit": 100_000},
                       headers=bearer(admin)).status_code == 422
+
+
+def test_automatic_escalation_writes_audit_rows(client: TestClient, session: Session) -> None:
+    from datetime import datetime, timedelta
+
+    from api.services.lifecycle import escalate_overdue
+
+    g = basic_grids(session)[1]
+    r = client.post("/api/v1/events", json={
+        "category": "0101", "location": {"x": g["lon"], "y": g["lat"]}})
+    eid = r.json()["id"]
+    due = datetime.fromisoformat(r.json()["due_at"])
+    ids = escalate_overdue(session, due + timedelta(hours=49), timedelta(hours=24))
+    assert eid in ids
+    rows = _rows(session, "action = 'event.action.escalate' AND object_id = :id", id=str(eid))
+    assert [(x["actor"], x["before"]["escalation_level"], x["after"]["escalation_level"])
+            for x in rows] == [("system", 0, 2)]
+    ours = _rows(session, "action = 'event.action.escalate' AND at = now()")  # this transaction
+    assert sorted(int(x["object_id"]) for x in ours) == ids
