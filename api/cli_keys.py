@@ -28,14 +28,11 @@ def _actor() -> Actor:
 
 @contextmanager
 def _ring_and_engine() -> Iterator[tuple[KeyRing, Any]]:
-    from api.cli import _engine, _fail, _friendly_errors, _settings
-    from api.personal.keys import KeyFileError, load_ring
+    from api.cli import _engine, _friendly_errors, _settings
+    from api.personal.keys import load_ring
 
     with _friendly_errors():
-        try:
-            ring = load_ring(_settings())
-        except KeyFileError as exc:
-            raise _fail(str(exc)) from None
+        ring = load_ring(_settings())
         engine = _engine()
         try:
             yield ring, engine
@@ -78,9 +75,9 @@ def keys_rotate(
 ) -> None:
     """Make a new key, re-encrypt every personal value with it, and retire the old keys.
 
-    Restart the API servers afterwards: until then they write with the key they
-    started with. With servers running, rotate with --keep-old, restart them, then
-    run 'gridgov keys encrypt-existing' and 'gridgov keys retire'.
+    Running servers pick the new key up from the key file within a second. Old
+    keys still used by a value (written meanwhile) are not retired: run
+    'gridgov keys encrypt-existing' and 'gridgov keys retire' then.
     """
     from api.personal.service import rotate_keys
 

@@ -11,6 +11,11 @@ The lookup hash of a value is the hex HMAC-SHA256, under
 ``derive(lookup secret, "lookup")``, of ``kind || NUL || normal form`` (see
 :mod:`api.personal.mask`): equal phones give equal hashes whatever their
 spelling, and the hash does not change when the encryption key rotates.
+
+A cipher whose ring came from a key file follows that file: it looks at the
+file at most once per ``reload_seconds`` (and at once when it meets an unknown
+key id) and reloads it when it changed, so servers pick up a rotation
+(``gridgov keys rotate``) without a restart.
 """
 
 from __future__ import annotations
@@ -19,12 +24,16 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
 import secrets
+import threading
+import time
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from api.personal.keys import KeyRing, derive, load_ring
+from api.personal.keys import KeyRing, derive, load_ring, read_ring
 from api.personal.mask import KINDS
 from api.settings import Settings
 
@@ -54,11 +63,39 @@ class PersonalCipher:
     api.personal.cipher.UnreadableValue: a value of events.reporter_name does not decrypt ...
     """
 
-    def __init__(self, ring: KeyRing) -> None:
-        self.ring = ring
-        self.current = ring.current
-        self._aead = {kid: AESGCM(derive(secret, "encrypt")) for kid, secret in ring.keys.items()}
-        self._mac = derive(ring.lookup, "lookup")
+    def __init__(self, ring: KeyRing, *, reload_seconds: float = 1.0) -> None:
+        self.reload_seconds = reload_seconds
+        self._lock = threading.Lock()
+        self._use(ring)
+        self._stamp = _stamp(ring.path)
+        self._checked = time.monotonic()
+
+    def _use(self, ring: KeyRing) -> None:
+        aead = {kid: AESGCM(derive(secret, "encrypt")) for kid, secret in ring.keys.items()}
+        self._state = (ring, aead, derive(ring.lookup, "lookup"))  # swapped at once
+
+    @property
+    def ring(self) -> KeyRing:
+        """The key ring in use."""
+        return self._state[0]
+
+    @property
+    def current(self) -> str:
+        """The id of the key new values are encrypted with."""
+        return self._state[0].current
+
+    def refresh(self, force: bool = False) -> None:
+        """Reload the key file if it changed (at most once per ``reload_seconds``)."""
+        path = self.ring.path
+        if path is None or (not force and
+                            time.monotonic() - self._checked < self.reload_seconds):
+            return
+        with self._lock:
+            self._checked = time.monotonic()
+            stamp = _stamp(path)
+            if stamp != self._stamp:
+                self._use(read_ring(path))
+                self._stamp = stamp
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PersonalCipher:
@@ -69,17 +106,20 @@ class PersonalCipher:
         """Encrypt ``value`` for ``column`` (``table.column``) with the current key."""
         if value is None:
             return None
+        self.refresh()
+        ring, aead, _ = self._state
         nonce = secrets.token_bytes(NONCE_BYTES)
-        sealed = self._aead[self.current].encrypt(nonce, value.encode(), column.encode())
+        sealed = aead[ring.current].encrypt(nonce, value.encode(), column.encode())
         body = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
-        return f"{PREFIX}{self.current}:{body}"
+        return f"{PREFIX}{ring.current}:{body}"
 
     def decrypt(self, stored: str | None, column: str) -> str | None:
         """The clear value of ``stored`` read from ``column``; plaintext reads as itself."""
         if stored is None or not stored.startswith(PREFIX):
             return stored
         kid, _, body = stored[len(PREFIX):].partition(":")
-        aead = self._aead.get(kid)
+        self.refresh(force=kid not in self._state[1])
+        aead = self._state[1].get(kid)
         if aead is None:
             raise UnreadableValue(f"a value of {column} is encrypted with key {kid!r}, which "
                                   "is not in the key ring")
@@ -103,7 +143,19 @@ class PersonalCipher:
         if value is None:
             return None
         normal = KINDS[kind][1](value)
-        return hmac.new(self._mac, f"{kind}\x00{normal}".encode(), hashlib.sha256).hexdigest()
+        mac = self._state[2]
+        return hmac.new(mac, f"{kind}\x00{normal}".encode(), hashlib.sha256).hexdigest()
+
+
+def _stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """What tells that a key file changed: inode, size, modification time."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def key_of(stored: str | None) -> str | None:

@@ -10,7 +10,8 @@ directory of mode 0700) is JSON::
 
 A key id (``kid``) is 8 hex characters derived from its secret. Rotation adds a
 key and makes it current; the old ones stay until no value uses them
-(:func:`api.personal.service.retire_keys`). With ``GRIDGOV_PERSONAL_KEY`` the
+(:func:`api.personal.service.retire_keys`); running servers reload the file
+(:class:`api.personal.cipher.PersonalCipher`). With ``GRIDGOV_PERSONAL_KEY`` the
 ring is that one secret (encryption and lookup keys are derived from it apart)
 and cannot be rotated in place.
 """

@@ -84,6 +84,8 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse();
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM PUBLIC;
+-- the id comes from the chain trigger only (a column default would spend a number too)
+ALTER TABLE audit_log ALTER COLUMN id DROP DEFAULT;
 """
 
 

@@ -229,3 +229,19 @@ def test_rotation_reencrypts_every_row_and_retires_the_old_key(
         "DATABASE_URL": empty_database_url, "GRIDGOV_HOME": str(tmp_path),
         "GRIDGOV_PERSONAL_KEY": None})
     assert json.loads(status.stdout)["keys"] == [ring.current]
+
+
+def test_a_running_cipher_follows_the_rotated_key_file(tmp_path: Path) -> None:
+    first = load_ring(_file_settings(tmp_path))
+    assert first.path is not None
+    running = PersonalCipher(first, reload_seconds=0)  # a server started before the rotation
+    old = running.encrypt(PHONE, "events.reporter_phone")
+    rotated = first.rotated()
+    write_ring(rotated, first.path)
+    rotating = PersonalCipher(rotated)
+    new = rotating.encrypt(PHONE, "events.reporter_phone")
+    assert running.decrypt(new, "events.reporter_phone") == PHONE
+    assert key_of(running.encrypt(PHONE, "events.reporter_phone")) == rotated.current
+    write_ring(rotated.without({first.current}), first.path)
+    with pytest.raises(UnreadableValue, match="not in the key ring"):
+        running.decrypt(old, "events.reporter_phone")
