@@ -6,7 +6,8 @@ Every state change and every read of personal data writes one row of
     record(conn, actor=actor, action="event.action.dispatch", object_type="event",
            object_id="42", before={"status": "registered"}, after={...})
 
-Actions written today: ``event.create`` (intake), ``event.action.<action>``
+Actions written today: ``event.create`` (intake), ``event.import`` (one row per
+import of an events file), ``event.action.<action>``
 (lifecycle; ``event.action.escalate`` by ``system`` for overdue events),
 ``event.read_personal`` (a case page that showed masked personal fields),
 ``personal.unmask`` (clear personal fields read), ``personal.lookup`` (events
@@ -33,8 +34,8 @@ with ``n`` its length in characters, concatenated without separators, where
 
 A row taken out, altered, or moved breaks the chain at that row or the next;
 :func:`verify` finds the first break. Rows cut from the end leave a shorter,
-whole chain: keep the head (id and hash) that ``gridgov audit verify`` prints
-somewhere else to detect that.
+whole chain: keep the head (``ID:HASH``) that ``gridgov audit verify`` prints
+somewhere else and pass it back as ``--anchor`` to detect that.
 
 Writers hold the chain lock from their first audit row to the end of their
 transaction: write audit rows late in long transactions.

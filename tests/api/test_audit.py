@@ -82,8 +82,8 @@ def _tamper(engine: Engine, statement: str, **params: Any) -> None:
         conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only"))
 
 
-def _verify_cli(url: str) -> Any:
-    return CliRunner().invoke(cli, ["audit", "verify"], env={"DATABASE_URL": url})
+def _verify_cli(url: str, *args: str) -> Any:
+    return CliRunner().invoke(cli, ["audit", "verify", *args], env={"DATABASE_URL": url})
 
 
 @pytest.mark.parametrize(("statement", "broken", "reason"), [
@@ -102,6 +102,19 @@ def test_verify_names_the_first_broken_row(own_engine: Engine, empty_database_ur
     result = _verify_cli(empty_database_url)
     assert result.exit_code == 1, result.output
     assert f"broken at row {ids[broken]} ({reason})" in result.output
+
+
+def test_an_anchor_detects_rows_cut_from_the_end(own_engine: Engine,
+                                                 empty_database_url: str) -> None:
+    ids = _fill(own_engine, 4)
+    whole = _verify_cli(empty_database_url)
+    head = whole.output.strip().rsplit("head: ", 1)[1]
+    assert head.startswith(f"{ids[-1]}:")
+    assert _verify_cli(empty_database_url, "--anchor", head).exit_code == 0
+    _tamper(own_engine, "DELETE FROM audit_log WHERE id = :last", last=ids[-1])
+    assert _verify_cli(empty_database_url).exit_code == 0  # a shorter chain is whole
+    cut = _verify_cli(empty_database_url, "--anchor", head)
+    assert cut.exit_code == 1 and f"broken at row {ids[-1]} (removed)" in cut.output
 
 
 def test_concurrent_writers_keep_one_chain(own_engine: Engine) -> None:
