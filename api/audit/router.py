@@ -18,6 +18,8 @@ from api.deps import SessionDep
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 MAX_LIMIT = 10_000
+#: text a filter may hold (PostgreSQL text cannot hold NUL)
+NO_NUL = r"^[^\x00]*$"
 #: a CSV cell starting with one of these is a formula to a spreadsheet: it gets a quote
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -64,11 +66,12 @@ def audit_log(
     request: Request,
     session: SessionDep,
     user: AdminUser,
-    actor: Annotated[str | None, Query(max_length=200, description="user name")] = None,
-    action: Annotated[str | None, Query(max_length=100, description=(
+    actor: Annotated[str | None, Query(max_length=200, pattern=NO_NUL,
+                                       description="user name")] = None,
+    action: Annotated[str | None, Query(max_length=100, pattern=NO_NUL, description=(
         "action, e.g. personal.unmask; a trailing * matches a prefix (event.action.*)"))] = None,
-    object_type: Annotated[str | None, Query(max_length=100)] = None,
-    object_id: Annotated[str | None, Query(max_length=100)] = None,
+    object_type: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    object_id: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
     start: Annotated[datetime | None, Query(alias="from", description="at or after")] = None,
     end: Annotated[datetime | None, Query(alias="to", description="before")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,

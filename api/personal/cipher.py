@@ -109,7 +109,7 @@ class PersonalCipher:
         self.refresh()
         ring, aead, _ = self._state
         nonce = secrets.token_bytes(NONCE_BYTES)
-        sealed = aead[ring.current].encrypt(nonce, value.encode(), column.encode())
+        sealed = aead[ring.current].encrypt(nonce, _utf8(value), column.encode())
         body = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
         return f"{PREFIX}{ring.current}:{body}"
 
@@ -125,7 +125,8 @@ class PersonalCipher:
                                   "is not in the key ring")
         try:
             raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            return aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], column.encode()).decode()
+            clear = aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], column.encode())
+            return clear.decode("utf-8", "surrogatepass")
         except (InvalidTag, binascii.Error, ValueError):
             raise UnreadableValue(f"a value of {column} does not decrypt (altered, or "
                                   "copied from another column)") from None
@@ -144,7 +145,12 @@ class PersonalCipher:
             return None
         normal = KINDS[kind][1](value)
         mac = self._state[2]
-        return hmac.new(mac, f"{kind}\x00{normal}".encode(), hashlib.sha256).hexdigest()
+        return hmac.new(mac, _utf8(f"{kind}\x00{normal}"), hashlib.sha256).hexdigest()
+
+
+def _utf8(value: str) -> bytes:
+    """UTF-8 that also carries a lone surrogate (a report is refused for it elsewhere)."""
+    return value.encode("utf-8", "surrogatepass")
 
 
 def _stamp(path: Path | None) -> tuple[int, int, int] | None:

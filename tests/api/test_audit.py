@@ -259,3 +259,9 @@ def test_automatic_escalation_writes_audit_rows(client: TestClient, session: Ses
             for x in rows] == [("system", 0, 2)]
     ours = _rows(session, "action = 'event.action.escalate' AND at = now()")  # this transaction
     assert sorted(int(x["object_id"]) for x in ours) == ids
+
+
+def test_audit_filters_refuse_nul(client: TestClient, session: Session) -> None:
+    admin = token_for(session, "admin", "audit-nul")
+    r = client.get("/api/v1/audit", params={"actor": "a\x00b"}, headers=bearer(admin))
+    assert r.status_code == 422 and "actor" in r.json()["message"]

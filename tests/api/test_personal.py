@@ -245,3 +245,11 @@ def test_a_running_cipher_follows_the_rotated_key_file(tmp_path: Path) -> None:
     write_ring(rotated.without({first.current}), first.path)
     with pytest.raises(UnreadableValue, match="not in the key ring"):
         running.decrypt(old, "events.reporter_phone")
+
+
+def test_odd_text_is_sealed_without_failing() -> None:
+    cipher = PersonalCipher.from_settings(Settings())
+    for odd in ("\ud800", "a\x00b", "😀"):
+        stored = cipher.encrypt(odd, "events.reporter_name")
+        assert cipher.decrypt(stored, "events.reporter_name") == odd
+        assert cipher.lookup_hash(odd, "phone") is not None
