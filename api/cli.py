@@ -44,11 +44,12 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 @contextmanager
 def _friendly_errors() -> Iterator[None]:
     from api.db.embedded import EmbeddedError
+    from api.personal.keys import KeyFileError
     from gis_core.errors import GisError
 
     try:
         yield
-    except (EmbeddedError, GisError) as exc:
+    except (EmbeddedError, GisError, KeyFileError) as exc:
         raise _fail(str(exc)) from None
 
 
@@ -280,8 +281,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve the API and the one-map."""
     import uvicorn
 
+    from api.personal.keys import load_ring
+
     with _friendly_errors():
         database_url()  # starts the embedded cluster when no DATABASE_URL is set
+        load_ring(_settings())  # the key of personal data: created, or refused clearly
     uvicorn.run("api.main:app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="info")
 
@@ -336,3 +340,11 @@ from api.cli_grids import grids_app, plates  # noqa: E402
 
 app.add_typer(grids_app, name="grids")
 app.command("plates")(plates)
+
+from api.cli_audit import audit_app  # noqa: E402
+
+app.add_typer(audit_app, name="audit")
+
+from api.cli_keys import keys_app  # noqa: E402
+
+app.add_typer(keys_app, name="keys")

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from api.audit.service import cli_actor
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -86,7 +88,8 @@ def user_create(
     password = _read_password(password_stdin) if password_stdin or prompt_password else None
     with _session() as session:
         user, token = create_user(session, name=name, role=role, department=department,
-                                  grids=grid or [], areas=area or [], password=password)
+                                  grids=grid or [], areas=area or [], password=password,
+                                  by=cli_actor())
         session.commit()
     typer.echo(token)
     signs_in = "signs in with a password or" if password else "uses"
@@ -121,7 +124,7 @@ def _set_active(name: str, active: bool) -> None:
     from api.auth.service import update_user, user_by_name
 
     with _session() as session:
-        update_user(session, user_by_name(session, name), active=active)
+        update_user(session, user_by_name(session, name), active=active, by=cli_actor())
         session.commit()
 
 
@@ -147,7 +150,8 @@ def user_set_password(name: Annotated[str, typer.Argument(help="user name")],
 
     password = _read_password(password_stdin)
     with _session() as session:
-        update_user(session, user_by_name(session, name), password=password)
+        update_user(session, user_by_name(session, name), password=password,
+                    by=cli_actor())
         session.commit()
     typer.echo(f"password of {name!r} set; their browser sessions ended", err=True)
 
@@ -166,7 +170,7 @@ def token_create(
     with _session() as session:
         lifetime = parse_duration(expires) if expires else None
         row, token = create_token(session, user_by_name(session, user), name=name,
-                                  expires=lifetime)
+                                  expires=lifetime, by=cli_actor())
         session.commit()
         label = f"token {row.id} {row.name!r} of {user!r}, expires {_when(row.expires_at)}"
     typer.echo(token)
@@ -192,6 +196,6 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="token id (token l
     from api.auth.service import revoke_token
 
     with _session() as session:
-        revoke_token(session, token_id)
+        revoke_token(session, token_id, by=cli_actor())
         session.commit()
     typer.echo(f"token {token_id} revoked", err=True)

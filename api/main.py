@@ -15,11 +15,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import api
 from api import security
+from api.audit import router as audit_router
 from api.auth import router as auth
 from api.auth.access import gate
 from api.auth.throttle import SignInThrottle
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
+from api.personal import router as personal_router
+from api.personal.cipher import PersonalCipher
 from api.routers import (
     analytics,
     assign,
@@ -64,6 +67,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # the key of personal data first: a missing or too widely readable key stops here
+        app.state.personal = personal = PersonalCipher.from_settings(settings)
         own = engine is None
         eng = engine or make_engine(settings.db.resolved_url(), settings.db.pool_size,
                                     settings.db.statement_timeout_ms)
@@ -72,7 +77,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
         app.state.analytics_cache = ResultCache()
         app.state.grid_lookup = lookup = IndexedGridLookup(eng)
         app.state.intake_writer = writer = IntakeWriter(eng, lookup, settings.events,
-                                                        connection=intake_connection)
+                                                        connection=intake_connection,
+                                                        personal=personal)
         try:  # load the grid index now rather than on the first report
             await anyio.to_thread.run_sync(lookup.index)
         except (SQLAlchemyError, psycopg.Error) as exc:  # not migrated yet: built on first use
@@ -108,7 +114,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     security.install(app, settings)
     # tiles first: the busiest routes, matched before the others are tried
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
-                   categories, open311, ogc, web, events, stats, analytics, auth):
+                   categories, open311, ogc, web, events, stats, analytics, auth,
+                   personal_router, audit_router):
         app.include_router(module.router)
     return app
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -131,6 +131,22 @@ class AuthSettings(BaseSettings):
     failure_window_minutes: float = Field(default=15.0, gt=0)
 
 
+class PersonalSettings(BaseSettings):
+    """Where the key of personal data at rest is (``GRIDGOV_PERSONAL_*``).
+
+    ``key``: a base64 secret of 32 bytes or more (``GRIDGOV_PERSONAL_KEY``; it
+    cannot be rotated by ``gridgov keys rotate``); else ``key_file``
+    (``GRIDGOV_PERSONAL_KEY_FILE``, must exist); else
+    ``$GRIDGOV_HOME/keys/personal.key``, created on first use. A key file must
+    be of mode 0600 (owner only), or nothing starts.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_PERSONAL_", extra="ignore")
+
+    key: SecretStr | None = None
+    key_file: Path | None = None
+
+
 class Settings(BaseSettings):
     """All settings; tests build apps with their own instance."""
 
@@ -142,6 +158,7 @@ class Settings(BaseSettings):
     open311: Open311Settings = Field(default_factory=Open311Settings)
     web: WebSettings = Field(default_factory=WebSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    personal: PersonalSettings = Field(default_factory=PersonalSettings)
 
 
 def normalise_url(url: str) -> str:

@@ -30,6 +30,10 @@ from api.settings import Settings, normalise_url
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
+# One key of personal data for the whole run (apps, the sample loader, servers started
+# by tests); the tests of key files build settings of their own.
+os.environ.setdefault("GRIDGOV_PERSONAL_KEY", "Z3JpZGdvdiB0ZXN0IGtleSBvZiAzMiBieXRlcyEhISE=")
+
 def _plain(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
+from api.audit.deps import AuditActor
 from api.auth import service
 from api.auth.access import roles
 from api.auth.models import User
@@ -41,23 +42,24 @@ def _listed(session: Session, user: User) -> UserOut:
 
 @router.post("/api/v1/users", status_code=201, response_model=NewUserOut)
 @roles("admin")
-def create_user(body: UserIn, session: SessionDep) -> NewUserOut:
+def create_user(body: UserIn, session: SessionDep, actor: AuditActor) -> NewUserOut:
     """Create a user; answers it with its first API token, shown this once (admins)."""
     user, token = service.create_user(session, name=body.name, role=body.role,
                                       department=body.department, grids=body.grids,
-                                      areas=body.areas, password=body.password)
+                                      areas=body.areas, password=body.password, by=actor)
     session.commit()
     return NewUserOut(user=_listed(session, user), token=token)
 
 
 @router.patch("/api/v1/users/{name}", response_model=UserOut)
 @roles("admin")
-def update_user(name: UserName, body: UserPatch, session: SessionDep) -> UserOut:
+def update_user(name: UserName, body: UserPatch, session: SessionDep,
+                actor: AuditActor) -> UserOut:
     """Change a user's role, scope, password or state; disabling signs them out (admins)."""
     user = service.user_by_name(session, name)
     service.update_user(session, user, role=body.role, department=body.department,
                         grids=body.grids, areas=body.areas, active=body.active,
-                        password=body.password)
+                        password=body.password, by=actor)
     session.commit()
     return _listed(session, user)
 
@@ -72,11 +74,13 @@ def list_tokens(name: UserName, session: SessionDep) -> list[dict[str, Any]]:
 
 @router.post("/api/v1/users/{name}/tokens", status_code=201, response_model=NewTokenOut)
 @roles("admin")
-def create_token(name: UserName, body: TokenIn, session: SessionDep) -> dict[str, Any]:
+def create_token(name: UserName, body: TokenIn, session: SessionDep,
+                 actor: AuditActor) -> dict[str, Any]:
     """A new API token of a user, shown this once (admins)."""
     user = service.user_by_name(session, name)
     expires = service.parse_duration(body.expires) if body.expires else None
-    row, token = service.create_token(session, user, name=body.name, expires=expires)
+    row, token = service.create_token(session, user, name=body.name, expires=expires,
+                                      by=actor)
     session.commit()
     session.refresh(row)
     return {**token_out(row, user), "token": token}
@@ -84,9 +88,9 @@ def create_token(name: UserName, body: TokenIn, session: SessionDep) -> dict[str
 
 @router.delete("/api/v1/tokens/{token_id}", response_model=TokenOut)
 @roles("admin")
-def revoke_token(token_id: TokenId, session: SessionDep) -> dict[str, Any]:
+def revoke_token(token_id: TokenId, session: SessionDep, actor: AuditActor) -> dict[str, Any]:
     """Revoke an API token: it stops working at once (admins)."""
-    row = service.revoke_token(session, token_id)
+    row = service.revoke_token(session, token_id, by=actor)
     session.commit()
     user = session.get(User, row.user_id)
     assert user is not None

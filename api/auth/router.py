@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from api.audit.service import Actor, record
 from api.auth import admin, service
 from api.auth.access import SESSION_COOKIE, Staff, csrf_exempt, public
 from api.auth.models import User
@@ -69,13 +70,18 @@ async def sign_in_body(request: Request) -> tuple[SignInIn, bool]:
                                       for e in exc.errors(include_context=False)]) from None
 
 
-def _record_sign_in(request: Request, name: str, ok: bool) -> None:
-    """Record a sign-in attempt (the audit trail will write its row here)."""
+def _record_sign_in(request: Request, session: Session, name: str, user: User | None) -> None:
+    """Write the audit row of a sign-in attempt; a refused one is committed at once."""
     address = _client_address(request)
-    if ok:
+    if user is not None:
         logger.info("sign-in: %r from %s", name[:100], address)
-    else:
-        logger.warning("sign-in refused: %r from %s", name[:100], address)
+        record(session, actor=Actor(user.name, user.id, user.role, address),
+               action="auth.login", object_type="user", object_id=user.id)
+        return
+    logger.warning("sign-in refused: %r from %s", name[:100], address)
+    record(session, actor=Actor("anonymous", address=address), action="auth.login_failed",
+           object_type="user", details={"name": name[:100]})
+    session.commit()
 
 
 def _client_address(request: Request) -> str | None:
@@ -112,16 +118,16 @@ def _authenticate(request: Request, session: Session, settings: Settings,
     address = _client_address(request)
     wait = throttle.retry_after(body.name, address)
     if wait is not None:
-        _record_sign_in(request, body.name, False)
+        _record_sign_in(request, session, body.name, None)
         raise APIError(429, "too_many_attempts", f"too many failed sign-ins; try again in "
                        f"{wait} s", headers={"Retry-After": str(wait)})
     user = service.sign_in(session, body.name, body.password)
     if user is None:
         throttle.failed(body.name, address)
-        _record_sign_in(request, body.name, False)
+        _record_sign_in(request, session, body.name, None)
         raise APIError(401, "invalid_credentials", "wrong name or password")
     throttle.succeeded(body.name)
-    _record_sign_in(request, user.name, True)
+    _record_sign_in(request, session, user.name, user)
     return user
 
 

@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from api.audit.service import SYSTEM, Actor, record
 from api.auth.models import ROLES, ApiToken, User, UserSession
 from api.db.models import AdminArea, Department, Grid
 from gis_core.errors import Conflict, InvalidInput, NotFound
@@ -113,8 +114,11 @@ def _check_role(role: str, department_id: int | None, grids: Sequence[str]) -> N
 
 def create_user(session: Session, *, name: str, role: str, department: str | None = None,
                 grids: Sequence[str] = (), areas: Sequence[str] = (),
-                password: str | None = None) -> tuple[User, str]:
-    """Create a user and return it with a first API token (shown once; the caller commits)."""
+                password: str | None = None, by: Actor | None = None) -> tuple[User, str]:
+    """Create a user and return it with a first API token (shown once; the caller commits).
+
+    Writes a ``user.create`` audit row by ``by`` (default ``system``).
+    """
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("parameter 'name': 1 to 100 characters", code="invalid_name",
@@ -130,8 +134,17 @@ def create_user(session: Session, *, name: str, role: str, department: str | Non
                 password_hash=hash_password(password) if password else None)
     session.add(user)
     session.flush()
-    _, token = create_token(session, user)
+    record(session, actor=by or SYSTEM, action="user.create", object_type="user",
+           object_id=user.id, after=_audited(user))
+    _, token = create_token(session, user, by=by)
     return user, token
+
+
+def _audited(user: User) -> dict[str, Any]:
+    """What the audit log keeps of a user (never the password hash)."""
+    return {"name": user.name, "role": user.role, "department_id": user.department_id,
+            "areas": list(user.area_codes or ()), "grids": list(user.grid_codes or ()),
+            "active": user.active, "password": user.password_hash is not None}
 
 
 def user_by_name(session: Session, name: str) -> User:
@@ -177,8 +190,12 @@ def _keep_an_admin(session: Session, user: User, role: str | None, active: bool 
 def update_user(session: Session, user: User, *, role: str | None = None,
                 department: str | None = None, grids: Sequence[str] | None = None,
                 areas: Sequence[str] | None = None, active: bool | None = None,
-                password: str | None = None) -> User:
-    """Change a user's role, scope, state or password; disabling ends their sessions."""
+                password: str | None = None, by: Actor | None = None) -> User:
+    """Change a user's role, scope, state or password; disabling ends their sessions.
+
+    Writes a ``user.update`` audit row with the user before and after.
+    """
+    before = _audited(user)
     _keep_an_admin(session, user, role, active)
     if department is not None:
         user.department_id = _department_id(session, department)
@@ -196,18 +213,26 @@ def update_user(session: Session, user: User, *, role: str | None = None,
     if active is False or password is not None:
         end_sessions(session, user.id)
     session.flush()
+    record(session, actor=by or SYSTEM, action="user.update", object_type="user",
+           object_id=user.id, before=before,
+           after={**_audited(user), "password_changed": password is not None})
     return user
 
 
 # -- API tokens ----------------------------------------------------------------------------
 def create_token(session: Session, user: User, *, name: str = "token",
-                 expires: timedelta | None = None) -> tuple[ApiToken, str]:
+                 expires: timedelta | None = None, by: Actor | None = None
+                 ) -> tuple[ApiToken, str]:
     """A new bearer token of ``user`` (shown once), valid for ``expires`` or until revoked."""
     token = "gg_" + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=name[:100] or "token", token_hash=hash_secret(token),
                    expires_at=datetime.now(UTC) + expires if expires else None)
     session.add(row)
     session.flush()
+    record(session, actor=by or SYSTEM, action="token.create", object_type="token",
+           object_id=row.id, after={"user_id": user.id, "name": row.name,
+                                    "expires_at": row.expires_at.isoformat()
+                                    if row.expires_at else None})
     return row, token
 
 
@@ -226,7 +251,7 @@ def token_state(token: ApiToken, now: datetime | None = None) -> str:
     return "active"
 
 
-def revoke_token(session: Session, token_id: int) -> ApiToken:
+def revoke_token(session: Session, token_id: int, by: Actor | None = None) -> ApiToken:
     """Revoke a token by id (revoking twice keeps the first time); 404 when unknown."""
     row = session.get(ApiToken, token_id)
     if row is None:
@@ -234,6 +259,8 @@ def revoke_token(session: Session, token_id: int) -> ApiToken:
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
         session.flush()
+        record(session, actor=by or SYSTEM, action="token.revoke", object_type="token",
+               object_id=row.id, after={"user_id": row.user_id})
     return row
 
 

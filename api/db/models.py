@@ -330,6 +330,9 @@ class Event(Base):
     reporter_name: Mapped[str | None] = mapped_column(Text)
     reporter_phone: Mapped[str | None] = mapped_column(Text)
     reporter_email: Mapped[str | None] = mapped_column(Text)
+    #: keyed hashes of the reporter's phone and e-mail (``api.personal``), for lookups
+    reporter_phone_hash: Mapped[str | None] = mapped_column(Text, index=True)
+    reporter_email_hash: Mapped[str | None] = mapped_column(Text, index=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(
         default=dict, server_default=text("'{}'::jsonb")
     )

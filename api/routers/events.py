@@ -21,6 +21,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement, and_, or_, select, text
 from starlette.datastructures import UploadFile
 
+from api.audit.deps import AuditActor, client_address
+from api.audit.service import Actor
 from api.auth.access import MaybePrincipal, Staff, public
 from api.auth.policy import check_action, check_channel, check_event_scope, event_scope
 from api.auth.principal import Principal
@@ -31,6 +33,8 @@ from api.errors import APIError
 from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature_collection
 from api.geojson import parse_bbox as _parse_bbox
 from api.media import images
+from api.personal.router import PersonalDep
+from api.personal.service import add_reporter
 from api.security.limits import check_json_depth
 from api.services.events import CHANNELS, MAX_ADDRESS, Intake, PhotoRef, Report, event_detail
 from api.services.features import page_features
@@ -295,7 +299,8 @@ async def report_event(
     photos = [PhotoRef(url=u) for u in payload.photos] + saved
     try:
         digest = request_digest(payload, uploads) if idempotency_key else None
-        intake = await _submit(writer, payload, photos, idempotency_key, principal, digest)
+        intake = await _submit(writer, payload, photos, idempotency_key, principal, digest,
+                               client_address(request))
     except BaseException:
         _remove_photos(saved)  # a refused report leaves no file behind
         raise
@@ -306,7 +311,7 @@ async def report_event(
 
 async def _submit(writer: IntakeWriter, payload: EventIn, photos: list[PhotoRef],
                   idempotency_key: str | None, principal: Principal | None,
-                  request_hash: str | None) -> Intake:
+                  request_hash: str | None, address: str | None) -> Intake:
     loc = payload.location
     return await writer.submit(Report(
         category_code=payload.category, x=loc.x if loc else None, y=loc.y if loc else None,
@@ -315,7 +320,7 @@ async def _submit(writer: IntakeWriter, payload: EventIn, photos: list[PhotoRef]
         reporter=payload.reporter.model_dump() if payload.reporter else None,
         photos=tuple(photos), idempotency_key=idempotency_key,
         actor=principal.name if principal else None, authenticated=True,
-        request_hash=request_hash))
+        request_hash=request_hash, client_address=address))
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -378,18 +383,20 @@ def list_events(
 
 
 @router.get("/events/{event_id}")
-def get_event(event_id: DbInt, session: SessionDep, principal: Staff) -> dict[str, Any]:
-    """Get one event of your scope with its full history (reporter contact for some roles)."""
+def get_event(event_id: DbInt, session: SessionDep, principal: Staff, actor: AuditActor,
+              personal: PersonalDep) -> dict[str, Any]:
+    """Get one event of your scope with its history (masked reporter for roles that need it)."""
     check_event_scope(session, principal, event_id)
-    detail = event_detail(session, event_id=event_id,
-                          personal_data=principal.reads_personal_data)
+    detail = event_detail(session, event_id=event_id)
     assert detail is not None
+    add_reporter(session, personal, detail, principal, event_id, actor)  # audited read
+    session.commit()
     return detail
 
 
 @router.post("/events/{event_id}/actions", description=EVENT_ACTIONS_DOC)
-def act_on_event(event_id: DbInt, body: ActionIn, session: SessionDep,
-                 principal: Staff) -> dict[str, Any]:
+def act_on_event(event_id: DbInt, body: ActionIn, session: SessionDep, principal: Staff,
+                 actor: AuditActor, personal: PersonalDep) -> dict[str, Any]:
     """Take a lifecycle action on an event (dispatch, accept, handle, verify, close ...)."""
     _, in_scope = event_scope(session, principal, event_id)
     check_action(principal, event_id, in_scope, body.action)
@@ -405,11 +412,11 @@ def act_on_event(event_id: DbInt, body: ActionIn, session: SessionDep,
                            f"field 'department': no department {body.department!r}")
         args["department_id"] = dep
     apply_action(session, event, body.action, actor=principal.name, note=body.note,
-                 now=datetime.now(UTC), **args)
-    session.commit()
-    detail = event_detail(session, event_id=event_id,
-                          personal_data=principal.reads_personal_data)
+                 now=datetime.now(UTC), audit_actor=actor, **args)
+    detail = event_detail(session, event_id=event_id)
     assert detail is not None
+    add_reporter(session, personal, detail, principal, event_id, actor)
+    session.commit()
     return detail
 
 
@@ -449,14 +456,17 @@ def track_event(token: str, session: SessionDep) -> dict[str, Any]:
 
 @router.post("/track/{token}/evaluation")
 @public
-def evaluate_event(token: str, body: EvaluationIn, session: SessionDep) -> dict[str, Any]:
+def evaluate_event(token: str, body: EvaluationIn, session: SessionDep,
+                   request: Request) -> dict[str, Any]:
     """Evaluate a closed event by its public token (satisfaction 1-5 and a comment)."""
     event = session.execute(select(Event).where(Event.public_token == token)
                             .with_for_update()).scalar_one_or_none()
     if event is None:
         raise APIError(404, "event_not_found", "no event with this token")
     apply_action(session, event, "evaluate", actor="resident", note=body.comment,
-                 now=datetime.now(UTC), satisfaction=body.satisfaction, comment=body.comment)
+                 now=datetime.now(UTC), audit_actor=Actor("anonymous",
+                                                          address=client_address(request)),
+                 satisfaction=body.satisfaction, comment=body.comment)
     session.commit()
     return track_event(token, session)
 

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from api.auth.access import public
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
+from api.personal.cipher import PersonalCipher
+from api.personal.router import PersonalDep
 from api.services import open311 as o311
 from api.services.events import PhotoRef, create_event
 from api.services.grid_lookup import GridLookup, get_grid_lookup
@@ -196,12 +198,14 @@ def _authorise(session: SessionDep, fields: dict[str, str]) -> str:
 @public
 def post_request(fmt: Format, session: SessionDep, settings: SettingsDep,
                  lookup: Annotated[GridLookup, Depends(get_grid_lookup)],
-                 fields: Annotated[dict[str, str], Depends(form_fields)]) -> Response:
+                 fields: Annotated[dict[str, str], Depends(form_fields)],
+                 personal: PersonalDep) -> Response:
     """Submit a service request (form-encoded, with an api_key); returns its id and token."""
     key_name = _authorise(session, fields)
     new = o311.parse_new_request(fields)
     try:
-        event_id, token, notice = submit(session, lookup, new, key_name, settings)
+        event_id, token, notice = submit(session, lookup, new, key_name, settings,
+                                         personal)
     except GisError:
         session.rollback()
         raise
@@ -210,14 +214,15 @@ def post_request(fmt: Format, session: SessionDep, settings: SettingsDep,
 
 
 def submit(session: Session, lookup: GridLookup, new: o311.NewRequest, key_name: str,
-           settings: Settings) -> tuple[int, str, str | None]:
+           settings: Settings, personal: PersonalCipher | None = None
+           ) -> tuple[int, str, str | None]:
     """Store the request through the event intake; return id, token and notice."""
     event = create_event(
         session, lookup, category_code=new.service_code, lon=new.lon, lat=new.lat,
         building_code=new.building_code, address=new.address, description=new.description,
         channel="open311", reporter=new.reporter or None,
         photos=(PhotoRef(url=new.media_url),) if new.media_url else (),
-        actor=f"open311:{key_name}", settings=settings.events)
+        actor=f"open311:{key_name}", settings=settings.events, personal=personal)
     extra = {"open311": {"api_key": key_name, "attributes": new.attributes}}
     event.attributes = {**(event.attributes or {}), **extra}
     session.flush()

@@ -38,6 +38,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
+from api.audit.service import record
 from gis_core.errors import InvalidInput
 
 CHUNK = 100_000
@@ -322,4 +323,6 @@ def import_event_frame(conn: Connection, frame: gpd.GeoDataFrame, options: objec
     })
     _copy_csv(conn, "events", EVENT_COLUMNS, events)
     _copy_csv(conn, "event_history", HISTORY_COLUMNS, _history(events))
+    record(conn, actor="import", action="event.import", object_type="event",
+           details={"count": n, "first_id": int(ids[0]), "last_id": int(ids[-1])})
     return n

@@ -2,11 +2,12 @@
 
 The core writes reports in order on a connection's transaction and never commits::
 
-    write_reports(conn, lookup, reports, settings=None, now=None) -> [Intake | GisError]
+    write_reports(conn, lookup, reports, settings=None, now=None, personal=None)
+        -> [Intake | GisError]
     create_event(session, lookup, *, category_code, lon=None, lat=None, x=None, y=None,
                  crs="EPSG:4326", building_code=None, address=None, description=None,
                  channel="app", reporter=None, photos=(), idempotency_key=None,
-                 actor=None, settings=None, now=None) -> Event
+                 actor=None, settings=None, now=None, personal=None) -> Event
 
 - ``write_reports`` takes :class:`Report` items and gives one outcome per report:
   an :class:`Intake` (event id, the 201 body as JSON text, ``replayed``) or the
@@ -22,12 +23,16 @@ The core writes reports in order on a connection's transaction and never commits
   NFKC, lower case, no spaces or punctuation; at most :data:`MAX_ADDRESS`
   characters). An address given with coordinates is stored as given but does
   not locate the report;
-- ``reporter``: ``{"name", "phone", "email"}`` (personal data: stored, never shown
-  publicly); ``photos``: ``PhotoRef`` items (URL or stored file);
+- ``reporter``: ``{"name", "phone", "email"}`` (personal data: stored encrypted by
+  ``personal``, the app's ``PersonalCipher``, with lookup hashes; never shown
+  publicly; see ``api.personal``); ``photos``: ``PhotoRef`` items (URL or stored file);
 - ``idempotency_key``: a key seen before gives the event it created and the 201
   body stored with the key, and nothing new is written (a concurrent retry waits
   for the first one's commit);
 - ``settings``: ``EventSettings`` (duplicate radius and window), defaults when None.
+
+Every new event writes an ``event.create`` audit row (one statement per batch) in
+the same transaction.
 
 What it does: the event gets its grid in every layer (outside every grid of the
 exclusive basic layer -> ``OutsideJurisdiction``, nothing stored), the building
@@ -66,10 +71,13 @@ from psycopg.rows import dict_row
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from api.audit.service import Actor, entry, record_many
 from api.auth.policy import check_channel, role_for_token
 from api.db.models import NORMALISED_ADDRESS, OPEN_EVENTS_SQL, Building, Event
 from api.db.models_events import EventPhoto
 from api.media.images import is_photo_url
+from api.personal.cipher import PersonalCipher
+from api.personal.service import seal
 from api.services.grid_lookup import GridLookup
 from api.services.routing import RULE_ORDER, grid_codes
 from api.settings import EventSettings
@@ -242,7 +250,8 @@ WITH input AS (
     INSERT INTO events (public_token, category_id, description, status, channel, geom, address,
                         building_id, grids, community_code, street_code, department_id,
                         reported_at, registered_at, dispatched_at, due_at, reporter_name,
-                        reporter_phone, reporter_email, attributes)
+                        reporter_phone, reporter_email, reporter_phone_hash,
+                        reporter_email_hash, attributes)
     SELECT :token, c.id, :description,
            CASE WHEN du.id IS NOT NULL THEN 'duplicate'
                 WHEN d.department_id IS NOT NULL THEN 'dispatched' ELSE 'registered' END,
@@ -251,6 +260,7 @@ WITH input AS (
            CASE WHEN du.id IS NULL AND d.department_id IS NOT NULL THEN i.now END,
            i.now + make_interval(secs => c.time_limit_hours * 3600),
            :reporter_name, :reporter_phone, :reporter_email,
+           :reporter_phone_hash, :reporter_email_hash,
            CASE WHEN du.id IS NOT NULL THEN jsonb_build_object('duplicate_of', du.id)
                 ELSE '{{}}'::jsonb END
     FROM cat c, input i, area a, dept d, dup du, inside ok, seen s
@@ -317,6 +327,7 @@ class Report:
     library callers), so the channel is not checked against a staff token.
     ``request_hash``: a digest of the request's canonical body, stored with the
     ``idempotency_key``; a later report with the key and another digest is refused.
+    ``client_address``: where the report came from (the audit row's address).
     """
 
     category_code: str
@@ -336,6 +347,7 @@ class Report:
     bearer_token: str | None = None
     authenticated: bool = False
     request_hash: str | None = None
+    client_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -409,8 +421,8 @@ def _outcome(conn: Connection | Session, report: Report, row: dict[str, Any], pl
 
 
 def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Sequence[Report],
-                  settings: EventSettings | None = None, now: datetime | None = None
-                  ) -> list[Intake | GisError]:
+                  settings: EventSettings | None = None, now: datetime | None = None,
+                  personal: PersonalCipher | None = None) -> list[Intake | GisError]:
     """Register ``reports`` in order on ``conn``'s transaction; never commits.
 
     Each report is checked (channel, staff token, location) and gets the
@@ -419,7 +431,9 @@ def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Seque
     it, with nothing of it stored. Reports are written in order, so a later one
     sees the earlier ones (duplicates, idempotency keys). All grid assignments
     are one call to ``lookup``; the statements go to PostgreSQL in one pipeline
-    (one round trip). A database error propagates: the caller rolls back.
+    (one round trip), then the audit rows of the new events in one statement.
+    Reporters' contacts are encrypted with ``personal`` (required when a report
+    has one). A database error propagates: the caller rolls back.
     """
     settings = settings or EventSettings()
     now = now or datetime.now(UTC)
@@ -441,22 +455,37 @@ def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Seque
                               np.array([p.lat for _, p, _ in ready]), at=now)
         grids = _grid_dicts(frame)
         tokens = [secrets.token_urlsafe(12) for _ in ready]
-        params = [_statement_params(reports[i], place, g, now, settings, token, actor)
+        params = [_statement_params(reports[i], place, g, now, settings, token, actor,
+                                    personal)
                   for (i, place, actor), g, token in zip(ready, grids, tokens, strict=True)]
         for (i, place, _), g, token, row in zip(ready, grids, tokens,
                                                _execute_all(conn, params), strict=True):
             outcomes[i] = _outcome(conn, reports[i], row, place, g, token)
+        created = [(reports[i], actor, o) for i, _, actor in ready
+                   if isinstance(o := outcomes[i], Intake) and not o.replayed]
+        record_many(conn, [_audit_entry(r, actor, o) for r, actor, o in created])
     return [o for o in outcomes if o is not None]
 
 
+def _audit_entry(report: Report, actor: str, intake: Intake) -> dict[str, Any]:
+    """The ``event.create`` audit row of a new event (personal fields named, not shown)."""
+    who = "anonymous" if actor == "public" else actor
+    row = intake.row or {}
+    return entry(actor=Actor(who, address=report.client_address), action="event.create",
+                 object_type="event", object_id=intake.event_id,
+                 fields=[k for k, v in (report.reporter or {}).items() if v],
+                 after={"status": row.get("status"), "category": report.category_code,
+                        "department_id": row.get("department_id")},
+                 details={"channel": report.channel})
+
+
 def _statement_params(report: Report, place: Place, grids: dict[str, Any], now: datetime,
-                      settings: EventSettings, token: str, actor: str) -> dict[str, Any]:
-    reporter = report.reporter or {}
+                      settings: EventSettings, token: str, actor: str,
+                      personal: PersonalCipher | None) -> dict[str, Any]:
     return {**_params(place, grids, now, settings), "category": report.category_code,
             "token": token, "description": report.description, "channel": report.channel,
             "address": report.address, "actor": actor,
-            "reporter_name": reporter.get("name"), "reporter_phone": reporter.get("phone"),
-            "reporter_email": reporter.get("email"), "key": report.idempotency_key,
+            **seal(personal, "events", report.reporter), "key": report.idempotency_key,
             "request_hash": report.request_hash,
             "photos": json.dumps([vars(p) for p in report.photos])}
 
@@ -531,6 +560,7 @@ def create_event(
     actor: str | None = None,
     settings: EventSettings | None = None,
     now: datetime | None = None,
+    personal: PersonalCipher | None = None,
 ) -> Event:
     """Register one report (see the module docstring); never commits.
 
@@ -542,14 +572,15 @@ def create_event(
         category_code=category_code, lon=lon, lat=lat, x=x, y=y, crs=crs,
         building_code=building_code, address=address, description=description,
         channel=channel, reporter=reporter, photos=tuple(photos),
-        idempotency_key=idempotency_key, actor=actor, authenticated=True)], settings, now)[0]
+        idempotency_key=idempotency_key, actor=actor, authenticated=True)], settings, now,
+        personal)[0]
     if isinstance(outcome, GisError):
         raise outcome
     if outcome.replayed or outcome.row is None:
         event = session.get(Event, outcome.event_id)
         assert event is not None
         return event
-    row, place, reporter = outcome.row, outcome.place, reporter or {}
+    row, place = outcome.row, outcome.place
     assert place is not None
     event = Event(
         id=row["id"], public_token=outcome.token, category_id=row["category_id"],
@@ -560,9 +591,7 @@ def create_event(
         department_id=row["department_id"], reported_at=now, registered_at=now,
         dispatched_at=row["dispatched_at"],
         handled_at=None, closed_at=None, evaluated_at=None, due_at=row["due_at"],
-        satisfaction=None, reporter_name=reporter.get("name"),
-        reporter_phone=reporter.get("phone"), reporter_email=reporter.get("email"),
-        attributes=row["attributes"])
+        satisfaction=None, **seal(personal, "events", reporter), attributes=row["attributes"])
     make_transient_to_detached(event)
     session.add(event)
     return event
@@ -575,7 +604,7 @@ SELECT e.id, e.public_token, e.status, c.code AS category, c.name AS category_na
        ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.grids, e.community_code, e.street_code,
        e.channel, e.description, e.address, e.reported_at, e.registered_at, e.dispatched_at,
        e.handled_at, e.closed_at, e.evaluated_at, e.due_at, e.satisfaction, e.attributes,
-       e.reporter_name, e.reporter_phone, e.reporter_email, e.department_id
+       e.department_id
 FROM events e
 JOIN event_categories c ON c.id = e.category_id
 LEFT JOIN departments d ON d.id = e.department_id
@@ -613,9 +642,12 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def event_detail(session: Session, *, event_id: int | None = None, token: str | None = None,
-                 personal_data: bool = False) -> dict[str, Any] | None:
-    """One event with history and photos; reporter contacts only when ``personal_data``."""
+def event_detail(session: Session, *, event_id: int | None = None, token: str | None = None
+                 ) -> dict[str, Any] | None:
+    """One event with history and photos, without personal data.
+
+    The reporter is added by ``api.personal.service.add_reporter`` (masked, audited).
+    """
     if event_id is not None:
         row = _row(session, "e.id = :id", {"id": event_id})
     else:
@@ -632,7 +664,4 @@ def event_detail(session: Session, *, event_id: int | None = None, token: str | 
     out["photos"] = [{"id": p.id, "url": p.url if is_photo_url(p.url)  # never javascript:
                       else f"/api/v1/events/{row['id']}/photos/{p.id}"}
                      for p in photos]
-    if personal_data:
-        out["reporter"] = {"name": row["reporter_name"], "phone": row["reporter_phone"],
-                           "email": row["reporter_email"]}
     return out

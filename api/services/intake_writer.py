@@ -40,6 +40,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from api.errors import INVALID_TEXT, APIError, database_error
+from api.personal.cipher import PersonalCipher
 from api.services.events import Intake, Report, write_reports
 from api.services.grid_lookup import GridLookup
 from api.settings import EventSettings
@@ -66,16 +67,20 @@ class IntakeWriter:
     connection
         Write on this connection instead, each batch in a savepoint of its
         transaction (tests whose requests share a transaction that is rolled back).
+    personal
+        The cipher of personal data (reporters' contacts are stored encrypted).
     """
 
     def __init__(self, engine: Engine, lookup: GridLookup, settings: EventSettings,
-                 max_batch: int = 64, connection: Connection | None = None) -> None:
+                 max_batch: int = 64, connection: Connection | None = None,
+                 personal: PersonalCipher | None = None) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be >= 1")
         self.engine = engine
         self.lookup = lookup
         self.settings = settings
         self.max_batch = max_batch
+        self.personal = personal
         self._given = connection
         self._conn: Connection | None = connection
         self._queue: list[tuple[Report, asyncio.Future[Intake]]] = []
@@ -142,7 +147,8 @@ class IntakeWriter:
         trans = self._transaction(conn)
         try:
             outcomes: list[Outcome] = list(write_reports(
-                conn, self.lookup, reports, self.settings, datetime.now(UTC)))
+                conn, self.lookup, reports, self.settings, datetime.now(UTC),
+                personal=self.personal))
         except Exception as exc:  # the batch is retried or answered
             _rollback(trans)
             return self._failed(conn, reports, exc, retry=reused)

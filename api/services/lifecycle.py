@@ -14,6 +14,10 @@ their department (``api.auth.policy.check_action``, scopes in ``api.auth.princip
 
 Intake (``api.services.events.create_event``) writes ``register`` and, when a
 department is found, an automatic ``dispatch`` by ``system``.
+
+Every action writes an ``event.action.<action>`` audit row (status and
+department before and after) in the same transaction; automatic escalation
+writes ``event.action.escalate`` rows by ``system``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.audit.service import Actor, record
 from api.db.models import OPEN_EVENT_STATUSES, Event, EventHistory
 from gis_core.errors import Conflict, InvalidInput
 
@@ -108,11 +113,14 @@ def add_history(session: Session, event: Event, action: str, from_status: str | 
 
 
 def apply_action(session: Session, event: Event, action: str, *, actor: str | None,
-                 note: str | None = None, now: datetime, **params: Any) -> Event:
-    """Move ``event`` by ``action`` and write its history row (the caller commits).
+                 note: str | None = None, now: datetime, audit_actor: Actor | None = None,
+                 **params: Any) -> Event:
+    """Move ``event`` by ``action``; write its history and audit rows (the caller commits).
 
-    ``params``: ``department_id`` for ``dispatch``; ``duplicate_of`` for
-    ``mark_duplicate``; ``satisfaction`` (1-5) and ``comment`` for ``evaluate``.
+    ``actor`` names who acts in the history; ``audit_actor`` in the audit row
+    (default: ``actor``, else ``system``). ``params``: ``department_id`` for
+    ``dispatch``; ``duplicate_of`` for ``mark_duplicate``; ``satisfaction`` (1-5)
+    and ``comment`` for ``evaluate``.
 
     Raises
     ------
@@ -130,6 +138,7 @@ def apply_action(session: Session, event: Event, action: str, *, actor: str | No
                        f"{event.status!r}", code="transition_not_allowed",
                        status=event.status, allowed=allowed_actions(event.status))
     before, after = event.status, allowed[action]
+    was = _audited(event)
     attrs = dict(event.attributes or {})
     if action == "escalate":
         level = min(int(attrs.get("escalation_level", 0)) + 1, len(ESCALATION_LEVELS) - 1)
@@ -149,7 +158,18 @@ def apply_action(session: Session, event: Event, action: str, *, actor: str | No
     if after in _STAMPS:
         setattr(event, _STAMPS[after], now)
     add_history(session, event, action, before, after, actor, note, now)
+    record(session, actor=audit_actor or Actor(actor or "system"),
+           action=f"event.action.{action}", object_type="event", object_id=event.id,
+           before=was, after=_audited(event))
     return event
+
+
+def _audited(event: Event) -> dict[str, Any]:
+    """What the audit row of an action keeps of an event, before and after."""
+    attrs = event.attributes or {}
+    return {"status": event.status, "department_id": event.department_id,
+            "escalation_level": attrs.get("escalation_level", 0),
+            "satisfaction": event.satisfaction}
 
 
 def _evaluate(event: Event, attrs: dict[str, Any], params: dict[str, Any]) -> None:
@@ -179,7 +199,14 @@ WITH due AS (
             (CAST(:levels AS text[]))[d.target + 1], 'overdue', true)
     FROM due d
     WHERE e.id = d.id AND d.target > d.level
-    RETURNING e.id, d.status, d.target
+    RETURNING e.id, d.status, d.target, d.level
+), audit AS (
+    INSERT INTO audit_log (actor, action, object_type, object_id, before, after, details)
+    SELECT 'system', 'event.action.escalate', 'event', CAST(id AS text),
+           jsonb_build_object('status', status, 'escalation_level', level),
+           jsonb_build_object('status', status, 'escalation_level', target),
+           jsonb_build_object('reason', 'overdue')
+    FROM moved ORDER BY id
 )
 INSERT INTO event_history (event_id, action, from_status, to_status, actor, note, at)
 SELECT id, 'escalate', status, status, 'system',

@@ -1,6 +1,7 @@
 """Load a sample-town directory (written by ``gridgov sample``) into the database.
 
-The whole load is one transaction: a failed load changes nothing.
+The whole load is one transaction: a failed load changes nothing. Reporters'
+contacts are stored encrypted (``api.personal``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from api.personal.cipher import PersonalCipher
+from api.personal.service import seal
 from api.services import assignment
 from api.services.bulk import copy_frame, reset_sequence
 from api.services.codes import fill_beidou_codes
@@ -69,12 +72,21 @@ def _multi(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def load_directory(engine: Engine, directory: str | Path, *, replace: bool = False,
-                   progress: Progress | None = None) -> dict[str, int]:
-    """Load every file of a sample directory; return row counts per table."""
+                   progress: Progress | None = None,
+                   personal: PersonalCipher | None = None) -> dict[str, int]:
+    """Load every file of a sample directory; return row counts per table.
+
+    ``personal`` encrypts the reporters' contacts; by default the cipher of the
+    key the environment's settings name (``PersonalCipher.from_settings``).
+    """
     directory = Path(directory)
+    if personal is None:
+        from api.settings import Settings
+
+        personal = PersonalCipher.from_settings(Settings())
     if not (directory / "sample.gpkg").exists():
         raise LoadError(f"{directory} has no sample.gpkg: run 'gridgov sample --out {directory}'")
-    steps = _steps(directory)
+    steps = _steps(directory, personal)
     counts: dict[str, int] = {}
     with engine.begin() as conn:
         if not is_empty(conn):
@@ -90,7 +102,7 @@ def load_directory(engine: Engine, directory: str | Path, *, replace: bool = Fal
     return counts
 
 
-def _steps(d: Path) -> list[tuple[str, Callable[[Connection], int]]]:
+def _steps(d: Path, personal: PersonalCipher) -> list[tuple[str, Callable[[Connection], int]]]:
     return [
         ("departments", lambda c: copy_frame(c, "departments",
                                              pd.read_csv(d / "departments.csv", dtype=str))),
@@ -103,7 +115,7 @@ def _steps(d: Path) -> list[tuple[str, Callable[[Connection], int]]]:
         ("buildings", lambda c: _load_buildings(c, d)),
         ("rooms", lambda c: _load_rooms(c, d)),
         ("cameras", lambda c: _load_cameras(c, d)),
-        ("events", lambda c: _load_events(c, d)),
+        ("events", lambda c: _load_events(c, d, personal)),
         ("event_history", lambda c: _load_history(c, d)),
         ("assignment", lambda c: assignment.assign_events(c) + assignment.assign_buildings(c)
                         + assignment.assign_cameras(c)),
@@ -172,8 +184,18 @@ def _load_cameras(conn: Connection, d: Path) -> int:
     return copy_frame(conn, "cameras", cams, {c: c for c in cols}, "geometry")
 
 
-def _load_events(conn: Connection, d: Path) -> int:
-    ev = pd.read_parquet(d / "events.parquet")
+def _sealed(ev: pd.DataFrame, personal: PersonalCipher) -> pd.DataFrame:
+    """The frame with its reporter columns encrypted and their lookup hashes added."""
+    keys = [k for k in ("name", "phone", "email") if f"reporter_{k}" in ev.columns]
+    rows = [seal(personal, "events", {k: (None if pd.isna(v) else str(v))
+                                      for k, v in zip(keys, values, strict=True)})
+            for values in ev[[f"reporter_{k}" for k in keys]].itertuples(index=False)]
+    sealed = pd.DataFrame(rows, index=ev.index)
+    return ev.drop(columns=[f"reporter_{k}" for k in keys]).join(sealed)
+
+
+def _load_events(conn: Connection, d: Path, personal: PersonalCipher) -> int:
+    ev = _sealed(pd.read_parquet(d / "events.parquet"), personal)
     cats = _codes(conn, "event_categories")
     deps = _codes(conn, "departments")
     ev["category_id"] = ev["category_code"].map(cats)
@@ -183,7 +205,7 @@ def _load_events(conn: Connection, d: Path) -> int:
     cols = ["id", "public_token", "category_id", "description", "status", "channel", "address",
             "department_id", "reported_at", "registered_at", "dispatched_at", "handled_at",
             "closed_at", "evaluated_at", "due_at", "satisfaction", "reporter_name",
-            "reporter_phone"]
+            "reporter_phone", "reporter_email", "reporter_phone_hash", "reporter_email_hash"]
     n = copy_frame(conn, "events", ev, {c: c for c in cols if c in ev.columns}, "geometry")
     reset_sequence(conn, "events")
     return n

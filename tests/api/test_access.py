@@ -47,13 +47,14 @@ EVENT_ROUTES = {
     ("GET", "/api/v1/events/{event_id}"), ("POST", "/api/v1/events/{event_id}/actions"),
     ("GET", "/api/v1/events/{event_id}/photos/{photo_id}"),
     ("GET", "/api/v1/web/event-actions/{event_id}"),
+    ("GET", "/api/v1/events/{event_id}/reporter"),
 }
 
 #: staff routes that list or count events: filtered by scope (tests below)
 FILTERED_ROUTES = {
     ("GET", "/api/v1/events"), ("GET", "/api/v1/stats/events"),
     ("GET", "/api/v1/web/dashboard"), ("GET", "/api/v1/web/live-events"),
-    ("POST", "/api/v1/buildings/scan"),
+    ("POST", "/api/v1/buildings/scan"), ("POST", "/api/v1/personal/lookup"),
 }
 
 #: staff routes holding no event or personal data: any signed-in staff role
@@ -255,3 +256,34 @@ def test_unknown_expired_and_malformed_credentials_are_401(client: TestClient,
     assert report.status_code == 401
     # public reads do not even look at credentials (tiles cost the same signed in)
     assert client.get("/api/v1/categories", headers=bearer("gg_nope")).status_code == 200
+
+
+def test_a_reporter_lookup_finds_only_events_in_scope(client: TestClient,
+                                                      session: Session) -> None:
+    rows = session.execute(text(
+        "SELECT e.grids ->> 'basic' AS grid, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat "
+        "FROM events e WHERE e.grids ? 'basic' ORDER BY e.id LIMIT 200")).all()
+    by_grid = {r.grid: r for r in rows}
+    (g1, p1), (g2, p2) = list(by_grid.items())[:2]
+    phone = "13700001111"
+    ids = []
+    for p in (p1, p2):  # the same resident reports in two grids
+        made = client.post("/api/v1/events", json={
+            "category": "0401", "location": {"x": p.lon, "y": p.lat},
+            "reporter": {"phone": phone}})
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["id"])
+    admin = bearer(token_for(session, "admin", "lk-admin"))
+    street = session.execute(text("SELECT street_code FROM events WHERE id = :i"),
+                             {"i": ids[0]}).scalar_one()
+    other = session.execute(text("SELECT street_code FROM events WHERE id = :i"),
+                            {"i": ids[1]}).scalar_one()
+    everyone = client.post("/api/v1/personal/lookup", json={"phone": phone}, headers=admin)
+    assert set(everyone.json()["events"]) == set(ids)
+    disp = bearer(token_for(session, "dispatcher", "lk-disp", areas=[street]))
+    mine = client.post("/api/v1/personal/lookup", json={"phone": phone}, headers=disp).json()
+    expected = {i for i, s in zip(ids, (street, other), strict=True) if s == street}
+    assert set(mine["events"]) == expected
+    worker = bearer(token_for(session, "grid_worker", "lk-w", grids=[g1]))
+    refused = client.post("/api/v1/personal/lookup", json={"phone": phone}, headers=worker)
+    assert refused.status_code == 403  # grid workers do not read reporters' contacts

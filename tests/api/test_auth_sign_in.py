@@ -342,7 +342,7 @@ def test_unknown_and_unstorable_user_names(client: TestClient, admin: dict[str, 
     missing = client.patch("/api/v1/users/nobody", headers=admin, json={"active": False})
     assert missing.status_code == 404 and missing.json()["code"] == "user_not_found"
     nul = client.get("/api/v1/users/a%00b/tokens", headers=admin)
-    assert nul.status_code == 422 and nul.json()["code"] == "invalid_parameter"
+    assert nul.status_code == 422 and nul.json()["code"] == "invalid_text"
     deep = client.post("/api/v1/auth/login", content="[" * 100_000,
                        headers={"Content-Type": "application/json"})
     assert deep.status_code == 422

@@ -74,12 +74,15 @@ def test_counts_categories_and_status(fresh: Engine, la: pd.DataFrame) -> None:
             "AND h.action = 'register')")).scalar_one()
         close_rows = conn.execute(text(
             "SELECT count(*) FROM event_history WHERE action = 'close'")).scalar_one()
+        audited = conn.execute(text(
+            "SELECT details FROM audit_log WHERE action = 'event.import'")).scalars().all()
     assert by_cat["0105"] == int((la["requesttype"] == "Graffiti Removal").sum())
     assert by_cat["0113"] == int(la["requesttype"].isin(
         ["Bulky Items", "Metal/Household Appliances", "Electronic Waste"]).sum())
     assert sum(by_cat.values()) == len(la)
     assert closed == close_rows == int(la["closeddate"].notna().sum())
     assert incomplete == 0
+    assert [d["count"] for d in audited] == [len(la)]  # one audit row for the import
 
 
 def test_events_fall_in_the_council_the_file_names(fresh: Engine, la: pd.DataFrame) -> None:

@@ -143,10 +143,16 @@ def test_personal_data_only_for_roles_that_need_it(
         assert PHONE not in r.text and "王小明" not in r.text and "wxm@" not in r.text
     listed = without[1].json()["features"]
     assert eid in [f["id"] for f in listed]
-    for who in ("admin", "dispatcher", "handler"):
+    for who in ("admin", "dispatcher", "handler"):  # masked on the case page
         seen = client.get(f"/api/v1/events/{eid}", headers=bearer(staff[who])).json()
-        assert seen["reporter"] == {"name": "王小明", "phone": PHONE,
-                                    "email": "wxm@example.com"}
+        assert seen["reporter"] == {"name": "王**", "phone": "138****8000",
+                                    "email": "w***@example.com"}
+        clear = client.get(f"/api/v1/events/{eid}/reporter", headers=bearer(staff[who]))
+        assert clear.json()["reporter"] == {"name": "王小明", "phone": PHONE,
+                                            "email": "wxm@example.com"}
+    for who in ("analyst", "worker", "other_handler"):
+        assert client.get(f"/api/v1/events/{eid}/reporter",
+                          headers=bearer(staff[who])).status_code == 403
 
 
 def test_escalation_community_street_district_city(
