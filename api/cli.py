@@ -317,10 +317,43 @@ def demo(
                              progress=lambda s, f: update(s, round(f * 100), 100))
             with _progress("load") as update:
                 load_directory(engine, out, progress=update)
+        sign_in = _demo_admin(engine, _settings().db.home)
         engine.dispose()
     console.print(f"[bold green]gridgov demo:[/bold green] http://{host}:{port}/  "
                   f"(API docs at http://{host}:{port}/docs)")
+    console.print(sign_in)
     serve(host=host, port=port)
+
+
+def _demo_admin(engine: Any, home: Path) -> str:
+    """The demo's admin: made with a random password on a database without users.
+
+    The password is written once to ``$GRIDGOV_HOME/demo-admin.txt`` (mode 0600).
+    """
+    import secrets
+
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from api.audit.service import cli_actor
+    from api.auth.models import User
+    from api.auth.service import create_user
+
+    note = home / "demo-admin.txt"
+    with Session(engine) as session:
+        if session.execute(select(func.count()).select_from(User)).scalar_one() == 0:
+            password = secrets.token_urlsafe(12)
+            create_user(session, name="demo-admin", role="admin", password=password,
+                        by=cli_actor())
+            session.commit()
+            home.mkdir(parents=True, exist_ok=True)
+            note.write_text(f"demo-admin\n{password}\n")
+            note.chmod(0o600)
+            return (f"sign in at /sign-in as [bold]demo-admin[/bold] with password "
+                    f"[bold]{password}[/bold] (kept in {note})")
+    if note.exists():
+        return f"sign in at /sign-in with the demo admin in {note}"
+    return "sign in at /sign-in (gridgov user create --name NAME --role admin --prompt-password)"
 
 
 from api.cli_open311 import apikey_app  # noqa: E402

@@ -134,3 +134,19 @@ def test_an_expired_token_is_refused(run: Any, api: TestClient, own: Engine) -> 
                           "WHERE name = 'token' AND expires_at IS NOT NULL"))
     assert _me(api, token) == 401
     assert "\texpired\t" in run("token", "list", "--user", "fay").stdout
+
+
+def test_the_demo_makes_one_admin_who_can_sign_in(own: Engine, api: TestClient,
+                                                  tmp_path: Any) -> None:
+    from api.cli import _demo_admin
+
+    first = _demo_admin(own, tmp_path)
+    name, password = (tmp_path / "demo-admin.txt").read_text().split()
+    assert name == "demo-admin" and password in first
+    assert (tmp_path / "demo-admin.txt").stat().st_mode & 0o077 == 0
+    signed = api.post("/api/v1/auth/login", json={"name": name, "password": password})
+    assert signed.status_code == 200 and signed.json()["user"]["role"] == "admin"
+    again = _demo_admin(own, tmp_path)  # users exist: nobody new, the note is named
+    assert password not in again and "demo-admin.txt" in again
+    with own.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 1
