@@ -17,6 +17,7 @@ import api
 from api.auth.access import gate
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
+from api.openapi import document_errors
 from api.routers import (
     analytics,
     assign,
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
                    categories, open311, ogc, web, events, stats, analytics):
         app.include_router(module.router)
+    document_errors(app)
     return app
 
 

@@ -15,7 +15,9 @@ from api.errors import APIError
 from api.services import analytics as svc
 from gis_core.errors import InvalidInput
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses={
+    404: {"description": "no such grid layer or grid"},
+    429: {"description": "an analysis of this kind is running; retry after Retry-After"}})
 
 #: the most camera sites one placement may propose (the MCLP solve grows fast with k)
 MAX_NEW_CAMERAS = 20

@@ -509,3 +509,11 @@ def test_a_second_report_nearby_is_a_closed_duplicate_with_a_note(
     (req,) = client.get(f"{BASE}/requests/{second['service_request_id']}.json").json()
     assert req["status"] == "closed"
     assert first["service_request_id"] in (req["status_notes"] or "")
+
+
+def test_a_token_that_is_not_valid_is_401_in_the_error_format(client: TestClient) -> None:
+    resp = client.get(f"{BASE}/services.json", headers={"Authorization": "Bearer gg_nosuch"})
+    assert_valid(errors_validator(), _json(resp, 401))  # was 400: the gate's status was lost
+    assert resp.json()[0]["code"] == 401
+    xml = client.get(f"{BASE}/services.xml", headers={"Authorization": "Basic x"})
+    assert xml.status_code == 401 and _xml(xml).find("error/code").text == "401"
