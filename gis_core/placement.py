@@ -38,7 +38,7 @@ import shapely
 from pyproj import CRS
 from scipy import sparse
 
-from gis_core.coverage import _metric_crs, _to, visible_polygons
+from gis_core.coverage import _metric_crs, _to, visible_pairs, visible_polygons
 from gis_core.errors import CRSMismatch, InvalidInput
 from gis_core.types import FloatArray
 
@@ -317,8 +317,10 @@ def recommend_cameras(
         seen[hit] = True
         existing_weight = float(w[seen].sum())
         w = np.where(seen, 0.0, w)
-    vis = visible_polygons(opts.to_crs(metric), buildings, height, default_height, crs=metric)
-    cover = coverage_matrix(vis, pts)
+    seer, seen_pt = visible_pairs(opts.to_crs(metric), buildings, pts.geometry, height,
+                                  default_height, crs=metric)
+    cover = sparse.csr_matrix((np.ones(seer.size, dtype=bool), (seen_pt, seer)),
+                              shape=(len(pts), len(opts)))
     chosen = _solve_mclp(cover, w, int(k))
     order, gains = _greedy_order(cover.tocsc(), w, chosen)
     total = float(w.sum())
@@ -334,6 +336,9 @@ def recommend_cameras(
     )
     out["cumulative_gain"] = np.cumsum(gains)
     out["cumulative_share"] = out["cumulative_gain"] / total if total > 0 else 0.0
-    out["visible"] = gpd.GeoSeries(vis.values[order], crs=metric).to_crs(candidates.crs).values
+    # the ground each chosen option sees (polygons only for these few)
+    vis = visible_polygons(opts.iloc[order].to_crs(metric), buildings, height, default_height,
+                           crs=metric)
+    out["visible"] = gpd.GeoSeries(vis.values, crs=metric).to_crs(candidates.crs).values
     out.attrs.update(demand_weight=total, existing_weight=existing_weight)
     return out.set_geometry("geometry")
