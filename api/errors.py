@@ -58,7 +58,8 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return body
 
 
-def _status_of(exc: gis.GisError) -> int:
+def status_of(exc: gis.GisError) -> int:
+    """The HTTP status of a domain error (the table above; an APIError's own)."""
     if isinstance(exc, APIError):
         return exc.status
     for cls in type(exc).__mro__:
@@ -73,7 +74,7 @@ def _retry_after(status: int) -> dict[str, str] | None:
 
 async def _gis_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, gis.GisError)
-    status = _status_of(exc)
+    status = status_of(exc)
     return JSONResponse(error_body(exc.code, exc.message, exc.details or None),
                         status_code=status,
                         headers=getattr(exc, "headers", None) or _retry_after(status))
@@ -132,7 +133,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
+    code = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
             403: "forbidden", 413: "too_large", 415: "unsupported_media_type"}.get(
         exc.status_code, "http_error")
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,

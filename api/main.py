@@ -21,6 +21,7 @@ from api.auth.access import gate
 from api.auth.throttle import SignInThrottle
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
+from api.openapi import document_errors
 from api.personal import router as personal_router
 from api.personal.cipher import PersonalCipher
 from api.routers import (
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
                    categories, open311, ogc, web, events, stats, analytics, auth,
                    personal_router, audit_router):
         app.include_router(module.router)
+    document_errors(app)
     return app
 
 

@@ -66,6 +66,7 @@ __all__ = [
     "coverage_raster",
     "view_polygons",
     "viewshed",
+    "visible_pairs",
     "visible_polygons",
     "write_geotiff",
 ]
@@ -373,9 +374,70 @@ def visible_polygons(
     True
     """
     metric = _metric_crs(cameras, crs)
-    sectors, xy = _view_metric(cameras, metric, resolution)
-    if buildings is None or len(buildings) == 0 or len(sectors) == 0:
+    sectors, pieces, owner = _sectors_and_shadows(cameras, buildings, height, default_height,
+                                                  metric, resolution)
+    if pieces.size == 0:
         return _back(sectors, cameras.index, metric, cameras.crs)
+    hidden = _group_union(pieces, owner, len(sectors))
+    has = np.array([h is not None for h in hidden], dtype=bool)
+    visible = sectors.copy()
+    visible[has] = shapely.difference(sectors[has], hidden[has].astype(object))
+    return _back(visible, cameras.index, metric, cameras.crs)
+
+
+def visible_pairs(
+    cameras: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame | None,
+    points: gpd.GeoSeries,
+    height: str = "height",
+    default_height: float = 10.0,
+    crs: Any = None,
+    resolution: float = 2.0,
+) -> tuple[IntArray, IntArray]:
+    """Which camera sees which point, as :func:`visible_polygons` would say, without them.
+
+    A point is seen when it lies in the camera's sector and in none of the
+    camera's shadow pieces; no polygon is unioned, so this stays cheap for many
+    cameras with long ranges among many buildings.
+
+    Returns
+    -------
+    (camera positions, point positions)
+        Aligned integer arrays, one entry per seeing pair.
+
+    Examples
+    --------
+    >>> cams = gpd.GeoDataFrame({"heading": [90.0], "hfov": [40.0], "range_m": [100.0]},
+    ...                         geometry=gpd.points_from_xy([0.0], [0.0]), crs=4547)
+    >>> wall = gpd.GeoDataFrame({"height": [30.0]}, geometry=[shapely.box(20, -50, 25, 50)],
+    ...                         crs=4547)
+    >>> pts = gpd.GeoSeries(gpd.points_from_xy([10.0, 50.0], [0.0, 0.0]), crs=4547)
+    >>> [a.tolist() for a in visible_pairs(cams, wall, pts)]
+    [[0], [0]]
+    """
+    metric = _metric_crs(cameras, crs)
+    sectors, pieces, owner = _sectors_and_shadows(cameras, buildings, height, default_height,
+                                                  metric, resolution)
+    tree = shapely.STRtree(_to(points, metric, "points"))
+    cam, pt = tree.query(sectors, predicate="intersects")
+    if pieces.size == 0:
+        return cam, pt
+    piece, hidden_pt = tree.query(pieces, predicate="intersects")
+    n = len(points)
+    seen = np.isin(cam.astype(np.int64) * n + pt, owner[piece].astype(np.int64) * n + hidden_pt,
+                   invert=True)
+    return cam[seen], pt[seen]
+
+
+def _sectors_and_shadows(
+    cameras: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None, height: str,
+    default_height: float, metric: Any, resolution: float,
+) -> tuple[np.ndarray, np.ndarray, IntArray]:
+    """Metric view sectors and the shadow pieces buildings cast in them, with their camera."""
+    sectors, xy = _view_metric(cameras, metric, resolution)
+    none = (sectors, np.empty(0, dtype=object), np.empty(0, dtype=np.intp))
+    if buildings is None or len(buildings) == 0 or len(sectors) == 0:
+        return none
     fps = _to(buildings, metric, "buildings")
     ok_geom = shapely.is_valid(fps) & ~shapely.is_empty(fps)
     if not ok_geom.all():
@@ -392,11 +454,7 @@ def visible_polygons(
     cam_h = _column(cameras, "mount_height").to_numpy(float)
     cam_r = _column(cameras, "range_m").to_numpy(float)
     pieces, owner = _shadow_pieces(xy, cam_h, cam_r, fps, heights, cam_i, bld_i)
-    hidden = _group_union(pieces, owner, len(sectors))
-    has = np.array([h is not None for h in hidden], dtype=bool)
-    visible = sectors.copy()
-    visible[has] = shapely.difference(sectors[has], hidden[has].astype(object))
-    return _back(visible, cameras.index, metric, cameras.crs)
+    return sectors, pieces, owner
 
 
 # --------------------------------------------------------------------------- per grid

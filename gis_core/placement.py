@@ -16,8 +16,9 @@ Model
   m^2 (so gains read as square metres of newly covered ground). Demand already
   inside ``existing_visible`` (ground seen by existing cameras) is dropped: it
   counts zero.
-* **Solver.** ``spopt.locate.MCLP`` maximises the covered weight with exactly
-  ``k`` options; it is solved with PuLP's bundled CBC binary (no network).
+* **Solver.** The MCLP of ``spopt.locate.MCLP`` (maximise the covered weight
+  with exactly ``k`` options), built from the sparse coverage matrix and solved
+  with PuLP's bundled CBC binary (no network).
 * **Gains.** MCLP returns a set, not an order. The chosen options are ordered
   greedily: first the one covering the most weight, then the one adding the
   most weight not yet covered, and so on; ``gain`` is that marginal weight, so
@@ -36,9 +37,8 @@ import pulp
 import shapely
 from pyproj import CRS
 from scipy import sparse
-from spopt.locate import MCLP
 
-from gis_core.coverage import _metric_crs, _to, visible_polygons
+from gis_core.coverage import _metric_crs, _to, visible_pairs, visible_polygons
 from gis_core.errors import CRSMismatch, InvalidInput
 from gis_core.types import FloatArray
 
@@ -178,18 +178,38 @@ def _greedy_order(
 
 
 def _solve_mclp(cover: sparse.csr_matrix, weights: FloatArray, k: int) -> list[int]:
+    """The ``k`` options (columns) covering the most weight of the demand (rows).
+
+    The model of ReVelle and Church (1974), as ``spopt.locate.MCLP`` states it,
+    built from the sparse matrix: one term per covering pair, so its size grows
+    with the pairs, not with demand points x options. ``y_i`` (demand ``i``
+    covered) may be continuous: with binary ``x`` an optimum has it 0 or 1.
+    Ties go to the options listed first: each option costs a penalty growing
+    with its index, all penalties together less than 1/1000 of the smallest
+    weight, so only weights closer than that can be taken as equal.
+    """
     useful = np.asarray(cover.sum(axis=1)).ravel() > 0
     useful &= weights > 0
-    sub = cover[useful]
+    sub = sparse.csr_matrix(cover[useful])
     if sub.shape[0] == 0:
         return list(range(k))
-    cost = np.where(sub.toarray(), 0.0, 1.0)
+    model = pulp.LpProblem("mclp", pulp.LpMaximize)
+    x = [model.add_variable(f"x{j}", cat=pulp.LpBinary) for j in range(sub.shape[1])]
+    y = [model.add_variable(f"y{i}", 0, 1) for i in range(sub.shape[0])]
+    w = weights[useful]
+    n = sub.shape[1]
+    penalty = 1e-3 * float(w.min()) / (k * n)  # options listed first win ties
+    model += pulp.LpAffineExpression(
+        [*zip(y, w.tolist(), strict=True), *((v, -penalty * (j + 1) / n) for j, v in enumerate(x))])
+    model += pulp.LpAffineExpression((v, 1) for v in x) == k
+    for i in range(sub.shape[0]):
+        cols = sub.indices[sub.indptr[i]:sub.indptr[i + 1]]
+        model += pulp.LpAffineExpression([(x[j], 1) for j in cols] + [(y[i], -1)]) >= 0
     with warnings.catch_warnings():
         # PuLP 3.x announces API changes for 4.0; the bundled CBC still works offline
         warnings.simplefilter("ignore", DeprecationWarning)
-        model = MCLP.from_cost_matrix(cost, weights[useful], service_radius=0.5, p_facilities=k)
         model.solve(pulp.PULP_CBC_CMD(msg=False))
-    return [i for i, v in enumerate(model.fac_vars) if v.value() is not None and v.value() > 0.5]
+    return [j for j, v in enumerate(x) if v.value() is not None and v.value() > 0.5]
 
 
 def _demand_points(
@@ -297,8 +317,10 @@ def recommend_cameras(
         seen[hit] = True
         existing_weight = float(w[seen].sum())
         w = np.where(seen, 0.0, w)
-    vis = visible_polygons(opts.to_crs(metric), buildings, height, default_height, crs=metric)
-    cover = coverage_matrix(vis, pts)
+    seer, seen_pt = visible_pairs(opts.to_crs(metric), buildings, pts.geometry, height,
+                                  default_height, crs=metric)
+    cover = sparse.csr_matrix((np.ones(seer.size, dtype=bool), (seen_pt, seer)),
+                              shape=(len(pts), len(opts)))
     chosen = _solve_mclp(cover, w, int(k))
     order, gains = _greedy_order(cover.tocsc(), w, chosen)
     total = float(w.sum())
@@ -314,6 +336,9 @@ def recommend_cameras(
     )
     out["cumulative_gain"] = np.cumsum(gains)
     out["cumulative_share"] = out["cumulative_gain"] / total if total > 0 else 0.0
-    out["visible"] = gpd.GeoSeries(vis.values[order], crs=metric).to_crs(candidates.crs).values
+    # the ground each chosen option sees (polygons only for these few)
+    vis = visible_polygons(opts.iloc[order].to_crs(metric), buildings, height, default_height,
+                           crs=metric)
+    out["visible"] = gpd.GeoSeries(vis.values, crs=metric).to_crs(candidates.crs).values
     out.attrs.update(demand_weight=total, existing_weight=existing_weight)
     return out.set_geometry("geometry")

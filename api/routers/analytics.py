@@ -16,10 +16,14 @@ from api.services import analytics as svc
 from api.validation import Text
 from gis_core.errors import InvalidInput
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses={
+    404: {"description": "no such grid layer or grid"},
+    429: {"description": "an analysis of this kind is running; retry after Retry-After"}})
 
 #: the most camera sites one placement may propose (the MCLP solve grows fast with k)
 MAX_NEW_CAMERAS = 20
+#: the longest range of new cameras: the covering problem grows with the range squared
+MAX_PLACEMENT_RANGE_M = 200.0
 #: who may run analyses (they read every event of the territory, aggregated)
 ANALYSTS = ("admin", "dispatcher", "analyst")
 
@@ -105,7 +109,8 @@ class PlacementIn(BaseModel):
     candidates: list[tuple[float, float]] | None = Field(
         None, max_length=5000, description="candidate sites [lon, lat] (default: road "
                                            "vertices inside the grids)")
-    range_m: float = Field(50.0, gt=0, le=500)
+    range_m: float = Field(50.0, gt=0, le=MAX_PLACEMENT_RANGE_M,
+                           description="range of the new cameras (m)")
     demand: Literal["events", "area"] = Field(
         "events", description="events: weight the reports inside the grids; area: "
                               "the uncovered ground")

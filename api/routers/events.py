@@ -282,6 +282,9 @@ fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
 
 @router.post("/events", status_code=201, openapi_extra=_INTAKE_DOC, description=_INTAKE_TEXT,
              responses={201: {"description": "the registered event"},
+                        401: {"description": "the channel needs a staff token, or the "
+                                             "credentials sent are not valid"},
+                        403: {"description": "your role may not report on this channel"},
                         422: {"description": "invalid report, unknown category, address "
                                              "not found or outside the jurisdiction"}})
 @public
@@ -394,7 +397,8 @@ def get_event(event_id: DbInt, session: SessionDep, principal: Staff, actor: Aud
     return detail
 
 
-@router.post("/events/{event_id}/actions", description=EVENT_ACTIONS_DOC)
+@router.post("/events/{event_id}/actions", description=EVENT_ACTIONS_DOC, responses={
+    409: {"description": "the action is not allowed in the event's current status"}})
 def act_on_event(event_id: DbInt, body: ActionIn, session: SessionDep, principal: Staff,
                  actor: AuditActor, personal: PersonalDep) -> dict[str, Any]:
     """Take a lifecycle action on an event (dispatch, accept, handle, verify, close ...)."""

@@ -80,7 +80,7 @@ def list_grids(request: Request, session: SessionDep, layer: str | None = None,
                               request=request)
 
 
-@router.get("/grids/qa")
+@router.get("/grids/qa", responses={404: {"description": "no such grid layer"}})
 def grid_qa_report(
     session: SessionDep,
     layer: Annotated[str, Query(description="the grid layer to check")],

@@ -12,17 +12,33 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from sqlalchemy import Connection, text
 
 from api.auth.access import public
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
+from api.openapi import ErrorFormat
 from api.services import ogc, ogc_html
 from api.validation import db_int
 from layers.model import Layer
 from layers.registry import REGISTRY
 
-router = APIRouter(prefix="/ogc", tags=["ogc"])
+
+class OGCRoute(APIRoute):
+    """A route of OGC API Features: invalid parameters answer 400, as the standard says."""
+
+    error_format = ErrorFormat(invalid_input=400)
+
+
+router = APIRouter(prefix="/ogc", tags=["ogc"], route_class=OGCRoute)
+
+#: what a document answers: JSON or, negotiated, HTML
+AS_JSON: dict[int | str, dict[str, Any]] = {200: {"content": {
+    ogc.JSON: {}, ogc.HTML: {"schema": {"type": "string"}}}}}
+#: what features answer: GeoJSON or, negotiated, HTML
+AS_GEOJSON: dict[int | str, dict[str, Any]] = {200: {"content": {
+    ogc.GEOJSON: {}, ogc.HTML: {"schema": {"type": "string"}}}}}
 
 F_PARAM = {"name": "f", "in": "query", "required": False,
            "description": "response format (default: by the Accept header)",
@@ -117,7 +133,7 @@ def _layer(conn: Connection, collection_id: str) -> Layer:
     raise APIError(404, "collection_not_found", f"no collection {collection_id!r}")
 
 
-@router.get("", openapi_extra={"parameters": [F_PARAM]})
+@router.get("", openapi_extra={"parameters": [F_PARAM]}, responses=AS_JSON)
 @public
 def landing_page(request: Request, settings: SettingsDep) -> Response:
     """The OGC API Features landing page."""
@@ -143,7 +159,7 @@ def service_doc() -> RedirectResponse:
     return RedirectResponse("/docs")
 
 
-@router.get("/conformance", openapi_extra={"parameters": [F_PARAM]})
+@router.get("/conformance", openapi_extra={"parameters": [F_PARAM]}, responses=AS_JSON)
 @public
 def conformance(request: Request) -> Response:
     """The conformance classes this server implements."""
@@ -157,7 +173,7 @@ def _collection_doc(conn: Connection, layer: Layer, base: str) -> dict[str, Any]
     return ogc.collection(layer, base, layer.bounds(conn), ogc.temporal_interval(conn, layer))
 
 
-@router.get("/collections", openapi_extra={"parameters": [F_PARAM]})
+@router.get("/collections", openapi_extra={"parameters": [F_PARAM]}, responses=AS_JSON)
 @public
 def collections(request: Request, session: SessionDep) -> Response:
     """The feature collections: one per map layer."""
@@ -172,7 +188,8 @@ def collections(request: Request, session: SessionDep) -> Response:
     return _respond(request, doc, ogc_html.collections(doc, _json_href(request)) if html else None)
 
 
-@router.get("/collections/{collection_id}", openapi_extra={"parameters": [F_PARAM]})
+@router.get("/collections/{collection_id}", openapi_extra={"parameters": [F_PARAM]},
+            responses=AS_JSON)
 @public
 def collection(collection_id: str, request: Request, session: SessionDep) -> Response:
     """One feature collection: title, extent, links."""
@@ -198,7 +215,8 @@ def _page_links(request: Request, query: ogc.ItemsQuery, returned: int, total: i
     return links
 
 
-@router.get("/collections/{collection_id}/items", openapi_extra={"parameters": ITEMS_PARAMS})
+@router.get("/collections/{collection_id}/items", openapi_extra={"parameters": ITEMS_PARAMS},
+            response_class=Response, responses=AS_GEOJSON)
 @public
 def items(collection_id: str, request: Request, session: SessionDep) -> Response:
     """Features of a collection, by bbox, time and property values, a page at a time."""
@@ -221,7 +239,8 @@ def items(collection_id: str, request: Request, session: SessionDep) -> Response
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}",
-            openapi_extra={"parameters": [F_PARAM]})
+            openapi_extra={"parameters": [F_PARAM]}, response_class=Response,
+            responses=AS_GEOJSON)
 @public
 def item(collection_id: str, feature_id: str, request: Request, session: SessionDep) -> Response:
     """One feature of a collection."""

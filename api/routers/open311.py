@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from api.auth.access import public
 from api.deps import SessionDep, SettingsDep
-from api.errors import APIError
+from api.errors import status_of
+from api.openapi import ErrorFormat
 from api.personal.cipher import PersonalCipher
 from api.personal.router import PersonalDep
 from api.services import open311 as o311
@@ -61,8 +62,29 @@ def _describe(exc: GisError) -> str:
     return text
 
 
+#: the spec's error array, in JSON or XML (documented on every route by api.openapi)
+ERRORS_SCHEMA = {"type": "array", "items": {
+    "type": "object", "required": ["code", "description"], "additionalProperties": False,
+    "properties": {"code": {"type": "integer", "description": "the HTTP status"},
+                   "description": {"type": "string"}}}}
+ERROR_FORMAT = ErrorFormat(content={o311.MEDIA_TYPES["json"]: {"schema": ERRORS_SCHEMA},
+                                    o311.MEDIA_TYPES["xml"]: {"schema": {"type": "string"}}},
+                           invalid_input=400)
+#: a success in the format the path's extension names
+FORMATS_DOC: dict[int | str, dict[str, Any]] = {200: {"content": {o311.MEDIA_TYPES["json"]: {},
+                                 o311.MEDIA_TYPES["xml"]: {"schema": {"type": "string"}}}}}
+
+
+def _status(exc: GisError) -> int:
+    """Our status for ``exc``, but 400 where we would say 422 (the spec's bad request)."""
+    status = status_of(exc)
+    return 400 if status == 422 else status
+
+
 class Open311Route(APIRoute):
     """A route whose errors (ours, domain and validation) use the Open311 error format."""
+
+    error_format = ERROR_FORMAT
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """Wrap the handler so that errors are answered in the request's format."""
@@ -78,14 +100,16 @@ class Open311Route(APIRoute):
                                  f"{e.get('msg')}" for e in exc.errors())
                 return error_response(o311.Open311Error(400, text), _fmt_of(request))
             except GisError as exc:
-                status = exc.status if isinstance(exc, APIError) else 400
-                return error_response(o311.Open311Error(status, _describe(exc)),
-                                      _fmt_of(request))
+                response = error_response(o311.Open311Error(_status(exc), _describe(exc)),
+                                          _fmt_of(request))
+                response.headers.update(getattr(exc, "headers", None) or {})
+                return response
 
         return handle
 
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route,
+                   responses=FORMATS_DOC)
 
 
 def response_format(fmt: str) -> str:
@@ -194,7 +218,19 @@ def _authorise(session: SessionDep, fields: dict[str, str]) -> str:
     return row.name
 
 
-@router.post("/requests.{fmt}", dependencies=[Jurisdiction])
+_FIELD = {"type": "string"}
+#: the spec's POST fields, form-encoded (they are also read from the query string)
+POST_DOC = {"requestBody": {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["api_key", "service_code"],
+        "properties": dict.fromkeys((
+            "api_key", "service_code", "lat", "long", "address_string", "address_id",
+            "description", "media_url", "first_name", "last_name", "phone", "email"), _FIELD),
+    }}}}}
+
+
+@router.post("/requests.{fmt}", dependencies=[Jurisdiction], openapi_extra=POST_DOC,
+             responses={403: {"description": "the api_key is not valid"}})
 @public
 def post_request(fmt: Format, session: SessionDep, settings: SettingsDep,
                  lookup: Annotated[GridLookup, Depends(get_grid_lookup)],

@@ -59,7 +59,9 @@ def _options(session: Any) -> str:
                    f"{escape(r.name)}</option>" for r in rows)
 
 
-@router.get("/b/{code}", response_class=HTMLResponse, include_in_schema=True)
+@router.get("/b/{code}", response_class=HTMLResponse, include_in_schema=True, responses={
+    404: {"description": "no such building (a page for the phone)",
+          "content": {"text/html": {"schema": {"type": "string"}}}}})
 @public
 def plate_page(code: str, session: SessionDep) -> HTMLResponse:
     """The mobile page of a building plate: its record and a report form (Chinese first)."""

@@ -5,7 +5,6 @@
 - :mod:`api.security.limits`: body size (streamed count) and JSON depth limits;
 - :mod:`api.security.ratelimit`: token buckets on public intake and sign-in;
 - :mod:`api.security.docs`: ``/docs`` from the local Swagger UI assets;
-- :mod:`api.security.openapi`: the responses above in the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from starlette.types import ASGIApp
 from api.security.docs import add_local_docs
 from api.security.headers import SecurityHeadersMiddleware, security_headers
 from api.security.limits import BodyLimitMiddleware, BodyLimits
-from api.security.openapi import document_edge_responses
 from api.security.ratelimit import RateLimitMiddleware, limiters_from
 from api.settings import Settings
 
@@ -44,7 +42,6 @@ def install(app: FastAPI, settings: Settings,
 
     app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]
     add_local_docs(app)
-    document_edge_responses(app)
 
 
 __all__ = ["install"]

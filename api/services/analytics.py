@@ -397,26 +397,60 @@ def hotspot_report(conn: Connection, cell: str, start: datetime | None, end: dat
             "alpha": alpha, "classes": summary, "cells": _feature_collection(out)}
 
 
+def as_utc(value: datetime | None) -> pd.Timestamp | None:
+    """``value`` as a pandas Timestamp in UTC (a naive one is taken as UTC).
+
+    Examples
+    --------
+    >>> from datetime import timedelta, timezone
+    >>> as_utc(datetime(2024, 1, 1, 8, tzinfo=timezone(timedelta(hours=8))))
+    Timestamp('2024-01-01 00:00:00+0000', tz='UTC')
+    """
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def check_time_steps(step: str, first: pd.Timestamp, last: pd.Timestamp) -> None:
+    """422 unless ``step`` is a pandas frequency making at most ``MAX_TIME_STEPS`` steps.
+
+    Only ``MAX_TIME_STEPS + 1`` steps are ever generated, whatever the window.
+
+    Examples
+    --------
+    >>> t0, t1 = pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-12-31", tz="UTC")
+    >>> check_time_steps("W", t0, t1)
+    >>> try:
+    ...     check_time_steps("h", t0, t1)
+    ... except InvalidInput as exc:
+    ...     print(exc.code)
+    too_many_steps
+    """
+    try:
+        offset = pd.tseries.frequencies.to_offset(step)
+        steps = pd.date_range(first.floor("D"), periods=MAX_TIME_STEPS + 1, freq=offset)
+    except (ValueError, TypeError):
+        raise InvalidInput(f"query parameter 'step': {step!r} is not a pandas frequency "
+                           "such as W, D, 2W or MS", parameter="step") from None
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        return  # the steps run past any date: fewer than the maximum before ``last``
+    if steps[-1] <= last or steps[-1] <= steps[0]:
+        raise InvalidInput(f"query parameter 'step': {step!r} makes more than "
+                           f"{MAX_TIME_STEPS} time steps over the events' time span (use a "
+                           "longer step or a shorter window)", code="too_many_steps",
+                           parameter="step")
+
+
 def emerging_report(conn: Connection, resolution: int, step: str, start: datetime | None,
                     end: datetime | None, categories: Sequence[str] | None) -> dict[str, Any]:
     """Emerging hot spot patterns per H3 cell over time steps."""
+    t0, t1 = as_utc(start), as_utc(end)
     events = read_events(conn, start, end, categories)
-    try:
-        pd.tseries.frequencies.to_offset(step)
-    except ValueError:
-        raise InvalidInput(f"query parameter 'step': {step!r} is not a pandas frequency "
-                           "such as W, D, 2W or MS", parameter="step") from None
-    if len(events):
-        first = start or events["reported_at"].min()
-        last = end or events["reported_at"].max()
-        steps_n = len(pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq=step))
-        if steps_n > MAX_TIME_STEPS:
-            raise InvalidInput(f"query parameter 'step': {step!r} makes {steps_n} time steps "
-                               f"over the events' time span; at most {MAX_TIME_STEPS} (use "
-                               "a longer step or a shorter window)", code="too_many_steps",
-                               parameter="step")
+    check_time_steps(step, t0 if t0 is not None else events["reported_at"].min(),
+                     t1 if t1 is not None else events["reported_at"].max())
     result = hotspots.emerging_hotspots(events, resolution=resolution, time_step=step,
-                                        start=start, end=end)
+                                        start=t0, end=t1)
     steps = [str(s) for s in result.attrs.get("time_steps", [])]
     patterns = {str(k): int(v) for k, v in result["pattern"].value_counts().items()}
     return {"resolution": resolution, "step": step, "time_steps": steps,

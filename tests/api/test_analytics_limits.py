@@ -61,6 +61,8 @@ def test_placement_k_is_bounded(client: TestClient) -> None:
     resp = client.post("/api/v1/analytics/camera-placement", json={"k": 71})
     assert resp.status_code == 422
     assert "k" in resp.json()["message"]
+    far = client.post("/api/v1/analytics/camera-placement", json={"k": 1, "range_m": 500})
+    assert far.status_code == 422 and "range_m" in far.json()["message"]
 
 
 def test_one_computation_per_kind_and_repeats_from_the_cache(engine: Engine) -> None:
@@ -104,3 +106,22 @@ def test_a_busy_kind_is_429_with_retry_after(client: TestClient) -> None:
         del cache._running["hotspots"]
     assert resp.status_code == 429
     assert resp.json()["code"] == "analysis_busy" and resp.headers["retry-after"] == "5"
+
+
+@pytest.mark.parametrize("start", ["2000-01-01T00:00:00Z", "2000-01-01T08:00:00+08:00",
+                                   "2000-01-01T00:00:00"])
+def test_emerging_hot_spots_take_a_window_in_any_time_zone(client: TestClient,
+                                                           start: str) -> None:
+    resp = client.get("/api/v1/analytics/emerging-hotspots",
+                      params={"resolution": 7, "step": "3MS", "from": start})
+    assert resp.status_code == 200, resp.text  # was 500: UTC != UTC in pandas
+    assert resp.json()["time_steps"][0].startswith("2000-01-01")
+
+
+@pytest.mark.parametrize("step", ["s", "min", "-1D", "0D", "nonsense"])
+def test_steps_too_short_or_not_steps_are_422_without_building_them(client: TestClient,
+                                                                     step: str) -> None:
+    resp = client.get("/api/v1/analytics/emerging-hotspots",
+                      params={"resolution": 7, "step": step, "from": "1900-01-01T00:00:00Z"})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["details"]["parameter"] == "step"

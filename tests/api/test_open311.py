@@ -515,3 +515,11 @@ def test_a_second_report_nearby_is_a_closed_duplicate_with_a_note(
     (req,) = client.get(f"{BASE}/requests/{second['service_request_id']}.json").json()
     assert req["status"] == "closed"
     assert first["service_request_id"] in (req["status_notes"] or "")
+
+
+def test_credentials_are_not_looked_at_on_the_public_open311_reads(client: TestClient) -> None:
+    # Open311 is public: the gate looks up no credentials there (it has its own api_key)
+    resp = client.get(f"{BASE}/services.json", headers={"Authorization": "Bearer gg_nosuch"})
+    assert resp.status_code == 200 and resp.json()
+    xml = client.get(f"{BASE}/services.xml", headers={"Authorization": "Basic x"})
+    assert xml.status_code == 200

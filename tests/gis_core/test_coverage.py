@@ -422,3 +422,30 @@ def test_real_buildings_lujiazui_multipolygons_in_wgs84() -> None:
         assert v.difference(s).area < 1e-3 * s.area
         # no camera sees into a building footprint
         assert v.intersection(footprints).area < 1e-6 * s.area
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_visible_pairs_agree_with_the_visible_polygons(seed: int) -> None:
+    from gis_core.coverage import visible_pairs, visible_polygons
+
+    rng = np.random.default_rng(seed)
+    n_cam, n_bld, n_pt = 12, 25, 400
+    cams = gpd.GeoDataFrame(
+        {"heading": rng.uniform(0, 360, n_cam), "hfov": rng.choice([60.0, 360.0], n_cam),
+         "range_m": rng.uniform(30, 150, n_cam), "mount_height": rng.uniform(3, 12, n_cam),
+          "kind": np.where(rng.random(n_cam) < 0.5, "dome", "fixed")},
+        geometry=gpd.points_from_xy(*(500_000 + rng.uniform(0, 300, (2, n_cam)))), crs=4547)
+    corners = 500_000 + rng.uniform(0, 300, (n_bld, 2))
+    blds = gpd.GeoDataFrame(
+        {"height": rng.uniform(3, 30, n_bld)}, crs=4547,
+        geometry=[shapely.box(x, y, x + w, y + h) for (x, y), w, h in
+                  zip(corners, rng.uniform(5, 20, n_bld), rng.uniform(5, 20, n_bld), strict=True)])
+    pts = gpd.GeoSeries(gpd.points_from_xy(*(500_000 + rng.uniform(0, 300, (2, n_pt)))),
+                        crs=4547)
+    pts = pts[~pts.within(blds.union_all())].reset_index(drop=True)
+    cam, pt = visible_pairs(cams, blds, pts)
+    vis = visible_polygons(cams, blds)
+    expected = {(i, j) for i, geom in enumerate(vis) for j in
+                np.nonzero(pts.intersects(geom).to_numpy())[0]}
+    assert set(zip(cam.tolist(), pt.tolist(), strict=True)) == expected
+    assert 0 < len(expected) < len(visible_pairs(cams, None, pts)[0])  # buildings hide some

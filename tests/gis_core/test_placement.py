@@ -114,3 +114,26 @@ def test_coverage_matrix_and_input_checks() -> None:
         recommend_cameras(cand, 1, None)
     with pytest.raises(InvalidInput, match="weight"):
         recommend_cameras(cand, 1, pts([(1, 1)], weight=[-1.0]))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_solver_finds_the_optimum_of_a_brute_force_search(seed: int) -> None:
+    from itertools import combinations
+
+    from scipy import sparse
+
+    from gis_core.placement import _solve_mclp
+
+    rng = np.random.default_rng(seed)
+    cover = sparse.csr_matrix(rng.random((40, 9)) < 0.15)
+    weights = rng.integers(0, 5, 40).astype(float)
+    k = int(rng.integers(1, 4))
+
+    def covered(options: tuple[int, ...] | list[int]) -> float:
+        seen = np.asarray(cover[:, list(options)].sum(axis=1)).ravel() > 0
+        return float(weights[seen].sum())
+
+    chosen = _solve_mclp(cover, weights, k)
+    assert len(chosen) == k
+    best = max(covered(c) for c in combinations(range(9), k))
+    assert covered(chosen) == pytest.approx(best)
