@@ -101,7 +101,6 @@ def error_statuses(method: str, operation: dict[str, Any], public: bool,
         statuses[404] = DESCRIPTIONS[404]
     if params or body is not None:
         statuses[invalid_input] = DESCRIPTIONS[invalid_input]
-        statuses[422] = DESCRIPTIONS[422]  # text with NUL or lone surrogates, on every route
     if body is not None:
         statuses[400] = DESCRIPTIONS[400]
         statuses[413] = DESCRIPTIONS[413]

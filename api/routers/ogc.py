@@ -7,6 +7,7 @@ missing collection or feature 404, as the standard requires.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,20 @@ class OGCRoute(APIRoute):
     """A route of OGC API Features: invalid parameters answer 400, as the standard says."""
 
     error_format = ErrorFormat(invalid_input=400)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Answer the app-wide checks of parameters (text with NUL characters) with 400."""
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except APIError as exc:
+                if exc.status != 422:
+                    raise
+                raise APIError(400, exc.code, exc.message, headers=exc.headers) from None
+
+        return handle
 
 
 router = APIRouter(prefix="/ogc", tags=["ogc"], route_class=OGCRoute)

@@ -188,7 +188,7 @@ def test_apikey_cli_creates_lists_and_revokes_keys_the_server_honours(
     listed = runner.invoke(app, ["apikey", "list"])
     assert listed.exit_code == 0 and "city hotline 12345" in listed.output
     assert key not in listed.output
-    revoked = runner.invoke(app, ["apikey", "revoke", key[:8]])
+    revoked = runner.invoke(app, ["apikey", "revoke", "--", key[:8]])  # a key may start "-"
     assert revoked.exit_code == 0, revoked.output
     refused = requests.post(f"{server['endpoint']}/requests.json",
                             data=form | {"api_key": key}, timeout=10)
