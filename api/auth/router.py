@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from api.audit.deps import client_address
 from api.audit.service import Actor, record
 from api.auth import admin, service
 from api.auth.access import SESSION_COOKIE, Staff, csrf_exempt, public
@@ -72,7 +73,7 @@ async def sign_in_body(request: Request) -> tuple[SignInIn, bool]:
 
 def _record_sign_in(request: Request, session: Session, name: str, user: User | None) -> None:
     """Write the audit row of a sign-in attempt; a refused one is committed at once."""
-    address = _client_address(request)
+    address = client_address(request)
     if user is not None:
         logger.info("sign-in: %r from %s", name[:100], address)
         record(session, actor=Actor(user.name, user.id, user.role, address),
@@ -82,10 +83,6 @@ def _record_sign_in(request: Request, session: Session, name: str, user: User | 
     record(session, actor=Actor("anonymous", address=address), action="auth.login_failed",
            object_type="user", details={"name": name[:100]})
     session.commit()
-
-
-def _client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 def _is_https(request: Request, settings: Settings) -> bool:
@@ -115,7 +112,7 @@ def _authenticate(request: Request, session: Session, settings: Settings,
     """The user of a correct name and password; 401/429 otherwise, counted by the throttle."""
     _check_origin(request, settings)
     throttle: SignInThrottle = request.app.state.sign_in_throttle
-    address = _client_address(request)
+    address = client_address(request)
     wait = throttle.retry_after(body.name, address)
     if wait is not None:
         _record_sign_in(request, session, body.name, None)
@@ -170,7 +167,7 @@ def login(request: Request, given: Annotated[tuple[SignInIn, bool], Depends(sign
     if old:
         service.end_session(session, old)
     row, cookie = service.start_session(
-        session, user, hours=settings.auth.session_hours, address=_client_address(request),
+        session, user, hours=settings.auth.session_hours, address=client_address(request),
         user_agent=request.headers.get("user-agent"))
     out = SignInOut(user=ScopeOut(**scope_out(user, service.department_code(session, user))),
                     csrf_token=row.csrf_token)
