@@ -44,12 +44,13 @@ transaction: write audit rows late in long transactions.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, insert, select, text
+from sqlalchemy import ColumnElement, Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from api.audit.models import AuditLog
@@ -113,10 +114,23 @@ def record(conn: Conn, *, actor: Actor | str, action: str, object_type: str,
                              details=details, address=address, actor_id=actor_id, role=role)])
 
 
+#: the rows of :func:`record_many` come as one JSON array (one parameter, so the statement
+#: is prepared once whatever the number of rows) and are inserted in array order
+_INSERT_MANY = text("""
+INSERT INTO audit_log (actor, actor_id, role, address, action, object_type, object_id,
+                       fields, before, after, details)
+SELECT r->>'actor', CAST(r->>'actor_id' AS integer), r->>'role', r->>'address',
+       r->>'action', r->>'object_type', r->>'object_id',
+       ARRAY(SELECT jsonb_array_elements_text(r->'fields')),
+       nullif(r->'before', 'null'), nullif(r->'after', 'null'), nullif(r->'details', 'null')
+FROM jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS e(r, n)
+ORDER BY n""")
+
+
 def record_many(conn: Conn, rows: Sequence[dict[str, Any]]) -> None:
     """Write audit rows (made by :func:`entry`) in one statement, in order; never commits."""
     if rows:
-        conn.execute(insert(AuditLog).values(list(rows)))
+        conn.execute(_INSERT_MANY, {"rows": json.dumps(list(rows), ensure_ascii=False)})
 
 
 # -- the chain ------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import threading
 import time
@@ -16,10 +17,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api.audit.service import GENESIS, Actor, record, row_hash, verify
+from api.audit.service import GENESIS, Actor, entry, record, record_many, row_hash, verify
 from api.cli import app as cli
 from api.db.session import make_engine
 from tests.api.events_support import basic_grids, bearer, token_for
+
+CANONICAL_0010 = importlib.import_module(
+    "migrations.versions.0016_audit_chain_plpgsql").CANONICAL_0010
 
 
 def _rows(conn: Connection | Session, where: str = "TRUE", **params: Any) -> list[Any]:
@@ -178,6 +182,40 @@ def test_row_hash_is_recomputed_in_python(connection: Connection) -> None:
         "CAST(details AS text) AS details, prev_hash, hash FROM audit_log "
         "WHERE action = 'test.python'")).mappings().one()
     assert row_hash(row["prev_hash"], row) == row["hash"]
+
+
+@pytest.mark.parametrize("fields", [[], ["phone"], ["姓名", "", "e-mail"]])
+def test_the_plpgsql_chain_hashes_as_migration_0010_did(connection: Connection,
+                                                        fields: list[str]) -> None:
+    # 0016 rewrote audit_canonical in PL/pgSQL for speed: rows must hash as before
+    old = CANONICAL_0010.replace("FUNCTION audit_canonical(",
+                                 "FUNCTION pg_temp.audit_canonical_0010(")
+    connection.execute(text(old))
+    connection.execute(text(
+        "INSERT INTO audit_log (actor, action, object_type, fields, after) "
+        "VALUES ('王五', 'test.0010', 'event', :fields, CAST(:after AS jsonb))"),
+        {"fields": fields, "after": '{"note": "ü \\u00e9", "n": [1, null]}'})
+    new, before = connection.execute(text(
+        "SELECT audit_canonical(a), pg_temp.audit_canonical_0010(a) FROM audit_log a "
+        "WHERE action = 'test.0010'")).one()
+    assert new == before
+    row = connection.execute(text(
+        "SELECT id, at, actor, actor_id, role, address, action, object_type, object_id, "
+        "fields, CAST(before AS text) AS before, CAST(after AS text) AS after, "
+        "CAST(details AS text) AS details, prev_hash, hash FROM audit_log "
+        "WHERE action = 'test.0010'")).mappings().one()
+    assert row_hash(row["prev_hash"], row) == row["hash"]
+
+
+def test_rows_written_together_are_chained_in_order(connection: Connection) -> None:
+    record_many(connection, [entry(actor="li", action="test.many", object_type="event",
+                                   object_id=i, fields=["phone"] * (i % 2),
+                                   after={"i": i} if i % 3 else None) for i in range(5)])
+    mine = _rows(connection, "action = 'test.many'")
+    assert [r["object_id"] for r in mine] == ["0", "1", "2", "3", "4"]
+    assert [r["fields"] for r in mine] == [[], ["phone"], [], ["phone"], []]
+    assert [r["after"] for r in mine] == [None, {"i": 1}, {"i": 2}, None, {"i": 4}]
+    assert verify(connection).ok
 
 
 # -- what the application writes --------------------------------------------------------
