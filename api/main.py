@@ -18,6 +18,7 @@ from api import security
 from api.audit import router as audit_router
 from api.auth import router as auth
 from api.auth.access import gate
+from api.auth.principal import ScopeCache
 from api.auth.throttle import SignInThrottle
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     )
     app.state.settings = settings
     app.state.sign_in_throttle = SignInThrottle.from_settings(settings.auth)
+    app.state.scopes = ScopeCache(ttl=settings.auth.scope_cache_seconds)
     add_exception_handlers(app)
     security.install(app, settings)
     # tiles first: the busiest routes, matched before the others are tried

@@ -129,6 +129,9 @@ class AuthSettings(BaseSettings):
     max_failures_per_account: int = Field(default=5, ge=1)
     max_failures_per_address: int = Field(default=20, ge=1)
     failure_window_minutes: float = Field(default=15.0, gt=0)
+    #: how long a user's expanded scope (areas below theirs, their grids' documents) is
+    #: reused; their credential, role and the codes they are given are read every request
+    scope_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
 
 
 class PersonalSettings(BaseSettings):

@@ -122,7 +122,8 @@ def _touch(request: Request, via: str, credential_id: Any, last_used: Any) -> No
 
 def _authenticate(request: Request, via: str, secret: str) -> Principal:
     with request_session(request) as session:
-        found = resolve(session, hash_secret(secret), "token" if via == "token" else "session")
+        found = resolve(session, hash_secret(secret), "token" if via == "token" else "session",
+                        request.app.state.scopes)
     if found is None:
         raise APIError(401, "unauthorized", "unknown, expired or revoked token" if via == "token"
                        else "the session has ended; sign in again",

@@ -20,6 +20,9 @@ Scope by role (an event is in scope when the condition holds):
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -93,52 +96,107 @@ class Principal:
         return self.role in PERSONAL_DATA_ROLES
 
 
-_PRINCIPAL_SQL = """
-WITH RECURSIVE who AS (
-    SELECT u.id, u.name, u.role, u.department_id, u.area_codes, u.grid_codes,
-           {extra}
-    FROM {table} AS c JOIN users AS u ON u.id = c.user_id
-    WHERE c.{key} = :secret AND c.revoked_at IS NULL AND u.active
-      AND {valid}
-), areas(code) AS (
-    SELECT unnest(area_codes) FROM who
-    UNION
-    SELECT a.code FROM admin_areas AS a JOIN areas ON a.parent_code = areas.code
-)
-SELECT who.*,
-       ARRAY(SELECT code FROM areas) AS scope_areas,
-       ARRAY(SELECT DISTINCT jsonb_build_object(l.name, g.code)::text
-             FROM grids AS g JOIN grid_layers AS l ON l.id = g.layer_id
-             WHERE g.code = ANY(who.grid_codes)
-             UNION
-             SELECT DISTINCT jsonb_build_object(l.name, jsonb_build_array(g.code))::text
-             FROM grids AS g JOIN grid_layers AS l ON l.id = g.layer_id
-             WHERE g.code = ANY(who.grid_codes)) AS scope_grid_docs
-FROM who
+_CREDENTIAL_SQL = """
+SELECT u.id, u.name, u.role, u.department_id, u.area_codes, u.grid_codes, {extra}
+FROM {table} AS c JOIN users AS u ON u.id = c.user_id
+WHERE c.{key} = :secret AND c.revoked_at IS NULL AND u.active AND {valid}
 """
 
-_BY_TOKEN = text(_PRINCIPAL_SQL.format(
+_BY_TOKEN = text(_CREDENTIAL_SQL.format(
     extra="c.id AS credential_id, c.last_used_at AS last_used, NULL AS csrf_token",
     table="api_tokens", key="token_hash",
     valid="(c.expires_at IS NULL OR c.expires_at > now())"))
-_BY_SESSION = text(_PRINCIPAL_SQL.format(
+_BY_SESSION = text(_CREDENTIAL_SQL.format(
     extra="c.id AS credential_id, c.last_seen_at AS last_used, c.csrf_token",
     table="user_sessions", key="id", valid="c.expires_at > now()"))
 
+#: the areas given and every area below them; the grids given as the documents an
+#: event's ``grids`` contains (``{"layer": "code"}`` or ``{"layer": ["code"]}``)
+_SCOPE = text("""
+WITH RECURSIVE areas(code) AS (
+    SELECT unnest(CAST(:areas AS text[]))
+    UNION
+    SELECT a.code FROM admin_areas AS a JOIN areas ON a.parent_code = areas.code
+)
+SELECT ARRAY(SELECT code FROM areas) AS areas,
+       ARRAY(SELECT DISTINCT jsonb_build_object(l.name, g.code)::text
+             FROM grids AS g JOIN grid_layers AS l ON l.id = g.layer_id
+             WHERE g.code = ANY(CAST(:grids AS text[]))
+             UNION
+             SELECT DISTINCT jsonb_build_object(l.name, jsonb_build_array(g.code))::text
+             FROM grids AS g JOIN grid_layers AS l ON l.id = g.layer_id
+             WHERE g.code = ANY(CAST(:grids AS text[]))) AS grid_docs
+""")
 
-def resolve(conn: Connection | Session, secret_hash: str, via: Literal["token", "session"]
-            ) -> tuple[Principal, Any, Any] | None:
+Scope = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+class ScopeCache:
+    """Expanded scopes by the areas and grids a user is given, kept ``ttl`` seconds.
+
+    A user's credential, role, department and the codes they are given are read
+    on every request (a revoked token or a changed scope counts at once); only
+    the expansion (areas below the given ones, the grids' documents) is kept,
+    so a new sub-area or a regridded layer reaches scopes within ``ttl``.
+
+    Examples
+    --------
+    >>> cache = ScopeCache(ttl=30.0, clock=lambda: 0.0)
+    >>> cache.put(("440307",), (), (("440307", "440307001"), ()))
+    >>> cache.get(("440307",), ())
+    (('440307', '440307001'), ())
+    """
+
+    def __init__(self, ttl: float = 30.0, max_entries: int = 4096,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.max_entries, self.clock = ttl, max_entries, clock
+        self._entries: dict[Scope, tuple[float, Scope]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, areas: tuple[str, ...], grids: tuple[str, ...]) -> Scope | None:
+        """The expansion of ``areas`` and ``grids`` if known and fresh."""
+        with self._lock:
+            found = self._entries.get((areas, grids))
+        return found[1] if found is not None and found[0] > self.clock() else None
+
+    def put(self, areas: tuple[str, ...], grids: tuple[str, ...], scope: Scope) -> None:
+        """Remember an expansion (the oldest entries go when full)."""
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[(areas, grids)] = (self.clock() + self.ttl, scope)
+
+
+def expand_scope(conn: Connection | Session, areas: tuple[str, ...], grids: tuple[str, ...],
+                 cache: ScopeCache | None = None) -> Scope:
+    """The areas below ``areas`` (included) and the grid documents of ``grids``."""
+    if not areas and not grids:
+        return (), ()
+    found = cache.get(areas, grids) if cache is not None else None
+    if found is None:
+        row = conn.execute(_SCOPE, {"areas": list(areas), "grids": list(grids)}).one()
+        found = tuple(row.areas or ()), tuple(row.grid_docs or ())
+        if cache is not None:
+            cache.put(areas, grids, found)
+    return found
+
+
+def resolve(conn: Connection | Session, secret_hash: str, via: Literal["token", "session"],
+            scopes: ScopeCache | None = None) -> tuple[Principal, Any, Any] | None:
     """The principal holding a token or session (by its hash), its row id and last use.
 
     None when the credential is unknown, expired, revoked, or its user disabled.
+    The scope's expansion comes from ``scopes`` when it has it.
     """
     row = conn.execute(_BY_TOKEN if via == "token" else _BY_SESSION,
                        {"secret": secret_hash}).mappings().one_or_none()
     if row is None:
         return None
+    areas, grid_docs = expand_scope(conn, tuple(row["area_codes"] or ()),
+                                    tuple(row["grid_codes"] or ()), scopes)
     principal = Principal(
         id=row["id"], name=row["name"], role=row["role"], department_id=row["department_id"],
-        areas=tuple(row["scope_areas"] or ()), grids=tuple(row["grid_codes"] or ()),
-        grid_docs=tuple(row["scope_grid_docs"] or ()), via=via, csrf_token=row["csrf_token"])
+        areas=areas, grids=tuple(row["grid_codes"] or ()), grid_docs=grid_docs, via=via,
+        csrf_token=row["csrf_token"])
     return principal, row["credential_id"], row["last_used"]
 

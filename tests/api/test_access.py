@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.auth.access import allowed_roles, is_public
+from api.auth.principal import ScopeCache, expand_scope
 from api.main import create_app
 from tests.api.events_support import bearer, token_for
 
@@ -287,3 +288,33 @@ def test_a_reporter_lookup_finds_only_events_in_scope(client: TestClient,
     worker = bearer(token_for(session, "grid_worker", "lk-w", grids=[g1]))
     refused = client.post("/api/v1/personal/lookup", json={"phone": phone}, headers=worker)
     assert refused.status_code == 403  # grid workers do not read reporters' contacts
+
+
+def test_a_changed_scope_or_a_revoked_token_counts_at_the_next_request(
+        client: TestClient, session: Session) -> None:
+    first, second = session.execute(text(
+        "SELECT code FROM admin_areas WHERE level = 'street' ORDER BY code LIMIT 2")).scalars()
+    token = token_for(session, "dispatcher", "d-moves", areas=[first])
+    page = client.get("/api/v1/events", params={"limit": 1}, headers=bearer(token)).json()
+    assert page["numberMatched"] == _count(session, "e.street_code = :s", s=first)
+    session.execute(text("UPDATE users SET area_codes = ARRAY[:s] WHERE name = 'd-moves'"),
+                    {"s": second})
+    page = client.get("/api/v1/events", params={"limit": 1}, headers=bearer(token)).json()
+    assert page["numberMatched"] == _count(session, "e.street_code = :s", s=second)
+    session.execute(text("UPDATE api_tokens SET revoked_at = now() WHERE user_id = "
+                         "(SELECT id FROM users WHERE name = 'd-moves')"))
+    assert client.get("/api/v1/events", headers=bearer(token)).status_code == 401
+
+
+def test_a_new_sub_area_joins_cached_scopes_when_they_expire(session: Session) -> None:
+    now = [0.0]
+    cache = ScopeCache(ttl=30.0, clock=lambda: now[0])
+    street = session.execute(text(
+        "SELECT code FROM admin_areas WHERE level = 'street' ORDER BY code LIMIT 1")).scalar()
+    areas, _ = expand_scope(session, (street,), (), cache)
+    session.execute(text("INSERT INTO admin_areas (code, name, level, parent_code) "
+                         "VALUES (:c, '新社区', 'community', :s)"),
+                    {"c": f"{street}999", "s": street})
+    assert expand_scope(session, (street,), (), cache)[0] == areas  # still the cached one
+    now[0] = 31.0
+    assert set(expand_scope(session, (street,), (), cache)[0]) == {*areas, f"{street}999"}
