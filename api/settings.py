@@ -6,6 +6,7 @@ without it the embedded cluster under ``GRIDGOV_HOME`` is used.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -175,3 +176,16 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def libpq_url(url: str) -> str:
+    """The ``postgresql://`` form of a PostgreSQL URL (what ``psql`` and libpq accept).
+
+    Examples
+    --------
+    >>> libpq_url("postgresql+psycopg://u:p@127.0.0.1:5432/db")
+    'postgresql://u:p@127.0.0.1:5432/db'
+    >>> libpq_url("postgres://u@h/db")
+    'postgresql://u@h/db'
+    """
+    return re.sub(r"^postgres(?:ql)?(?:\+\w+)?://", "postgresql://", url, count=1)
