@@ -137,6 +137,12 @@ class _Compiler:
         raise _bad(f"{node.name!r} is not a queryable of {self.layer.id!r}; queryables: "
                    f"{names}, {GEOMETRY} (see /collections/{self.layer.id}/queryables)")
 
+    @staticmethod
+    def expr(prop: LayerProperty) -> str:
+        """The property's SQL expression (text columns of any kind compare as text)."""
+        return (f"CAST(({prop.expression()}) AS text)" if prop.type == "string"
+                else f"({prop.expression()})")
+
     def literal(self, prop: LayerProperty, value: Any) -> str:
         return self.bind(_coerce(prop, value), prop.type)
 
@@ -164,11 +170,11 @@ class _Compiler:
             prop, value, op = self.prop(node.rhs), node.lhs, flipped
         else:
             prop, value = self.prop(node.lhs), node.rhs
-        return f"(({prop.expression()}) {op} {self.literal(prop, value)})"
+        return f"({self.expr(prop)} {op} {self.literal(prop, value)})"
 
     def advanced(self, node: Any) -> str:
         prop = self.prop(node.lhs)
-        expr = f"({prop.expression()})"
+        expr = self.expr(prop)
         negate = "NOT " if node.not_ else ""
         if isinstance(node, ast.IsNull):
             return f"({expr} IS {negate}NULL)"
@@ -270,8 +276,8 @@ def to_sql(node: ast.Node, layer: Layer) -> SQLFilter:
     >>> from layers.registry import get_layer
     >>> f = to_sql(parse("status = 'in_progress' AND floors >= 3", None), get_layer("buildings"))
     >>> f.sql, f.params
-    ('(((t.status) = CAST(:cql_0 AS text)) AND ((t.floors) >= CAST(:cql_1 AS bigint)))', \
-{'cql_0': 'in_progress', 'cql_1': 3})
+    ('((CAST((t.status) AS text) = CAST(:cql_0 AS text)) AND ((t.floors) >= CAST(:cql_1 AS \
+bigint)))', {'cql_0': 'in_progress', 'cql_1': 3})
     """
     compiler = _Compiler(layer)
     try:

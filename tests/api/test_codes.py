@@ -102,6 +102,10 @@ def test_grid_plates_pdf_has_a_plate_per_building(client: TestClient, session: S
     first = session.execute(text("SELECT code FROM buildings WHERE attributes->'grids'->>"
                                  "'basic' = :g ORDER BY code LIMIT 1"), {"g": grid}).scalar()
     assert first in words
+    # Chinese text comes back from the embedded CJK font (title, name and address)
+    first_address = session.execute(text("SELECT coalesce(address, '') FROM buildings "
+                                         "WHERE code = :c"), {"c": first}).scalar_one()
+    assert "楼栋二维码门牌" in words and first_address in words.replace("\n", "")
     assert client.get("/api/v1/grids/nope/plates.pdf").status_code == 404
 
 
