@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.settings import Settings
+from api.settings import Settings, libpq_url
 
 if TYPE_CHECKING:
     from data_samples.generator import Scale
@@ -120,12 +120,17 @@ def db_status() -> None:
 
 
 @db_app.command("url")
-def db_url() -> None:
-    """Print the SQLAlchemy URL of the database in use."""
+def db_url(sqlalchemy: Annotated[bool, typer.Option(
+        "--sqlalchemy", help="print the SQLAlchemy form (postgresql+psycopg://)")] = False
+           ) -> None:
+    """Print the URL of the database in use, for psql and libpq (postgresql://).
+
+    Example: psql "$(gridgov db url)"
+    """
     with _friendly_errors():
         settings = _settings()
-        print(settings.db.resolved_url() if settings.db.database_url
-              else _cluster().url())
+        url = settings.db.resolved_url() if settings.db.database_url else _cluster().url()
+        print(url if sqlalchemy else libpq_url(url))
 
 
 @db_app.command("upgrade")

@@ -64,6 +64,9 @@ def plates(
     grid: Annotated[str | None, typer.Option(help="a grid code (or alias code)")] = None,
     community: Annotated[str | None, typer.Option(help="a community code (12 digits)")]
     = None,
+    base_url: Annotated[str | None, typer.Option(
+        help="the address phones reach the server at (default: GRIDGOV_PUBLIC_BASE_URL)")]
+    = None,
 ) -> None:
     """Write printable A4 QR plate sheets of the buildings of a grid or a community."""
     from sqlalchemy import text
@@ -76,6 +79,10 @@ def plates(
 
     if (grid is None) == (community is None):
         raise _fail("give one of --grid CODE or --community CODE")
+    base_url = base_url or _settings().api.public_base_url
+    if not base_url:
+        raise _fail("the plates' QR codes need the address phones reach the server at: "
+                    "give --base-url https://... or set GRIDGOV_PUBLIC_BASE_URL")
     with _friendly_errors():
         engine = _engine()
         try:
@@ -96,6 +103,6 @@ def plates(
         finally:
             engine.dispose()
         pdf = plates_pdf(records, title=f"楼栋二维码门牌 · {title}",
-                         base_url=_settings().api.public_base_url)
+                         base_url=base_url)
     out.write_bytes(pdf)
     console.print(f"{len(records)} plates written to {out}")

@@ -1,4 +1,4 @@
-"""Request dependencies: the database session and settings."""
+"""Request dependencies: the database session, settings and the public base URL."""
 
 from __future__ import annotations
 
@@ -26,5 +26,11 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_public_base_url(request: Request) -> str:
+    """The base of URLs given out (plates, Open311): the setting, else this request's address."""
+    return get_settings(request).api.base_url(str(request.base_url))
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+PublicBaseDep = Annotated[str, Depends(get_public_base_url)]

@@ -29,6 +29,7 @@ _TEXT_ERRORS = frozenset({INVALID_TEXT, "string_unicode"})
 RETRY_AFTER_SECONDS = 5
 
 STATUS_CODES: dict[type[Exception], int] = {
+    gis.MissingDependency: 500,
     gis.NotFound: 404,
     gis.Conflict: 409,
     gis.CRSMismatch: 422,

@@ -6,6 +6,7 @@ without it the embedded cluster under ``GRIDGOV_HOME`` is used.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -48,7 +49,10 @@ class APISettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
 
     name: str = "gridgov"
-    public_base_url: str = "http://127.0.0.1:8000"
+    #: the address phones and other servers reach gridgov at (``https://grid.example.cn``),
+    #: the base of plate QR URLs and of Open311 discovery; unset: the address each
+    #: request came in on (``make demo PORT=8311`` plates point at port 8311)
+    public_base_url: str | None = None
     page_size: int = 100
     max_page_size: int = 10_000
     timezone: str = "Asia/Shanghai"
@@ -65,6 +69,19 @@ class APISettings(BaseSettings):
     rate_limit_login: str = Field(default="10/minute", validation_alias=_api("rate_limit_login"))
     #: most client keys each rate limiter remembers (the least recently seen go first)
     rate_limit_max_keys: int = Field(default=100_000, validation_alias=_api("rate_limit_max_keys"))
+
+
+    def base_url(self, request_base: str) -> str:
+        """``public_base_url``, or ``request_base`` (where a request came in) when unset.
+
+        Examples
+        --------
+        >>> APISettings(public_base_url=None).base_url("http://127.0.0.1:8311/")
+        'http://127.0.0.1:8311'
+        >>> APISettings(public_base_url="https://grid.example.cn/").base_url("http://10.0.0.5")
+        'https://grid.example.cn'
+        """
+        return (self.public_base_url or request_base).rstrip("/")
 
 
 class WebSettings(BaseSettings):
@@ -178,3 +195,16 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def libpq_url(url: str) -> str:
+    """The ``postgresql://`` form of a PostgreSQL URL (what ``psql`` and libpq accept).
+
+    Examples
+    --------
+    >>> libpq_url("postgresql+psycopg://u:p@127.0.0.1:5432/db")
+    'postgresql://u:p@127.0.0.1:5432/db'
+    >>> libpq_url("postgres://u@h/db")
+    'postgresql://u@h/db'
+    """
+    return re.sub(r"^postgres(?:ql)?(?:\+\w+)?://", "postgresql://", url, count=1)

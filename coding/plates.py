@@ -2,30 +2,41 @@
 
 Each plate carries the QR code of the building's URL (drawn as vector
 rectangles, so it prints sharp at any size), the building code, the name and
-address, and a Chinese label ("一楼一码 扫码查看/上报"). Chinese text uses
-reportlab's built-in CID font ``STSong-Light`` (no font file needed; PDF
-viewers supply the glyphs).
+address, and a Chinese label ("一楼一码 扫码查看/上报"). Chinese text is set in
+a TrueType CJK font found on the machine (:data:`CJK_FONT_FILES`, e.g. Debian's
+``fonts-wqy-microhei``), embedded as a subset, so every viewer and print shop
+shows the name and address.
 """
 
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from coding import building_codes
 from coding.qr import plate_url, qr_matrix
-from gis_core.errors import InvalidInput
+from gis_core.errors import InvalidInput, MissingDependency
 
-CJK_FONT = "STSong-Light"
+CJK_FONT = "gridgov-cjk"
+#: TrueType CJK fonts tried in order (reportlab embeds TrueType outlines only, so the
+#: CFF-based Noto Sans CJK cannot be used); ``GRIDGOV_CJK_FONT`` names another file
+CJK_FONT_FILES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+)
 CODE_FONT = "Courier-Bold"
 DEFAULT_LABEL = "一楼一码 扫码查看/上报"
 
@@ -52,9 +63,28 @@ class PlateRecord:
     url: str = ""
 
 
+def cjk_font_file() -> Path:
+    """The CJK TrueType font embedded in plate PDFs: ``GRIDGOV_CJK_FONT`` or the first found.
+
+    Raises
+    ------
+    MissingDependency
+        When ``GRIDGOV_CJK_FONT`` names no file, or none of :data:`CJK_FONT_FILES` exists.
+    """
+    chosen = os.environ.get("GRIDGOV_CJK_FONT")
+    candidates = (chosen,) if chosen else CJK_FONT_FILES
+    for candidate in candidates:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    raise MissingDependency(
+        f"no CJK font for the plate PDF: {', '.join(candidates)} not found; install one "
+        "(Debian/Ubuntu: apt-get install fonts-wqy-microhei, see scripts/setup-system.sh) "
+        "or set GRIDGOV_CJK_FONT to a TrueType (.ttf/.ttc) font with Chinese glyphs")
+
+
 def _register_fonts() -> None:
     if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+        pdfmetrics.registerFont(TTFont(CJK_FONT, str(cjk_font_file()), subfontIndex=0))
 
 
 def _as_record(item: PlateRecord | Mapping[str, str], base_url: str | None) -> PlateRecord:
@@ -181,6 +211,8 @@ def plates_pdf(
         If a record's code is not a valid building or room code.
     InvalidInput
         For bad layout parameters or records.
+    MissingDependency
+        When no CJK font file is installed (:func:`cjk_font_file`).
 
     Examples
     --------

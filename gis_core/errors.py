@@ -92,3 +92,9 @@ class NotAnImage(InvalidInput):
     """Bytes that should hold an image (JPEG, PNG, WebP) cannot be decoded as one."""
 
     code = "not_an_image"
+
+
+class MissingDependency(GisError):
+    """A file or system package the operation needs is not installed (the server's fault)."""
+
+    code = "missing_dependency"

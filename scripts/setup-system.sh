@@ -2,6 +2,7 @@
 # Install the system packages gridgov needs, only those that are missing.
 # Debian/Ubuntu: PostgreSQL server + PostGIS 3 (the distro's version), GDAL tools
 # (ogrinfo for the OGC API test), Chromium (the one-map browser test), poppler (PDF plates),
+# a CJK TrueType font embedded in the plate PDFs (fonts-wqy-microhei), psql,
 # npm (the web client's assets).
 set -euo pipefail
 
@@ -19,7 +20,8 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || tr
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
   missing+=("postgresql")
 fi
-for p in gdal-bin chromium poppler-utils python3-venv; do need "$p"; done
+for p in gdal-bin chromium poppler-utils fonts-wqy-microhei python3-venv; do need "$p"; done
+command -v psql >/dev/null 2>&1 || missing+=("postgresql-client")  # psql "$(gridgov db url)"
 command -v npm >/dev/null 2>&1 || missing+=("npm")  # the one-map's MapLibre GL and Leaflet
 
 updated=0

@@ -102,7 +102,7 @@ def _check_origin(request: Request, settings: Settings) -> None:
     origin = request.headers.get("origin")
     if origin is None:
         return
-    ours = {request.url.netloc, urlsplit(settings.api.public_base_url).netloc}
+    ours = {request.url.netloc, urlsplit(settings.api.base_url(str(request.base_url))).netloc}
     if urlsplit(origin).netloc not in ours:
         raise APIError(403, "csrf_failed", "sign in from this site's own sign-in page")
 

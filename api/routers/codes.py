@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.auth.access import Staff, public
-from api.deps import SessionDep, SettingsDep
+from api.deps import PublicBaseDep, SessionDep, SettingsDep
 from api.errors import APIError
 from api.media import images
 from api.routers.buildings import building_record
@@ -36,10 +36,10 @@ def _building(session: Session, code: str) -> dict[str, Any]:
 @router.get("/buildings/{code}/qr.svg", response_class=Response,
             responses={200: {"content": {"image/svg+xml": {}}}})
 @public
-def building_qr_svg(code: str, session: SessionDep, settings: SettingsDep) -> Response:
+def building_qr_svg(code: str, session: SessionDep, base: PublicBaseDep) -> Response:
     """The building's plate QR code as SVG; it encodes ``{public_base_url}/b/{code}``."""
     building = _building(session, code)
-    url = qr.plate_url(settings.api.public_base_url, building["code"])
+    url = qr.plate_url(base, building["code"])
     return Response(qr.make_svg(url), media_type="image/svg+xml",
                     headers={"Cache-Control": "public, max-age=86400"})
 
@@ -47,12 +47,12 @@ def building_qr_svg(code: str, session: SessionDep, settings: SettingsDep) -> Re
 @router.get("/buildings/{code}/qr.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
 @public
-def building_qr_png(code: str, session: SessionDep, settings: SettingsDep,
+def building_qr_png(code: str, session: SessionDep, base: PublicBaseDep,
                     scale: Annotated[int, Query(ge=1, le=40, description="pixels per module")]
                     = 8) -> Response:
     """The building's plate QR code as PNG."""
     building = _building(session, code)
-    url = qr.plate_url(settings.api.public_base_url, building["code"])
+    url = qr.plate_url(base, building["code"])
     return Response(qr.make_png(url, scale=scale), media_type="image/png",
                     headers={"Cache-Control": "public, max-age=86400"})
 
@@ -74,11 +74,11 @@ def grid_plate_records(session: Session, grid_code: str) -> tuple[str, list[dict
 
 @router.get("/grids/{code}/plates.pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
-def grid_plates_pdf(code: str, session: SessionDep, settings: SettingsDep) -> Response:
+def grid_plates_pdf(code: str, session: SessionDep, base: PublicBaseDep) -> Response:
     """Printable A4 sheets of the QR plates of every building in a grid (10 per page)."""
     title, records = grid_plate_records(session, code)
     pdf = plates.plates_pdf(records, title=f"楼栋二维码门牌 · {title}",
-                            base_url=settings.api.public_base_url)
+                            base_url=base)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="plates-{code}.pdf"'})
 
@@ -111,7 +111,8 @@ def scan_record(session: Session, code: str, scope: tuple[str, dict[str, Any]] =
 
 @router.post("/buildings/scan")
 async def scan_building(request: Request, session: SessionDep, settings: SettingsDep,
-                        principal: Staff, image: UploadFile) -> dict[str, Any]:
+                        base: PublicBaseDep, principal: Staff, image: UploadFile
+                        ) -> dict[str, Any]:
     """Read the QR plate in a photo and return the building's record.
 
     Upload the photo as multipart field ``image`` (JPEG, PNG or WebP recognised
@@ -133,11 +134,11 @@ async def scan_building(request: Request, session: SessionDep, settings: Setting
     if text_read is None:
         raise APIError(422, "no_qr_found", "no QR code could be read in the photo; hold the "
                                            "phone closer and keep the plate flat and lit")
-    code = qr.parse_plate_url(text_read, base_url=settings.api.public_base_url)
+    code = qr.parse_plate_url(text_read, base_url=base)
     if code is None:
         raise APIError(422, "not_a_building_plate",
                        f"the QR code reads {text_read[:200]!r}, which is not one of our building "
-                       f"plates ({settings.api.public_base_url}/b/ and a building code with a "
+                       f"plates ({base}/b/ and a building code with a "
                        "valid check character)")
     return await anyio.to_thread.run_sync(scan_record, session, code, principal.event_sql("e"))
 

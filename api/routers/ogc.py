@@ -1,8 +1,11 @@
-"""OGC API - Features Part 1 at ``/ogc``: the registry's layers as collections.
+"""OGC API - Features Parts 1 and 3 at ``/ogc``: the registry's layers as collections.
 
 JSON/GeoJSON or HTML by content negotiation (``f=json|html`` first, then the
 ``Accept`` header). Invalid or unknown query parameters answer 400 and a
-missing collection or feature 404, as the standard requires.
+missing collection or feature 404, as the standard requires. ``/ogc/api`` is
+the definition of this OGC API alone (its server ``/ogc``), with one items path
+per collection listing its queryables, which is how GDAL learns to send
+``-where`` as a ``filter``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from sqlalchemy import Connection, text
 from api.auth.access import public
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
+from api.ogc import cql
+from api.ogc.queryables import SCHEMA_JSON, queryables
 from api.openapi import ErrorFormat
 from api.services import ogc, ogc_html
 from api.validation import db_int
@@ -73,6 +78,19 @@ ITEMS_PARAMS = [
     {"name": "datetime", "in": "query", "required": False,
      "description": "RFC 3339 instant or interval (`start/end`, `../end`, `start/..`)",
      "schema": {"type": "string"}},
+    {"name": "filter", "in": "query", "required": False,
+     "description": "CQL2 filter over the collection's queryables, e.g. "
+                    "`status = 'in_progress' AND S_INTERSECTS(geometry, POINT(114.25 22.72))`",
+     "schema": {"type": "string"}},
+    {"name": "filter-lang", "in": "query", "required": False,
+     "description": "language of `filter` (`cql-text` is the draft name of `cql2-text`)",
+     "schema": {"type": "string", "enum": list(cql.FILTER_LANGS), "default": "cql2-text"}},
+    {"name": "filter-crs", "in": "query", "required": False,
+     "description": "CRS of the geometries in `filter`",
+     "schema": {"type": "string", "enum": list(ogc.CRS84_NAMES), "default": ogc.CRS84}},
+    {"name": "sortby", "in": "query", "required": False, "style": "form", "explode": False,
+     "description": "properties to sort by: `+name` (or `name`) ascending, `-name` descending",
+     "schema": {"type": "array", "items": {"type": "string"}}},
 ]
 
 
@@ -162,9 +180,11 @@ def landing_page(request: Request, settings: SettingsDep) -> Response:
 
 @router.get("/api", include_in_schema=False)
 @public
-def service_desc(request: Request) -> JSONResponse:
-    """The OpenAPI definition of this server."""
-    return JSONResponse(request.app.openapi(), media_type=ogc.OPENAPI)
+def service_desc(request: Request, session: SessionDep) -> JSONResponse:
+    """The OpenAPI definition of this OGC API (server ``/ogc``), one items path per collection."""
+    doc = ogc.openapi(request.app.openapi(), _base(request), router.prefix,
+                      available_layers(session.connection()), ITEMS_PARAMS)
+    return JSONResponse(doc, media_type=ogc.OPENAPI)
 
 
 @router.get("/api.html", include_in_schema=False)
@@ -228,6 +248,21 @@ def _page_links(request: Request, query: ogc.ItemsQuery, returned: int, total: i
                                         limit=query.limit)
         links.append(ogc.link(str(prev), "prev", ogc.GEOJSON, "previous page"))
     return links
+
+
+@router.get("/collections/{collection_id}/queryables", openapi_extra={"parameters": [F_PARAM]},
+            response_class=Response,
+            responses={200: {"content": {SCHEMA_JSON: {},
+                                         ogc.HTML: {"schema": {"type": "string"}}}}})
+@public
+def collection_queryables(collection_id: str, request: Request, session: SessionDep) -> Response:
+    """The properties a filter or sortby of the collection may name, as a JSON Schema."""
+    _only_f(request)
+    html = wants_html(request)
+    layer = _layer(session.connection(), collection_id)
+    doc = queryables(layer, f"{_base(request)}/collections/{layer.id}/queryables")
+    page = ogc_html.queryables(doc, _json_href(request)) if html else None
+    return _respond(request, doc, page, SCHEMA_JSON)
 
 
 @router.get("/collections/{collection_id}/items", openapi_extra={"parameters": ITEMS_PARAMS},

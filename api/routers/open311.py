@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from api.auth.access import public
-from api.deps import SessionDep, SettingsDep
+from api.deps import PublicBaseDep, SessionDep, SettingsDep
 from api.errors import status_of
 from api.openapi import ErrorFormat
 from api.personal.cipher import PersonalCipher
@@ -132,10 +132,10 @@ Jurisdiction = Depends(jurisdiction)
 
 @router.get("/discovery.{fmt}")
 @public
-def get_discovery(fmt: Format, settings: SettingsDep) -> Response:
+def get_discovery(fmt: Format, settings: SettingsDep, base: PublicBaseDep) -> Response:
     """Where this GeoReport v2 endpoint is and which formats it speaks."""
     s = settings.open311
-    data = o311.discovery(settings.api.public_base_url, s.changeset, s.contact, s.key_service)
+    data = o311.discovery(base, s.changeset, s.contact, s.key_service)
     return render(data, fmt, "discovery")
 
 
@@ -165,7 +165,7 @@ STATUS_MAPPING = (
 
 @router.get("/requests.{fmt}", dependencies=[Jurisdiction], description=STATUS_MAPPING)
 @public
-def get_requests(fmt: Format, session: SessionDep, settings: SettingsDep,
+def get_requests(fmt: Format, session: SessionDep, settings: SettingsDep, base: PublicBaseDep,
                  service_request_id: str | None = None, service_code: str | None = None,
                  start_date: str | None = None, end_date: str | None = None,
                  status: str | None = None) -> Response:
@@ -176,7 +176,7 @@ def get_requests(fmt: Format, session: SessionDep, settings: SettingsDep,
          "start_date": start_date, "end_date": end_date, "status": status},
         now=datetime.now(tz), tz=tz, window_days=settings.open311.window_days,
         max_requests=settings.open311.max_requests)
-    found = o311.find_requests(session, query, tz, settings.api.public_base_url,
+    found = o311.find_requests(session, query, tz, base,
                                settings.open311.public_details)
     return render(found, fmt, "requests")
 
@@ -184,10 +184,10 @@ def get_requests(fmt: Format, session: SessionDep, settings: SettingsDep,
 @router.get("/requests/{service_request_id}.{fmt}", dependencies=[Jurisdiction])
 @public
 def get_request(service_request_id: str, fmt: Format, session: SessionDep,
-                settings: SettingsDep) -> Response:
+                settings: SettingsDep, base: PublicBaseDep) -> Response:
     """One service request's current status."""
     tz = o311.zone(settings.api.timezone)
-    found = o311.get_request(session, service_request_id, tz, settings.api.public_base_url,
+    found = o311.get_request(session, service_request_id, tz, base,
                              settings.open311.public_details)
     return render(found, fmt, "requests")
 

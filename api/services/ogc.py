@@ -1,11 +1,12 @@
-"""OGC API - Features Part 1 over the layer registry: documents, query parsing, item SQL.
+"""OGC API - Features Parts 1 and 3 over the layer registry: documents, query parsing, item SQL.
 
 Every registry layer with a table or query is a collection named by the layer
 id. Items are read with SQL composed from the layer's declaration (source,
 static ``where``, declared filters, exposed properties); request values are
 bound parameters, and only declared property names reach the SQL text.
-Invalid or unknown query parameters raise :class:`OGCBadRequest` (HTTP 400,
-as the standard requires).
+``filter`` (CQL2 text or JSON) and ``sortby`` are compiled by :mod:`api.ogc`
+over the same declared properties. Invalid or unknown query parameters raise
+:class:`OGCBadRequest` (HTTP 400, as the standard requires).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from api.errors import APIError
+from api.ogc import cql
+from api.ogc.queryables import JSON_SCHEMA_TYPES, SCHEMA_JSON, order_by
 from api.validation import BIGINT_MAX
 from gis_core.errors import InvalidInput
 from layers.filters import parse_bool, parse_datetime_interval
@@ -29,7 +32,21 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
 )
+#: the relation of a collection to its queryables
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -40,7 +57,10 @@ DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
 #: query parameters every items request may carry
 STANDARD_ITEM_PARAMS = frozenset({"f", "bbox", "bbox-crs", "crs", "limit", "offset",
-                                  "datetime"})
+                                  "datetime", "filter", "filter-lang", "filter-crs", "sortby"})
+CRS84_NAMES = (CRS84, "EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/4326")
+#: parameters read after the others: CRS names, ``filter`` and ``sortby``
+PART3_PARAMS = frozenset({"bbox-crs", "crs", "filter-crs", "filter", "filter-lang", "sortby"})
 
 
 class OGCBadRequest(APIError):
@@ -61,6 +81,10 @@ class ItemsQuery:
     datetime: str | None = None
     filters: dict[str, str] = field(default_factory=dict)
     properties: dict[str, Any] = field(default_factory=dict)
+    #: ``filter`` compiled to SQL over the layer's properties (``TRUE`` without one)
+    cql: cql.SQLFilter = field(default_factory=cql.SQLFilter)
+    #: the ``ORDER BY`` list of ``sortby`` (the feature id last)
+    order: str = "t.id"
 
 
 def parse_bbox(raw: str) -> tuple[float, float, float, float]:
@@ -136,6 +160,7 @@ def parse_items_query(layer: Layer, params: Iterable[tuple[str, str]],
     declared = {f.name for f in layer.all_filters} - {"datetime"}
     query = ItemsQuery()
     seen: set[str] = set()
+    given: dict[str, str] = {}
     for name, raw in params:
         if name not in allowed:
             raise _bad(f"query parameter '{name}': unknown; allowed: "
@@ -149,9 +174,8 @@ def parse_items_query(layer: Layer, params: Iterable[tuple[str, str]],
             query.offset = _parse_int(name, raw, 0)
         elif name == "bbox":
             query.bbox = parse_bbox(raw)
-        elif name in ("bbox-crs", "crs"):
-            if raw not in (CRS84, "EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/4326"):
-                raise _bad(f"query parameter '{name}': only {CRS84} is supported", name)
+        elif name in PART3_PARAMS:
+            given[name] = raw
         elif name == "datetime":
             try:
                 parse_datetime_interval(raw)
@@ -162,7 +186,18 @@ def parse_items_query(layer: Layer, params: Iterable[tuple[str, str]],
             query.filters[name] = raw
         elif name != "f":
             query.properties[name] = _property_value(layer, name, raw)
+    _add_part3(layer, query, given)
     return query
+
+
+def _add_part3(layer: Layer, query: ItemsQuery, given: dict[str, str]) -> None:
+    """Check the CRS parameters; compile ``filter`` and ``sortby`` into ``query``."""
+    for name in ("bbox-crs", "crs", "filter-crs"):
+        if name in given and given[name] not in CRS84_NAMES:
+            raise _bad(f"query parameter '{name}': only {CRS84} is supported", name)
+    if "filter" in given:
+        query.cql = cql.to_sql(cql.parse(given["filter"], given.get("filter-lang")), layer)
+    query.order = order_by(layer, given.get("sortby"))
 
 
 def _source(layer: Layer) -> str:
@@ -188,11 +223,12 @@ def _items_sql(layer: Layer, query: ItemsQuery) -> tuple[str, str]:
             conds.append(f"CAST(({expr}) AS text) = :pf_{name}")
         else:
             conds.append(f"({expr}) = :pf_{name}")
+    conds.append(query.cql.sql)
     where = " AND ".join(conds)
     cols = ", ".join(f"{p.expression()} AS {p.name}" for p in layer.properties)
     count = f"SELECT count(*) FROM {_source(layer)} WHERE {where}"
     page = (f"SELECT t.{layer.id_column} AS __fid, {cols}, ST_AsGeoJSON({geom}, 7) AS "
-            f"__geometry FROM {_source(layer)} WHERE {where} ORDER BY t.{layer.id_column} "
+            f"__geometry FROM {_source(layer)} WHERE {where} ORDER BY {query.order} "
             "LIMIT :limit OFFSET :offset")
     return count, page
 
@@ -213,6 +249,7 @@ def items(conn: Connection, layer: Layer, query: ItemsQuery) -> tuple[list[dict[
     if query.bbox is not None:
         params.update(zip(("minx", "miny", "maxx", "maxy"), query.bbox, strict=True))
     params.update({f"pf_{k}": v for k, v in query.properties.items()})
+    params.update(query.cql.params)
     count_sql, page_sql = _items_sql(layer, query)
     total = int(conn.execute(text(count_sql), params).scalar_one())
     rows = conn.execute(text(page_sql), {**params, "limit": query.limit,
@@ -282,6 +319,7 @@ def collection(layer: Layer, base: str, bounds: tuple[float, float, float, float
             link(f"{href}?f=html", "alternate", HTML, layer.title.en),
             link(f"{href}/items", "items", GEOJSON, "items as GeoJSON"),
             link(f"{href}/items?f=html", "items", HTML, "items as HTML"),
+            link(f"{href}/queryables", QUERYABLES_REL, SCHEMA_JSON, "queryables"),
         ],
     }
 
@@ -291,3 +329,28 @@ def item_links(href: str) -> list[dict[str, str]]:
     collection_href = href.rsplit("/items/", 1)[0]
     return [link(href, "self", GEOJSON), link(f"{href}?f=html", "alternate", HTML),
             link(collection_href, "collection", JSON)]
+
+
+def _property_params(layer: Layer) -> list[dict[str, Any]]:
+    """The ``name=value`` query parameters of ``layer``'s properties (its queryables)."""
+    return [{"name": p.name, "in": "query", "required": False,
+             "description": f"features whose {p.name} equals this value",
+             "schema": JSON_SCHEMA_TYPES[p.type]} for p in layer.properties]
+
+
+def openapi(app_doc: dict[str, Any], base: str, prefix: str, layers: Iterable[Layer],
+            items_params: list[dict[str, Any]]) -> dict[str, Any]:
+    """The definition of the OGC API alone, served at ``base``.
+
+    ``app_doc``'s paths under ``prefix``, plus one items path per collection
+    with its queryables as parameters (what GDAL reads to push filters down).
+    """
+    paths = {path.removeprefix(prefix) or "/": item for path, item in app_doc["paths"].items()
+             if path == prefix or path.startswith(f"{prefix}/")}
+    generic = paths.get("/collections/{collection_id}/items", {}).get("get", {})
+    for layer in layers:
+        paths[f"/collections/{layer.id}/items"] = {"get": {
+            **generic, "operationId": f"items_{layer.id.replace('-', '_')}",
+            "summary": f"{layer.title.zh} ({layer.title.en})",
+            "parameters": [*items_params, *_property_params(layer)]}}
+    return {**app_doc, "servers": [{"url": base}], "paths": paths}

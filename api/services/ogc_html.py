@@ -111,3 +111,16 @@ def item(doc: dict[str, Any], title: str, json_href: str) -> str:
     body = (f"<table>{rows}<tr><th>geometry</th><td>{escape(str(geom.get('type')))}</td></tr>"
             f"</table>{_links(doc['links'])}")
     return page(title, body, json_href)
+
+
+def queryables(doc: dict[str, Any], json_href: str) -> str:
+    """The queryables of a collection: name, type, allowed values."""
+    rows = "".join(
+        f"<tr><td><code>{escape(name)}</code></td>"
+        f"<td>{escape(s.get('format') or s.get('type', ''))}</td>"
+        f"<td>{escape(', '.join(map(str, s.get('enum', []))))}</td></tr>"
+        for name, s in doc["properties"].items())
+    body = (f"<p>{escape(doc['description'])}: what <code>filter</code> (CQL2) and "
+            f"<code>sortby</code> may name.</p><table><tr><th>queryable</th><th>type</th>"
+            f"<th>values</th></tr>{rows}</table>")
+    return page(f"{doc['title']} · queryables", body, json_href)

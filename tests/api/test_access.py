@@ -34,6 +34,7 @@ PUBLIC = {
     ("GET", "/tiles/raster/{name}/{z}/{x}/{y}.png"),
     ("GET", "/ogc"), ("GET", "/ogc/api"), ("GET", "/ogc/api.html"), ("GET", "/ogc/conformance"),
     ("GET", "/ogc/collections"), ("GET", "/ogc/collections/{collection_id}"),
+    ("GET", "/ogc/collections/{collection_id}/queryables"),
     ("GET", "/ogc/collections/{collection_id}/items"),
     ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"),
     ("GET", "/api/v1/grid-layers"), ("GET", "/api/v1/grids"), ("GET", "/api/v1/grids/{code}"),

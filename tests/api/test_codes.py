@@ -65,9 +65,23 @@ def test_qr_svg_and_png_encode_the_plate_url(client: TestClient, session: Sessio
     assert svg.content.lstrip().startswith(b"<?xml") or b"<svg" in svg.content[:200]
     png = client.get(f"/api/v1/buildings/{code}/qr.png")
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
-    base = client.app.state.settings.api.public_base_url  # type: ignore[attr-defined]
-    assert qr.read(png.content) == f"{base}/b/{code}"
+    assert qr.read(png.content) == f"http://testserver/b/{code}"
     assert client.get("/api/v1/buildings/44030700300199999X/qr.svg").status_code == 404
+
+
+def test_plate_urls_use_the_public_base_url_or_the_address_asked(client: TestClient,
+                                                                session: Session) -> None:
+    code, _, _ = _building(session)
+    # unset: the address the request came in on (make demo PORT=8311)
+    png = client.get(f"/api/v1/buildings/{code}/qr.png", headers={"host": "127.0.0.1:8311"})
+    assert qr.read(png.content) == f"http://127.0.0.1:8311/b/{code}"
+    discovery = client.get("/open311/v2/discovery.json", headers={"host": "127.0.0.1:8311"})
+    assert discovery.json()["endpoints"][0]["url"] == "http://127.0.0.1:8311/open311/v2"
+    client.app.state.settings.api.public_base_url = "https://grid.example.cn/"  # type: ignore[attr-defined]
+    png = client.get(f"/api/v1/buildings/{code}/qr.png", headers={"host": "127.0.0.1:8311"})
+    assert qr.read(png.content) == f"https://grid.example.cn/b/{code}"
+    discovery = client.get("/open311/v2/discovery.json")
+    assert discovery.json()["endpoints"][0]["url"] == "https://grid.example.cn/open311/v2"
 
 
 def test_grid_plates_pdf_has_a_plate_per_building(client: TestClient, session: Session,
@@ -88,12 +102,16 @@ def test_grid_plates_pdf_has_a_plate_per_building(client: TestClient, session: S
     first = session.execute(text("SELECT code FROM buildings WHERE attributes->'grids'->>"
                                  "'basic' = :g ORDER BY code LIMIT 1"), {"g": grid}).scalar()
     assert first in words
+    # Chinese text comes back from the embedded CJK font (title, name and address)
+    first_address = session.execute(text("SELECT coalesce(address, '') FROM buildings "
+                                         "WHERE code = :c"), {"c": first}).scalar_one()
+    assert "楼栋二维码门牌" in words and first_address in words.replace("\n", "")
     assert client.get("/api/v1/grids/nope/plates.pdf").status_code == 404
 
 
 def test_scan_a_plate_photo_returns_the_record(client: TestClient, session: Session) -> None:
     code, _, _ = _building(session)
-    base = client.app.state.settings.api.public_base_url  # type: ignore[attr-defined]
+    base = "http://testserver"  # no GRIDGOV_PUBLIC_BASE_URL: the address asked
     photo = _photo(plate_png({"code": code, "address": "测试地址"}, base_url=base))
     resp = client.post("/api/v1/buildings/scan",
                        files={"image": ("plate.jpg", photo, "image/jpeg")})
@@ -118,7 +136,7 @@ def test_scan_errors(client: TestClient, session: Session) -> None:
     resp = client.post("/api/v1/buildings/scan", files={"image": (
         "c.jpg", _photo(qr.make_png(f"http://x.cn/b/{wrong}", scale=8)), "image/jpeg")})
     assert resp.status_code == 422 and resp.json()["code"] == "not_a_building_plate"
-    base = client.app.state.settings.api.public_base_url  # type: ignore[attr-defined]
+    base = "http://testserver"  # no GRIDGOV_PUBLIC_BASE_URL: the address asked
     elsewhere = f"https://other-city.example.cn/b/{code}"  # a plate of another server
     resp = client.post("/api/v1/buildings/scan", files={"image": (
         "h.jpg", _photo(qr.make_png(elsewhere, scale=8)), "image/jpeg")})
@@ -206,9 +224,15 @@ def test_cli_plates(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         grid = conn.execute(text("SELECT attributes->'grids'->>'basic' FROM buildings "
                                  "WHERE attributes ? 'grids' LIMIT 1")).scalar_one()
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.delenv("GRIDGOV_PUBLIC_BASE_URL", raising=False)
     out = tmp_path / "p.pdf"
-    result = CliRunner().invoke(cli, ["plates", "--grid", grid, "--out", str(out)])
+    unknown = CliRunner().invoke(cli, ["plates", "--grid", grid, "--out", str(out)])
+    assert unknown.exit_code == 1 and "GRIDGOV_PUBLIC_BASE_URL" in unknown.output
+    assert not out.exists()
+    result = CliRunner().invoke(cli, ["plates", "--grid", grid, "--out", str(out),
+                                      "--base-url", "https://grid.example.cn"])
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(b"%PDF")
+    monkeypatch.setenv("GRIDGOV_PUBLIC_BASE_URL", "https://grid.example.cn")
     bad = CliRunner().invoke(cli, ["plates", "--grid", "nope", "--out", str(out)])
     assert bad.exit_code == 1 and "nope" in bad.output

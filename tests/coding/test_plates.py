@@ -9,16 +9,18 @@ which is rasterised here and decoded with ``coding.qr.read``.
 import base64
 import io
 import re
+import subprocess
 import zlib
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from reportlab.pdfbase import pdfmetrics
 
 from coding import building_codes, qr
-from coding.plates import DEFAULT_LABEL, PlateRecord, plate_png, plates_pdf
-from gis_core.errors import InvalidCode, InvalidInput
+from coding.plates import CJK_FONT, DEFAULT_LABEL, PlateRecord, plate_png, plates_pdf
+from gis_core.errors import InvalidCode, InvalidInput, MissingDependency
 
 BASE = "https://grid.example.cn"
 COMMUNITY = "440307003001"
@@ -114,10 +116,37 @@ def test_pdf_has_one_page_per_ten_plates_and_shows_every_code():
     shown = [s for page in pages for s in _shown_strings(page)]
     codes = [s.decode("latin-1") for s in shown if re.fullmatch(rb"[0-9A-Z*]{18}", s)]
     assert codes == [r["code"] for r in records]
-    # Chinese text is shown in the CID font as UTF-16BE
-    assert shown.count(DEFAULT_LABEL.encode("utf-16-be")) == 23
-    assert "平湖社区 门牌".encode("utf-16-be") in shown
-    assert b"/BaseFont /STSong-Light" in pdf
+
+
+def _run(*cmd: str) -> str:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+
+
+def test_pdf_embeds_a_cjk_subset_font_that_gives_back_name_and_address(tmp_path):
+    records = _records(3)
+    path = tmp_path / "plates.pdf"
+    path.write_bytes(plates_pdf(records, title="平湖社区 门牌", base_url=BASE))
+    # pdffonts: name, type, encoding, emb, sub, uni, object ID; the standard 14 fonts
+    # (Helvetica, Courier) are in every viewer, every other font is an embedded subset
+    fonts = [line.split() for line in _run("pdffonts", str(path)).splitlines()[2:]]
+    others = [f for f in fonts if f[0] not in ("Helvetica", "Courier-Bold")]
+    assert len(others) == 1, fonts
+    name, *_, emb, sub, uni, _obj, _gen = others[0]
+    assert re.fullmatch(r"[A-Z]{6}\+\S+", name) and (emb, sub, uni) == ("yes", "yes", "yes")
+    text = _run("pdftotext", str(path), "-")
+    assert "平湖社区 门牌" in text
+    assert text.count(DEFAULT_LABEL) == 3
+    joined = text.replace("\n", "")
+    for r in records:
+        assert r["name"] in joined and r["address"] in joined
+
+
+def test_a_missing_cjk_font_is_named_with_its_fix(monkeypatch):
+    monkeypatch.setenv("GRIDGOV_CJK_FONT", "/nonexistent/font.ttf")
+    monkeypatch.setattr(pdfmetrics, "_fonts", {k: v for k, v in pdfmetrics._fonts.items()
+                                               if k != CJK_FONT})
+    with pytest.raises(MissingDependency, match="fonts-wqy-microhei.*GRIDGOV_CJK_FONT"):
+        plates_pdf(_records(1), base_url=BASE)
 
 
 def test_layout_options_change_plates_per_page():

@@ -48,14 +48,18 @@ def fresh_sample_database(server_url: str, sample_dir: Path) -> Iterator[str]:
 
 @contextmanager
 def live_server(database_url: str, env: dict[str, str] | None = None,
-                timeout: float = 60.0) -> Iterator[str]:
-    """Run ``uvicorn api.main:app_from_env`` on a free port; yield its base URL; stop it."""
+                timeout: float = 60.0, access_log: Path | None = None) -> Iterator[str]:
+    """Run ``uvicorn api.main:app_from_env`` on a free port; yield its base URL; stop it.
+
+    With ``access_log``, uvicorn's access log (one line per request) is written there.
+    """
     port = free_port()
     proc_env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
-    log = open(os.devnull, "wb")  # noqa: SIM115 - closed below
+    log = open(access_log or os.devnull, "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app_from_env", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+         "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "info" if access_log else "warning"],
         cwd=REPO, env=proc_env, stdout=log, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
