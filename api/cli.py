@@ -386,3 +386,7 @@ app.add_typer(audit_app, name="audit")
 from api.cli_keys import keys_app  # noqa: E402
 
 app.add_typer(keys_app, name="keys")
+
+from api.cli_notify import notify_app  # noqa: E402
+
+app.add_typer(notify_app, name="notify")

@@ -22,6 +22,7 @@ from api.auth.principal import ScopeCache
 from api.auth.throttle import SignInThrottle
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
+from api.notify import router as notify_router
 from api.openapi import document_errors
 from api.personal import router as personal_router
 from api.personal.cipher import PersonalCipher
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     # tiles first: the busiest routes, matched before the others are tried
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
                    categories, open311, ogc, web, events, stats, analytics, auth,
-                   personal_router, audit_router):
+                   personal_router, audit_router, notify_router):
         app.include_router(module.router)
     document_errors(app)
     return app

@@ -167,6 +167,39 @@ class PersonalSettings(BaseSettings):
     key_file: Path | None = None
 
 
+class NotifySettings(BaseSettings):
+    """Notifications: the delivery worker and the channels (``GRIDGOV_NOTIFY_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_NOTIFY_", extra="ignore")
+
+    #: run the delivery worker in the server (one per database holds the advisory lock)
+    worker: bool = True
+    poll_seconds: float = Field(default=2.0, gt=0)
+    #: attempts before a notification is parked as a dead letter
+    max_attempts: int = Field(default=6, ge=1)
+    #: the wait after the first failure; doubled after each further one, up to the cap
+    backoff_seconds: float = Field(default=30.0, gt=0)
+    backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    #: seconds one channel call may take
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    #: the language of messages to reporters
+    reporter_language: Literal["zh", "en"] = "zh"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "gridgov@localhost"
+    #: the HMAC-SHA256 key of signed webhooks (receivers hold the same)
+    webhook_secret: SecretStr | None = None
+    sms_base_url: str | None = None
+    sms_api_key: SecretStr | None = None
+    wecom_base_url: str = "https://qyapi.weixin.qq.com"
+    wecom_corp_id: str | None = None
+    wecom_secret: SecretStr | None = None
+    wecom_agent_id: int | None = None
+
+
 class Settings(BaseSettings):
     """All settings; tests build apps with their own instance."""
 
@@ -179,6 +212,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     personal: PersonalSettings = Field(default_factory=PersonalSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
 
 def normalise_url(url: str) -> str:

@@ -13,5 +13,6 @@ from api.db import (
     models_tiles,  # noqa: F401
 )
 from api.db.models import Base
+from api.notify import models as notify_models  # noqa: F401
 
 __all__ = ["Base"]

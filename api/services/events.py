@@ -44,6 +44,8 @@ automatic ``dispatch`` by ``system`` when a department is found (the event is
 A report of the same category within ``duplicate_radius_m`` metres (geodesic)
 and ``duplicate_window_hours`` of an open event becomes status ``duplicate``
 with ``attributes.duplicate_of`` = the open event's id and is not dispatched.
+The notifications of a batch's new dispatched and duplicate events are queued
+in one more statement (``api.notify.outbox.notify``).
 
 Errors (all 422 unless said): ``unknown_category`` (field ``category``),
 ``invalid_coordinates``/``unknown_crs`` (field ``location``),
@@ -76,6 +78,7 @@ from api.auth.policy import check_channel, role_for_token
 from api.db.models import NORMALISED_ADDRESS, OPEN_EVENTS_SQL, Building, Event
 from api.db.models_events import EventPhoto
 from api.media.images import is_photo_url
+from api.notify.outbox import INTAKE_KINDS, notify
 from api.personal.cipher import PersonalCipher
 from api.personal.service import seal
 from api.services.grid_lookup import GridLookup
@@ -464,6 +467,8 @@ def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Seque
         created = [(reports[i], actor, o) for i, _, actor in ready
                    if isinstance(o := outcomes[i], Intake) and not o.replayed]
         record_many(conn, [_audit_entry(r, actor, o) for r, actor, o in created])
+        notify(conn, [(o.event_id, INTAKE_KINDS[status]) for _, _, o in created
+                      if (status := (o.row or {}).get("status")) in INTAKE_KINDS])
     return [o for o in outcomes if o is not None]
 
 

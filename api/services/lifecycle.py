@@ -17,7 +17,9 @@ department is found, an automatic ``dispatch`` by ``system``.
 
 Every action writes an ``event.action.<action>`` audit row (status and
 department before and after) in the same transaction; automatic escalation
-writes ``event.action.escalate`` rows by ``system``.
+writes ``event.action.escalate`` rows by ``system``. Dispatch, escalation,
+duplicates and closing queue their notifications in the same transaction
+(``api.notify.outbox``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from api.audit.service import Actor, record
 from api.db.models import OPEN_EVENT_STATUSES, Event, EventHistory
+from api.notify.outbox import ACTION_KINDS, notify
 from gis_core.errors import Conflict, InvalidInput
 
 OPEN_STATES = OPEN_EVENT_STATUSES
@@ -161,6 +164,8 @@ def apply_action(session: Session, event: Event, action: str, *, actor: str | No
     record(session, actor=audit_actor or Actor(actor or "system"),
            action=f"event.action.{action}", object_type="event", object_id=event.id,
            before=was, after=_audited(event))
+    if action in ACTION_KINDS:
+        notify(session, [(event.id, ACTION_KINDS[action])])
     return event
 
 
@@ -229,4 +234,6 @@ def escalate_overdue(session: Session, now: datetime, delay: timedelta) -> list[
     rows = session.execute(text(_ESCALATE), {
         "now": now, "delay": delay.total_seconds(), "top": len(ESCALATION_LEVELS) - 1,
         "open": list(OPEN_STATES), "levels": list(ESCALATION_LEVELS)}).scalars().all()
-    return sorted(int(r) for r in rows)
+    escalated = sorted(int(r) for r in rows)
+    notify(session, [(i, "overdue") for i in escalated])
+    return escalated

@@ -1,0 +1,1 @@
+"""Notifications: a transactional outbox, one delivery worker per database, channel plugins."""

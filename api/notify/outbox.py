@@ -1,0 +1,101 @@
+"""Write notifications in the transaction of the change that causes them.
+
+:func:`notify` takes ``(event_id, kind)`` pairs and inserts, in one statement,
+one outbox row per recipient channel; it never commits, so a change that rolls
+back takes its notifications with it. Who hears what:
+
+- ``dispatched``: active handlers of the event's department (within their
+  areas or grids when they have some), on each of their active channels;
+- ``overdue``, ``escalated``: active dispatchers whose scope covers the event
+  (their areas, or any area above the event's community or street; their
+  grids; no areas and no grids: the whole territory);
+- ``duplicate``, ``closed``: the event's reporter, by SMS when they left a
+  phone, else by e-mail when they left one (the row names the encrypted field;
+  the worker decrypts it at send time and writes in
+  ``GRIDGOV_NOTIFY_REPORTER_LANGUAGE``).
+
+The scope conditions are those of :class:`api.auth.principal.Principal`,
+written for many users and events at once (``tests/api/test_notify_outbox.py``
+checks them against ``Principal.event_sql``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from api.notify.models import KINDS, URGENT_KINDS
+
+#: the lifecycle actions someone hears about, and the kind of their notifications
+ACTION_KINDS = {"dispatch": "dispatched", "escalate": "escalated",
+                "mark_duplicate": "duplicate", "close": "closed"}
+#: the statuses intake gives a new event that someone hears about
+INTAKE_KINDS = {"dispatched": "dispatched", "duplicate": "duplicate"}
+
+_NOTIFY = text("""
+WITH RECURSIVE ask AS (
+    SELECT DISTINCT a.event_id, a.kind, a.kind = ANY(CAST(:urgent AS text[])) AS urgent
+    FROM unnest(CAST(:ids AS int[]), CAST(:kinds AS text[])) AS a(event_id, kind)
+), ev AS (
+    SELECT DISTINCT e.id, e.community_code, e.street_code, e.department_id, e.grids,
+           e.reporter_phone, e.reporter_email
+    FROM events e JOIN ask ON ask.event_id = e.id
+), up(id, code) AS (
+    SELECT id, CAST(unnest(ARRAY[community_code, street_code]) AS text) FROM ev
+    UNION
+    SELECT up.id, CAST(a.parent_code AS text) FROM up JOIN admin_areas a ON a.code = up.code
+    WHERE a.parent_code IS NOT NULL
+), areas AS (
+    SELECT id, array_agg(code) FILTER (WHERE code IS NOT NULL) AS codes FROM up GROUP BY id
+), cells AS (
+    SELECT ev.id, array_agg(g.code) AS codes
+    FROM ev, jsonb_each(ev.grids) AS kv,
+         jsonb_array_elements_text(CASE jsonb_typeof(kv.value) WHEN 'array' THEN kv.value
+                                   ELSE jsonb_build_array(kv.value) END) AS g(code)
+    GROUP BY ev.id
+), staff AS (
+    SELECT ask.event_id, ask.kind, ask.urgent, c.id AS channel_id, c.channel, c.language
+    FROM ask JOIN ev ON ev.id = ask.event_id
+    LEFT JOIN areas ON areas.id = ev.id LEFT JOIN cells ON cells.id = ev.id
+    JOIN users u ON u.active
+     AND ((ask.kind = 'dispatched' AND u.role = 'handler'
+           AND u.department_id = ev.department_id)
+          OR (ask.kind IN ('overdue', 'escalated') AND u.role = 'dispatcher'))
+    JOIN user_channels c ON c.user_id = u.id AND c.active
+    WHERE (cardinality(u.area_codes) = 0 AND cardinality(u.grid_codes) = 0)
+       OR CAST(u.area_codes AS text[]) && coalesce(areas.codes, ARRAY[]::text[])
+       OR CAST(u.grid_codes AS text[]) && coalesce(cells.codes, ARRAY[]::text[])
+)
+INSERT INTO notifications (kind, event_id, user_channel_id, reporter_field, channel, language,
+                           urgent)
+SELECT kind, event_id, channel_id, NULL, channel, language, urgent FROM staff
+UNION ALL
+SELECT ask.kind, ev.id, NULL,
+       CASE WHEN ev.reporter_phone IS NOT NULL THEN 'phone' ELSE 'email' END,
+       CASE WHEN ev.reporter_phone IS NOT NULL THEN 'sms' ELSE 'email' END,
+       NULL, ask.urgent
+FROM ask JOIN ev ON ev.id = ask.event_id
+WHERE ask.kind IN ('duplicate', 'closed')
+  AND (ev.reporter_phone IS NOT NULL OR ev.reporter_email IS NOT NULL)
+""")
+
+
+def notify(conn: Connection | Session, changes: Iterable[tuple[int, str]]) -> None:
+    """Queue the notifications of ``changes`` (``(event_id, kind)``) in one statement.
+
+    Runs in the caller's transaction and never commits. ``kind`` is one of
+    :data:`api.notify.models.KINDS`.
+    """
+    pairs = list(changes)
+    if not pairs:
+        return
+    unknown = {k for _, k in pairs} - set(KINDS)
+    if unknown:
+        raise ValueError(f"parameter 'changes': unknown kinds {sorted(unknown)}; "
+                         f"allowed values: {', '.join(KINDS)}")
+    if isinstance(conn, Session):
+        conn.flush()  # the statement reads the events as the session changed them
+    conn.execute(_NOTIFY, {"ids": [i for i, _ in pairs], "kinds": [k for _, k in pairs],
+                           "urgent": sorted(URGENT_KINDS)})

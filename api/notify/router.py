@@ -1,0 +1,108 @@
+"""Routes of notifications: one's own channels, users' channels (admins), the outbox's letters."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.audit.deps import AuditActor
+from api.auth import service as users
+from api.auth.access import Staff, roles
+from api.auth.schemas import Text, UserName
+from api.deps import SessionDep
+from api.notify import service
+from api.notify.delivery import delivery_lifespan
+from api.notify.models import CHANNELS, LANGUAGES, STATUSES
+from api.validation import DbInt
+from gis_core.errors import InvalidInput
+
+router = APIRouter(tags=["notifications"], lifespan=delivery_lifespan)
+
+
+class ChannelIn(BaseModel):
+    """One channel a user hears on."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: Literal["email", "webhook", "sms", "wecom"] = Field(
+        description=f"one of {', '.join(CHANNELS)}")
+    address: Text = Field(min_length=1, max_length=500, description="e-mail address, "
+                          "webhook URL, phone number or WeCom user id")
+    language: Literal["zh", "en"] = Field("zh", description=f"one of {', '.join(LANGUAGES)}")
+    quiet_from: time | None = Field(None, description="local time non-urgent messages start "
+                                    "to wait (with quiet_until; may wrap midnight)")
+    quiet_until: time | None = Field(None, description="local time they are sent again")
+    active: bool = True
+
+
+class ChannelsIn(BaseModel):
+    """The whole list of a user's channels (replaces the list before)."""
+
+    model_config = ConfigDict(extra="forbid")
+    channels: Annotated[list[ChannelIn], Field(max_length=20)]
+
+
+def _replace(session: SessionDep, user_id: int, body: ChannelsIn,
+             actor: AuditActor) -> list[dict[str, Any]]:
+    given = []
+    for i, c in enumerate(body.channels):
+        if (c.quiet_from is None) != (c.quiet_until is None):
+            raise InvalidInput(f"field 'channels[{i}]': give both quiet_from and quiet_until "
+                               "or neither", code="invalid_quiet_hours")
+        given.append(c.model_dump())
+    made = service.replace_channels(session, user_id, given, actor)
+    session.commit()
+    return [service.channel_out(c) for c in made]
+
+
+@router.get("/api/v1/auth/me/channels")
+def my_channels(principal: Staff, session: SessionDep) -> list[dict[str, Any]]:
+    """The channels you hear on (e-mail, webhook, SMS, WeCom), with quiet hours."""
+    return [service.channel_out(c) for c in service.channels_of(session, principal.id)]
+
+
+@router.put("/api/v1/auth/me/channels")
+def set_my_channels(body: ChannelsIn, principal: Staff, session: SessionDep,
+                    actor: AuditActor) -> list[dict[str, Any]]:
+    """Replace the channels you hear on."""
+    return _replace(session, principal.id, body, actor)
+
+
+@router.get("/api/v1/users/{name}/channels")
+@roles("admin")
+def user_channels(name: UserName, session: SessionDep) -> list[dict[str, Any]]:
+    """The channels a user hears on (admins)."""
+    user = users.user_by_name(session, name)
+    return [service.channel_out(c) for c in service.channels_of(session, user.id)]
+
+
+@router.put("/api/v1/users/{name}/channels")
+@roles("admin")
+def set_user_channels(name: UserName, body: ChannelsIn, session: SessionDep,
+                      actor: AuditActor) -> list[dict[str, Any]]:
+    """Replace the channels a user hears on (admins)."""
+    return _replace(session, users.user_by_name(session, name).id, body, actor)
+
+
+@router.get("/api/v1/notifications")
+@roles("admin")
+def list_notifications(session: SessionDep,
+                       status: Annotated[Literal["pending", "sent", "dead"],
+                                         Query(description=f"one of {', '.join(STATUSES)}")
+                                         ] = "dead",
+                       event_id: DbInt | None = None,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 100
+                       ) -> list[dict[str, Any]]:
+    """Notifications by state, newest first: dead letters by default (admins)."""
+    return service.list_notifications(session, status, event_id, limit)
+
+
+@router.post("/api/v1/notifications/{notification_id}/retry", status_code=204)
+@roles("admin")
+def retry_notification(notification_id: DbInt, session: SessionDep,
+                       actor: AuditActor) -> None:
+    """Send a dead letter again, from its first attempt (admins)."""
+    service.retry_dead(session, notification_id, actor)
+    session.commit()
