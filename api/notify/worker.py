@@ -134,9 +134,10 @@ class DeliveryWorker:
     def _one(self) -> bool:
         now = self.clock()
         with self.engine.begin() as conn:
-            row = conn.execute(_CLAIM, {"now": now}).mappings().one_or_none()
-            if row is None:
+            found = conn.execute(_CLAIM, {"now": now}).mappings().one_or_none()
+            if found is None:
                 return False
+            row = dict(found)
             held = None if row["urgent"] else quiet_until(now, row["quiet_from"],
                                                          row["quiet_until"], self.tz)
             if held is not None:
