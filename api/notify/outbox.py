@@ -37,7 +37,7 @@ INTAKE_KINDS = {"dispatched": "dispatched", "duplicate": "duplicate"}
 _NOTIFY = text("""
 WITH RECURSIVE ask AS (
     SELECT DISTINCT a.event_id, a.kind, a.kind = ANY(CAST(:urgent AS text[])) AS urgent
-    FROM unnest(CAST(:ids AS int[]), CAST(:kinds AS text[])) AS a(event_id, kind)
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:kinds AS text[])) AS a(event_id, kind)
 ), ev AS (
     SELECT DISTINCT e.id, e.community_code, e.street_code, e.department_id, e.grids,
            e.reporter_phone, e.reporter_email

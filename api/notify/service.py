@@ -85,7 +85,7 @@ SELECT n.id, n.key, n.kind, n.event_id, n.channel, n.status, n.attempts, n.creat
        n.next_attempt_at, n.sent_at, n.last_error, u.name AS user_name
 FROM notifications n
 LEFT JOIN user_channels c ON c.id = n.user_channel_id LEFT JOIN users u ON u.id = c.user_id
-WHERE n.status = :status AND (CAST(:event_id AS int) IS NULL OR n.event_id = :event_id)
+WHERE n.status = :status AND (CAST(:event_id AS bigint) IS NULL OR n.event_id = :event_id)
 ORDER BY n.id DESC LIMIT :limit
 """)
 

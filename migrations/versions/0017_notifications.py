@@ -77,7 +77,7 @@ def upgrade() -> None:
         sa.Column("key", sa.Text(), server_default=sa.text("gen_random_uuid()::text"),
                   nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("event_id", sa.Integer(), sa.ForeignKey(
+        sa.Column("event_id", sa.BigInteger(), sa.ForeignKey(
             "events.id", ondelete="CASCADE", name="fk_notifications_event_id_events"),
             nullable=False, index=True),
         sa.Column("user_channel_id", sa.Integer(), sa.ForeignKey(
