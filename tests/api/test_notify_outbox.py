@@ -9,6 +9,7 @@ principal sees the event (the brute-force oracle: one ``event_sql`` per user).
 from __future__ import annotations
 
 from itertools import product
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from api.notify.models import UserChannel
 from api.notify.outbox import notify
 
 
-def _scopes(session: Session) -> list[dict[str, list[str]]]:
+def _scopes(session: Session) -> list[dict[str, Any]]:
     row = session.execute(text("""
         SELECT e.community_code, e.street_code, a.parent_code AS district,
                (SELECT g.code FROM grids g JOIN grid_layers l ON l.id = g.layer_id
