@@ -4,7 +4,8 @@ Templates live in ``notify_templates`` (seeded by migration 0017 in Chinese and
 English); a row with a ``category_code`` (a category or its major code) beats
 the default row of its kind. Placeholders are ``string.Template``'s
 (``$id``, ``$category``, ``$address``, ``$status``, ``$level``, ``$due_at``,
-``$track_url``), so a template cannot reach anything but these values.
+``$track_url``: the resident's tracking page ``/t/<token>`` under
+``GRIDGOV_PUBLIC_BASE_URL``), so a template cannot reach anything but these values.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def fields(row: Any, language: str, base_url: str,
     >>> row = {"id": 7, "category": "占道经营", "address": None, "status": "dispatched",
     ...        "level": 1, "due_at": None, "public_token": "abc"}
     >>> fields(row, "zh", "https://grid.example.cn")["track_url"]
-    'https://grid.example.cn/api/v1/track/abc'
+    'https://grid.example.cn/t/abc'
     >>> fields(row, "en", "")["level"]
     'street'
     """
@@ -67,4 +68,4 @@ def fields(row: Any, language: str, base_url: str,
             "address": row["address"] or "-", "status": row["status"],
             "level": names[min(int(row["level"]), len(names) - 1)],
             "due_at": due.astimezone(tz).strftime("%Y-%m-%d %H:%M") if due is not None else "-",
-            "track_url": f"{base_url.rstrip('/')}/api/v1/track/{row['public_token']}"}
+            "track_url": f"{base_url.rstrip('/')}/t/{row['public_token']}"}

@@ -338,10 +338,10 @@ def test_the_reporter_hears_of_a_duplicate_and_a_closing_with_the_tracking_link(
     assert worker.run_once() == 2
     [sms] = http.sms
     assert sms["to"] == "13700000042" and "合并" in sms["text"]
-    assert f"{BASE_URL}/api/v1/track/{tokens[second]}" in sms["text"]
+    assert f"{BASE_URL}/t/{tokens[second]}" in sms["text"]
     [mail] = smtp[1]
     assert mail["X-Envelope-To"] == "resident@example.cn" and "办结" in mail["Subject"]
-    assert f"{BASE_URL}/api/v1/track/{tokens[first]}" in mail.get_content()
+    assert f"{BASE_URL}/t/{tokens[first]}" in mail.get_content()
     with engine.connect() as conn:
         audited = conn.execute(text("SELECT count(*) FROM audit_log WHERE action = "
                                     "'personal.notify' AND object_id IN (:a, :b)"),
