@@ -71,7 +71,6 @@ from psycopg.rows import dict_row
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from api.audit.service import Actor, entry, record_many
 from api.auth.policy import check_channel, role_for_token
 from api.db.models import NORMALISED_ADDRESS, OPEN_EVENTS_SQL, Building, Event
 from api.db.models_events import EventPhoto
@@ -431,7 +430,7 @@ def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Seque
     it, with nothing of it stored. Reports are written in order, so a later one
     sees the earlier ones (duplicates, idempotency keys). All grid assignments
     are one call to ``lookup``; the statements go to PostgreSQL in one pipeline
-    (one round trip), then the audit rows of the new events in one statement.
+    (one round trip), the audit rows of the new events in the same pipeline.
     Reporters' contacts are encrypted with ``personal`` (required when a report
     has one). A database error propagates: the caller rolls back.
     """
@@ -458,25 +457,41 @@ def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Seque
         params = [_statement_params(reports[i], place, g, now, settings, token, actor,
                                     personal)
                   for (i, place, actor), g, token in zip(ready, grids, tokens, strict=True)]
+        audit = _audit_rows([(reports[i], actor, token)
+                             for (i, _, actor), token in zip(ready, tokens, strict=True)])
         for (i, place, _), g, token, row in zip(ready, grids, tokens,
-                                               _execute_all(conn, params), strict=True):
+                                               _execute_all(conn, params, audit), strict=True):
             outcomes[i] = _outcome(conn, reports[i], row, place, g, token)
-        created = [(reports[i], actor, o) for i, _, actor in ready
-                   if isinstance(o := outcomes[i], Intake) and not o.replayed]
-        record_many(conn, [_audit_entry(r, actor, o) for r, actor, o in created])
     return [o for o in outcomes if o is not None]
 
 
-def _audit_entry(report: Report, actor: str, intake: Intake) -> dict[str, Any]:
-    """The ``event.create`` audit row of a new event (personal fields named, not shown)."""
-    who = "anonymous" if actor == "public" else actor
-    row = intake.row or {}
-    return entry(actor=Actor(who, address=report.client_address), action="event.create",
-                 object_type="event", object_id=intake.event_id,
-                 fields=[k for k, v in (report.reporter or {}).items() if v],
-                 after={"status": row.get("status"), "category": report.category_code,
-                        "department_id": row.get("department_id")},
-                 details={"channel": report.channel})
+#: the ``event.create`` audit rows of a batch, sent in the intake's pipeline after its
+#: statements: one row per report whose event was created (found by its tracking token;
+#: with an idempotency key, only when this report claimed the key), in report order.
+#: Personal fields are named (``fields``), never shown.
+_AUDIT_CREATED = """
+INSERT INTO audit_log (actor, address, action, object_type, object_id, fields, after, details)
+SELECT r->>'actor', r->>'address', 'event.create', 'event', CAST(e.id AS text),
+       ARRAY(SELECT jsonb_array_elements_text(r->'fields')),
+       jsonb_build_object('status', e.status, 'category', r->>'category',
+                          'department_id', e.department_id),
+       jsonb_build_object('channel', r->>'channel')
+FROM jsonb_array_elements(CAST(%(rows)s AS jsonb)) WITH ORDINALITY AS x(r, n)
+JOIN events AS e ON e.public_token = r->>'token'
+WHERE r->>'key' IS NULL OR EXISTS (
+    SELECT 1 FROM idempotency_keys AS k WHERE k.key = r->>'key' AND k.event_id = e.id)
+ORDER BY n
+"""
+
+
+def _audit_rows(reports: Sequence[tuple[Report, str, str]]) -> str:
+    """The JSON parameter of :data:`_AUDIT_CREATED`: (report, actor, tracking token) each."""
+    return json.dumps([{
+        "actor": "anonymous" if actor == "public" else actor,
+        "address": report.client_address, "token": token, "key": report.idempotency_key,
+        "category": report.category_code, "channel": report.channel,
+        "fields": [k for k, v in (report.reporter or {}).items() if v],
+    } for report, actor, token in reports], ensure_ascii=False)
 
 
 def _statement_params(report: Report, place: Place, grids: dict[str, Any], now: datetime,
@@ -494,9 +509,13 @@ def _statement_params(report: Report, place: Place, grids: dict[str, Any], now: 
 _INTAKE_PG = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", _INTAKE)
 
 
-def _execute_all(conn: Connection | Session, params: list[dict[str, Any]]
+def _execute_all(conn: Connection | Session, params: list[dict[str, Any]], audit: str
                  ) -> list[dict[str, Any]]:
-    """Run the intake statement once per parameter set, in order, in one pipeline."""
+    """Run the intake statements, in order, then the batch's audit rows, in one pipeline.
+
+    One round trip: the audit statement (:data:`_AUDIT_CREATED`) finds the events
+    the statements before it created.
+    """
     sa_conn = conn.connection() if isinstance(conn, Session) else conn
     driver = sa_conn.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
@@ -506,6 +525,8 @@ def _execute_all(conn: Connection | Session, params: list[dict[str, Any]]
             cur = driver.cursor(row_factory=dict_row)
             cur.execute(_INTAKE_PG, p, prepare=True)
             cursors.append(cur)
+        with driver.cursor() as cur:
+            cur.execute(_AUDIT_CREATED, {"rows": audit}, prepare=True)
     rows = []
     for cur in cursors:
         row = cur.fetchone()
