@@ -122,7 +122,7 @@ def test_h3_contiguity_is_symmetric_with_six_neighbours_inside() -> None:
 def test_h3_contiguity_fast_path_equals_grid_disk(
     lat: float, lng: float, res: int, keep: float
 ) -> None:
-    from gis_core.hotspots import _h3_disk_weights, _h3_ring1_geometric
+    from gis_core.hotspots.weights import _h3_disk_weights, _h3_ring1_geometric
 
     rng = np.random.default_rng(res)
     cells = sorted(h3.grid_disk(h3.latlng_to_cell(lat, lng, res), 12))
