@@ -43,6 +43,7 @@ from affine import Affine
 from rasterio import features
 from shapely import STRtree
 
+from gis_core._checks import require_column, require_crs, require_frame
 from gis_core.crs import to_wgs84
 from gis_core.errors import InvalidCoordinates, InvalidGeometry, InvalidInput
 from gis_core.types import ArrayLike, Bounds, CRSLike, FloatArray, IntArray
@@ -459,15 +460,10 @@ class GridIndex:
 
     @staticmethod
     def _check_grids(grids: gpd.GeoDataFrame, code: str) -> gpd.GeoDataFrame:
-        if not isinstance(grids, gpd.GeoDataFrame):
-            raise InvalidInput(f"grids must be a GeoDataFrame, got {type(grids).__name__}",
-                               parameter="grids")
-        if code not in grids:
-            raise InvalidInput(f"grids has no code column {code!r}; columns: "
-                               f"{list(grids.columns)}", parameter="code")
-        if len(grids) and grids.crs is None:
-            raise InvalidInput("grids has no CRS; set one (e.g. grids.set_crs(4326))",
-                               parameter="grids")
+        require_frame(grids, "grids", "polygons")
+        require_column(grids, code, "code", "grids")
+        if len(grids):
+            require_crs(grids, "grids")
         if grids[code].isna().any():
             raise InvalidInput(f"grids column {code!r} has missing codes", parameter="code")
         frame = grids.to_crs(4326) if len(grids) and not grids.crs.equals("EPSG:4326") else grids
@@ -668,9 +664,8 @@ class GridIndex:
         if not isinstance(footprints, gpd.GeoSeries | gpd.GeoDataFrame):
             raise InvalidInput("footprints must be a GeoSeries or GeoDataFrame",
                                parameter="footprints")
-        if len(footprints) and footprints.crs is None:
-            raise InvalidInput("footprints has no CRS; set one (e.g. .set_crs(4326))",
-                               parameter="footprints")
+        if len(footprints):
+            require_crs(footprints, "footprints")
         series = footprints.geometry if isinstance(footprints, gpd.GeoDataFrame) else footprints
         if len(series) and not series.crs.equals("EPSG:4326"):
             series = series.to_crs(4326)

@@ -46,6 +46,13 @@ from pyproj import CRS
 from shapely import STRtree
 from shapely.geometry.base import BaseGeometry
 
+from gis_core._checks import (
+    geometries_in,
+    require_column,
+    require_crs,
+    require_frame,
+    same_crs,
+)
 from gis_core.crs import metric_crs_for
 from gis_core.errors import InvalidGeometry, InvalidInput
 
@@ -95,15 +102,9 @@ class TopologyReport:
 
 
 def _check_inputs(grids: gpd.GeoDataFrame, boundary: Any, code: str) -> None:
-    if not isinstance(grids, gpd.GeoDataFrame):
-        raise InvalidInput(f"grids must be a GeoDataFrame, got {type(grids).__name__}",
-                           parameter="grids")
-    if code not in grids:
-        raise InvalidInput(f"grids has no code column {code!r}; columns: {list(grids.columns)}",
-                           parameter="code")
-    if grids.crs is None:
-        raise InvalidInput("grids has no CRS; set one (e.g. grids.set_crs(4326))",
-                           parameter="grids")
+    require_frame(grids, "grids", "polygons")
+    require_column(grids, code, "code", "grids")
+    require_crs(grids, "grids")
     if boundary is not None and not isinstance(boundary, gpd.GeoDataFrame | gpd.GeoSeries
                                                | BaseGeometry):
         raise InvalidInput("boundary must be None, a GeoDataFrame/GeoSeries or a shapely "
@@ -111,16 +112,15 @@ def _check_inputs(grids: gpd.GeoDataFrame, boundary: Any, code: str) -> None:
                            parameter="boundary")
 
 
-def _boundary_in(boundary: Any, crs: CRS) -> BaseGeometry | None:
-    """Union of the boundary in ``crs`` (a bare geometry is taken to be in ``crs``)."""
+def _boundary_in(boundary: Any, grids: gpd.GeoDataFrame) -> BaseGeometry | None:
+    """Union of the boundary, in the CRS of the grids (a bare geometry is taken to be in it)."""
     if boundary is None:
         return None
     if isinstance(boundary, BaseGeometry):
         geom = boundary
     else:
-        if boundary.crs is None:
-            raise InvalidInput("boundary has no CRS", parameter="boundary")
-        geom = shapely.union_all(np.asarray(boundary.to_crs(crs).geometry.array))
+        crs = same_crs(grids, "grids", boundary, "boundary")
+        geom = shapely.union_all(geometries_in(boundary, crs, "boundary"))
     geom = _polygonal(np.array([shapely.make_valid(geom)], dtype=object))[0]
     if geom.is_empty:
         raise InvalidGeometry("boundary must contain a polygon", parameter="boundary")
@@ -338,7 +338,7 @@ def check(
     raw = np.asarray(grids.geometry.array, dtype=object)
     layer = _Layer(codes, _polygonal(shapely.make_valid(raw)), grids.crs, metric,
                    min_area, min_width)
-    bound = _boundary_in(boundary, grids.crs)
+    bound = _boundary_in(boundary, grids)
     union = shapely.union_all(layer.geoms)
     frames = [_invalid_findings(codes, raw), _overlap_findings(layer),
               _gap_findings(layer, union, bound)]
@@ -502,7 +502,7 @@ def repair(
         return out
     codes = grids[code].astype(str).to_numpy(dtype=object)
     geoms = _polygonal(shapely.make_valid(np.asarray(grids.geometry.array, dtype=object)))
-    bound = _boundary_in(boundary, grids.crs)
+    bound = _boundary_in(boundary, grids)
     if bound is not None:
         geoms = _polygonal(shapely.intersection(geoms, bound))
     geoms = _remove_overlaps(geoms, codes)
