@@ -20,7 +20,7 @@ CRS policy
    function documents: EPSG:4326 for H3 cells and the grid index, the metric
    CRS of a measurement (the ``crs`` argument, which must be projected; else
    the input's own CRS when it is projected; else the CGCS2000 3-degree
-   Gauss-Kruger zone of the data, :func:`gis_core.crs.metric_crs_for`), or
+   Gauss-Kruger zone of the data: :func:`gis_core.crs.metric_crs_of`), or
    the CRS asked for as the output (a raster's ``crs``). Results come back
    in the input's CRS.
 
@@ -45,13 +45,12 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from gis_core.crs import metric_crs_for
-from gis_core.errors import CRSMismatch, InvalidInput
-from gis_core.types import GeomArray
+from gis_core.errors import CRSMismatch, InvalidCoordinates, InvalidInput
+from gis_core.types import ArrayLike, FloatArray, GeomArray
 
 __all__ = [
+    "coordinate_arrays",
     "geometries_in",
-    "metric_crs_of",
     "projected_crs",
     "require_column",
     "require_crs",
@@ -116,21 +115,6 @@ def projected_crs(crs: Any, parameter: str = "crs") -> CRS:
     return out
 
 
-def metric_crs_of(layer: Layer, name: str, crs: Any = None) -> CRS:
-    """The metric working CRS: ``crs`` if given, else the layer's own if projected, else its zone.
-
-    Examples
-    --------
-    >>> pts = gpd.GeoSeries(gpd.points_from_xy([114.1], [22.6]), crs=4326)
-    >>> metric_crs_of(pts, "cameras").to_epsg()
-    4547
-    """
-    if crs is not None:
-        return projected_crs(crs)
-    own = require_crs(layer, name)
-    return own if own.is_projected else metric_crs_for(layer)
-
-
 def geometries_in(layer: Layer, crs: CRS, name: str) -> GeomArray:
     """Geometries of ``layer`` as a shapely array in the working CRS ``crs``."""
     own = require_crs(layer, name)
@@ -179,3 +163,32 @@ def require_points(geometry: gpd.GeoSeries, name: str) -> None:
     present = geometry[~(geometry.isna() | geometry.is_empty)]
     if not bool((present.geom_type == "Point").all()):
         raise InvalidInput(f"{name} must have Point geometries", parameter=name)
+
+
+def coordinate_arrays(x: ArrayLike, y: ArrayLike, names: tuple[str, str]) -> tuple[
+    FloatArray, FloatArray
+]:
+    """Float64 arrays of equal shape; :class:`InvalidCoordinates` for NaN or infinite values."""
+    try:
+        xa = np.asarray(x, dtype=np.float64)
+        ya = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidCoordinates(
+            f"{names[0]} and {names[1]} must be numbers or arrays of numbers", parameter=names[0]
+        ) from exc
+    if xa.shape != ya.shape:
+        raise InvalidCoordinates(
+            f"{names[0]} and {names[1]} must have the same shape, got {xa.shape} and {ya.shape}",
+            parameter=names[0],
+        )
+    for arr, name in zip((xa, ya), names, strict=True):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            first = int(np.flatnonzero(bad.ravel())[0])
+            raise InvalidCoordinates(
+                f"{name} must be finite; {int(bad.sum())} value(s) are NaN or infinite "
+                f"(first at position {first})",
+                parameter=name,
+                positions=np.flatnonzero(bad.ravel())[:100].tolist(),
+            )
+    return xa, ya

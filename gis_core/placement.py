@@ -40,12 +40,12 @@ from scipy import sparse
 
 from gis_core._checks import (
     geometries_in,
-    metric_crs_of,
     require_frame,
     require_points,
     same_crs,
 )
 from gis_core.coverage import visible_pairs, visible_polygons
+from gis_core.crs import metric_crs_of
 from gis_core.errors import InvalidInput
 from gis_core.types import FloatArray
 

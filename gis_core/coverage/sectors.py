@@ -27,7 +27,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from gis_core._checks import geometries_in, metric_crs_of, require_frame, series_in
+from gis_core._checks import geometries_in, require_frame, series_in
+from gis_core.crs import metric_crs_of
 from gis_core.errors import InvalidInput
 from gis_core.types import FloatArray, GeomArray
 

@@ -18,13 +18,13 @@ from pyproj import CRS
 
 from gis_core._checks import (
     geometries_in,
-    metric_crs_of,
     require_column,
     require_frame,
     same_crs,
     series_in,
 )
 from gis_core.coverage.occlusion import group_union
+from gis_core.crs import metric_crs_of
 from gis_core.errors import InvalidInput
 from gis_core.types import FloatArray, GeomArray
 

@@ -10,7 +10,8 @@ import shapely
 from affine import Affine
 from pyproj import CRS
 
-from gis_core._checks import geometries_in, metric_crs_of
+from gis_core._checks import geometries_in
+from gis_core.crs import metric_crs_of
 from gis_core.errors import InvalidInput
 from gis_core.types import Bounds, FloatArray, IntArray
 

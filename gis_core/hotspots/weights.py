@@ -13,7 +13,8 @@ import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from gis_core._checks import metric_crs_of, require_crs
+from gis_core._checks import require_crs
+from gis_core.crs import metric_crs_of
 from gis_core.errors import InvalidInput
 from gis_core.hotspots.cells import cell_polygons
 from gis_core.types import FloatArray
