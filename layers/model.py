@@ -16,67 +16,24 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from sqlalchemy import Connection, RowMapping, TextClause, text
 
 from gis_core.errors import InvalidInput
+from layers.declaration import IDENT, GeometryType, LayerProperty, LayerStyle, Title
 from layers.filters import LayerFilter, bind_filters
 
-GeometryType = Literal["Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
-                       "MultiPolygon"]
-PropertyType = Literal["string", "integer", "number", "boolean", "datetime"]
+__all__ = ["Layer", "LayerProperty", "LayerStyle", "TileResult", "Title"]
 
 EXTENT = 4096
 BUFFER = 64
 MAX_ZOOM = 24
 WORLD = (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
-IDENT = r"^[a-z_][a-z0-9_]*$"
 LAYER_ID = r"^[a-z][a-z0-9_-]*$"
 TILEJSON_TYPES = {"string": "String", "integer": "Number", "number": "Number",
                   "boolean": "Boolean", "datetime": "String"}
-
-
-class Title(BaseModel):
-    """A label in Chinese and English."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    zh: str
-    en: str
-
-
-class LayerProperty(BaseModel):
-    """One exposed attribute: ``sql`` over the alias ``t`` (default ``t.<name>``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=IDENT)
-    type: PropertyType = "string"
-    sql: str | None = None
-    title: Title | None = None
-
-    def expression(self) -> str:
-        """The SQL expression of the value (datetimes as RFC 3339 text in tiles)."""
-        return self.sql or f"t.{self.name}"
-
-
-class LayerStyle(BaseModel):
-    """Hints for the web client's layer switcher and legend (MapLibre paint)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["fill", "line", "circle"]
-    color: str = Field(default="#3388ff", pattern=r"^#[0-9a-fA-F]{6}$")
-    outline_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
-    opacity: float = Field(default=0.6, ge=0, le=1)
-    width: float = Field(default=1.0, ge=0)
-    radius: float = Field(default=4.0, ge=0)
-    color_by: str | None = None
-    colors: dict[str, str] = Field(default_factory=dict)
-    visible: bool = True
-    group: Literal["base", "operations", "analysis"] = "base"
 
 
 @dataclass(frozen=True)
