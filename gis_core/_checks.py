@@ -38,7 +38,7 @@ gis_core.errors.CRSMismatch: grids are in EPSG:3857 but events in EPSG:4326; rep
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -60,7 +60,7 @@ __all__ = [
     "series_in",
 ]
 
-Layer = gpd.GeoDataFrame | gpd.GeoSeries
+Layer: TypeAlias = gpd.GeoDataFrame | gpd.GeoSeries
 
 
 def _crs_name(crs: CRS) -> str:

@@ -208,7 +208,11 @@ def viewshed(
     eye = _bilinear(arr, np.array([orow]), np.array([oc]))[0] + observer_height
     idx = np.nonzero(cand)[0]
     visible = np.zeros(arr.size, dtype=bool)
-    drop = (lambda d: d * d * (1 - 0.13) / (2 * 6_371_000.0)) if curvature else (lambda d: 0 * d)
+
+    def drop(d: FloatArray) -> FloatArray:
+        """Fall of the earth's surface (with refraction) at distance ``d``, or 0."""
+        return d * d * (1 - 0.13) / (2 * 6_371_000.0) if curvature else 0 * d
+
     pix = np.hypot(rows[idx] - orow, cols[idx] - oc)
     n_samp = int(max(2, np.ceil(pix.max() * 2))) if idx.size else 2
     t = (np.arange(1, n_samp) / n_samp)[None, :]

@@ -91,7 +91,7 @@ def mann_kendall(series: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def _trailing_run(flags: np.ndarray) -> IntArray:
-    return np.cumprod(flags[:, ::-1], axis=1).sum(axis=1).astype(np.int64)
+    return np.asarray(np.cumprod(flags[:, ::-1], axis=1).sum(axis=1), dtype=np.int64)
 
 
 def _family(
@@ -256,7 +256,7 @@ def emerging_hotspots_cube(
             "neighborhood_time_step must be >= 0", parameter="neighborhood_time_step"
         )
     w = with_self_weights(weights)
-    n_loc, n_t = x.shape
+    n_loc = x.shape[0]
     if w.shape[0] != n_loc:
         raise InvalidInput("weights and cube differ in locations", parameter="weights")
     lag = int(neighborhood_time_step)

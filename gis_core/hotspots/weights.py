@@ -106,7 +106,7 @@ def _points_metric(geometry: gpd.GeoSeries) -> FloatArray:
     own = require_crs(geometry, "geometry")
     g = geometry if own.is_projected else geometry.to_crs(metric_crs_of(geometry, "geometry"))
     pts = shapely.centroid(g.values) if not bool((g.geom_type == "Point").all()) else g.values
-    return shapely.get_coordinates(pts)
+    return np.asarray(shapely.get_coordinates(pts), dtype=np.float64)
 
 
 def _is_h3_ids(geometry: object) -> bool:

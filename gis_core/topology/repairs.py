@@ -84,12 +84,9 @@ def _move_crumbs(geoms: GeomArray, codes: npt.NDArray[np.object_], crs: CRS, met
 def _gaps(geoms: GeomArray, bound: BaseGeometry | None) -> GeomArray:
     """Polygon pieces of the boundary (or of the holes of the union) no grid covers."""
     union = shapely.union_all(geoms)
-    if bound is not None:
-        gap_geom = shapely.difference(bound, union)
-    else:
-        gap_geom = holes(union)
+    gap_geom = shapely.difference(bound, union) if bound is not None else holes(union)
     gaps, _ = explode(np.array([gap_geom], dtype=object))
-    return gaps[shapely.area(gaps) > 0]
+    return np.asarray(gaps[shapely.area(gaps) > 0], dtype=object)
 
 
 def repair(

@@ -44,7 +44,8 @@ def test_counts_per_cell_equal_a_count_of_h3_ids() -> None:
     events = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=4326)
     cells = aggregate_h3(events, 8)
     expected = pd.Series([h3.latlng_to_cell(y, x, 8) for x, y in zip(lon, lat, strict=True)])
-    assert dict(zip(cells["cell"], cells["count"], strict=True)) == expected.value_counts().to_dict()
+    counts = dict(zip(cells["cell"], cells["count"], strict=True))
+    assert counts == expected.value_counts().to_dict()
     assert cells["cell"].tolist() == sorted(cells["cell"])
 
 
