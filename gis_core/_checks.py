@@ -17,12 +17,13 @@ CRS policy
    them (e.g. buildings.to_crs(cameras.crs))"``. The engine never guesses
    which of two layers is right.
 3. The engine reprojects on its own only into a working CRS that the
-   function documents: EPSG:4326 for H3 cells and the grid index, the metric
-   CRS of a measurement (the ``crs`` argument, which must be projected; else
-   the input's own CRS when it is projected; else the CGCS2000 3-degree
-   Gauss-Kruger zone of the data: :func:`gis_core.crs.metric_crs_of`), or
-   the CRS asked for as the output (a raster's ``crs``). Results come back
-   in the input's CRS.
+   function documents: EPSG:4326 for H3 cells, the grid index and web maps;
+   the metric CRS of a measurement (the ``crs`` argument, which must be
+   projected; else the input's own CRS when it is projected; else the
+   CGCS2000 3-degree Gauss-Kruger zone of the data:
+   :func:`gis_core.crs.metric_crs_of`); or the CRS asked for as the output
+   (a raster's ``crs``). Results come back in the input's CRS.
+4. An empty layer combined with others is not checked (it adds nothing).
 
 Examples
 --------
@@ -83,8 +84,13 @@ def require_crs(layer: Layer, name: str) -> CRS:
     return CRS.from_user_input(layer.crs)
 
 
-def same_crs(first: Layer, first_name: str, second: Layer, second_name: str) -> CRS:
-    """The CRS both layers share; :class:`CRSMismatch` naming ``second_name`` otherwise."""
+def same_crs(first: Layer, first_name: str, second: Layer, second_name: str) -> None:
+    """:class:`CRSMismatch` naming ``second_name`` unless both layers are in one CRS.
+
+    An empty layer is not checked: it adds nothing to the other.
+    """
+    if len(first) == 0 or len(second) == 0:
+        return
     crs = require_crs(first, first_name)
     other = require_crs(second, second_name)
     if not crs.equals(other):
@@ -93,7 +99,6 @@ def same_crs(first: Layer, first_name: str, second: Layer, second_name: str) -> 
             f"reproject one of them (e.g. {second_name}.to_crs({first_name}.crs))",
             parameter=second_name,
         )
-    return crs
 
 
 def projected_crs(crs: Any, parameter: str = "crs") -> CRS:

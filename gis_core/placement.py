@@ -310,7 +310,7 @@ def recommend_cameras(
     metric = metric_crs_of(candidates, "candidates", crs)
     for layer, name in ((demand, "demand"), (area, "area"), (existing_visible, "existing_visible"),
                         (buildings, "buildings")):
-        if layer is not None and len(layer):
+        if layer is not None:
             same_crs(candidates, "candidates", layer, name)
     if buildings is not None and len(buildings):
         buildings = buildings.to_crs(metric)

@@ -220,7 +220,7 @@ def _visible(conn: Connection, grids: gpd.GeoDataFrame) -> tuple[gpd.GeoSeries,
     reach = _pad(grids.total_bounds, float(cams["range_m"].max()) if len(cams) else 10)
     buildings = read_buildings(conn, reach)
     if cams.empty:
-        empty = gpd.GeoSeries([], crs=grids.crs)
+        empty = gpd.GeoSeries([], crs=metric_crs_for(grids))
         return empty, buildings, reach
     return coverage.visible_polygons(cams, buildings if len(buildings) else None), buildings, reach
 

@@ -45,8 +45,8 @@ def boundary_in(boundary: Any, grids: gpd.GeoDataFrame) -> BaseGeometry | None:
     if isinstance(boundary, BaseGeometry):
         geom = boundary
     else:
-        crs = same_crs(grids, "grids", boundary, "boundary")
-        geom = shapely.union_all(geometries_in(boundary, crs, "boundary"))
+        same_crs(grids, "grids", boundary, "boundary")
+        geom = shapely.union_all(geometries_in(boundary, require_crs(grids, "grids"), "boundary"))
     geom = polygonal(np.array([shapely.make_valid(geom)], dtype=object))[0]
     if geom.is_empty:
         raise InvalidGeometry("boundary must contain a polygon", parameter="boundary")

@@ -114,3 +114,10 @@ def test_geometry_kind_and_frame_messages() -> None:
         aggregate_h3(_grids(), 9)
     with pytest.raises(InvalidInput, match="events must be a GeoDataFrame of points, got list"):
         aggregate_h3([], 9)  # type: ignore[arg-type]
+
+
+def test_an_empty_layer_in_another_crs_adds_nothing_and_is_not_refused() -> None:
+    nothing = gpd.GeoSeries([], crs=4326)
+    figures = coverage_by_grid(_grids(), nothing)
+    assert figures["covered_share"].tolist() == [0.0]
+    assert blind_spots(_grids(), nothing)["area_m2"].round(1).tolist() == [10_000.0]
