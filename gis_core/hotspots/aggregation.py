@@ -92,6 +92,8 @@ def aggregate_h3(
     ev = select_events(events, start, end, categories, time_col, category_col)
     lon, lat = lonlat(ev)
     ids = points_to_cells(lon, lat, int(resolution))
+    if weight_col is not None:
+        require_column(ev, weight_col, "weight_col", "events")
     w = np.ones(len(ev)) if weight_col is None else ev[weight_col].to_numpy(float)
     counts = pd.Series(w, index=pd.Index(ids, name="cell")).groupby(level=0).sum().sort_index()
     if weight_col is None:
