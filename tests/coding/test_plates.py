@@ -55,7 +55,8 @@ def _stream(obj: bytes) -> bytes:
 
 def _pages(pdf: bytes) -> list[bytes]:
     """Content stream of every page, in page-tree order."""
-    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.rstrip().endswith(b"%%EOF")
     objs = _objects(pdf)
     pages_obj = next(o for o in objs.values() if re.search(rb"/Type /Pages\b", o))
     count = int(re.search(rb"/Count (\d+)", pages_obj).group(1))
@@ -165,7 +166,7 @@ def test_qr_printed_on_the_plate_decodes_to_the_building_url():
     (page,) = _pages(plates_pdf([record]))
     raster = _rasterise_rects(page)
     assert (raster == 0).mean() > 0.005  # the QR is drawn as vector rectangles
-    ok, png = cv2.imencode(".png", raster)
+    _ok, png = cv2.imencode(".png", raster)
     assert qr.read(png.tobytes()) == record.url
 
 
@@ -187,5 +188,6 @@ def test_plate_png_is_a_readable_plate():
     code = building_codes.make_building_code(COMMUNITY, 7)
     png = plate_png({"code": code, "address": "守珍街7号"}, width=400, base_url=BASE)
     img = Image.open(io.BytesIO(png))
-    assert img.width == 400 and img.height > 400
+    assert img.width == 400
+    assert img.height > 400
     assert qr.read(png) == f"{BASE}/b/{code}"
