@@ -1,13 +1,16 @@
-"""Import admin areas, grids, buildings, cameras and events from GIS files.
+"""Import admin areas, grids, buildings, rooms, cameras, events and the catalogue.
 
-Reads GeoPackage, Shapefile, GeoJSON (pyogrio) and CSV (lon/lat columns or a
-WKT column), reprojects from any CRS to EPSG:4326, validates geometries and
-writes everything in one transaction: a failed import changes nothing.
+Reads GeoPackage, Shapefile, GeoJSON (pyogrio), CSV and XLSX (lon/lat columns or
+a WKT column), reprojects from any CRS to EPSG:4326, validates geometries and
+writes everything in one transaction: a failed import changes nothing. The
+checks and links that make the result a working district (GB/T 2260 codes,
+communities, standard building codes, rooms, the catalogue) live in
+:mod:`api.imports`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -19,13 +22,22 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 from sqlalchemy import Connection, Engine, text
 
+from api.imports import communities
+from api.imports.admin_codes import TABLE, DivisionTable
+from api.imports.buildings import building_codes
+from api.imports.catalogue import import_catalogue, read_catalogue
+from api.imports.rooms import import_rooms
+from api.imports.tables import read_table
 from api.services import assignment, grid_qa
 from api.services import codes as codes_service
 from api.services.bulk import copy_frame
 from gis_core.errors import InvalidGeometry, InvalidInput, UnknownCRS
 
-Kind = Literal["admin", "grids", "buildings", "cameras", "events"]
-KINDS: tuple[str, ...] = ("admin", "grids", "buildings", "cameras", "events")
+Kind = Literal["admin", "grids", "buildings", "rooms", "cameras", "events", "catalogue"]
+KINDS: tuple[str, ...] = ("admin", "grids", "buildings", "rooms", "cameras", "events",
+                          "catalogue")
+#: kinds read as plain tables (no geometry)
+TABLE_KINDS = ("rooms", "catalogue")
 LON_NAMES = ("lon", "lng", "longitude", "x")
 LAT_NAMES = ("lat", "latitude", "y")
 WKT_NAMES = ("wkt", "the_geom", "geometry", "geom")
@@ -49,6 +61,23 @@ class ImportOptions:
     parent_field: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
     category_map: dict[str, str] = field(default_factory=dict)
+    #: buildings: the column kept as ``external_code`` (default: the first of
+    #: :data:`api.imports.buildings.EXTERNAL_NAMES` found)
+    external_code_field: str | None = None
+    #: buildings outside every community: ``grids``, ``nearest`` or ``refuse``
+    community_from: str = "refuse"
+    #: admin: take codes from names (``name_field``) in the GB/T 2260 table
+    code_from_name: bool = False
+    #: admin: the parent code names are looked up within (``4403``)
+    within: str | None = None
+    #: admin: the GB/T 2260 table (default: the one in ``data_samples/``)
+    admin_codes: str | Path = TABLE
+    #: events: the zone of times without one (IANA name; default GRIDGOV_TIMEZONE)
+    timezone: str | None = None
+    #: events: the channel of rows without one
+    channel: str | None = None
+    #: events: their channel values -> ours (``"*"``: every other value)
+    channel_map: dict[str, str] = field(default_factory=dict)
 
 
 def read_any(path: str | Path, crs: str | None = None, source_layer: str | None = None
@@ -63,8 +92,8 @@ def read_any(path: str | Path, crs: str | None = None, source_layer: str | None 
     if not path.exists():
         raise InvalidInput(f"file {str(path)!r} does not exist")
     source_crs = _parse_crs(crs) if crs else None
-    if path.suffix.lower() in (".csv", ".txt"):
-        frame = _read_csv(path, source_crs)
+    if path.suffix.lower() in (".csv", ".txt", ".xlsx"):
+        frame = _table_geometries(read_table(path), source_crs, path.name)
     else:
         frame = gpd.read_file(path, layer=source_layer, engine="pyogrio")
         if frame.crs is None:
@@ -90,9 +119,7 @@ def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _read_csv(path: Path, crs: CRS | None) -> gpd.GeoDataFrame:
-    df = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False,
-                     na_values=[""])
+def _table_geometries(df: pd.DataFrame, crs: CRS | None, name: str) -> gpd.GeoDataFrame:
     cols = list(df.columns)
     lon, lat, wkt = _find(cols, LON_NAMES), _find(cols, LAT_NAMES), _find(cols, WKT_NAMES)
     if wkt is not None:
@@ -106,7 +133,7 @@ def _read_csv(path: Path, crs: CRS | None) -> gpd.GeoDataFrame:
         geoms = np.full(len(df), None, dtype=object)
         geoms[ok] = shapely.points(x[ok], y[ok])
     else:
-        raise InvalidInput(f"{path.name}: a CSV needs lon/lat (or longitude/latitude) "
+        raise InvalidInput(f"{name}: a table needs lon/lat (or longitude/latitude) "
                            f"columns or a WKT column; found {', '.join(cols)}")
     return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms), crs=crs or CRS.from_epsg(4326))
 
@@ -180,6 +207,8 @@ def import_file(engine: Engine, kind: str, path: str | Path, options: ImportOpti
     """Import one file of ``kind`` in one transaction; return counts."""
     if kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kind in TABLE_KINDS:
+        return _table_kind(engine, kind, path, options)
     frame = read_any(path, options.crs, options.source_layer)
     frame = check_geometries(frame, options.invalid)
     with engine.begin() as conn:
@@ -188,21 +217,62 @@ def import_file(engine: Engine, kind: str, path: str | Path, options: ImportOpti
     return {kind: n}
 
 
-def _admin(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
-    frame = _polygonal(frame)
-    codes = _as_code(_column(frame, o.code_field, ("code", "adcode", "qh"), "code"))
-    names = _column(frame, o.name_field, ("name", "qh", "mc"), "name")
+def _table_kind(engine: Engine, kind: str, path: str | Path, o: ImportOptions
+                ) -> dict[str, int]:
+    with engine.begin() as conn:
+        if kind == "rooms":
+            return {"rooms": import_rooms(conn, read_table(path), o.fields)}
+        categories, departments = read_catalogue(path)
+        return import_catalogue(conn, categories, departments)
+
+
+def _admin_codes(frame: gpd.GeoDataFrame, o: ImportOptions) -> tuple[pd.Series, pd.Series]:
+    """Codes checked against the GB/T 2260 table (or taken from the names) and names."""
     if o.level is None:
         raise InvalidInput("parameter 'level': give the admin level "
-                           "(city, district, street or community)")
+                           "(city, district, street or community)", parameter="level")
+    table = DivisionTable.load(o.admin_codes)
+    if o.code_from_name:
+        names = _column(frame, o.name_field, ("name", "qh", "mc"), "name")
+        assert names is not None
+        return table.codes_for_names(names, o.level, o.within), names
+    codes = _as_code(_column(frame, o.code_field, ("code", "adcode", "qh"), "code"))
+    table.check(codes, o.level)
+    names = _column(frame, o.name_field, ("name", "qh", "mc"), "name")
+    return codes, names if names is not None else codes.map(table.names.get)
+
+
+def _parent_codes(conn: Connection, codes: pd.Series, given: pd.Series | None) -> pd.Series:
+    """The given parent codes, else the nearest stored (or imported) area above each code."""
+    if given is not None:
+        return given
+    stored = set(conn.execute(text("SELECT code FROM admin_areas")).scalars()) | set(codes)
+
+    def parent(code: str) -> str | None:
+        above = {12: [code[:9]], 9: [code[:6]], 6: [code[:4], code[:4] + "00"],
+                 4: [code[:2]]}.get(len(code), [])
+        return next((p for p in above if p in stored and p != code), None)
+
+    return codes.map(parent)
+
+
+def _admin(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
+    frame = _polygonal(frame)
+    codes, names = _admin_codes(frame, o)
     parents = _column(frame, o.parent_field, ("parent_code", "parent"), "parent",
                       required=False)
-    out = gpd.GeoDataFrame({"code": codes, "name": names, "level": o.level,
-                            "parent_code": parents if parents is not None else None},
+    out = gpd.GeoDataFrame({"code": codes.to_numpy(), "name": names.to_numpy(),
+                            "level": o.level,
+                            "parent_code": _parent_codes(conn, codes, parents).to_numpy()},
                            geometry=frame.geometry.values, crs=4326)
-    return copy_frame(conn, "admin_areas", out,
-                      {"code": "code", "name": "name", "level": "level",
-                       "parent_code": "parent_code"}, "geometry")
+    n = copy_frame(conn, "admin_areas", out,
+                   {"code": "code", "name": "name", "level": "level",
+                    "parent_code": "parent_code"}, "geometry")
+    if o.level == "community":
+        for layer, exclusive in grid_qa.layers(conn).items():
+            if exclusive:
+                communities.link_grids(conn, layer)
+    return n
 
 
 def _grids(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
@@ -211,6 +281,9 @@ def _grids(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     frame = _polygonal(frame)
     codes = _as_code(_column(frame, o.code_field, ("code", "grid_code", "id"), "code"))
     names = _column(frame, o.name_field, ("name",), "name", required=False)
+    given = _column(frame, o.fields.get("community_code"), ("community_code",),
+                    "community_code", required=False)
+    _check_communities(conn, given)
     layer_id = conn.execute(text(
         "INSERT INTO grid_layers (name, kind, exclusive) VALUES (:n, :k, :e) "
         "ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id"),
@@ -221,10 +294,14 @@ def _grids(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     if existing:
         raise InvalidInput(f"{existing} of these grid codes already exist in layer {o.layer!r}")
     out = gpd.GeoDataFrame({"layer_id": layer_id, "code": codes,
-                            "name": names if names is not None else None},
+                            "name": names if names is not None else None,
+                            "community_code": given if given is not None else None},
                            geometry=frame.geometry.values, crs=4326)
     n = copy_frame(conn, "grids", out, {"layer_id": "layer_id", "code": "code",
-                                        "name": "name"}, "geometry")
+                                        "name": "name", "community_code": "community_code"},
+                   "geometry")
+    if o.exclusive:
+        communities.link_grids(conn, o.layer)
     if o.exclusive and not o.allow_invalid:
         grid_qa.refuse_if_broken(conn, o.layer)
     assignment.assign_buildings(conn)
@@ -232,12 +309,27 @@ def _grids(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     return n
 
 
+def _check_communities(conn: Connection, given: pd.Series | None) -> None:
+    if given is None:
+        return
+    named = sorted(set(given.dropna().astype(str)))
+    stored = set(conn.execute(text("SELECT code FROM admin_areas WHERE level = 'community' "
+                                   "AND code = ANY(:c)"), {"c": named}).scalars())
+    unknown = [c for c in named if c not in stored]
+    if unknown:
+        raise InvalidInput(f"community codes {unknown[:10]} of the file are not stored "
+                           "communities: import them first (gridgov import admin FILE "
+                           "--level community)", parameter="community_code")
+
+
 def _buildings(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     frame = _polygonal(frame)
-    given = _column(frame, o.code_field, ("code", "bin", "building_code", "id"), "code",
-                    required=o.code_field is not None)
-    codes = _as_code(given) if given is not None else _allocate_codes(conn, frame)
-    data: dict[str, object] = {"code": codes}
+    data = building_codes(conn, frame, o.code_field, o.external_code_field, o.community_from)
+    stored = conn.execute(text("SELECT code FROM buildings WHERE code = ANY(:c) ORDER BY code"),
+                          {"c": data["code"].tolist()}).scalars().all()
+    if stored:
+        raise InvalidInput(f"{len(stored)} building codes of the file are already stored: "
+                           f"{list(stored[:5])}", code="building_code")
     for target, names in (("address", ("address", "addr")), ("name", ("name", "building_name")),
                           ("floors", ("floors", "floor", "storeys")),
                           ("height", ("height", "heightroof", "max_hgt", "approx_hgt"))):
@@ -246,34 +338,13 @@ def _buildings(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> i
     out = gpd.GeoDataFrame(data, geometry=frame.geometry.values, crs=4326)
     out["floors"] = pd.to_numeric(out["floors"], errors="coerce").round().astype("Int64")
     out["height"] = pd.to_numeric(out["height"], errors="coerce")
-    n = copy_frame(conn, "buildings", out,
-                   {c: c for c in ("code", "address", "name", "floors", "height")}, "geometry")
+    columns = ("code", "external_code", "community_code", "address", "name", "floors",
+               "height")
+    n = copy_frame(conn, "buildings", out, {c: c for c in columns}, "geometry")
     assignment.assign_buildings(conn, "b.code = ANY(ARRAY[" + ",".join(
-        "'" + c.replace("'", "''") + "'" for c in codes) + "])")
+        "'" + c.replace("'", "''") + "'" for c in out["code"]) + "])")
     codes_service.fill_beidou_codes(conn)
     return n
-
-
-def _allocate_codes(conn: Connection, frame: gpd.GeoDataFrame) -> pd.Series:
-    """New codes for buildings without one, from the sequence of the community holding each."""
-    points = frame.geometry.representative_point()
-    rows = conn.execute(text(
-        "SELECT (SELECT a.code FROM admin_areas a WHERE a.level = 'community' AND "
-        "ST_Covers(a.geom, ST_SetSRID(ST_MakePoint(t.x, t.y), 4326)) ORDER BY a.code LIMIT 1) "
-        "FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) WITH ORDINALITY "
-        "AS t(x, y, ord) ORDER BY t.ord"),
-        {"xs": points.x.tolist(), "ys": points.y.tolist()}).scalars().all()
-    outside = [i + 1 for i, c in enumerate(rows) if c is None]
-    if outside:
-        raise InvalidInput(
-            f"{len(outside)} buildings without a code lie in no community (rows "
-            f"{outside[:20]}): import the communities first (gridgov import admin --level "
-            "community) or name the code column with --code-field", rows=outside)
-    community = pd.Series(rows, index=frame.index)
-    codes = pd.Series("", index=frame.index, dtype=object)
-    for code, members in community.groupby(community).groups.items():
-        codes[members] = codes_service.allocate_building_codes(conn, str(code), len(members))
-    return codes
 
 
 def _cameras(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
@@ -301,5 +372,7 @@ def _cameras(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int
 
 def _events(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     from api.services.event_import import import_event_frame
+    from api.settings import APISettings
 
-    return import_event_frame(conn, frame, o)
+    return import_event_frame(conn, frame, replace(o, timezone=o.timezone
+                                                   or APISettings().timezone))
