@@ -23,6 +23,8 @@ TableArg = Annotated[Path, typer.Argument(help="CSV or XLSX")]
 Crs = Annotated[str | None, typer.Option(help="source CRS when the file declares none, "
                                               "e.g. EPSG:4547 (CGCS2000 3-degree GK 114E)")]
 SourceLayer = Annotated[str | None, typer.Option(help="layer inside a GeoPackage")]
+Where = Annotated[str | None, typer.Option(
+    help="keep the features matching an OGR SQL condition, e.g. \"qh = '南山'\"")]
 Invalid = Annotated[str, typer.Option(help="invalid geometries: refuse (listing the rows) "
                                            "or repair (make_valid)")]
 Field = Annotated[list[str] | None, typer.Option(help="OURS=THEIRS: read our field from "
@@ -100,6 +102,7 @@ def admin(
     = None,
     admin_codes: Annotated[Path | None, typer.Option(
         help="a newer code,name table (default: the 2023 table in data_samples/)")] = None,
+    where: Where = None,
     crs: Crs = None, source_layer: SourceLayer = None, invalid: Invalid = "refuse",
 ) -> None:
     """Import admin-area polygons; codes are checked against GB/T 2260 (a name is not a code).
@@ -112,7 +115,7 @@ def admin(
 
     _run("admin", file, level=level, code_field=code_field, name_field=name_field,
          parent_field=parent_field, code_from_name=code_from_name, within=within,
-         admin_codes=admin_codes or TABLE, crs=crs, source_layer=source_layer,
+         admin_codes=admin_codes or TABLE, where=where, crs=crs, source_layer=source_layer,
          invalid=invalid)
 
 
@@ -129,7 +132,7 @@ def grids(
         help="the layer covers its district without overlap (checked)")] = True,
     allow_invalid: Annotated[bool, typer.Option(
         help="store an exclusive layer despite gaps or overlaps")] = False,
-    field: Field = None,
+    field: Field = None, where: Where = None,
     crs: Crs = None, source_layer: SourceLayer = None, invalid: Invalid = "refuse",
 ) -> None:
     """Import grid polygons, link each to its community, and check the layer.
@@ -143,7 +146,7 @@ def grids(
     """
     _run("grids", file, layer=layer, code_field=code_field, name_field=name_field,
          layer_kind=layer_kind, exclusive=exclusive, allow_invalid=allow_invalid,
-         fields=_pairs(field, "--field"), crs=crs, source_layer=source_layer,
+         fields=_pairs(field, "--field"), where=where, crs=crs, source_layer=source_layer,
          invalid=invalid)
 
 
@@ -159,7 +162,7 @@ def buildings(
     community_from: Annotated[str, typer.Option(
         help="buildings in no community: grids (the grid's community), nearest, or refuse")]
     = "refuse",
-    field: Field = None,
+    field: Field = None, where: Where = None,
     crs: Crs = None, source_layer: SourceLayer = None, invalid: Invalid = "refuse",
 ) -> None:
     """Import building footprints; every building gets a standard code and a plate.
@@ -172,8 +175,8 @@ def buildings(
     address=COLUMN ...).
     """
     _run("buildings", file, code_field=code_field, external_code_field=external_code_field,
-         community_from=community_from, fields=_pairs(field, "--field"), crs=crs,
-         source_layer=source_layer, invalid=invalid)
+         community_from=community_from, fields=_pairs(field, "--field"), where=where,
+         crs=crs, source_layer=source_layer, invalid=invalid)
 
 
 @import_app.command("rooms")

@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyogrio.errors import DataSourceError
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 from sqlalchemy import Connection, Engine, text
@@ -49,6 +50,8 @@ class ImportOptions:
 
     layer: str | None = None
     crs: str | None = None
+    #: an OGR SQL condition on the features read (GIS files only), e.g. ``qh = '南山'``
+    where: str | None = None
     code_field: str | None = None
     name_field: str | None = None
     source_layer: str | None = None
@@ -80,27 +83,44 @@ class ImportOptions:
     channel_map: dict[str, str] = field(default_factory=dict)
 
 
-def read_any(path: str | Path, crs: str | None = None, source_layer: str | None = None
-             ) -> gpd.GeoDataFrame:
-    """Read a GIS file or CSV into a GeoDataFrame in EPSG:4326.
+def read_any(path: str | Path, crs: str | None = None, source_layer: str | None = None,
+             where: str | None = None) -> gpd.GeoDataFrame:
+    """Read a GIS file, CSV or XLSX into a GeoDataFrame in EPSG:4326.
 
     ``crs`` is the source CRS when the file does not declare one (CSV), or
     overrides a missing declaration; a file that declares a different CRS is
-    reprojected from what it declares.
+    reprojected from what it declares. ``where`` keeps the features of a GIS
+    file matching an OGR SQL condition.
     """
     path = Path(path)
     if not path.exists():
         raise InvalidInput(f"file {str(path)!r} does not exist")
     source_crs = _parse_crs(crs) if crs else None
     if path.suffix.lower() in (".csv", ".txt", ".xlsx"):
+        if where:
+            raise InvalidInput("parameter 'where': only for GIS files (GeoPackage, "
+                               "Shapefile, GeoJSON)", parameter="where")
         frame = _table_geometries(read_table(path), source_crs, path.name)
     else:
-        frame = gpd.read_file(path, layer=source_layer, engine="pyogrio")
+        frame = _read_gis(path, source_layer, where)
         if frame.crs is None:
             frame = frame.set_crs(source_crs or CRS.from_epsg(4326))
     frame = frame[frame.geometry.notna()].copy() if frame.geometry.isna().any() else frame
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
+    return frame
+
+
+def _read_gis(path: Path, source_layer: str | None, where: str | None) -> gpd.GeoDataFrame:
+    try:
+        frame = gpd.read_file(path, layer=source_layer, engine="pyogrio", where=where)
+    except DataSourceError as exc:
+        raise InvalidInput(f"{path.name}: cannot read it ({exc})") from None
+    except ValueError as exc:  # pyogrio: an SQL condition it cannot run
+        raise InvalidInput(f"parameter 'where': {exc}", parameter="where") from None
+    if where and frame.empty:
+        raise InvalidInput(f"parameter 'where': no feature of {path.name} matches {where!r}",
+                           parameter="where")
     return frame
 
 
@@ -209,7 +229,7 @@ def import_file(engine: Engine, kind: str, path: str | Path, options: ImportOpti
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if kind in TABLE_KINDS:
         return _table_kind(engine, kind, path, options)
-    frame = read_any(path, options.crs, options.source_layer)
+    frame = read_any(path, options.crs, options.source_layer, options.where)
     frame = check_geometries(frame, options.invalid)
     with engine.begin() as conn:
         n = {"admin": _admin, "grids": _grids, "buildings": _buildings,
