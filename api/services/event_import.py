@@ -54,13 +54,15 @@ EVENT_COLUMNS = ("id", "public_token", "category_id", "description", "status", "
 HISTORY_COLUMNS = ("event_id", "action", "from_status", "to_status", "actor", "at")
 FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "category": ("category", "category_code", "service_code", "requesttype", "srtype",
-                 "complaint type", "service_name"),
+                 "complaint type", "service_name", "事件类型", "问题类型", "事件类别"),
     "reported_at": ("reported_at", "createddate", "created date", "requested_datetime",
-                    "created_date"),
-    "closed_at": ("closed_at", "closeddate", "closed date", "closed_date"),
-    "description": ("description", "descriptor"),
-    "address": ("address", "incident address", "incident_address"),
-    "external_id": ("external_id", "srnumber", "unique key", "service_request_id"),
+                    "created_date", "受理时间", "上报时间", "创建时间"),
+    "closed_at": ("closed_at", "closeddate", "closed date", "closed_date", "结案时间",
+                  "办结时间"),
+    "description": ("description", "descriptor", "问题描述", "事件描述"),
+    "address": ("address", "incident address", "incident_address", "地址", "事发地址"),
+    "external_id": ("external_id", "srnumber", "unique key", "service_request_id",
+                    "工单编号", "工单号"),
     "channel": ("channel", "渠道", "来源渠道"),
 }
 
@@ -98,7 +100,7 @@ def _categories(conn: Connection, raw: pd.Series, category_map: dict[str, str]
         raise InvalidInput("the category catalogue is empty: load categories first")
     raw = raw.fillna("").astype(str).str.strip()
     default = category_map.get("*")
-    codes = raw.map(category_map)
+    codes = raw.map(category_map).astype(object)
     direct = raw.where(raw.isin(set(cats["code"])))
     names = cats.drop_duplicates("name", keep=False).set_index("name")["code"]
     codes = codes.fillna(direct).fillna(raw.map(names))
