@@ -57,31 +57,22 @@ def _read_map(path: Path | None) -> dict[str, str]:
 
 def _run(kind: str, file: Path, **options: Any) -> dict[str, int]:
     from api.cli import _engine, _fail, _friendly_errors, console
+    from api.cli_grids import _print
     from api.services.importer import ImportOptions, import_file
 
     if options.get("invalid", "refuse") not in ("refuse", "repair"):
         raise _fail("--invalid must be refuse or repair")
+    def report(layer: str, exclusive: bool, found: Any) -> None:
+        _print(console, layer, exclusive, found)  # what `gridgov grids check` prints
+
     with _friendly_errors():
         engine = _engine()
         try:
-            counts = import_file(engine, kind, file, ImportOptions(**options))
-            if kind == "grids" and options.get("exclusive", True):
-                _print_report(engine, options["layer"])
+            counts = import_file(engine, kind, file, ImportOptions(**options, on_report=report))
         finally:
             engine.dispose()
     console.print(f"imported: {counts}")
     return counts
-
-
-def _print_report(engine: Any, layer: str) -> None:
-    """The findings of ``gridgov grids check`` for the layer just imported."""
-    from api.cli import console
-    from api.cli_grids import _print
-    from api.services import grid_qa
-
-    with engine.connect() as conn:
-        exclusive, report = grid_qa.check_layer(conn, layer)
-    _print(console, layer, exclusive, report)
 
 
 @import_app.command("admin")

@@ -88,8 +88,9 @@ def import_rooms(conn: Connection, frame: pd.DataFrame, fields: dict[str, str]) 
     out = pd.DataFrame({"building_code": [p.building_code for p in parsed],
                         "code": [p.code for p in parsed], "unit": [p.unit for p in parsed],
                         "floor": [p.floor for p in parsed], "number": [p.room for p in parsed]})
-    ids = dict(conn.execute(text("SELECT code, id FROM buildings WHERE code = ANY(:c)"),
-                            {"c": sorted(set(out["building_code"]))}).all())
+    ids: dict[str, int] = dict(conn.execute(
+        text("SELECT code, id FROM buildings WHERE code = ANY(:c)"),
+        {"c": sorted(set(out["building_code"]))}).all())
     out["building_id"] = out["building_code"].map(ids)
     if out["building_id"].isna().any():
         raise InvalidInput(f"rows {rows_of(out['building_id'].isna())[:20]} are rooms of "

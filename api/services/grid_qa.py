@@ -95,15 +95,13 @@ def describe(report: TopologyReport, limit: int = 10) -> str:
     return "; ".join(lines) + (f"; and {more} more" if more > 0 else "")
 
 
-def refuse_if_broken(conn: Connection, layer: str) -> None:
-    """Raise :class:`InvalidInput` when the exclusive ``layer`` has gaps, overlaps or worse.
-
-    The findings are those of ``gridgov grids check`` (:func:`check_layer`).
-    """
-    exclusive, report = check_layer(conn, layer)
+def refuse_errors(layer: str, exclusive: bool, report: TopologyReport) -> None:
+    """Raise :class:`InvalidInput` naming the errors of an exclusive layer's report."""
     if exclusive and not report.ok:
+        counts = report.errors["kind"].value_counts()
+        found = ", ".join(f"{n} {kind}" for kind, n in counts.items())
         raise InvalidInput(
-            f"grid layer {layer!r} is exclusive but its grids do not form a clean partition: "
-            f"{describe(report)}. Fix the file, import it as --no-exclusive, or pass "
-            "--allow-invalid to import it anyway (see `gridgov grids check`)",
+            f"grid layer {layer!r} is exclusive but its grids do not form a clean partition "
+            f"({found}): {describe(report)}. Fix the file, import it as --no-exclusive, or "
+            "pass --allow-invalid to import it anyway (see `gridgov grids check`)",
             code="grid_topology", parameter="layer")

@@ -10,6 +10,7 @@ communities, standard building codes, rooms, the catalogue) live in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -33,6 +34,7 @@ from api.services import assignment, grid_qa
 from api.services import codes as codes_service
 from api.services.bulk import copy_frame
 from gis_core.errors import InvalidGeometry, InvalidInput, UnknownCRS
+from gis_core.topology import TopologyReport
 
 Kind = Literal["admin", "grids", "buildings", "rooms", "cameras", "events", "catalogue"]
 KINDS: tuple[str, ...] = ("admin", "grids", "buildings", "rooms", "cameras", "events",
@@ -81,6 +83,8 @@ class ImportOptions:
     channel: str | None = None
     #: events: their channel values -> ours (``"*"``: every other value)
     channel_map: dict[str, str] = field(default_factory=dict)
+    #: grids: called with (layer, exclusive, report) of ``gridgov grids check``
+    on_report: Callable[[str, bool, TopologyReport], None] | None = None
 
 
 def read_any(path: str | Path, crs: str | None = None, source_layer: str | None = None,
@@ -322,8 +326,11 @@ def _grids(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
                    "geometry")
     if o.exclusive:
         communities.link_grids(conn, o.layer)
-    if o.exclusive and not o.allow_invalid:
-        grid_qa.refuse_if_broken(conn, o.layer)
+    exclusive, report = grid_qa.check_layer(conn, o.layer)
+    if o.on_report is not None:
+        o.on_report(o.layer, exclusive, report)
+    if not o.allow_invalid:
+        grid_qa.refuse_errors(o.layer, exclusive, report)
     assignment.assign_buildings(conn)
     assignment.assign_cameras(conn)
     return n
