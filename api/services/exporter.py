@@ -9,6 +9,7 @@ format's limit) and is written in UTF-8 with a ``.cpg`` file.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -83,10 +84,13 @@ def export_layer(engine: Engine, layer: str, path: str | Path) -> int:
         frame.to_parquet(path)
     elif driver in ("csv", "xlsx"):
         _write_table(frame, path, driver)
+    elif driver == "ESRI Shapefile":
+        with warnings.catch_warnings():  # field names cut to 10 characters, as documented
+            warnings.filterwarnings("ignore", message=".*(truncated|Normalized/laundered)")
+            frame.to_file(path, driver=driver, engine="pyogrio", encoding="UTF-8")
     else:
-        extra = {"encoding": "UTF-8"} if driver == "ESRI Shapefile" else {}
         frame.to_file(path, driver=driver, engine="pyogrio",
-                      layer=layer.replace(":", "_") if driver == "GPKG" else None, **extra)
+                      layer=layer.replace(":", "_") if driver == "GPKG" else None)
     return len(frame)
 
 
