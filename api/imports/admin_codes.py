@@ -154,3 +154,22 @@ class DivisionTable:
                 "list (a functional zone such as 大鹏新区) is not a GB/T 2260 area",
                 code="admin_code", rows=rows_of(~unique))
         return found.map(lambda f: f[0])
+
+
+def parent_codes(codes: pd.Series, known: set[str]) -> pd.Series:
+    """The nearest area above each code among ``known`` codes (None when there is none).
+
+    Community -> street -> district -> city (``4403`` or ``440300``) -> province.
+
+    Examples
+    --------
+    >>> parent_codes(pd.Series(["440305005001", "440305005", "440305"]),
+    ...              {"440305", "440305005", "4403"}).tolist()
+    ['440305005', '440305', '4403']
+    """
+    def parent(code: str) -> str | None:
+        above = {12: [code[:9]], 9: [code[:6]], 6: [code[:4], code[:4] + "00"],
+                 4: [code[:2]]}.get(len(code), [])
+        return next((p for p in above if p in known and p != code), None)
+
+    return codes.astype(str).map(parent)

@@ -25,7 +25,7 @@ from pyproj.exceptions import CRSError
 from sqlalchemy import Connection, Engine, text
 
 from api.imports import communities
-from api.imports.admin_codes import TABLE, DivisionTable
+from api.imports.admin_codes import TABLE, DivisionTable, parent_codes
 from api.imports.buildings import building_codes
 from api.imports.catalogue import import_catalogue, read_catalogue
 from api.imports.rooms import import_rooms
@@ -266,28 +266,16 @@ def _admin_codes(frame: gpd.GeoDataFrame, o: ImportOptions) -> tuple[pd.Series, 
     return codes, names if names is not None else codes.map(table.names.get)
 
 
-def _parent_codes(conn: Connection, codes: pd.Series, given: pd.Series | None) -> pd.Series:
-    """The given parent codes, else the nearest stored (or imported) area above each code."""
-    if given is not None:
-        return given
-    stored = set(conn.execute(text("SELECT code FROM admin_areas")).scalars()) | set(codes)
-
-    def parent(code: str) -> str | None:
-        above = {12: [code[:9]], 9: [code[:6]], 6: [code[:4], code[:4] + "00"],
-                 4: [code[:2]]}.get(len(code), [])
-        return next((p for p in above if p in stored and p != code), None)
-
-    return codes.map(parent)
-
-
 def _admin(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     frame = _polygonal(frame)
     codes, names = _admin_codes(frame, o)
     parents = _column(frame, o.parent_field, ("parent_code", "parent"), "parent",
                       required=False)
+    if parents is None:
+        stored = set(conn.execute(text("SELECT code FROM admin_areas")).scalars())
+        parents = parent_codes(codes, stored | set(codes))
     out = gpd.GeoDataFrame({"code": codes.to_numpy(), "name": names.to_numpy(),
-                            "level": o.level,
-                            "parent_code": _parent_codes(conn, codes, parents).to_numpy()},
+                            "level": o.level, "parent_code": parents.to_numpy()},
                            geometry=frame.geometry.values, crs=4326)
     n = copy_frame(conn, "admin_areas", out,
                    {"code": "code", "name": "name", "level": "level",
