@@ -259,3 +259,49 @@ def test_cli_import_prints_the_findings_of_grids_check(fresh: Engine, tmp_path: 
 
     assert table(refused.output) == table(stored.output) == table(checked.output)
     assert table(checked.output).count(" gap ") > 1 and "overlap" in checked.output
+
+
+def test_valid_codes_of_the_file_are_kept(fresh: Engine, tmp_path: Path) -> None:
+    _communities(fresh, tmp_path)
+    given = [make_building_code(A, 7), make_building_code(A, 3).lower()]
+    houses = gpd.GeoDataFrame({"building_code": given, "bin": ["x1", "x2"]},
+                              geometry=[box(114.005, 22.505, 114.0051, 22.5051),
+                                        box(114.006, 22.505, 114.0061, 22.5051)], crs=4326)
+    path = _write(tmp_path, "h.geojson", houses)
+    import_file(fresh, "buildings", path, ImportOptions())
+    assert _rows(fresh, "SELECT code, external_code FROM buildings ORDER BY external_code") == [
+        (given[0], "x1"), (given[1].upper(), "x2")]
+    with pytest.raises(InvalidInput, match="already stored"):
+        import_file(fresh, "buildings", path, ImportOptions())
+    # the next allocated code follows the highest one stored
+    more = gpd.GeoDataFrame(geometry=[box(114.007, 22.505, 114.0071, 22.5051)], crs=4326)
+    import_file(fresh, "buildings", _write(tmp_path, "m.geojson", more), ImportOptions())
+    assert (make_building_code(A, 8),) in _rows(fresh, "SELECT code FROM buildings")
+
+
+def test_where_keeps_some_features_and_a_bad_condition_is_refused(
+        fresh: Engine, shared_data: Path) -> None:
+    path = shared_data / "cn_admin" / "shenzhen_districts_transbigdata.geojson"
+    options = ImportOptions(level="district", name_field="qh", code_from_name=True,
+                            within="4403", where="qh IN ('南山', '福田')")
+    assert import_file(fresh, "admin", path, options) == {"admin": 2}
+    assert _rows(fresh, "SELECT code FROM admin_areas ORDER BY code") == [("440304",),
+                                                                          ("440305",)]
+    for where, message in (("nope = 1", "parameter 'where'"), ("qh = '北京'", "no feature")):
+        with pytest.raises(InvalidInput, match=message):
+            import_file(fresh, "admin", path, ImportOptions(level="district", where=where))
+
+
+def test_events_without_a_channel_column_take_the_given_channel(
+        fresh: Engine, tmp_path: Path) -> None:
+    pd.DataFrame({"code": ["0101"], "name": ["暴露垃圾"], "major_name": ["市容环境"],
+                  "time_limit_hours": ["4"]}).to_csv(tmp_path / "cat.csv", index=False)
+    import_file(fresh, "catalogue", tmp_path / "cat.csv", ImportOptions())
+    pd.DataFrame({"事件类型": ["暴露垃圾"], "受理时间": ["2024-02-09 23:30"],
+                  "lon": ["114.0"], "lat": ["22.5"]}).to_csv(tmp_path / "e.csv", index=False)
+    import_file(fresh, "events", tmp_path / "e.csv",
+                ImportOptions(channel="patrol", timezone="Asia/Shanghai"))
+    assert _rows(fresh, "SELECT channel, to_char(reported_at AT TIME ZONE 'UTC', "
+                        "'YYYY-MM-DD HH24:MI') FROM events") == [("patrol", "2024-02-09 15:30")]
+    with pytest.raises(InvalidInput, match="ours are app"):
+        import_file(fresh, "events", tmp_path / "e.csv", ImportOptions(channel="phone"))
