@@ -305,3 +305,19 @@ def test_events_without_a_channel_column_take_the_given_channel(
                         "'YYYY-MM-DD HH24:MI') FROM events") == [("patrol", "2024-02-09 15:30")]
     with pytest.raises(InvalidInput, match="ours are app"):
         import_file(fresh, "events", tmp_path / "e.csv", ImportOptions(channel="phone"))
+
+
+def test_cli_reads_naive_times_in_gridgov_timezone(fresh: Engine, tmp_path: Path) -> None:
+    pd.DataFrame({"code": ["0101"], "name": ["暴露垃圾"], "major_name": ["市容环境"],
+                  "time_limit_hours": ["4"]}).to_csv(tmp_path / "cat.csv", index=False)
+    pd.DataFrame({"requesttype": ["0101"], "createddate": ["1/1/20 0:05"],
+                  "longitude": ["-118.5"], "latitude": ["34.2"]}).to_csv(
+        tmp_path / "la.csv", index=False)
+    env = {"DATABASE_URL": fresh.url.render_as_string(hide_password=False),
+           "GRIDGOV_TIMEZONE": "America/Los_Angeles"}
+    runner = CliRunner()
+    for args in (["catalogue", str(tmp_path / "cat.csv")], ["events", str(tmp_path / "la.csv")]):
+        result = runner.invoke(cli, ["import", *args], env=env)
+        assert result.exit_code == 0, result.output
+    assert _rows(fresh, "SELECT to_char(reported_at AT TIME ZONE 'UTC', 'HH24:MI'), channel "
+                        "FROM events") == [("08:05", "hotline")]
