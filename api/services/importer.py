@@ -262,8 +262,8 @@ def _admin_codes(frame: gpd.GeoDataFrame, o: ImportOptions) -> tuple[pd.Series, 
         return table.codes_for_names(names, o.level, o.within), names
     codes = _as_code(_column(frame, o.code_field, ("code", "adcode", "qh"), "code"))
     table.check(codes, o.level)
-    names = _column(frame, o.name_field, ("name", "qh", "mc"), "name")
-    return codes, names if names is not None else codes.map(table.names.get)
+    names = _column(frame, o.name_field, ("name", "qh", "mc"), "name", required=False)
+    return codes, names if names is not None else codes.map(lambda c: table.names.get(c, c))
 
 
 def _admin(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
@@ -271,9 +271,17 @@ def _admin(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     codes, names = _admin_codes(frame, o)
     parents = _column(frame, o.parent_field, ("parent_code", "parent"), "parent",
                       required=False)
+    stored = set(conn.execute(text("SELECT code FROM admin_areas")).scalars())
+    again = sorted(set(codes) & stored)
+    if again:
+        raise InvalidInput(f"{len(again)} admin codes of the file are already stored: "
+                           f"{again[:10]}", code="admin_code")
     if parents is None:
-        stored = set(conn.execute(text("SELECT code FROM admin_areas")).scalars())
         parents = parent_codes(codes, stored | set(codes))
+    unknown = sorted(set(parents.dropna().astype(str)) - stored - set(codes))
+    if unknown:
+        raise InvalidInput(f"parent codes {unknown[:10]} are neither stored nor in the file: "
+                           "import the areas above first", parameter="parent_field")
     out = gpd.GeoDataFrame({"code": codes.to_numpy(), "name": names.to_numpy(),
                             "level": o.level, "parent_code": parents.to_numpy()},
                            geometry=frame.geometry.values, crs=4326)

@@ -321,3 +321,18 @@ def test_cli_reads_naive_times_in_gridgov_timezone(fresh: Engine, tmp_path: Path
         assert result.exit_code == 0, result.output
     assert _rows(fresh, "SELECT to_char(reported_at AT TIME ZONE 'UTC', 'HH24:MI'), channel "
                         "FROM events") == [("08:05", "hotline")]
+
+
+def test_admin_areas_are_not_stored_twice_nor_under_unknown_parents(
+        fresh: Engine, tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame({"code": [A]}, geometry=[box(114.0, 22.5, 114.02, 22.51)],
+                             crs=4326)
+    path = _write(tmp_path, "c.geojson", frame)
+    import_file(fresh, "admin", path, ImportOptions(level="community"))
+    assert _rows(fresh, "SELECT code, name, parent_code FROM admin_areas") == [(A, A, None)]
+    with pytest.raises(InvalidInput, match="already stored"):
+        import_file(fresh, "admin", path, ImportOptions(level="community"))
+    frame["code"], frame["parent_code"] = [B], ["440305005"]
+    with pytest.raises(InvalidInput, match=r"parent codes \['440305005'\]"):
+        import_file(fresh, "admin", _write(tmp_path, "p.geojson", frame),
+                    ImportOptions(level="community"))
