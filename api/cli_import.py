@@ -56,6 +56,7 @@ def _read_map(path: Path | None) -> dict[str, str]:
 
 
 def _run(kind: str, file: Path, **options: Any) -> dict[str, int]:
+    from api.audit.service import cli_actor
     from api.cli import _engine, _fail, _friendly_errors, console
     from api.cli_grids import _print
     from api.services.importer import ImportOptions, import_file
@@ -68,7 +69,8 @@ def _run(kind: str, file: Path, **options: Any) -> dict[str, int]:
     with _friendly_errors():
         engine = _engine()
         try:
-            counts = import_file(engine, kind, file, ImportOptions(**options, on_report=report))
+            counts = import_file(engine, kind, file, ImportOptions(
+                **options, on_report=report, actor=cli_actor().name))
         finally:
             engine.dispose()
     console.print(f"imported: {counts}")

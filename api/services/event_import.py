@@ -337,6 +337,7 @@ def import_event_frame(conn: Connection, frame: gpd.GeoDataFrame, options: objec
     })
     _copy_csv(conn, "events", EVENT_COLUMNS, events)
     _copy_csv(conn, "event_history", HISTORY_COLUMNS, _history(events))
-    record(conn, actor="import", action="event.import", object_type="event",
+    record(conn, actor=getattr(options, "actor", "import"), action="event.import",
+           object_type="event",
            details={"count": n, "first_id": int(ids[0]), "last_id": int(ids[-1])})
     return n

@@ -19,21 +19,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyogrio.errors import DataSourceError
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 from sqlalchemy import Connection, Engine, text
 
+from api.audit.service import record
 from api.imports import communities
 from api.imports.admin_codes import TABLE, DivisionTable, parent_codes
 from api.imports.buildings import building_codes
 from api.imports.catalogue import import_catalogue, read_catalogue
+from api.imports.reading import check_geometries, read_any
 from api.imports.rooms import import_rooms
-from api.imports.tables import read_table
+from api.imports.tables import find_column, read_table
 from api.services import assignment, grid_qa
 from api.services import codes as codes_service
 from api.services.bulk import copy_frame
-from gis_core.errors import InvalidGeometry, InvalidInput, UnknownCRS
+from gis_core.errors import InvalidGeometry, InvalidInput
 from gis_core.topology import TopologyReport
 
 Kind = Literal["admin", "grids", "buildings", "rooms", "cameras", "events", "catalogue"]
@@ -41,9 +40,6 @@ KINDS: tuple[str, ...] = ("admin", "grids", "buildings", "rooms", "cameras", "ev
                           "catalogue")
 #: kinds read as plain tables (no geometry)
 TABLE_KINDS = ("rooms", "catalogue")
-LON_NAMES = ("lon", "lng", "longitude", "x")
-LAT_NAMES = ("lat", "latitude", "y")
-WKT_NAMES = ("wkt", "the_geom", "geometry", "geom")
 
 
 @dataclass
@@ -83,102 +79,10 @@ class ImportOptions:
     channel: str | None = None
     #: events: their channel values -> ours (``"*"``: every other value)
     channel_map: dict[str, str] = field(default_factory=dict)
+    #: who imports (the audit rows' actor)
+    actor: str = "import"
     #: grids: called with (layer, exclusive, report) of ``gridgov grids check``
     on_report: Callable[[str, bool, TopologyReport], None] | None = None
-
-
-def read_any(path: str | Path, crs: str | None = None, source_layer: str | None = None,
-             where: str | None = None) -> gpd.GeoDataFrame:
-    """Read a GIS file, CSV or XLSX into a GeoDataFrame in EPSG:4326.
-
-    ``crs`` is the source CRS when the file does not declare one (CSV), or
-    overrides a missing declaration; a file that declares a different CRS is
-    reprojected from what it declares. ``where`` keeps the features of a GIS
-    file matching an OGR SQL condition.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InvalidInput(f"file {str(path)!r} does not exist")
-    source_crs = _parse_crs(crs) if crs else None
-    if path.suffix.lower() in (".csv", ".txt", ".xlsx"):
-        if where:
-            raise InvalidInput("parameter 'where': only for GIS files (GeoPackage, "
-                               "Shapefile, GeoJSON)", parameter="where")
-        frame = _table_geometries(read_table(path), source_crs, path.name)
-    else:
-        frame = _read_gis(path, source_layer, where)
-        if frame.crs is None:
-            frame = frame.set_crs(source_crs or CRS.from_epsg(4326))
-    frame = frame[frame.geometry.notna()].copy() if frame.geometry.isna().any() else frame
-    if frame.crs is not None and frame.crs.to_epsg() != 4326:
-        frame = frame.to_crs(4326)
-    return frame
-
-
-def _read_gis(path: Path, source_layer: str | None, where: str | None) -> gpd.GeoDataFrame:
-    try:
-        frame = gpd.read_file(path, layer=source_layer, engine="pyogrio", where=where)
-    except DataSourceError as exc:
-        raise InvalidInput(f"{path.name}: cannot read it ({exc})") from None
-    except ValueError as exc:  # pyogrio: an SQL condition it cannot run
-        raise InvalidInput(f"parameter 'where': {exc}", parameter="where") from None
-    if where and frame.empty:
-        raise InvalidInput(f"parameter 'where': no feature of {path.name} matches {where!r}",
-                           parameter="where")
-    return frame
-
-
-def _parse_crs(value: str) -> CRS:
-    try:
-        return CRS.from_user_input(value)
-    except CRSError as exc:
-        raise UnknownCRS(f"parameter 'crs': cannot understand {value!r} as a CRS") from exc
-
-
-def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
-    lower = {c.lower().strip(): c for c in columns}
-    for n in names:
-        if n in lower:
-            return lower[n]
-    return None
-
-
-def _table_geometries(df: pd.DataFrame, crs: CRS | None, name: str) -> gpd.GeoDataFrame:
-    cols = list(df.columns)
-    lon, lat, wkt = _find(cols, LON_NAMES), _find(cols, LAT_NAMES), _find(cols, WKT_NAMES)
-    if wkt is not None:
-        geoms = shapely.from_wkt(df[wkt].fillna("").replace("", None).to_numpy(),
-                                 on_invalid="raise")
-        df = df.drop(columns=[wkt])
-    elif lon is not None and lat is not None:
-        x = pd.to_numeric(df[lon], errors="coerce").to_numpy(dtype=float)
-        y = pd.to_numeric(df[lat], errors="coerce").to_numpy(dtype=float)
-        ok = np.isfinite(x) & np.isfinite(y)
-        geoms = np.full(len(df), None, dtype=object)
-        geoms[ok] = shapely.points(x[ok], y[ok])
-    else:
-        raise InvalidInput(f"{name}: a table needs lon/lat (or longitude/latitude) "
-                           f"columns or a WKT column; found {', '.join(cols)}")
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms), crs=crs or CRS.from_epsg(4326))
-
-
-def check_geometries(frame: gpd.GeoDataFrame, invalid: str) -> gpd.GeoDataFrame:
-    """Repair invalid geometries with make_valid, or refuse listing their row numbers."""
-    geoms = frame.geometry.values
-    bad = ~shapely.is_valid(geoms) | shapely.is_empty(geoms)
-    if not bad.any():
-        return frame
-    rows = (np.flatnonzero(bad) + 1).tolist()
-    if invalid != "repair":
-        reasons = [shapely.is_valid_reason(g) for g in geoms[bad][:5]]
-        raise InvalidGeometry(
-            f"{len(rows)} invalid or empty geometries at rows {rows[:20]}"
-            f"{' ...' if len(rows) > 20 else ''} ({'; '.join(reasons)}); "
-            "use --invalid repair to fix them with make_valid", rows=rows)
-    frame = frame.copy()
-    fixed = shapely.make_valid(geoms[bad])
-    frame.loc[bad, "geometry"] = fixed
-    return frame
 
 
 def _polygonal(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -205,7 +109,7 @@ def _column(frame: pd.DataFrame, name: str | None, fallbacks: tuple[str, ...],
             raise InvalidInput(f"field {name!r} for {what} is not in the file; "
                                f"fields: {', '.join(map(str, frame.columns))}")
         return frame[name]
-    found = _find([str(c) for c in frame.columns], fallbacks)
+    found = find_column(frame, fallbacks)
     if found is None:
         if required:
             raise InvalidInput(f"no field for {what}; name it with --{what}-field "
@@ -238,16 +142,26 @@ def import_file(engine: Engine, kind: str, path: str | Path, options: ImportOpti
     with engine.begin() as conn:
         n = {"admin": _admin, "grids": _grids, "buildings": _buildings,
              "cameras": _cameras, "events": _events}[kind](conn, frame, options)
+        if kind != "events":  # the events import writes its own row (with the id range)
+            _audit(conn, kind, path, n, options)
     return {kind: n}
+
+
+def _audit(conn: Connection, kind: str, path: str | Path, n: int, o: ImportOptions) -> None:
+    record(conn, actor=o.actor, action=f"{kind}.import", object_type=kind,
+           details={"count": n, "file": Path(path).name,
+                    **({"layer": o.layer} if kind == "grids" else {})})
 
 
 def _table_kind(engine: Engine, kind: str, path: str | Path, o: ImportOptions
                 ) -> dict[str, int]:
     with engine.begin() as conn:
         if kind == "rooms":
-            return {"rooms": import_rooms(conn, read_table(path), o.fields)}
+            n = import_rooms(conn, read_table(path), o.fields)
+            _audit(conn, kind, path, n, o)
+            return {"rooms": n}
         categories, departments = read_catalogue(path)
-        return import_catalogue(conn, categories, departments)
+        return import_catalogue(conn, categories, departments, actor=o.actor)
 
 
 def _admin_codes(frame: gpd.GeoDataFrame, o: ImportOptions) -> tuple[pd.Series, pd.Series]:
