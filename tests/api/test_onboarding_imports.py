@@ -330,6 +330,8 @@ def test_admin_areas_are_not_stored_twice_nor_under_unknown_parents(
     path = _write(tmp_path, "c.geojson", frame)
     import_file(fresh, "admin", path, ImportOptions(level="community"))
     assert _rows(fresh, "SELECT code, name, parent_code FROM admin_areas") == [(A, A, None)]
+    assert _rows(fresh, "SELECT actor, details->>'count', details->>'file' FROM audit_log "
+                        "WHERE action = 'admin.import'") == [("import", "1", "c.geojson")]
     with pytest.raises(InvalidInput, match="already stored"):
         import_file(fresh, "admin", path, ImportOptions(level="community"))
     frame["code"], frame["parent_code"] = [B], ["440305005"]
