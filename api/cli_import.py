@@ -235,9 +235,10 @@ def events(
 
     Columns read: category, reported_at, closed_at, description,
     address, external_id, channel (common names such as requesttype,
-    createddate, closeddate, srnumber are found; else --field
-    reported_at=COLUMN). Categories match our codes, our names, or
-    --category-map. Times stored in UTC.
+    createddate, closeddate, srnumber, 事件类型, 受理时间, 结案时间, 工单编号,
+    渠道 are found; else --field reported_at=COLUMN), and lon/lat or WKT.
+    Categories match our codes, our names, or --category-map. Times
+    without a zone are local to --timezone; all are stored in UTC.
     """
     from api.cli import _settings
 
