@@ -7,7 +7,9 @@ Every state change and every read of personal data writes one row of
            object_id="42", before={"status": "registered"}, after={...})
 
 Actions written today: ``event.create`` (intake), ``event.import`` (one row per
-import of an events file), ``event.action.<action>``
+import of an events file; ``admin.import``, ``grids.import``, ``buildings.import``,
+``rooms.import``, ``cameras.import``, ``catalogue.import`` likewise),
+``event.action.<action>``
 (lifecycle; ``event.action.escalate`` by ``system`` for overdue events),
 ``event.read_personal`` (a case page that showed masked personal fields),
 ``personal.unmask`` (clear personal fields read), ``personal.lookup`` (events

@@ -90,8 +90,10 @@ def grid_qa_report(
     """Topology QA of a grid layer: gaps, overlaps, invalid geometries, slivers.
 
     For an exclusive layer every finding of ``gis_core.topology.check`` is
-    reported, with the jurisdiction taken from the district admin areas; a
-    non-exclusive layer reports only invalid geometries and slivers. The
+    reported, with the jurisdiction taken from the district admin areas, and
+    grids that straddle two communities or lie outside their community are
+    warnings (``straddle``, ``outside_community``); a non-exclusive layer
+    reports only invalid geometries and slivers. The
     findings come as a GeoJSON FeatureCollection (kind, severity, codes,
     area_m2, detail).
     """
