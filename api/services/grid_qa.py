@@ -23,9 +23,8 @@ from gis_core.topology import TopologyReport, check
 _GRIDS = ("SELECT g.code, ST_AsBinary(g.geom) AS wkb FROM grids g "
           "JOIN grid_layers l ON l.id = g.layer_id WHERE l.name = :layer AND g.valid_to IS NULL "
           "ORDER BY g.code")
-_BOUNDARY = ("SELECT ST_AsBinary(ST_Union(geom)) FROM admin_areas "
-             "WHERE level = 'district' AND geom && (SELECT ST_Extent(g.geom) FROM grids g "
-             "JOIN grid_layers l ON l.id = g.layer_id WHERE l.name = :layer)")
+_BOUNDARY = ("SELECT ST_AsBinary(ST_Union(geom)) FROM admin_areas WHERE level = 'district' "
+             "AND geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
 
 
 def layers(conn: Connection) -> dict[str, bool]:
@@ -50,16 +49,29 @@ def check_layer(conn: Connection, layer: str, use_boundary: bool = True
     rows = conn.execute(text(_GRIDS), {"layer": layer}).all()
     grids = gpd.GeoDataFrame({"code": [r.code for r in rows]},
                              geometry=shapely.from_wkb([bytes(r.wkb) for r in rows]), crs=4326)
-    boundary = None
-    if use_boundary and known[layer] and rows:
-        wkb = conn.execute(text(_BOUNDARY), {"layer": layer}).scalar()
-        boundary = gpd.GeoSeries(shapely.from_wkb([bytes(wkb)]), crs=4326) if wkb else None
+    return known[layer], check_grids(conn, grids, known[layer], use_boundary)
+
+
+def boundary_of(conn: Connection, grids: gpd.GeoDataFrame) -> gpd.GeoSeries | None:
+    """The jurisdiction of ``grids`` (EPSG:4326): the district areas their extent meets."""
+    if not len(grids):
+        return None
+    minx, miny, maxx, maxy = (float(v) for v in grids.total_bounds)
+    wkb = conn.execute(text(_BOUNDARY), {"minx": minx, "miny": miny, "maxx": maxx,
+                                         "maxy": maxy}).scalar()
+    return gpd.GeoSeries(shapely.from_wkb([bytes(wkb)]), crs=4326) if wkb else None
+
+
+def check_grids(conn: Connection, grids: gpd.GeoDataFrame, exclusive: bool,
+                use_boundary: bool = True) -> TopologyReport:
+    """Check ``grids`` (``code``, EPSG:4326) as a layer, stored or not, would be checked."""
+    boundary = boundary_of(conn, grids) if use_boundary and exclusive else None
     report = check(grids, boundary=boundary)
-    if not known[layer]:
+    if not exclusive:
         keep = report.findings["kind"].isin(["invalid", "sliver"])
         report = TopologyReport(report.findings[keep], {**report.summary, "overlaps": 0,
                                                          "gaps": 0, "outsides": 0})
-    return known[layer], report
+    return report
 
 
 def report_json(layer: str, exclusive: bool, report: TopologyReport) -> dict[str, Any]:
