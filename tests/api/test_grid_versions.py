@@ -68,6 +68,11 @@ def merge(session: Session) -> dict[str, Any]:
     return {"a": pair.a, "b": pair.b, "effective": effective}
 
 
+def _tiles(session: Session) -> dict[str, int]:
+    return {str(t): int(v) for t, v in session.execute(text(
+        "SELECT table_name, version FROM tile_versions"))}
+
+
 def _upload(client: TestClient, frame: gpd.GeoDataFrame, name: str = "basic.geojson",
             **form: str) -> Any:
     data = frame.to_json(drop_id=True).encode()
@@ -85,7 +90,7 @@ def test_a_redrawn_layer_is_checked_repaired_and_published_from_a_date(
     drawn = grids[grids["code"] != b].copy()
     drawn.loc[drawn["code"] == a, "geometry"] = wide
     assert session.execute(text(STALE_EVENTS)).scalar_one() == 0
-    tiles_before = dict(session.execute(text("SELECT table_name, version FROM tile_versions")).all())
+    tiles_before = _tiles(session)
 
     made = _upload(admin, drawn, note="A and B merged")
     assert made.status_code == 201, made.text
@@ -149,7 +154,7 @@ def test_a_redrawn_layer_is_checked_repaired_and_published_from_a_date(
     assert session.execute(text(
         "SELECT count(*) FROM cameras c WHERE c.attributes -> 'grids' ->> 'basic' = :b"),
         {"b": b}).scalar_one() == 0
-    tiles_after = dict(session.execute(text("SELECT table_name, version FROM tile_versions")).all())
+    tiles_after = _tiles(session)
     assert tiles_after["grids"] > tiles_before["grids"]
     assert tiles_after["buildings"] > tiles_before["buildings"]
 
