@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -311,3 +313,25 @@ def test_an_unknown_category_is_named(admin: TestClient, session: Session) -> No
     resp = _preview(admin, {"category": "9999", "location": _point(g)})
     assert resp.status_code == 422
     assert resp.json()["code"] == "unknown_category"
+
+
+def test_a_batch_import_routes_as_the_preview_does(client: TestClient, session: Session,
+                                                   rules: dict[str, Any]) -> None:
+    from api.services.event_import import import_event_frame
+    from api.services.importer import ImportOptions
+
+    signed_in(client, session, "dispatcher")
+    places = [_where(rules, where) for where, *_ in CASES]
+    frame = gpd.GeoDataFrame({"category": [category for _, category, *_ in CASES]},
+                             geometry=[shapely.Point(g["lon"], g["lat"]) for g in places],
+                             crs=4326)
+    first = session.execute(text("SELECT coalesce(max(id), 0) FROM events")).scalar_one()
+    options = ImportOptions(category_map={c: c for c in frame["category"]})
+    assert import_event_frame(session.connection(), frame, options) == len(CASES)
+    imported = [r[0] for r in session.execute(text(
+        "SELECT d.code FROM events e LEFT JOIN departments d ON d.id = e.department_id "
+        "WHERE e.id > :first ORDER BY e.id"), {"first": first})]
+    previewed = [_preview(client, {"category": category, "location": _point(g)}).json()
+                 ["department"]["code"] for (_, category, *_), g in zip(CASES, places,
+                                                                      strict=True)]
+    assert imported == previewed == [department for _, _, department, _ in CASES]
