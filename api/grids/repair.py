@@ -40,14 +40,8 @@ def _repaired(session: Session, found: GridVersion) -> tuple[gpd.GeoDataFrame,
     return grids, repair(grids, boundary=boundary)
 
 
-def repair_preview(session: Session, version_id: int) -> dict[str, Any]:
-    """What :func:`gis_core.topology.repair` would do to a draft, and the QA of the result.
-
-    ``changed``: each grid whose geometry repair changes, with its area before and
-    after and the area that moves (m2, in the layer's metric CRS); ``grids``: the
-    changed grids as repaired (GeoJSON).
-    """
-    found = draft(session, version_id)
+def _plan(session: Session, found: GridVersion) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
+    """The preview of a draft's repair, and the changed grids as repaired."""
     before, after = _repaired(session, found)
     moved = ~shapely.equals_exact(np.asarray(before.geometry.values, dtype=object),
                                   np.asarray(after.geometry.values, dtype=object), 0.0)
@@ -64,7 +58,17 @@ def repair_preview(session: Session, version_id: int) -> dict[str, Any]:
     layer = layer_of_version(session, found)
     return {"version": found.id, "changed": changed,
             "qa": grid_qa.report_json(layer.name, True, report),
-            "grids": _feature_collection(after[moved])}
+            "grids": _feature_collection(after[moved])}, after[moved]
+
+
+def repair_preview(session: Session, version_id: int) -> dict[str, Any]:
+    """What :func:`gis_core.topology.repair` would do to a draft, and the QA of the result.
+
+    ``changed``: each grid whose geometry repair changes, with its area before and
+    after and the area that moves (m2, in the layer's metric CRS); ``grids``: the
+    changed grids as repaired (GeoJSON).
+    """
+    return _plan(session, draft(session, version_id))[0]
 
 
 def _feature_collection(frame: gpd.GeoDataFrame) -> dict[str, Any]:
@@ -76,11 +80,10 @@ def _feature_collection(frame: gpd.GeoDataFrame) -> dict[str, Any]:
 def apply_repair(session: Session, version_id: int, by: Actor | None = None) -> dict[str, Any]:
     """Write the repair into the draft; answers the preview it applied."""
     found = draft(session, version_id, lock=True)
-    preview = repair_preview(session, version_id)
-    _, after = _repaired(session, found)
+    preview, changed = _plan(session, found)
     codes = {c["code"] for c in preview["changed"]}
     rows = [{"c": r.code, "g": shapely.to_wkb(as_multipolygon(r.geometry), hex=True)}
-            for r in after.itertuples() if r.code in codes]
+            for r in changed.itertuples()]
     if rows:
         session.execute(text("UPDATE grid_version_grids SET geom = ST_SetSRID("
                              "ST_GeomFromWKB(decode(:g, 'hex')), 4326) "

@@ -238,3 +238,23 @@ def test_a_gpkg_with_its_own_code_column_and_crs_is_read(admin: TestClient,
     assert resp.status_code == 201, resp.text
     changes = resp.json()["changes"]
     assert changes["added"] == [] and changes["removed"] == []  # same codes, reprojected
+
+
+def test_a_zipped_shapefile_is_read_and_a_date_without_offset_is_refused(
+        admin: TestClient, session: Session, tmp_path: Any) -> None:
+    import zipfile
+
+    grids = _current(session)
+    grids.to_file(tmp_path / "wg.shp", driver="ESRI Shapefile", encoding="utf-8")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for part in tmp_path.glob("wg.*"):
+            z.write(part, part.name)
+    made = admin.post("/api/v1/grid-versions", data={"layer": "basic"},
+                      files={"file": ("wg.zip", buf.getvalue())})
+    assert made.status_code == 201, made.text
+    assert made.json()["grids"] == len(grids)
+    assert made.json()["changes"]["added"] == []
+    naive = admin.post(f"/api/v1/grid-versions/{made.json()['id']}/publish",
+                       json={"effective_from": "2027-01-01T00:00:00"})
+    assert naive.status_code == 422 and naive.json()["code"] == "invalid_field"
