@@ -58,7 +58,7 @@ def _plan(session: Session, found: GridVersion) -> tuple[dict[str, Any], gpd.Geo
     layer = layer_of_version(session, found)
     return {"version": found.id, "changed": changed,
             "qa": grid_qa.report_json(layer.name, True, report),
-            "grids": _feature_collection(after[moved])}, after[moved]
+            "grids": feature_collection(after[moved])}, after[moved]
 
 
 def repair_preview(session: Session, version_id: int) -> dict[str, Any]:
@@ -71,7 +71,8 @@ def repair_preview(session: Session, version_id: int) -> dict[str, Any]:
     return _plan(session, draft(session, version_id))[0]
 
 
-def _feature_collection(frame: gpd.GeoDataFrame) -> dict[str, Any]:
+def feature_collection(frame: gpd.GeoDataFrame) -> dict[str, Any]:
+    """Grids as a GeoJSON FeatureCollection (their columns as properties)."""
     if not len(frame):
         return {"type": "FeatureCollection", "features": []}
     return dict(json.loads(frame.to_json(drop_id=True)))

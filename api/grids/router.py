@@ -71,6 +71,15 @@ def show_version(version_id: VersionId, session: SessionDep) -> dict[str, Any]:
     return versions.describe(session, version_id)
 
 
+@router.get("/{version_id}/grids")
+@roles("admin")
+def version_grids(version_id: VersionId, session: SessionDep) -> dict[str, Any]:
+    """The grids of a version as uploaded (and repaired), a GeoJSON FeatureCollection (admins)."""
+    versions.version(session, version_id)
+    frame = versions.draft_frame(session, version_id)
+    return repair.feature_collection(frame)
+
+
 @router.get("/{version_id}/repair", responses=NOT_DRAFT)
 @roles("admin")
 def preview_repair(version_id: VersionId, session: SessionDep) -> dict[str, Any]:

@@ -219,6 +219,9 @@ def test_unknown_layers_and_versions_are_404_and_a_discarded_draft_stays_out(
     vid = _upload(admin, grids).json()["id"]
     shown = admin.get(f"/api/v1/grid-versions/{vid}").json()
     assert shown["changes"]["unchanged"] == len(grids) and shown["qa"]["ok"] is True
+    drawn = admin.get(f"/api/v1/grid-versions/{vid}/grids").json()
+    assert sorted(f["properties"]["code"] for f in drawn["features"]) == sorted(grids["code"])
+    assert admin.get("/api/v1/grid-versions/999999/grids").status_code == 404
     gone = admin.delete(f"/api/v1/grid-versions/{vid}")
     assert gone.json()["status"] == "discarded"
     assert admin.get(f"/api/v1/grid-versions/{vid}/repair").status_code == 409
