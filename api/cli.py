@@ -315,9 +315,17 @@ from api.cli_events import events_app  # noqa: E402
 app.add_typer(events_app, name="events")
 
 from api.cli_grids import grids_app, plates  # noqa: E402
+from api.grids.cli import versions_app  # noqa: E402
 
+grids_app.add_typer(versions_app, name="version")
 app.add_typer(grids_app, name="grids")
 app.command("plates")(plates)
+
+from api.catalogue.cli import categories_app, departments_app, rules_app  # noqa: E402
+
+app.add_typer(departments_app, name="department")
+app.add_typer(categories_app, name="category")
+app.add_typer(rules_app, name="rule")
 
 from api.cli_audit import audit_app  # noqa: E402
 

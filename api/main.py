@@ -20,8 +20,10 @@ from api.auth import router as auth
 from api.auth.access import gate
 from api.auth.principal import ScopeCache
 from api.auth.throttle import SignInThrottle
+from api.catalogue import router as catalogue_router
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
+from api.grids import router as grid_versions_router
 from api.openapi import document_errors
 from api.personal import router as personal_router
 from api.personal.cipher import PersonalCipher
@@ -118,7 +120,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     # tiles first: the busiest routes, matched before the others are tried
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
                    categories, open311, ogc, web, events, stats, analytics, auth,
-                   personal_router, audit_router):
+                   personal_router, audit_router, catalogue_router, grid_versions_router):
         app.include_router(module.router)
     document_errors(app)
     return app

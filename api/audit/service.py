@@ -14,7 +14,9 @@ import of an events file; ``admin.import``, ``grids.import``, ``buildings.import
 ``event.read_personal`` (a case page that showed masked personal fields),
 ``personal.unmask`` (clear personal fields read), ``personal.lookup`` (events
 found by a reporter's contact), ``personal.reencrypt``, ``keys.rotate``,
-``keys.retire``, ``user.create``. Reserved for sign-in: ``auth.login``,
+``keys.retire``, ``user.create``; the catalogue's ``department.save|remove``,
+``category.save|remove``, ``rule.save|remove`` and the grid versions'
+``grid_version.upload|repair|publish|discard``. Reserved for sign-in: ``auth.login``,
 ``auth.login_failed``. A row never holds a personal value: ``fields`` names the
 fields that were read or written.
 

@@ -12,8 +12,8 @@ The same pipeline as intake, vectorised for a whole file in one transaction:
 3. grids: the in-memory ``gis_core.grid_index.GridIndex`` over the stored grids,
    once per period of grid versions (an event counts in the grids valid at its
    report time); community from the basic grid, street from the community's parent;
-4. department: the routing rules (``api.services.routing`` precedence, applied
-   as vectorised masks), else the category's default department;
+4. department: the routing rules (``api.services.routing.route_rows``, intake's
+   statement for a batch), else the category's default department;
 5. times: naive ones are local time in ``options.timezone``, stored in UTC;
    channels from a channel column (mapped by ``options.channel_map``) or
    ``options.channel`` (:mod:`api.imports.event_fields`);
@@ -44,6 +44,7 @@ from sqlalchemy import Connection, text
 
 from api.audit.service import record
 from api.imports.event_fields import channels, utc_times
+from api.services.routing import grid_codes, route_rows
 from gis_core.errors import InvalidInput
 
 CHUNK = 100_000
@@ -203,31 +204,12 @@ def _admin_places(conn: Connection, assigned: pd.DataFrame, layers: dict[str, bo
 def route_frame(conn: Connection, info: pd.DataFrame, assigned: pd.DataFrame,
                 community: pd.Series, street: pd.Series) -> pd.Series:
     """Department per row: routing rules by precedence, else the category default."""
-    dept = info["department_id"].astype("Float64")
-    rules = pd.DataFrame(conn.execute(text(
-        "SELECT id, scope, scope_code, category_code, department_id FROM routing_rules"
-    )).mappings().all())
-    if rules.empty:
-        return dept
-    rank = rules["scope"].map({"grid": 0, "community": 1, "street": 2})
-    minor = rules["category_code"].str.len() > 2
-    rules = rules.assign(rank=rank, minor=minor).sort_values(
-        ["rank", "minor", "id"], ascending=[False, True, False])
-    code, major = info["code"], info["major_code"]
-    for rule in rules.itertuples():  # few rules, each a vectorised mask
-        cat_ok = (code == rule.category_code) | (major == rule.category_code)
-        if rule.scope == "community":
-            where = community == rule.scope_code
-        elif rule.scope == "street":
-            where = street == rule.scope_code
-        else:
-            where = pd.Series(False, index=info.index)
-            for name in assigned.columns:
-                col = assigned[name]
-                where |= (col == rule.scope_code) | col.map(
-                    lambda v, c=rule.scope_code: isinstance(v, list) and c in v)
-        dept = dept.mask((cat_ok & where).to_numpy(), float(rule.department_id))
-    return dept
+    codes = [grid_codes(dict(zip(assigned.columns, row, strict=True)))
+             for row in assigned.itertuples(index=False, name=None)]
+    found = route_rows(conn, info["id"].tolist(), codes,
+                       [c if isinstance(c, str) else None for c in community],
+                       [s if isinstance(s, str) else None for s in street])
+    return pd.Series(found, index=info.index, dtype="Float64")
 
 
 def _iso_text(values: pd.Series) -> np.ndarray:

@@ -78,7 +78,14 @@ from api.media.images import is_photo_url
 from api.personal.cipher import PersonalCipher
 from api.personal.service import seal
 from api.services.grid_lookup import GridLookup
-from api.services.routing import RULE_ORDER, grid_codes
+from api.services.routing import (
+    BASIC_LAYERS_SQL,
+    COMMUNITY_SQL,
+    INSIDE_SQL,
+    MATCHING_RULE_SQL,
+    STREET_SQL,
+    grid_codes,
+)
 from api.settings import EventSettings
 from gis_core.crs import to_wgs84
 from gis_core.errors import GisError, InvalidCoordinates, InvalidInput, OutsideJurisdiction
@@ -203,37 +210,21 @@ WITH input AS (
 ), cat AS (
     SELECT id, code, major_code, department_id, time_limit_hours
     FROM event_categories WHERE code = :category
-), basic AS (
-    SELECT coalesce(array_agg(name) FILTER (WHERE kind = 'basic'), array_agg(name),
-                    ARRAY[]::text[]) AS names
-    FROM grid_layers WHERE exclusive
-), inside AS (
-    SELECT CASE WHEN cardinality(b.names) = 0 THEN i.grids <> '{{}}'::jsonb
-                ELSE EXISTS (SELECT 1 FROM unnest(b.names) n
-                             WHERE jsonb_typeof(i.grids -> n) = 'string') END AS ok
-    FROM basic b, input i
+), basic AS ({BASIC_LAYERS_SQL}), inside AS (
+    SELECT {INSIDE_SQL.format(names="b.names", grids="i.grids")} AS ok FROM basic b, input i
 ), place AS MATERIALIZED (
     SELECT coalesce(CAST(:building_id AS int),
                     (SELECT b.id FROM buildings b, input i WHERE ST_Covers(b.geom, i.geom)
                      ORDER BY b.id LIMIT 1)) AS building_id,
-           (SELECT g.community_code FROM grids g JOIN grid_layers l ON l.id = g.layer_id,
-                   input i, basic bs
-            WHERE l.name = ANY(bs.names) AND g.code = i.grids ->> l.name
-              AND g.community_code IS NOT NULL
-            ORDER BY g.valid_to IS NULL DESC LIMIT 1) AS community_code
+           {COMMUNITY_SQL.format(names="bs.names", grids="i.grids")} AS community_code
+    FROM basic bs, input i
 ), area AS MATERIALIZED (
     SELECT p.building_id, p.community_code,
-           coalesce((SELECT parent_code FROM admin_areas WHERE code = p.community_code),
-                    left(p.community_code, 9)) AS street_code
+           {STREET_SQL.format(community="p.community_code")} AS street_code
     FROM place p
 ), dept AS MATERIALIZED (
-    SELECT coalesce((
-        SELECT r.department_id FROM routing_rules r, cat c, area a
-        WHERE r.category_code IN (c.code, c.major_code)
-          AND ((r.scope = 'grid' AND r.scope_code = ANY(CAST(:codes AS text[])))
-               OR (r.scope = 'community' AND r.scope_code = a.community_code)
-               OR (r.scope = 'street' AND r.scope_code = a.street_code))
-        ORDER BY {RULE_ORDER} LIMIT 1), (SELECT department_id FROM cat)) AS department_id
+    SELECT coalesce((SELECT m.department_id FROM cat c, area a, LATERAL ({MATCHING_RULE_SQL}) m),
+                    (SELECT department_id FROM cat)) AS department_id
 ), dup AS MATERIALIZED (
     SELECT (SELECT e.id FROM events e, cat c, input i
             WHERE :dedupe AND e.category_id = c.id AND e.{OPEN_EVENTS_SQL}

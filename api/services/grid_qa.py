@@ -29,11 +29,10 @@ from gis_core.topology import TopologyReport, check
 _GRIDS = ("SELECT g.code, g.community_code, ST_AsBinary(g.geom) AS wkb FROM grids g "
           "JOIN grid_layers l ON l.id = g.layer_id WHERE l.name = :layer AND g.valid_to IS NULL "
           "ORDER BY g.code")
-# the districts holding a point of some grid of the layer (not every district near it)
+# the districts holding a point of some grid (not every district near the grids)
 _BOUNDARY = ("SELECT ST_AsBinary(ST_Union(a.geom)) FROM admin_areas a "
-             "WHERE a.level = 'district' AND EXISTS (SELECT 1 FROM grids g "
-             "JOIN grid_layers l ON l.id = g.layer_id WHERE l.name = :layer "
-             "AND g.valid_to IS NULL AND ST_Covers(a.geom, ST_PointOnSurface(g.geom)))")
+             "WHERE a.level = 'district' AND EXISTS (SELECT 1 FROM unnest(CAST(:points AS "
+             "bytea[])) AS p(wkb) WHERE ST_Covers(a.geom, ST_GeomFromWKB(p.wkb, 4326)))")
 
 
 def layers(conn: Connection) -> dict[str, bool]:
@@ -56,23 +55,42 @@ def check_layer(conn: Connection, layer: str, use_boundary: bool = True
         raise NotFound(f"no grid layer {layer!r}; layers: {', '.join(known) or 'none'}",
                        parameter="layer")
     rows = conn.execute(text(_GRIDS), {"layer": layer}).all()
-    grids = gpd.GeoDataFrame({"code": [r.code for r in rows]},
+    grids = gpd.GeoDataFrame({"code": [r.code for r in rows],
+                              "community_code": pd.Series([r.community_code for r in rows],
+                                                          dtype=object)},
                              geometry=shapely.from_wkb([bytes(r.wkb) for r in rows]), crs=4326)
-    boundary = None
-    if use_boundary and known[layer] and rows:
-        wkb = conn.execute(text(_BOUNDARY), {"layer": layer}).scalar()
-        boundary = gpd.GeoSeries(shapely.from_wkb([bytes(wkb)]), crs=4326) if wkb else None
-    report = check(grids, boundary=boundary)
-    if not known[layer]:
+    return known[layer], check_grids(conn, grids, known[layer], use_boundary)
+
+
+def boundary_of(conn: Connection, grids: gpd.GeoDataFrame) -> gpd.GeoSeries | None:
+    """The jurisdiction of ``grids`` (EPSG:4326): the districts holding a point of one."""
+    if not len(grids):
+        return None
+    points = shapely.to_wkb(shapely.point_on_surface(grids.geometry.to_numpy()))
+    wkb = conn.execute(text(_BOUNDARY), {"points": list(points)}).scalar()
+    return gpd.GeoSeries(shapely.from_wkb([bytes(wkb)]), crs=4326) if wkb else None
+
+
+def check_grids(conn: Connection, grids: gpd.GeoDataFrame, exclusive: bool,
+                use_boundary: bool = True) -> TopologyReport:
+    """Check ``grids`` as a layer is checked, stored or not.
+
+    ``grids`` has ``code`` (and optionally ``community_code``) in EPSG:4326:
+    topology, and for an exclusive layer the community warnings.
+    """
+    boundary = boundary_of(conn, grids) if use_boundary and exclusive else None
+    report = check(grids[["code", "geometry"]], boundary=boundary)
+    if not exclusive:
         keep = report.findings["kind"].isin(["invalid", "sliver"])
-        return False, TopologyReport(report.findings[keep], {
-            **report.summary, "overlaps": 0, "gaps": 0, "outsides": 0})
-    given = pd.Series([r.community_code for r in rows], index=grids.index, dtype=object)
+        return TopologyReport(report.findings[keep], {**report.summary, "overlaps": 0,
+                                                      "gaps": 0, "outsides": 0})
+    given = (grids["community_code"].astype(object) if "community_code" in grids
+             else pd.Series(None, index=grids.index, dtype=object))
     linked = community_findings(grids, communities(conn), given)
     findings = pd.concat([report.findings, linked], ignore_index=True) if len(linked) \
         else report.findings
-    return True, TopologyReport(gpd.GeoDataFrame(findings, geometry="geometry", crs=4326),
-                                {**report.summary, "community_warnings": len(linked)})
+    return TopologyReport(gpd.GeoDataFrame(findings, geometry="geometry", crs=4326),
+                          {**report.summary, "community_warnings": len(linked)})
 
 
 def report_json(layer: str, exclusive: bool, report: TopologyReport) -> dict[str, Any]:
