@@ -163,6 +163,10 @@ def read_grid_file(path: Path, *, crs: str | None = None, code_field: str | None
         frame = read_any(path, crs)
     except (DataSourceError, DataLayerError, ValueError, UnicodeDecodeError) as exc:
         raise _bad(f"{path.name} cannot be read: {exc}") from None
+    except InvalidInput as exc:  # the reader's own refusals are the file's fault here
+        if exc.code != InvalidInput.code:
+            raise
+        raise _bad(str(exc)) from None
     return grids_from_frame(frame, code_field, name_field)
 
 
