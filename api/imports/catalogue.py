@@ -3,7 +3,9 @@
 :func:`read_catalogue` reads a CSV, or an XLSX whose ``categories`` sheet (else
 the first) holds the categories and whose optional ``departments`` sheet holds
 the departments; :func:`import_catalogue` writes them in the caller's
-transaction, creating or updating by code, with one audit row. Both are for any
+transaction through :mod:`api.catalogue.service` (the same checks and one
+audit row per change as the administration API), creating or updating by code,
+and one ``catalogue.import`` row with the counts. Both are for any
 caller (``gridgov import catalogue``, an administration API).
 
 Category columns (case-insensitive; Chinese headers accepted):
@@ -32,8 +34,10 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from api.audit.service import Actor, record
+from api.catalogue import service
 from api.imports.tables import find_column, read_table, rows_of
 from gis_core.errors import InvalidInput
 
@@ -55,26 +59,6 @@ DEPARTMENT_NAMES: dict[str, tuple[str, ...]] = {
     "name": ("name", "department_name", "部门名称"),
     "name_en": ("name_en",),
 }
-_UPSERT_DEPARTMENT = """
-INSERT INTO departments (code, name, name_en) VALUES (:code, :name, :name_en)
-ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name,
-    name_en = coalesce(EXCLUDED.name_en, departments.name_en)
-RETURNING (xmax = 0) AS created
-"""
-_UPSERT_CATEGORY = """
-INSERT INTO event_categories (code, major_code, major_name, major_name_en, name, name_en,
-    department_id, time_limit_hours, closing_standard)
-VALUES (:code, :major_code, :major_name, :major_name_en, :name, :name_en,
-    (SELECT id FROM departments WHERE code = :department_code), :time_limit_hours,
-    :closing_standard)
-ON CONFLICT (code) DO UPDATE SET major_code = EXCLUDED.major_code,
-    major_name = EXCLUDED.major_name, major_name_en = EXCLUDED.major_name_en,
-    name = EXCLUDED.name, name_en = EXCLUDED.name_en, department_id = EXCLUDED.department_id,
-    time_limit_hours = EXCLUDED.time_limit_hours, closing_standard = EXCLUDED.closing_standard
-RETURNING (xmax = 0) AS created
-"""
-
-
 def _pick(frame: pd.DataFrame, names: dict[str, tuple[str, ...]]) -> pd.DataFrame:
     cols = {ours: find_column(frame, theirs) for ours, theirs in names.items()}
     return pd.DataFrame({ours: frame[c] if c else None for ours, c in cols.items()},
@@ -160,13 +144,22 @@ def import_catalogue(conn: Connection, categories: pd.DataFrame,
         raise InvalidInput(f"department codes {unknown} are neither stored nor named in the "
                            "file; add a department_name column or a departments sheet",
                            parameter="department_code")
-    dep_created = sum(bool(conn.execute(text(_UPSERT_DEPARTMENT), row).scalar_one())
-                      for row in deps.to_dict("records"))
-    cat_created = sum(bool(conn.execute(text(_UPSERT_CATEGORY), row).scalar_one())
-                      for row in cats.drop(columns=["department_name"]).to_dict("records"))
+    by = Actor(actor) if isinstance(actor, str) else actor
+    with Session(bind=conn) as session:  # the caller's transaction; never commits
+        dep_before = {d.code for d in service.list_departments(session)}
+        cat_before = {c.code for c, _ in service.list_categories(session)}
+        for row in deps.to_dict("records"):
+            service.save_department(session, row["code"], name=row["name"],
+                                    name_en=row["name_en"], by=by)
+        for row in cats.to_dict("records"):
+            values = {k: row[k] for k in service.CATEGORY_FIELDS if row.get(k) is not None}
+            service.save_category(session, row["code"], department=row["department_code"],
+                                  by=by, **values)
+    dep_created = len(set(deps["code"]) - dep_before)
+    cat_created = len(set(cats["code"]) - cat_before)
     counts = {"categories_created": cat_created, "categories_updated": len(cats) - cat_created,
               "departments_created": dep_created,
               "departments_updated": len(deps) - dep_created}
-    record(conn, actor=actor, action="catalogue.import", object_type="event_category",
+    record(conn, actor=by, action="catalogue.import", object_type="event_category",
            details=counts)
     return counts
