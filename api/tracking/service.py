@@ -1,8 +1,9 @@
 """What a resident may see of a report, found by its public token.
 
 The view is :func:`api.services.events.event_detail` without staff names (the
-history's actors are dropped), with the photos served by token, and for a report
-merged as a duplicate the public token of the case it joined, so its page can link there.
+history's actors and free-text notes are dropped), with the photos served by token,
+and for a report merged as a duplicate the public token of the case it joined, so its
+page can link there.
 """
 
 from __future__ import annotations
@@ -29,15 +30,16 @@ def photo_url(token: str, photo_id: int) -> str:
 def tracking_view(session: Session, token: str) -> dict[str, Any] | None:
     """The report with public ``token`` as its resident may see it; None when unknown.
 
-    Keys of :func:`event_detail`, with history actors removed, ``photos`` as
+    Keys of :func:`event_detail`, with history actors and notes removed, ``photos`` as
     ``{"id", "url", "stored"}`` (stored photos at :func:`photo_url`, links as given),
     ``original_token`` (the case a duplicate joined, or None) and ``can_evaluate``.
     """
     detail = event_detail(session, token=token)
     if detail is None:
         return None
-    for step in detail["history"]:
+    for step in detail["history"]:  # who acted, and staff's free-text notes, stay inside
         step.pop("actor", None)
+        step.pop("note", None)
     stored = dict(session.execute(select(EventPhoto.id, EventPhoto.path).where(
         EventPhoto.event_id == detail["id"])).tuples().all())
     detail["photos"] = [

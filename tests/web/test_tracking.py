@@ -131,6 +131,15 @@ def test_a_closed_case_shows_status_timeline_and_photo_but_no_staff(
     page.screenshot(ARTIFACTS / "tracking-closed.png")
 
 
+def test_the_tracking_api_gives_photos_a_resident_can_open(
+        page: Browser, server: dict[str, Any]) -> None:
+    base, token = server["base"], server["closed"]["public_token"]
+    _open(page, base, token)
+    got = page.evaluate(f"fetch('/api/v1/track/{token}').then(r => r.text()).then(async t => "
+                        "({text: t, photo: (await fetch(JSON.parse(t).photos[0].url)).status}))")
+    assert got["photo"] == 200 and STAFF not in got["text"]
+
+
 def test_a_resident_evaluates_a_closed_case_once(page: Browser,
                                                  server: dict[str, Any]) -> None:
     base, token = server["base"], server["closed"]["public_token"]
