@@ -94,6 +94,22 @@ def test_another_end_moves_the_year_of_events(town: Path, tmp_path: Path) -> Non
     assert ev["reported_at"].min() >= pd.Timestamp("2026-03-15", tz="Asia/Shanghai")
 
 
+def test_the_cli_takes_an_end_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    runner = CliRunner()
+    bad = runner.invoke(app, ["sample", "--out", str(tmp_path), "--scale", "small",
+                              "--end", "2026-02-30"])
+    assert bad.exit_code != 0 and "end must be a date YYYY-MM-DD" in bad.output
+    ok = runner.invoke(app, ["sample", "--out", str(tmp_path), "--scale", "small", "--seed",
+                             "11", "--end", END])
+    assert ok.exit_code == 0, ok.output
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["period_end"] == "2026-11-01T00:00:00+08:00"
+
+
 def test_without_an_end_the_sample_is_alive_today(tmp_path: Path) -> None:
     generate(tmp_path, seed=11, scale="small")
     now = pd.Timestamp.now(tz="UTC")
