@@ -159,14 +159,16 @@ def sample(
     out: Annotated[Path, typer.Option(help="directory to write the sample into")],
     seed: Annotated[int, typer.Option(help="random seed")] = 42,
     scale: Annotated[str, typer.Option(help="small, town or district")] = "town",
+    end: Annotated[str | None, typer.Option(
+        help="YYYY-MM-DD: the day the year of events ends (default: today)")] = None,
 ) -> None:
-    """Generate the deterministic sample town into a directory."""
+    """Generate the deterministic sample town (same seed, scale and end: same data)."""
     from data_samples.generator import generate
 
     if scale not in ("small", "town", "district"):
         raise _fail("--scale must be small, town or district")
-    with _progress("sample") as update:
-        manifest = generate(out, seed=seed, scale=cast("Scale", scale),
+    with _friendly_errors(), _progress("sample") as update:
+        manifest = generate(out, seed=seed, scale=cast("Scale", scale), end=end,
                             progress=lambda step, frac: update(step, round(frac * 100), 100))
     counts = getattr(manifest, "counts", None)
     console.print(f"sample written to {out}: {counts}")
@@ -238,11 +240,11 @@ def demo(
     scale: Annotated[str, typer.Option(help="sample scale to load when empty")] = "town",
     seed: int = 42,
 ) -> None:
-    """Start the database, migrate, load the sample town if empty, and serve."""
+    """Start the database, migrate, load the sample town (ending today) if empty, and serve."""
     from api.db.migrate import upgrade
     from api.db.session import make_engine
     from api.services.loader import is_empty, load_directory
-    from data_samples.generator import generate
+    from data_samples.generator import generate, period_end
 
     with _friendly_errors():
         url = database_url()
@@ -251,10 +253,11 @@ def demo(
         with engine.connect() as conn:
             empty = is_empty(conn)
         if empty:
-            out = _settings().db.home / f"sample-{scale}-{seed}"
+            end = period_end().date()
+            out = _settings().db.home / f"sample-{scale}-{seed}-{end}"
             if not (out / "sample.gpkg").exists():
                 with _progress("sample") as update:
-                    generate(out, seed=seed, scale=cast("Scale", scale),
+                    generate(out, seed=seed, scale=cast("Scale", scale), end=end,
                              progress=lambda s, f: update(s, round(f * 100), 100))
             with _progress("load") as update:
                 load_directory(engine, out, progress=update)

@@ -48,6 +48,7 @@ from api.services.analytics import ResultCache
 from api.services.grid_lookup import IndexedGridLookup
 from api.services.intake_writer import IntakeWriter
 from api.settings import Settings
+from api.tracking import router as tracking_router
 from api.validation import check_request_text
 
 
@@ -120,7 +121,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     # tiles first: the busiest routes, matched before the others are tried
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
                    categories, open311, ogc, web, events, stats, analytics, auth,
-                   personal_router, audit_router, catalogue_router, grid_versions_router):
+                   personal_router, audit_router, catalogue_router, grid_versions_router,
+                   tracking_router):
         app.include_router(module.router)
     document_errors(app)
     return app
