@@ -159,14 +159,16 @@ def sample(
     out: Annotated[Path, typer.Option(help="directory to write the sample into")],
     seed: Annotated[int, typer.Option(help="random seed")] = 42,
     scale: Annotated[str, typer.Option(help="small, town or district")] = "town",
+    end: Annotated[str | None, typer.Option(
+        help="YYYY-MM-DD: the day the year of events ends (default: today)")] = None,
 ) -> None:
-    """Generate the deterministic sample town into a directory."""
+    """Generate the deterministic sample town (same seed, scale and end: same data)."""
     from data_samples.generator import generate
 
     if scale not in ("small", "town", "district"):
         raise _fail("--scale must be small, town or district")
-    with _progress("sample") as update:
-        manifest = generate(out, seed=seed, scale=cast("Scale", scale),
+    with _friendly_errors(), _progress("sample") as update:
+        manifest = generate(out, seed=seed, scale=cast("Scale", scale), end=end,
                             progress=lambda step, frac: update(step, round(frac * 100), 100))
     counts = getattr(manifest, "counts", None)
     console.print(f"sample written to {out}: {counts}")
@@ -197,78 +199,14 @@ def load(
     console.print(f"loaded: {counts}")
 
 
-def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
-    out = {}
-    for item in values or []:
-        if "=" not in item:
-            raise _fail(f"{what} takes NAME=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
-
-
-@app.command("import")
-def import_(
-    kind: Annotated[str, typer.Argument(help="admin, grids, buildings, cameras or events")],
-    file: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile, GeoJSON or CSV")],
-    layer: Annotated[str | None, typer.Option(help="grid layer to import into")] = None,
-    crs: Annotated[str | None, typer.Option(help="source CRS, e.g. EPSG:4547")] = None,
-    code_field: Annotated[str | None, typer.Option(help="field holding the code")] = None,
-    name_field: Annotated[str | None, typer.Option(help="field holding the name")] = None,
-    source_layer: Annotated[str | None, typer.Option(help="layer inside the file")] = None,
-    invalid: Annotated[str, typer.Option(help="refuse or repair invalid geometries")]
-    = "refuse",
-    kind_of_layer: Annotated[str, typer.Option("--layer-kind", help="basic, household, "
-                                               "functional ...")] = "basic",
-    exclusive: Annotated[bool, typer.Option(help="the grid layer covers without overlap")]
-    = True,
-    allow_invalid: Annotated[bool, typer.Option(
-        "--allow-invalid", help="import an exclusive grid layer despite gaps or overlaps")]
-    = False,
-    level: Annotated[str | None, typer.Option(help="admin level of the areas")] = None,
-    field: Annotated[list[str] | None, typer.Option(help="OURS=THEIRS column mapping")]
-    = None,
-    category_map: Annotated[Path | None, typer.Option(
-        help="JSON or CSV file mapping their category names to our category codes")] = None,
-) -> None:
-    """Import a file into the database in one transaction (nothing changes on failure)."""
-    from api.services.importer import ImportOptions, import_file
-
-    if invalid not in ("refuse", "repair"):
-        raise _fail("--invalid must be refuse or repair")
-    options = ImportOptions(layer=layer, crs=crs, code_field=code_field, name_field=name_field,
-                            source_layer=source_layer, invalid=invalid,  # type: ignore
-                            layer_kind=kind_of_layer, exclusive=exclusive,
-                            allow_invalid=allow_invalid, level=level,
-                            fields=_parse_pairs(field, "--field"),
-                            category_map=_read_map(category_map))
-    with _friendly_errors():
-        engine = _engine()
-        try:
-            counts = import_file(engine, kind, file, options)
-        finally:
-            engine.dispose()
-    console.print(f"imported: {counts}")
-
-
-def _read_map(path: Path | None) -> dict[str, str]:
-    if path is None:
-        return {}
-    if path.suffix.lower() == ".json":
-        return {str(k): str(v) for k, v in json.loads(path.read_text()).items()}
-    import csv
-
-    with path.open(encoding="utf-8-sig") as fh:
-        return {row[0]: row[1] for row in csv.reader(fh) if len(row) >= 2}
-
-
 @app.command()
 def export(
     layer: Annotated[str, typer.Argument(help="admin, grids[:LAYER], buildings, cameras, "
                                               "roads or events")],
-    file: Annotated[Path, typer.Argument(help="output .gpkg, .geojson or .parquet")],
+    file: Annotated[Path, typer.Argument(
+        help="output .gpkg, .shp, .geojson, .parquet, .csv or .xlsx (CSV/XLSX: WKT column)")],
 ) -> None:
-    """Export a layer to GeoPackage, GeoJSON or GeoParquet."""
+    """Export a layer to GeoPackage, Shapefile, GeoJSON, GeoParquet, CSV or XLSX."""
     from api.services.exporter import export_layer
 
     with _friendly_errors():
@@ -302,11 +240,11 @@ def demo(
     scale: Annotated[str, typer.Option(help="sample scale to load when empty")] = "town",
     seed: int = 42,
 ) -> None:
-    """Start the database, migrate, load the sample town if empty, and serve."""
+    """Start the database, migrate, load the sample town (ending today) if empty, and serve."""
     from api.db.migrate import upgrade
     from api.db.session import make_engine
     from api.services.loader import is_empty, load_directory
-    from data_samples.generator import generate
+    from data_samples.generator import generate, period_end
 
     with _friendly_errors():
         url = database_url()
@@ -315,10 +253,11 @@ def demo(
         with engine.connect() as conn:
             empty = is_empty(conn)
         if empty:
-            out = _settings().db.home / f"sample-{scale}-{seed}"
+            end = period_end().date()
+            out = _settings().db.home / f"sample-{scale}-{seed}-{end}"
             if not (out / "sample.gpkg").exists():
                 with _progress("sample") as update:
-                    generate(out, seed=seed, scale=cast("Scale", scale),
+                    generate(out, seed=seed, scale=cast("Scale", scale), end=end,
                              progress=lambda s, f: update(s, round(f * 100), 100))
             with _progress("load") as update:
                 load_directory(engine, out, progress=update)
@@ -361,6 +300,10 @@ def _demo_admin(engine: Any, home: Path) -> str:
     return "sign in at /sign-in (gridgov user create --name NAME --role admin --prompt-password)"
 
 
+from api.cli_import import import_app  # noqa: E402
+
+app.add_typer(import_app, name="import")
+
 from api.cli_open311 import apikey_app  # noqa: E402
 
 app.add_typer(apikey_app, name="apikey")
@@ -375,9 +318,17 @@ from api.cli_events import events_app  # noqa: E402
 app.add_typer(events_app, name="events")
 
 from api.cli_grids import grids_app, plates  # noqa: E402
+from api.grids.cli import versions_app  # noqa: E402
 
+grids_app.add_typer(versions_app, name="version")
 app.add_typer(grids_app, name="grids")
 app.command("plates")(plates)
+
+from api.catalogue.cli import categories_app, departments_app, rules_app  # noqa: E402
+
+app.add_typer(departments_app, name="department")
+app.add_typer(categories_app, name="category")
+app.add_typer(rules_app, name="rule")
 
 from api.cli_audit import audit_app  # noqa: E402
 

@@ -23,7 +23,8 @@ from api.audit.service import cli_actor
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-users_app = typer.Typer(help="Staff users: create, list, disable, enable, set a password.",
+users_app = typer.Typer(help="Staff users: create, list, set role and scope, disable, "
+                                "enable, set a password, import, export.",
                         no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens of staff users: create, list, revoke.",
                          no_args_is_help=True)
@@ -142,6 +143,31 @@ def user_enable(name: Annotated[str, typer.Argument(help="user name")]) -> None:
     typer.echo(f"user {name!r} enabled", err=True)
 
 
+@users_app.command("set")
+def user_set(
+    name: Annotated[str, typer.Argument(help="user name")],
+    role: Annotated[str | None, typer.Option(help="a new role")] = None,
+    department: Annotated[str | None, typer.Option(
+        help="department code ('' for none)")] = None,
+    grid: Annotated[list[str] | None, typer.Option(
+        help="grid code of the scope (repeat; replaces the grids)")] = None,
+    area: Annotated[list[str] | None, typer.Option(
+        help="admin area code of the scope (repeat; replaces the areas)")] = None,
+    no_grids: Annotated[bool, typer.Option("--no-grids", help="clear the grids")] = False,
+    no_areas: Annotated[bool, typer.Option("--no-areas", help="clear the areas")] = False,
+) -> None:
+    """Change a user's role and scope (department, grids, admin areas)."""
+    from api.auth.service import update_user, user_by_name
+
+    with _session() as session:
+        user = update_user(session, user_by_name(session, name), role=role,
+                           department=department, grids=[] if no_grids else grid,
+                           areas=[] if no_areas else area, by=cli_actor())
+        session.commit()
+        scope = [*user.area_codes, *user.grid_codes]
+    typer.echo(f"user {name!r}: {user.role}, scope={','.join(scope) or '-'}", err=True)
+
+
 @users_app.command("set-password")
 def user_set_password(name: Annotated[str, typer.Argument(help="user name")],
                       password_stdin: PasswordStdin = False) -> None:
@@ -199,3 +225,8 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="token id (token l
         revoke_token(session, token_id, by=cli_actor())
         session.commit()
     typer.echo(f"token {token_id} revoked", err=True)
+
+
+from api.catalogue.cli import add_table_commands  # noqa: E402
+
+add_table_commands(users_app, "users")

@@ -20,8 +20,10 @@ from api.auth import router as auth
 from api.auth.access import gate
 from api.auth.principal import ScopeCache
 from api.auth.throttle import SignInThrottle
+from api.catalogue import router as catalogue_router
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
+from api.grids import router as grid_versions_router
 from api.notify import router as notify_router
 from api.openapi import document_errors
 from api.personal import router as personal_router
@@ -47,6 +49,7 @@ from api.services.analytics import ResultCache
 from api.services.grid_lookup import IndexedGridLookup
 from api.services.intake_writer import IntakeWriter
 from api.settings import Settings
+from api.tracking import router as tracking_router
 from api.validation import check_request_text
 
 
@@ -119,7 +122,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     # tiles first: the busiest routes, matched before the others are tried
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
                    categories, open311, ogc, web, events, stats, analytics, auth,
-                   personal_router, audit_router, notify_router):
+                   personal_router, audit_router, catalogue_router, grid_versions_router,
+                   tracking_router, notify_router):
         app.include_router(module.router)
     document_errors(app)
     return app

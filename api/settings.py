@@ -61,6 +61,8 @@ class APISettings(BaseSettings):
     max_json_bytes: int = Field(default=1_000_000, validation_alias=_api("max_json_bytes"))
     #: largest body of ``POST /api/v1/assign`` (up to 100,000 points)
     max_assign_bytes: int = Field(default=16_000_000, validation_alias=_api("max_assign_bytes"))
+    #: largest upload of a grid layer's new version (``POST /api/v1/grid-versions``)
+    max_upload_bytes: int = Field(default=64_000_000, validation_alias=_api("max_upload_bytes"))
     #: deepest nesting of arrays and objects in a JSON body
     max_json_depth: int = Field(default=32, validation_alias=_api("max_json_depth"))
     #: public intake per client address (and per token): ``N/second|minute|hour|day``

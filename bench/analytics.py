@@ -135,9 +135,9 @@ def naive_visible(cams: gpd.GeoDataFrame, blds: gpd.GeoDataFrame) -> list[Any]:
     """Anchor: the same 2.5D model written camera by camera, building by building."""
     from pyproj import CRS
 
-    from gis_core.coverage import _view_metric
+    from gis_core.coverage.sectors import view_metric
 
-    sectors, xy = _view_metric(cams, CRS.from_epsg(CRS_M), 2.0)
+    sectors, xy = view_metric(cams, CRS.from_epsg(CRS_M), 2.0)
     fps = blds.geometry.values
     heights = blds["height"].to_numpy()
     tree = shapely.STRtree(fps)

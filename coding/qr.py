@@ -294,7 +294,7 @@ def _detector(kind: str) -> cv2.QRCodeDetector | cv2.QRCodeDetectorAruco:
 def _try_decode(img: npt.NDArray[np.uint8]) -> str | None:
     for kind in ("aruco", "classic"):
         try:
-            text, points, _ = _detector(kind).detectAndDecode(img)
+            text, _, _ = _detector(kind).detectAndDecode(img)
         except cv2.error:
             continue
         if text:

@@ -43,9 +43,13 @@ from gis_core.types import FloatArray, IntArray
 
 HOUR = 3600.0
 DAY = 86400.0
-PERIOD_END = pd.Timestamp("2026-11-01 00:00", tz="Asia/Shanghai")
-SPRING_FESTIVAL = (pd.Timestamp("2026-02-15"), pd.Timestamp("2026-02-23"))
-NATIONAL_DAY = (pd.Timestamp("2026-10-01"), pd.Timestamp("2026-10-07"))
+LOCAL_TZ = "Asia/Shanghai"
+#: the first day of the lunar new year (春节), 2020-2035; the holiday runs from two days
+#: before it to six days after (2026: 02-15 to 02-23)
+LUNAR_NEW_YEAR = ("2020-01-25", "2021-02-12", "2022-02-01", "2023-01-22", "2024-02-10",
+                  "2025-01-29", "2026-02-17", "2027-02-06", "2028-01-26", "2029-02-13",
+                  "2030-02-03", "2031-01-23", "2032-02-11", "2033-01-31", "2034-02-19",
+                  "2035-02-08")
 
 HOURLY = {  # relative reports per local hour 0..23
     "patrol": [.1, .05, .05, .05, .05, .05, .1, .5, 3, 6, 7, 6, 2, 2, 5, 6, 6, 4, 1, .4, .3, .3,
@@ -115,16 +119,35 @@ def day_weights(days: pd.DatetimeIndex, channel: str, rainy: bool) -> FloatArray
         w = w * (1 + 0.12 * np.sin(2 * np.pi * (doy - 110) / 365.0))
     weekend = days.day_of_week.to_numpy() >= 5
     w = np.where(weekend, w * WEEKEND[channel], w)
-    for lo, hi in (SPRING_FESTIVAL, NATIONAL_DAY):
-        holiday = (days >= lo) & (days <= hi)
-        w = np.where(holiday, w * (0.4 if channel == "patrol" else 0.75), w)
+    w = np.where(holidays(days), w * (0.4 if channel == "patrol" else 0.75), w)
     return np.asarray(w / w.sum(), dtype=np.float64)
 
 
+def period_start(end: pd.Timestamp) -> pd.Timestamp:
+    """The start of the year of events that ends at ``end`` (365 days before it)."""
+    return end - pd.Timedelta(days=365)
+
+
+def holidays(days: pd.DatetimeIndex) -> np.ndarray:
+    """Whether each local day is in the Spring Festival or the National Day holiday.
+
+    Examples
+    --------
+    >>> holidays(pd.DatetimeIndex(["2026-02-14", "2026-02-15", "2027-10-07", "2027-10-08"]))
+    array([False,  True,  True, False])
+    """
+    new_year = pd.DatetimeIndex(LUNAR_NEW_YEAR).to_numpy()
+    day = days.to_numpy()
+    offset = (day[:, None] - new_year[None, :]) / np.timedelta64(1, "D")
+    spring = ((offset >= -2) & (offset <= 6)).any(axis=1)
+    national = (days.month == 10) & (days.day <= 7)
+    return np.asarray(spring | national, dtype=bool)
+
+
 def report_times(rng: np.random.Generator, channel: ObjArray, rainy: FloatArray,
-                 night: ObjArray) -> FloatArray:
+                 night: ObjArray, end: pd.Timestamp) -> FloatArray:
     """Seconds after the period start (local) at which each event is reported."""
-    start_local = (PERIOD_END - pd.Timedelta(days=365)).tz_localize(None)
+    start_local = period_start(end).tz_localize(None)
     days = pd.date_range(start_local, periods=365, freq="D")
     n = channel.size
     day = np.zeros(n, dtype=np.int64)
@@ -268,8 +291,8 @@ STEPS: tuple[tuple[str, str, str | None, str, str, str], ...] = (
 )
 
 
-def _to_utc(seconds: FloatArray) -> pd.Series:
-    start = (PERIOD_END - pd.Timedelta(days=365)).tz_convert("UTC")
+def _to_utc(seconds: FloatArray, end: pd.Timestamp) -> pd.Series:
+    start = period_start(end).tz_convert("UTC")
     whole = np.floor(seconds)
     out = start + pd.to_timedelta(np.where(np.isnan(whole), 0, whole).astype(np.int64), unit="s")
     return pd.Series(out).where(~np.isnan(seconds)).astype("datetime64[us, UTC]")
@@ -313,8 +336,9 @@ def _tokens(rng: np.random.Generator, n: int) -> ObjArray:
 
 
 def make_events(rng: np.random.Generator, place: Place, categories: pd.DataFrame,
-                departments: pd.DataFrame, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Draw ``n`` events and their history rows."""
+                departments: pd.DataFrame, n: int, end: pd.Timestamp
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Draw ``n`` events and their history rows, over the 365 days before ``end``."""
     table = generator_table(categories).set_index("code")
     cat = rng.choice(table.index.to_numpy(), n, p=table["weight"].to_numpy())
     info = table.loc[cat]
@@ -325,7 +349,8 @@ def make_events(rng: np.random.Generator, place: Place, categories: pd.DataFrame
         m = np.flatnonzero(profile == prof)
         p = share.copy() if prof in CAMERA_PROFILES else share * (np.asarray(CHANNELS) != "camera")
         channel[m] = rng.choice(np.asarray(CHANNELS, dtype=object), m.size, p=p / p.sum())
-    reported = report_times(rng, channel, info["rainy"].to_numpy(), info["night"].to_numpy())
+    reported = report_times(rng, channel, info["rainy"].to_numpy(), info["night"].to_numpy(),
+                            end)
     order = np.argsort(reported, kind="stable")
     cat, profile, channel, reported = cat[order], profile[order], channel[order], reported[order]
     xy, address = locate(rng, place, profile)
@@ -348,14 +373,16 @@ def make_events(rng: np.random.Generator, place: Place, categories: pd.DataFrame
         "id": np.arange(1, n + 1, dtype=np.int64), "public_token": _tokens(rng, n),
         "category_code": cat.astype(object), "description": description, "status": status,
         "channel": channel, "lon": xy[:, 0], "lat": xy[:, 1], "address": address,
-        "reported_at": _to_utc(t["reported"]), "registered_at": _to_utc(t["registered"]),
-        "dispatched_at": _to_utc(t["dispatched"]), "handled_at": _to_utc(handled),
-        "closed_at": _to_utc(t["closed"]), "evaluated_at": _to_utc(t["evaluated"]),
-        "due_at": _to_utc(t["due"]), "satisfaction": satisfaction, "reporter_name": names,
+        **{f"{k}_at": _to_utc(v, end) for k, v in (
+            ("reported", t["reported"]), ("registered", t["registered"]),
+            ("dispatched", t["dispatched"]), ("handled", handled), ("closed", t["closed"]),
+            ("evaluated", t["evaluated"]), ("due", t["due"]))},
+        "satisfaction": satisfaction, "reporter_name": names,
         "reporter_phone": phones, "department_code": dept,
     })
     dept_name = departments.set_index("code").loc[dept, "name"].to_numpy().astype(object)
-    history = _history(t, events, dept_name, cats["closing_standard"].to_numpy().astype(object))
+    history = _history(t, events, dept_name, cats["closing_standard"].to_numpy().astype(object),
+                       end)
     return events, history
 
 
@@ -369,7 +396,7 @@ def _satisfaction(rng: np.random.Generator, t: dict[str, FloatArray]) -> pd.Seri
 
 
 def _history(t: dict[str, FloatArray], events: pd.DataFrame, dept_name: ObjArray,
-             standard: ObjArray) -> pd.DataFrame:
+             standard: ObjArray, end: pd.Timestamp) -> pd.DataFrame:
     channel_label = events["channel"].map(CHANNEL_LABEL).to_numpy().astype(object)
     sat = events["satisfaction"].astype("string").fillna("").to_numpy().astype(object)
     parts = []
@@ -395,5 +422,5 @@ def _history(t: dict[str, FloatArray], events: pd.DataFrame, dept_name: ObjArray
             "step": k}))
     hist = pd.concat(parts, ignore_index=True)
     hist = hist.sort_values(["event_id", "at", "step"], kind="stable").reset_index(drop=True)
-    hist["at"] = _to_utc(hist["at"].to_numpy()).to_numpy()
+    hist["at"] = _to_utc(hist["at"].to_numpy(), end).to_numpy()
     return hist.drop(columns="step")

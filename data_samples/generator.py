@@ -31,7 +31,8 @@ our own (``010100`` school surroundings, ``020100`` market surroundings,
 sequence. Two neighbouring basic grids were redrawn on 2026-05-01: their
 old versions carry ``valid_to`` equal to the new versions' ``valid_from``.
 
-The same seed and scale give identical attribute content and geometry.
+The same seed, scale and end date give identical attribute content and geometry; the
+year of events ends on the day of generation unless an end date is given.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -173,8 +175,34 @@ def _multi(geoms: Any) -> np.ndarray:
     return np.asarray(out, dtype=object)
 
 
+def period_end(end: date | str | None = None) -> pd.Timestamp:
+    """The end of the sample's year of events: 00:00 (Asia/Shanghai) of ``end``.
+
+    Parameters
+    ----------
+    end
+        A date or ``"YYYY-MM-DD"``; ``None`` is today's date in Asia/Shanghai, so that a
+        sample generated today has events up to today.
+
+    Examples
+    --------
+    >>> period_end("2026-11-01").isoformat()
+    '2026-11-01T00:00:00+08:00'
+    """
+    if end is None:
+        end = pd.Timestamp.now(tz=ev_mod.LOCAL_TZ).date()
+    if isinstance(end, str) and len(end) == 10:
+        try:
+            end = date.fromisoformat(end)
+        except ValueError:
+            pass
+    if not isinstance(end, date):
+        raise InvalidInput(f"end must be a date YYYY-MM-DD (e.g. 2026-11-01), got {end!r}")
+    return pd.Timestamp(end.year, end.month, end.day, tz=ev_mod.LOCAL_TZ)
+
+
 def generate(out_dir: str | Path, seed: int = 42, scale: Scale = "town",
-             progress: Progress | None = None) -> Manifest:
+             progress: Progress | None = None, end: date | str | None = None) -> Manifest:
     """Generate the sample town into ``out_dir``.
 
     Parameters
@@ -182,7 +210,7 @@ def generate(out_dir: str | Path, seed: int = 42, scale: Scale = "town",
     out_dir
         Directory to write (created if missing; files of the same names are replaced).
     seed
-        Random seed; the same seed and scale give the same data.
+        Random seed.
     scale
         ``"small"`` (about 30 grids, 1,000 buildings, 40 cameras, 2,000
         events: for tests), ``"town"`` (about 120 grids, 10,000 buildings,
@@ -192,6 +220,10 @@ def generate(out_dir: str | Path, seed: int = 42, scale: Scale = "town",
         a budget is spent: 30,000 / 150,000 / 300,000 rooms.
     progress
         Called with a stage name and the fraction done (0-1).
+    end
+        The day the year of events ends (at its 00:00, Asia/Shanghai): a date or
+        ``"YYYY-MM-DD"``; by default today, so a demo looks alive on the day it is made.
+        The same seed, scale and end give the same data.
 
     Returns
     -------
@@ -210,6 +242,7 @@ def generate(out_dir: str | Path, seed: int = 42, scale: Scale = "town",
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise InvalidInput(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
+    until = period_end(end)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report = progress or (lambda stage, fraction: None)
@@ -232,7 +265,7 @@ def generate(out_dir: str | Path, seed: int = 42, scale: Scale = "town",
     categories, departments = load_categories(), load_departments()
     place = _place(town, hierarchy, admin, buildings)
     events, history = ev_mod.make_events(_rng(seed, 5), place, categories, departments,
-                                         spec.events)
+                                         spec.events, until)
     report("writing", 0.75)
     counts = _write(out, geo, admin, pd.concat([grids, functional], ignore_index=True), buildings,
                     town, cameras, rooms, events, history)
@@ -243,8 +276,8 @@ def generate(out_dir: str | Path, seed: int = 42, scale: Scale = "town",
         centre_lon=CENTRE_LONLAT[0], centre_lat=CENTRE_LONLAT[1],
         bbox=[round(float(v), 7) for v in bounds], metric_crs=METRIC_CRS,
         storage_crs="EPSG:4326",
-        period_start=(ev_mod.PERIOD_END - pd.Timedelta(days=365)).isoformat(),
-        period_end=ev_mod.PERIOD_END.isoformat(), counts=counts,
+        period_start=ev_mod.period_start(until).isoformat(),
+        period_end=until.isoformat(), counts=counts,
         files=sorted(p.name for p in out.iterdir() if p.name != "manifest.json")
         + ["manifest.json"],
     )

@@ -13,29 +13,36 @@ as equal to it at the centimetre level). :func:`to_wgs84` and
   with :class:`~gis_core.errors.UnknownCRS` naming the parameter and the
   accepted forms (pass a ``pyproj.CRS`` to use anything else);
 * ``"GCJ02"`` (the "Mars" coordinates of Chinese phone map SDKs and WeChat)
-  and ``"BD09"`` (Baidu), case-insensitive, by the public formulas. The
-  forward direction (WGS84 -> GCJ-02 -> BD-09) is closed-form; the inverses
-  are solved by fixed-point iteration until the round trip is below 1e-10
-  degrees. Outside China (the public box 72.004-137.8347 E,
-  0.8293-55.8271 N) GCJ-02 equals WGS84.
+  and ``"BD09"`` (Baidu), case-insensitive, by the public formulas of
+  :mod:`gis_core.gcj02` (closed-form forward, iterated inverses; outside
+  China GCJ-02 equals WGS84).
 
 :func:`metric_crs` picks a projected CRS for metric work: the CGCS2000
 3-degree Gauss-Kruger zone (EPSG:4534-4554) whose central meridian, read from
-PROJ's own definition, is nearest the point; outside China the WGS 84 UTM zone.
+PROJ's own definition, is nearest the point; outside China the WGS 84 UTM zone
+(:mod:`gis_core.metric_zone`, re-exported here).
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
-import pyproj
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 
+from gis_core._checks import coordinate_arrays
 from gis_core.errors import InvalidCoordinates, InvalidInput, UnknownCRS
+from gis_core.gcj02 import (
+    CHINA_BOUNDS,
+    bd09_to_gcj02,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    in_china,
+    wgs84_to_gcj02,
+)
+from gis_core.metric_zone import metric_crs, metric_crs_for, metric_crs_of, origin_longitude
 from gis_core.types import ArrayLike, BoolArray, Bounds, CRSLike, FloatArray
 
 __all__ = [
@@ -49,21 +56,13 @@ __all__ = [
     "looks_swapped",
     "metric_crs",
     "metric_crs_for",
+    "metric_crs_of",
     "parse_crs",
     "to_wgs84",
     "wgs84_to_gcj02",
 ]
 
-#: The box in which the public GCJ-02 formula applies (lon_min, lat_min, lon_max, lat_max).
-CHINA_BOUNDS: Bounds = (72.004, 0.8293, 137.8347, 55.8271)
-
-_KRASOVSKY_A = 6378245.0
-_KRASOVSKY_EE = 0.00669342162296594323
-_BD_X_PI = np.pi * 3000.0 / 180.0
-_INVERSE_TOLERANCE = 1e-10  # degrees; well below the 1e-8 round-trip promise
-_INVERSE_MAX_ITER = 60
 _SPECIAL = ("GCJ02", "BD09")
-_GK_EPSG = range(4534, 4555)  # CGCS2000 3-degree Gauss-Kruger CM 75E ... CM 135E
 #: an EPSG code as a string: ``EPSG:4547``, ``4547``, ``urn:ogc:def:crs:EPSG::4547``
 _EPSG_FORM = re.compile(r"(?:EPSG:|URN:OGC:DEF:CRS:EPSG:[0-9.]*:)?([0-9]{1,6})")
 #: names accepted for EPSG codes (upper case, without spaces, "-" and "_")
@@ -72,40 +71,6 @@ _CRS_NAMES = {"WGS84": 4326, "CRS84": 4326, "OGC:CRS84": 4326,
               "CGCS2000": 4490}
 ACCEPTED_CRS = ("'EPSG:<code>' of a geographic or projected CRS (e.g. 'EPSG:4490', "
                 "'EPSG:4547'), 'CGCS2000', 'WGS84', 'GCJ02' or 'BD09'")
-
-
-# ---------------------------------------------------------------------------
-# input checks
-# ---------------------------------------------------------------------------
-
-
-def _as_float_arrays(x: ArrayLike, y: ArrayLike, names: tuple[str, str]) -> tuple[
-    FloatArray, FloatArray
-]:
-    """Return float64 arrays of equal shape, rejecting NaN and infinite values."""
-    try:
-        xa = np.asarray(x, dtype=np.float64)
-        ya = np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidCoordinates(
-            f"{names[0]} and {names[1]} must be numbers or arrays of numbers", parameter=names[0]
-        ) from exc
-    if xa.shape != ya.shape:
-        raise InvalidCoordinates(
-            f"{names[0]} and {names[1]} must have the same shape, got {xa.shape} and {ya.shape}",
-            parameter=names[0],
-        )
-    for arr, name in zip((xa, ya), names, strict=True):
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            first = int(np.flatnonzero(bad.ravel())[0])
-            raise InvalidCoordinates(
-                f"{name} must be finite; {int(bad.sum())} value(s) are NaN or infinite "
-                f"(first at position {first})",
-                parameter=name,
-                positions=np.flatnonzero(bad.ravel())[:100].tolist(),
-            )
-    return xa, ya
 
 
 def _special_name(crs: object) -> str | None:
@@ -227,200 +192,6 @@ def _transform(x: FloatArray, y: FloatArray, src: CRS, dst: CRS, parameter: str)
 
 
 # ---------------------------------------------------------------------------
-# GCJ-02 and BD-09
-# ---------------------------------------------------------------------------
-
-
-def in_china(lon: ArrayLike, lat: ArrayLike) -> BoolArray:
-    """Tell which points lie in the box where GCJ-02 differs from WGS84.
-
-    Parameters
-    ----------
-    lon, lat
-        Longitudes and latitudes in degrees.
-
-    Returns
-    -------
-    numpy.ndarray of bool
-
-    Examples
-    --------
-    >>> in_china([116.4, 2.35], [39.9, 48.85]).tolist()
-    [True, False]
-    """
-    lo = np.asarray(lon, dtype=np.float64)
-    la = np.asarray(lat, dtype=np.float64)
-    x0, y0, x1, y1 = CHINA_BOUNDS
-    return np.asarray((lo >= x0) & (lo <= x1) & (la >= y0) & (la <= y1))
-
-
-def _gcj_offset(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Return the GCJ-02 offset (dlon, dlat) in degrees at WGS84 (lon, lat), zero outside China."""
-    x = lon - 105.0
-    y = lat - 35.0
-    xp = x * np.pi
-    yp = y * np.pi
-    common = 20.0 * np.sin(6.0 * xp) + 20.0 * np.sin(2.0 * xp)
-    dlat = common + 20.0 * np.sin(yp) + 40.0 * np.sin(yp / 3.0)
-    dlat += 160.0 * np.sin(yp / 12.0) + 320.0 * np.sin(yp / 30.0)
-    dlon = common + 20.0 * np.sin(xp) + 40.0 * np.sin(xp / 3.0)
-    dlon += 150.0 * np.sin(xp / 12.0) + 300.0 * np.sin(xp / 30.0)
-    sqrt_abs_x = np.sqrt(np.abs(x))
-    dlat = dlat * (2.0 / 3.0) - 100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y
-    dlat += 0.2 * sqrt_abs_x
-    dlon = dlon * (2.0 / 3.0) + 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y
-    dlon += 0.1 * sqrt_abs_x
-    rad_lat = lat / 180.0 * np.pi
-    magic = 1.0 - _KRASOVSKY_EE * np.sin(rad_lat) ** 2
-    sqrt_magic = np.sqrt(magic)
-    dlat = (dlat * 180.0) / ((_KRASOVSKY_A * (1 - _KRASOVSKY_EE)) / (magic * sqrt_magic) * np.pi)
-    dlon = (dlon * 180.0) / (_KRASOVSKY_A / sqrt_magic * np.cos(rad_lat) * np.pi)
-    outside = ~in_china(lon, lat)
-    dlon = np.where(outside, 0.0, dlon)
-    dlat = np.where(outside, 0.0, dlat)
-    return dlon, dlat
-
-
-def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Convert WGS84 longitude/latitude to GCJ-02 by the public formula.
-
-    Parameters
-    ----------
-    lon, lat
-        WGS84 coordinates in degrees (scalars or arrays of the same shape).
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        GCJ-02 longitude and latitude; equal to the input outside China.
-
-    Examples
-    --------
-    >>> lon, lat = wgs84_to_gcj02(116.397, 39.909)
-    >>> bool(0.005 < float(lon) - 116.397 < 0.007)
-    True
-    """
-    lo, la = _as_float_arrays(lon, lat, ("lon", "lat"))
-    dlon, dlat = _gcj_offset(lo, la)
-    return lo + dlon, la + dlat
-
-
-def _iterate_inverse(
-    forward: Any, tx: FloatArray, ty: FloatArray, x0: FloatArray, y0: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """Solve forward(x, y) == (tx, ty) by fixed-point iteration from (x0, y0).
-
-    The forward maps are the identity plus a slowly varying offset, so
-    ``x <- x - (forward(x) - target)`` converges geometrically.
-    """
-    x = x0.copy()
-    y = y0.copy()
-    for _ in range(_INVERSE_MAX_ITER):
-        fx, fy = forward(x, y)
-        ex = fx - tx
-        ey = fy - ty
-        x -= ex
-        y -= ey
-        if not x.size or max(np.abs(ex).max(), np.abs(ey).max()) < _INVERSE_TOLERANCE:
-            break
-    return x, y
-
-
-def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Convert GCJ-02 longitude/latitude back to WGS84, exactly (iterative).
-
-    Parameters
-    ----------
-    lon, lat
-        GCJ-02 coordinates in degrees.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        WGS84 longitude and latitude such that ``wgs84_to_gcj02`` returns the
-        input within 1e-10 degrees.
-
-    Notes
-    -----
-    Within a few hundred metres of the edge of :data:`CHINA_BOUNDS` the
-    forward map jumps (identity outside), so a GCJ-02 point there may have
-    no exact preimage; the iteration then stops after 60 steps.
-
-    Examples
-    --------
-    >>> glon, glat = wgs84_to_gcj02(121.4737, 31.2304)
-    >>> lon, lat = gcj02_to_wgs84(glon, glat)
-    >>> bool(abs(lon - 121.4737) < 1e-9 and abs(lat - 31.2304) < 1e-9)
-    True
-    """
-    lo, la = _as_float_arrays(lon, lat, ("lon", "lat"))
-
-    def forward(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
-        dx, dy = _gcj_offset(x, y)
-        return x + dx, y + dy
-
-    return _iterate_inverse(forward, lo, la, lo, la)
-
-
-def _gcj_to_bd(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
-    z = np.hypot(lon, lat) + 0.00002 * np.sin(lat * _BD_X_PI)
-    theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _BD_X_PI)
-    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
-
-
-def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Convert GCJ-02 longitude/latitude to Baidu BD-09.
-
-    Parameters
-    ----------
-    lon, lat
-        GCJ-02 coordinates in degrees.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        BD-09 longitude and latitude.
-
-    Examples
-    --------
-    >>> lon, lat = gcj02_to_bd09(116.404, 39.915)
-    >>> bool(0.006 < float(lon) - 116.404 < 0.007)
-    True
-    """
-    lo, la = _as_float_arrays(lon, lat, ("lon", "lat"))
-    return _gcj_to_bd(lo, la)
-
-
-def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Convert Baidu BD-09 longitude/latitude to GCJ-02, exactly (iterative).
-
-    Parameters
-    ----------
-    lon, lat
-        BD-09 coordinates in degrees.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        GCJ-02 longitude and latitude.
-
-    Examples
-    --------
-    >>> blon, blat = gcj02_to_bd09(116.404, 39.915)
-    >>> lon, lat = bd09_to_gcj02(blon, blat)
-    >>> bool(abs(lon - 116.404) < 1e-9 and abs(lat - 39.915) < 1e-9)
-    True
-    """
-    lo, la = _as_float_arrays(lon, lat, ("lon", "lat"))
-    # The closed-form approximate inverse is a good start for the exact iteration.
-    x = lo - 0.0065
-    y = la - 0.006
-    z = np.hypot(x, y) - 0.00002 * np.sin(y * _BD_X_PI)
-    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
-    return _iterate_inverse(_gcj_to_bd, lo, la, z * np.cos(theta), z * np.sin(theta))
-
-
-# ---------------------------------------------------------------------------
 # public conversions
 # ---------------------------------------------------------------------------
 
@@ -458,7 +229,7 @@ def to_wgs84(x: ArrayLike, y: ArrayLike, crs: CRSLike) -> tuple[FloatArray, Floa
     (113.95, 22.53)
     """
     special = _special_name(crs)
-    xa, ya = _as_float_arrays(x, y, ("x", "y"))
+    xa, ya = coordinate_arrays(x, y, ("x", "y"))
     if special == "GCJ02":
         return gcj02_to_wgs84(xa, ya)
     if special == "BD09":
@@ -495,7 +266,7 @@ def from_wgs84(lon: ArrayLike, lat: ArrayLike, crs: CRSLike) -> tuple[FloatArray
     500000.0
     """
     special = _special_name(crs)
-    lo, la = _as_float_arrays(lon, lat, ("lon", "lat"))
+    lo, la = coordinate_arrays(lon, lat, ("lon", "lat"))
     if special == "GCJ02":
         return wgs84_to_gcj02(lo, la)
     if special == "BD09":
@@ -534,109 +305,11 @@ def central_meridian(crs: CRSLike) -> float:
     114.0
     """
     parsed = parse_crs(crs)
-    op = parsed.coordinate_operation
-    if op is not None:
-        for param in op.params:
-            if param.name in ("Longitude of natural origin", "Longitude of origin"):
-                return float(param.value)
-    raise InvalidInput(f"crs={parsed.name!r} has no central meridian", parameter="crs")
-
-
-@lru_cache(maxsize=1)
-def _gauss_kruger_zones() -> tuple[tuple[float, int], ...]:
-    """(central meridian, EPSG code) of EPSG:4534-4554, read from PROJ."""
-    return tuple((central_meridian(CRS.from_epsg(code)), code) for code in _GK_EPSG)
-
-
-@lru_cache(maxsize=512)
-def _metric_crs_cached(lon: float, lat: float) -> CRS:
-    if in_china(lon, lat):
-        zones = _gauss_kruger_zones()
-        meridians = np.array([m for m, _ in zones])
-        best = int(np.argmin(np.abs(meridians - lon)))
-        if abs(meridians[best] - lon) <= 1.5 + 1e-9:
-            return CRS.from_epsg(zones[best][1])
-    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
-    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
-
-
-def metric_crs(lon: float, lat: float) -> pyproj.CRS:
-    """Pick the projected CRS for metric work around a WGS84 point.
-
-    In China (see :data:`CHINA_BOUNDS`) this is the CGCS2000 3-degree
-    Gauss-Kruger zone (EPSG:4534-4554, false easting 500 km) whose central
-    meridian, as PROJ defines it, is nearest ``lon`` (always within 1.5
-    degrees); elsewhere, or west of 73.5 E, the WGS 84 UTM zone of the point.
-
-    Parameters
-    ----------
-    lon, lat
-        A representative point (for a territory: its centroid) in EPSG:4326.
-
-    Returns
-    -------
-    pyproj.CRS
-
-    Raises
-    ------
-    InvalidCoordinates
-        When ``lon``/``lat`` are not finite or out of range.
-
-    Examples
-    --------
-    >>> metric_crs(114.06, 22.54).to_epsg()
-    4547
-    >>> metric_crs(-73.95, 40.7).to_epsg()
-    32618
-    """
-    lo, la = _as_float_arrays(lon, lat, ("lon", "lat"))
-    if lo.ndim or la.ndim:
-        raise InvalidCoordinates("lon and lat must be scalars", parameter="lon")
-    if not (-180.0 <= lo <= 180.0 and -90.0 <= la <= 90.0):
-        raise InvalidCoordinates(
-            f"lon must be in [-180, 180] and lat in [-90, 90]; got ({float(lo)}, {float(la)})",
-            parameter="lon",
-        )
-    return _metric_crs_cached(float(lo), float(la))
-
-
-def metric_crs_for(data: Any) -> pyproj.CRS:
-    """Pick the metric CRS of a territory from its data, by its centroid.
-
-    Parameters
-    ----------
-    data
-        A GeoDataFrame or GeoSeries (with a CRS), a shapely geometry in
-        EPSG:4326, or bounds ``(minx, miny, maxx, maxy)`` in EPSG:4326.
-
-    Returns
-    -------
-    pyproj.CRS
-        See :func:`metric_crs`.
-
-    Examples
-    --------
-    >>> metric_crs_for((116.2, 39.8, 116.6, 40.0)).to_epsg()
-    4548
-    """
-    import shapely
-    from shapely.geometry.base import BaseGeometry
-
-    if hasattr(data, "to_crs") and hasattr(data, "total_bounds"):
-        if data.crs is None:
-            raise InvalidInput("data has no CRS; set one (e.g. EPSG:4326)", parameter="data")
-        bounds = tuple(data.to_crs(4326).total_bounds)
-    elif isinstance(data, BaseGeometry):
-        bounds = tuple(shapely.bounds(data))
-    elif isinstance(data, tuple | list | np.ndarray) and len(data) == 4:
-        bounds = tuple(float(v) for v in data)
-    else:
-        raise InvalidInput(
-            "data must be a GeoDataFrame/GeoSeries, a shapely geometry or bounds "
-            f"(minx, miny, maxx, maxy); got {type(data).__name__}",
-            parameter="data",
-        )
-    return metric_crs((bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0)
+    parsed = parse_crs(crs)
+    lon = origin_longitude(parsed)
+    if lon is None:
+        raise InvalidInput(f"crs={parsed.name!r} has no central meridian", parameter="crs")
+    return lon
 
 
 def looks_swapped(x: ArrayLike, y: ArrayLike, bounds: Bounds) -> BoolArray:

@@ -28,6 +28,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 
+from gis_core._checks import require_crs
 from gis_core.errors import InvalidInput
 
 STYLE_TYPES = ("fill", "line", "circle")
@@ -112,8 +113,7 @@ def add_layer(fmap: folium.Map, gdf: gpd.GeoDataFrame, style: Mapping[str, Any],
               name: str, tooltip: Sequence[str] | None = None) -> folium.GeoJson:
     """Add one styled layer (a GeoDataFrame in any CRS, drawn in EPSG:4326) to ``fmap``."""
     _check_style(name, style)
-    if gdf.crs is None:
-        raise InvalidInput(f"parameter 'gdf': layer {name!r} has no CRS", parameter="gdf")
+    require_crs(gdf, "gdf")
     data = gdf.to_crs(4326)
     columns = [c for c in (tooltip or []) if c in data.columns]
     by = style.get("color_by")

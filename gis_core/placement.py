@@ -38,8 +38,15 @@ import shapely
 from pyproj import CRS
 from scipy import sparse
 
-from gis_core.coverage import _metric_crs, _to, visible_pairs, visible_polygons
-from gis_core.errors import CRSMismatch, InvalidInput
+from gis_core._checks import (
+    geometries_in,
+    require_frame,
+    require_points,
+    same_crs,
+)
+from gis_core.coverage import visible_pairs, visible_polygons
+from gis_core.crs import metric_crs_of
+from gis_core.errors import InvalidInput
 from gis_core.types import FloatArray
 
 __all__ = ["coverage_matrix", "recommend_cameras", "sample_area"]
@@ -107,8 +114,8 @@ def sample_area(
     """
     if not spacing_m > 0:
         raise InvalidInput("sample_spacing_m must be > 0", parameter="sample_spacing_m")
-    metric = _metric_crs(area, crs)
-    geoms = _to(area, metric, "area")
+    metric = metric_crs_of(area, "area", crs)
+    geoms = geometries_in(area, metric, "area")
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     xs = np.arange(minx + spacing_m / 2, maxx, spacing_m)
     ys = np.arange(miny + spacing_m / 2, maxy, spacing_m)
@@ -123,7 +130,7 @@ def sample_area(
     out = gpd.GeoDataFrame(
         {"weight": np.full(len(pts), float(spacing_m) ** 2)}, geometry=pts, crs=metric
     )
-    return out if area.crs is None or CRS(area.crs).equals(metric) else out.to_crs(area.crs)
+    return out if CRS(area.crs).equals(metric) else out.to_crs(area.crs)
 
 
 def coverage_matrix(
@@ -149,10 +156,7 @@ def coverage_matrix(
     >>> coverage_matrix(v, d).toarray().astype(int).tolist()
     [[1], [0]]
     """
-    if visible.crs is None or demand.crs is None:
-        raise InvalidInput("visible and demand need a CRS", parameter="demand")
-    if not CRS(visible.crs).equals(CRS(demand.crs)):
-        raise CRSMismatch("visible and demand must share a CRS", parameter="demand")
+    same_crs(visible, "visible", demand, "demand")
     geoms = np.asarray(visible.values, dtype=object)
     pts = np.asarray(demand.geometry.values, dtype=object)
     tree = shapely.STRtree(pts)
@@ -219,10 +223,8 @@ def _demand_points(
         if area is None:
             raise InvalidInput("give demand points or an area to sample", parameter="demand")
         return sample_area(area, spacing, crs)
-    if not isinstance(demand, gpd.GeoDataFrame):
-        raise InvalidInput("demand must be a GeoDataFrame of points", parameter="demand")
-    if len(demand) and not bool((demand.geom_type == "Point").all()):
-        raise InvalidInput("demand must have Point geometries", parameter="demand")
+    require_frame(demand, "demand", "points")
+    require_points(demand.geometry, "demand")
     w = demand[weight].to_numpy(float) if weight in demand else np.ones(len(demand))
     if not (np.isfinite(w) & (w >= 0)).all():
         raise InvalidInput(f"demand column {weight!r} must be finite and >= 0", parameter="weight")
@@ -275,7 +277,8 @@ def recommend_cameras(
     height, default_height
         Building height column and the height of buildings without one.
     crs
-        Metric CRS (default: see :mod:`gis_core.coverage`).
+        Metric CRS (default: see :mod:`gis_core.coverage`). Every layer must be in
+        the CRS of ``candidates``.
 
     Returns
     -------
@@ -304,14 +307,20 @@ def recommend_cameras(
     opts = _options(candidates, headings, hfov, range_m, mount_height)
     if not isinstance(k, int | np.integer) or not 1 <= int(k) <= len(opts):
         raise InvalidInput(f"k must be an integer in 1..{len(opts)}", parameter="k")
-    metric = _metric_crs(candidates, crs)
+    metric = metric_crs_of(candidates, "candidates", crs)
+    for layer, name in ((demand, "demand"), (area, "area"), (existing_visible, "existing_visible"),
+                        (buildings, "buildings")):
+        if layer is not None:
+            same_crs(candidates, "candidates", layer, name)
+    if buildings is not None and len(buildings):
+        buildings = buildings.to_crs(metric)
     pts = _demand_points(demand, area, weight, sample_spacing_m, metric)
     pts = pts.to_crs(metric) if not CRS(pts.crs).equals(metric) else pts
     w = pts["weight"].to_numpy(float)
     existing_weight = 0.0
     if existing_visible is not None and len(existing_visible):
         seen = np.zeros(len(pts), dtype=bool)
-        hit, _ = shapely.STRtree(_to(existing_visible, metric, "existing_visible")).query(
+        hit, _ = shapely.STRtree(geometries_in(existing_visible, metric, "existing_visible")).query(
             pts.geometry.values, predicate="intersects"
         )
         seen[hit] = True

@@ -185,9 +185,10 @@ class RasterSurface(BaseModel):
 def _events(conn: Connection, bounds: tuple[float, float, float, float], reach: float,
             filters: Mapping[str, str]) -> gpd.GeoSeries:
     layer = get_layer("events")
+    # SQL from the declared layer and EVENT_QUERY only; request values are bound
     where = " AND ".join(f"({f.sql})" for f in layer.all_filters)
     rows = conn.execute(text(
-        f"SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT ST_Transform(t.geom, 3857) AS p "
+        f"SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT ST_Transform(t.geom, 3857) AS p "  # noqa: S608
         f"FROM ({EVENT_QUERY}) AS t WHERE t.geom && ST_Transform(ST_MakeEnvelope(:minx, :miny, "
         f":maxx, :maxy, 3857), 4326) AND {where}) AS s"),
         {**layer.bind(filters), "minx": bounds[0] - reach, "miny": bounds[1] - reach,

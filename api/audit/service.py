@@ -7,12 +7,16 @@ Every state change and every read of personal data writes one row of
            object_id="42", before={"status": "registered"}, after={...})
 
 Actions written today: ``event.create`` (intake), ``event.import`` (one row per
-import of an events file), ``event.action.<action>``
+import of an events file; ``admin.import``, ``grids.import``, ``buildings.import``,
+``rooms.import``, ``cameras.import``, ``catalogue.import`` likewise),
+``event.action.<action>``
 (lifecycle; ``event.action.escalate`` by ``system`` for overdue events),
 ``event.read_personal`` (a case page that showed masked personal fields),
 ``personal.unmask`` (clear personal fields read), ``personal.lookup`` (events
 found by a reporter's contact), ``personal.reencrypt``, ``keys.rotate``,
-``keys.retire``, ``user.create``. Reserved for sign-in: ``auth.login``,
+``keys.retire``, ``user.create``; the catalogue's ``department.save|remove``,
+``category.save|remove``, ``rule.save|remove`` and the grid versions'
+``grid_version.upload|repair|publish|discard``. Reserved for sign-in: ``auth.login``,
 ``auth.login_failed``. A row never holds a personal value: ``fields`` names the
 fields that were read or written.
 

@@ -168,6 +168,8 @@ class Building(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    #: the identifier of the system the building came from (OSM id, BIN, ...; migration 0013)
+    external_code: Mapped[str | None] = mapped_column(Text, index=True)
     address: Mapped[str | None] = mapped_column(Text)
     name: Mapped[str | None] = mapped_column(Text)
     floors: Mapped[int | None] = mapped_column(Integer)

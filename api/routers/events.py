@@ -41,6 +41,7 @@ from api.services.features import page_features
 from api.services.intake_writer import IntakeWriter, get_intake_writer
 from api.services.lifecycle import EVENT_ACTIONS_DOC, apply_action, escalate_overdue
 from api.settings import Settings
+from api.tracking.service import tracking_view
 from api.validation import DbInt, Text
 
 logger = logging.getLogger("gridgov.events")
@@ -449,12 +450,10 @@ def get_photo(event_id: DbInt, photo_id: DbInt, session: SessionDep, principal: 
 @router.get("/track/{token}")
 @public
 def track_event(token: str, session: SessionDep) -> dict[str, Any]:
-    """Follow a report by its public token (no login, no personal data)."""
-    detail = event_detail(session, token=token)
+    """Follow a report by its public token (no login, no personal data, no staff names)."""
+    detail = tracking_view(session, token)
     if detail is None:
         raise APIError(404, "event_not_found", "no event with this token")
-    for step in detail["history"]:
-        step["actor"] = None  # staff names are not public
     return detail
 
 

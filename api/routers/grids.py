@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from api.auth.access import public
 from api.db.models import Grid, GridLayer
@@ -33,11 +33,10 @@ AtQuery = Annotated[datetime | None, Query(description="grid versions valid at t
 
 
 def valid_at(at: datetime | None) -> Any:
-    """Filter for grid versions valid at ``at`` (current versions when ``at`` is None)."""
-    if at is None:
-        return Grid.valid_to.is_(None)
-    return (or_(Grid.valid_from.is_(None), Grid.valid_from <= at)
-            & or_(Grid.valid_to.is_(None), Grid.valid_to > at))
+    """Filter for grid versions valid at ``at`` (default now: not yet a later-dated version)."""
+    when: Any = at if at is not None else func.now()
+    return (or_(Grid.valid_from.is_(None), Grid.valid_from <= when)
+            & or_(Grid.valid_to.is_(None), Grid.valid_to > when))
 
 
 def _check_layer(session: SessionDep, layer: str | None) -> None:
@@ -90,8 +89,10 @@ def grid_qa_report(
     """Topology QA of a grid layer: gaps, overlaps, invalid geometries, slivers.
 
     For an exclusive layer every finding of ``gis_core.topology.check`` is
-    reported, with the jurisdiction taken from the district admin areas; a
-    non-exclusive layer reports only invalid geometries and slivers. The
+    reported, with the jurisdiction taken from the district admin areas, and
+    grids that straddle two communities or lie outside their community are
+    warnings (``straddle``, ``outside_community``); a non-exclusive layer
+    reports only invalid geometries and slivers. The
     findings come as a GeoJSON FeatureCollection (kind, severity, codes,
     area_m2, detail).
     """

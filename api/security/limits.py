@@ -6,7 +6,8 @@ One ASGI middleware, before any route reads a body:
   ``Content-Length`` says so, otherwise as soon as the bytes received pass it (a
   200 MB body is never held whole). Multipart bodies may be as large as the
   route's photos allow (``GRIDGOV_EVENTS_MAX_PHOTOS`` x ``..._MAX_PHOTO_BYTES`` plus
-  1 MB for the other fields on the intake, one photo on the QR scan); every other
+  1 MB for the other fields on the intake, one photo on the QR scan; a grid
+  layer's new version ``GRIDGOV_API_MAX_UPLOAD_BYTES``); every other
   body at most ``GRIDGOV_API_MAX_JSON_BYTES`` (``/api/v1/assign``:
   ``GRIDGOV_API_MAX_ASSIGN_BYTES``).
 - A JSON body (a ``json`` or ``+json`` type, or any body that starts with ``[`` or
@@ -104,7 +105,8 @@ class BodyLimits:
         return cls(max_bytes=settings.api.max_json_bytes,
                    max_depth=settings.api.max_json_depth,
                    multipart_routes={"/api/v1/events": count * photo + MULTIPART_SLACK,
-                                     "/api/v1/buildings/scan": photo + MULTIPART_SLACK},
+                                     "/api/v1/buildings/scan": photo + MULTIPART_SLACK,
+                                     "/api/v1/grid-versions": settings.api.max_upload_bytes},
                    large_routes={"/api/v1/assign": settings.api.max_assign_bytes})
 
     def limit_for(self, path: str, multipart: bool) -> int:

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, text
 from gis_core import anomalies, coverage, hotspots, placement
 from gis_core.crs import metric_crs_for
 from gis_core.errors import InvalidInput, NotFound
+from gis_core.io import write_geotiff
 
 #: Tables each analysis reads (its cache key includes their change counters).
 DEPENDS = {
@@ -260,7 +261,7 @@ def coverage_geotiff(conn: Connection, layer: str, grid: str | None, cell_size_m
     array, transform, out_crs = coverage.coverage_raster(visible.to_crs(crs), tuple(bounds),
                                                          cell_size_m, crs)
     buf = io.BytesIO()
-    coverage.write_geotiff(buf, array, transform, out_crs)
+    write_geotiff(buf, array, transform, out_crs)
     return buf.getvalue()
 
 
@@ -493,5 +494,5 @@ def density_geotiff(conn: Connection, start: datetime | None, end: datetime | No
     events = read_events(conn, start, end, categories)
     surface, transform, crs = hotspots.kernel_density(events, None, cell_size_m, bandwidth_m)
     buf = io.BytesIO()
-    coverage.write_geotiff(buf, surface.astype("float32"), transform, crs)
+    write_geotiff(buf, surface.astype("float32"), transform, crs)
     return buf.getvalue()

@@ -6,14 +6,18 @@ The same pipeline as intake, vectorised for a whole file in one transaction:
    (our field -> their column): ``category``, ``reported_at``, ``closed_at``,
    ``description``, ``address``, ``external_id``, ``channel``;
 2. categories: their names map to our codes through ``options.category_map``
+   (our codes and our category names, when unique, are understood as they are)
    (a ``"*"`` entry is the default for names not in the map; without it an
    unmapped name is refused, listing the first ones);
 3. grids: the in-memory ``gis_core.grid_index.GridIndex`` over the stored grids,
    once per period of grid versions (an event counts in the grids valid at its
    report time); community from the basic grid, street from the community's parent;
-4. department: the routing rules (``api.services.routing`` precedence, applied
-   as vectorised masks), else the category's default department;
-5. due time = report time + the category's time limit; status ``closed`` when the
+4. department: the routing rules (``api.services.routing.route_rows``, intake's
+   statement for a batch), else the category's default department;
+5. times: naive ones are local time in ``options.timezone``, stored in UTC;
+   channels from a channel column (mapped by ``options.channel_map``) or
+   ``options.channel`` (:mod:`api.imports.event_fields`);
+   due time = report time + the category's time limit; status ``closed`` when the
    file has a close time, else ``dispatched`` when a department is found (at the
    report time, as intake's automatic dispatch), else ``registered``;
 6. rows: events and their history (``register``, ``dispatch``, ``close`` by
@@ -39,6 +43,8 @@ import shapely
 from sqlalchemy import Connection, text
 
 from api.audit.service import record
+from api.imports.event_fields import channels, utc_times
+from api.services.routing import grid_codes, route_rows
 from gis_core.errors import InvalidInput
 
 CHUNK = 100_000
@@ -49,14 +55,16 @@ EVENT_COLUMNS = ("id", "public_token", "category_id", "description", "status", "
 HISTORY_COLUMNS = ("event_id", "action", "from_status", "to_status", "actor", "at")
 FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "category": ("category", "category_code", "service_code", "requesttype", "srtype",
-                 "complaint type", "service_name"),
+                 "complaint type", "service_name", "事件类型", "问题类型", "事件类别"),
     "reported_at": ("reported_at", "createddate", "created date", "requested_datetime",
-                    "created_date"),
-    "closed_at": ("closed_at", "closeddate", "closed date", "closed_date"),
-    "description": ("description", "descriptor"),
-    "address": ("address", "incident address", "incident_address"),
-    "external_id": ("external_id", "srnumber", "unique key", "service_request_id"),
-    "channel": ("channel",),
+                    "created_date", "受理时间", "上报时间", "创建时间"),
+    "closed_at": ("closed_at", "closeddate", "closed date", "closed_date", "结案时间",
+                  "办结时间"),
+    "description": ("description", "descriptor", "问题描述", "事件描述"),
+    "address": ("address", "incident address", "incident_address", "地址", "事发地址"),
+    "external_id": ("external_id", "srnumber", "unique key", "service_request_id",
+                    "工单编号", "工单号"),
+    "channel": ("channel", "渠道", "来源渠道"),
 }
 
 
@@ -70,12 +78,13 @@ def _pick(frame: pd.DataFrame, given: str | None, names: tuple[str, ...]) -> str
     return next((lower[n] for n in names if n in lower), None)
 
 
-def _times(frame: pd.DataFrame, column: str | None, what: str, required: bool) -> pd.Series:
+def _times(frame: pd.DataFrame, column: str | None, what: str, required: bool,
+           timezone: str) -> pd.Series:
     if column is None:
         if required:
             return pd.Series(pd.Timestamp.now(tz="UTC"), index=frame.index)
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
-    values = pd.to_datetime(frame[column], utc=True, errors="coerce", format="mixed")
+    values = utc_times(frame[column], timezone)
     if required and values.isna().any():
         rows = (np.flatnonzero(values.isna().to_numpy()) + 1).tolist()
         raise InvalidInput(f"rows {rows[:20]} have no readable {what}", rows=rows)
@@ -85,15 +94,17 @@ def _times(frame: pd.DataFrame, column: str | None, what: str, required: bool) -
 def _categories(conn: Connection, raw: pd.Series, category_map: dict[str, str]
                 ) -> pd.DataFrame:
     cats = pd.DataFrame(conn.execute(text(
-        "SELECT code, id, major_code, department_id, time_limit_hours FROM event_categories"
+        "SELECT code, name, id, major_code, department_id, time_limit_hours "
+        "FROM event_categories"
     )).mappings().all())
     if cats.empty:
         raise InvalidInput("the category catalogue is empty: load categories first")
     raw = raw.fillna("").astype(str).str.strip()
     default = category_map.get("*")
-    codes = raw.map(category_map)
+    codes = raw.map(category_map).astype(object)
     direct = raw.where(raw.isin(set(cats["code"])))
-    codes = codes.fillna(direct)
+    names = cats.drop_duplicates("name", keep=False).set_index("name")["code"]
+    codes = codes.fillna(direct).fillna(raw.map(names))
     if default is not None:
         codes = codes.fillna(default)
     known = codes.isin(set(cats["code"]))
@@ -193,31 +204,12 @@ def _admin_places(conn: Connection, assigned: pd.DataFrame, layers: dict[str, bo
 def route_frame(conn: Connection, info: pd.DataFrame, assigned: pd.DataFrame,
                 community: pd.Series, street: pd.Series) -> pd.Series:
     """Department per row: routing rules by precedence, else the category default."""
-    dept = info["department_id"].astype("Float64")
-    rules = pd.DataFrame(conn.execute(text(
-        "SELECT id, scope, scope_code, category_code, department_id FROM routing_rules"
-    )).mappings().all())
-    if rules.empty:
-        return dept
-    rank = rules["scope"].map({"grid": 0, "community": 1, "street": 2})
-    minor = rules["category_code"].str.len() > 2
-    rules = rules.assign(rank=rank, minor=minor).sort_values(
-        ["rank", "minor", "id"], ascending=[False, True, False])
-    code, major = info["code"], info["major_code"]
-    for rule in rules.itertuples():  # few rules, each a vectorised mask
-        cat_ok = (code == rule.category_code) | (major == rule.category_code)
-        if rule.scope == "community":
-            where = community == rule.scope_code
-        elif rule.scope == "street":
-            where = street == rule.scope_code
-        else:
-            where = pd.Series(False, index=info.index)
-            for name in assigned.columns:
-                col = assigned[name]
-                where |= (col == rule.scope_code) | col.map(
-                    lambda v, c=rule.scope_code: isinstance(v, list) and c in v)
-        dept = dept.mask((cat_ok & where).to_numpy(), float(rule.department_id))
-    return dept
+    codes = [grid_codes(dict(zip(assigned.columns, row, strict=True)))
+             for row in assigned.itertuples(index=False, name=None)]
+    found = route_rows(conn, info["id"].tolist(), codes,
+                       [c if isinstance(c, str) else None for c in community],
+                       [s if isinstance(s, str) else None for s in street])
+    return pd.Series(found, index=info.index, dtype="Float64")
 
 
 def _iso_text(values: pd.Series) -> np.ndarray:
@@ -285,8 +277,12 @@ def import_event_frame(conn: Connection, frame: gpd.GeoDataFrame, options: objec
     if n == 0:
         return 0
     info = _categories(conn, frame[cols["category"]], category_map)
-    reported = _times(frame, cols["reported_at"], "report time", True)
-    closed = _times(frame, cols["closed_at"], "close time", False)
+    timezone: str = getattr(options, "timezone", None) or "UTC"
+    reported = _times(frame, cols["reported_at"], "report time", True, timezone)
+    closed = _times(frame, cols["closed_at"], "close time", False, timezone)
+    channel = channels(frame[cols["channel"]] if cols["channel"] else None, n,
+                       getattr(options, "channel", None) or "hotline",
+                       getattr(options, "channel_map", {}) or {})
     lon = shapely.get_x(frame.geometry.values)
     lat = shapely.get_y(frame.geometry.values)
     assigned, layers, grids = assign_grids(conn, lon, lat, reported)
@@ -305,7 +301,7 @@ def import_event_frame(conn: Connection, frame: gpd.GeoDataFrame, options: objec
         "category_id": info["id"].to_numpy(),
         "description": frame[cols["description"]].to_numpy() if cols["description"] else None,
         "status": np.where(is_closed, "closed", np.where(has_dept, "dispatched", "registered")),
-        "channel": frame[cols["channel"]].to_numpy() if cols["channel"] else "hotline",
+        "channel": channel,
         "geom": shapely.to_wkb(shapely.set_srid(frame.geometry.values, 4326), hex=True,
                                include_srid=True),
         "address": frame[cols["address"]].to_numpy() if cols["address"] else None,
@@ -323,6 +319,7 @@ def import_event_frame(conn: Connection, frame: gpd.GeoDataFrame, options: objec
     })
     _copy_csv(conn, "events", EVENT_COLUMNS, events)
     _copy_csv(conn, "event_history", HISTORY_COLUMNS, _history(events))
-    record(conn, actor="import", action="event.import", object_type="event",
+    record(conn, actor=getattr(options, "actor", "import"), action="event.import",
+           object_type="event",
            details={"count": n, "first_id": int(ids[0]), "last_id": int(ids[-1])})
     return n

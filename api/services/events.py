@@ -73,7 +73,6 @@ from psycopg.rows import dict_row
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from api.audit.service import Actor, entry, record_many
 from api.auth.policy import check_channel, role_for_token
 from api.db.models import NORMALISED_ADDRESS, OPEN_EVENTS_SQL, Building, Event
 from api.db.models_events import EventPhoto
@@ -82,7 +81,14 @@ from api.notify.outbox import INTAKE_KINDS, notify
 from api.personal.cipher import PersonalCipher
 from api.personal.service import seal
 from api.services.grid_lookup import GridLookup
-from api.services.routing import RULE_ORDER, grid_codes
+from api.services.routing import (
+    BASIC_LAYERS_SQL,
+    COMMUNITY_SQL,
+    INSIDE_SQL,
+    MATCHING_RULE_SQL,
+    STREET_SQL,
+    grid_codes,
+)
 from api.settings import EventSettings
 from gis_core.crs import to_wgs84
 from gis_core.errors import GisError, InvalidCoordinates, InvalidInput, OutsideJurisdiction
@@ -207,37 +213,21 @@ WITH input AS (
 ), cat AS (
     SELECT id, code, major_code, department_id, time_limit_hours
     FROM event_categories WHERE code = :category
-), basic AS (
-    SELECT coalesce(array_agg(name) FILTER (WHERE kind = 'basic'), array_agg(name),
-                    ARRAY[]::text[]) AS names
-    FROM grid_layers WHERE exclusive
-), inside AS (
-    SELECT CASE WHEN cardinality(b.names) = 0 THEN i.grids <> '{{}}'::jsonb
-                ELSE EXISTS (SELECT 1 FROM unnest(b.names) n
-                             WHERE jsonb_typeof(i.grids -> n) = 'string') END AS ok
-    FROM basic b, input i
+), basic AS ({BASIC_LAYERS_SQL}), inside AS (
+    SELECT {INSIDE_SQL.format(names="b.names", grids="i.grids")} AS ok FROM basic b, input i
 ), place AS MATERIALIZED (
     SELECT coalesce(CAST(:building_id AS int),
                     (SELECT b.id FROM buildings b, input i WHERE ST_Covers(b.geom, i.geom)
                      ORDER BY b.id LIMIT 1)) AS building_id,
-           (SELECT g.community_code FROM grids g JOIN grid_layers l ON l.id = g.layer_id,
-                   input i, basic bs
-            WHERE l.name = ANY(bs.names) AND g.code = i.grids ->> l.name
-              AND g.community_code IS NOT NULL
-            ORDER BY g.valid_to IS NULL DESC LIMIT 1) AS community_code
+           {COMMUNITY_SQL.format(names="bs.names", grids="i.grids")} AS community_code
+    FROM basic bs, input i
 ), area AS MATERIALIZED (
     SELECT p.building_id, p.community_code,
-           coalesce((SELECT parent_code FROM admin_areas WHERE code = p.community_code),
-                    left(p.community_code, 9)) AS street_code
+           {STREET_SQL.format(community="p.community_code")} AS street_code
     FROM place p
 ), dept AS MATERIALIZED (
-    SELECT coalesce((
-        SELECT r.department_id FROM routing_rules r, cat c, area a
-        WHERE r.category_code IN (c.code, c.major_code)
-          AND ((r.scope = 'grid' AND r.scope_code = ANY(CAST(:codes AS text[])))
-               OR (r.scope = 'community' AND r.scope_code = a.community_code)
-               OR (r.scope = 'street' AND r.scope_code = a.street_code))
-        ORDER BY {RULE_ORDER} LIMIT 1), (SELECT department_id FROM cat)) AS department_id
+    SELECT coalesce((SELECT m.department_id FROM cat c, area a, LATERAL ({MATCHING_RULE_SQL}) m),
+                    (SELECT department_id FROM cat)) AS department_id
 ), dup AS MATERIALIZED (
     SELECT (SELECT e.id FROM events e, cat c, input i
             WHERE :dedupe AND e.category_id = c.id AND e.{OPEN_EVENTS_SQL}
@@ -434,7 +424,7 @@ def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Seque
     it, with nothing of it stored. Reports are written in order, so a later one
     sees the earlier ones (duplicates, idempotency keys). All grid assignments
     are one call to ``lookup``; the statements go to PostgreSQL in one pipeline
-    (one round trip), then the audit rows of the new events in one statement.
+    (one round trip), the audit rows of the new events in the same pipeline.
     Reporters' contacts are encrypted with ``personal`` (required when a report
     has one). A database error propagates: the caller rolls back.
     """
@@ -461,27 +451,44 @@ def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Seque
         params = [_statement_params(reports[i], place, g, now, settings, token, actor,
                                     personal)
                   for (i, place, actor), g, token in zip(ready, grids, tokens, strict=True)]
+        audit = _audit_rows([(reports[i], actor, token)
+                             for (i, _, actor), token in zip(ready, tokens, strict=True)])
         for (i, place, _), g, token, row in zip(ready, grids, tokens,
-                                               _execute_all(conn, params), strict=True):
+                                               _execute_all(conn, params, audit), strict=True):
             outcomes[i] = _outcome(conn, reports[i], row, place, g, token)
-        created = [(reports[i], actor, o) for i, _, actor in ready
-                   if isinstance(o := outcomes[i], Intake) and not o.replayed]
-        record_many(conn, [_audit_entry(r, actor, o) for r, actor, o in created])
-        notify(conn, [(o.event_id, INTAKE_KINDS[status]) for _, _, o in created
-                      if (status := (o.row or {}).get("status")) in INTAKE_KINDS])
+        notify(conn, [(o.event_id, INTAKE_KINDS[status]) for o in outcomes
+                      if isinstance(o, Intake) and not o.replayed
+                      and (status := (o.row or {}).get("status")) in INTAKE_KINDS])
     return [o for o in outcomes if o is not None]
 
 
-def _audit_entry(report: Report, actor: str, intake: Intake) -> dict[str, Any]:
-    """The ``event.create`` audit row of a new event (personal fields named, not shown)."""
-    who = "anonymous" if actor == "public" else actor
-    row = intake.row or {}
-    return entry(actor=Actor(who, address=report.client_address), action="event.create",
-                 object_type="event", object_id=intake.event_id,
-                 fields=[k for k, v in (report.reporter or {}).items() if v],
-                 after={"status": row.get("status"), "category": report.category_code,
-                        "department_id": row.get("department_id")},
-                 details={"channel": report.channel})
+#: the ``event.create`` audit rows of a batch, sent in the intake's pipeline after its
+#: statements: one row per report whose event was created (found by its tracking token;
+#: with an idempotency key, only when this report claimed the key), in report order.
+#: Personal fields are named (``fields``), never shown.
+_AUDIT_CREATED = """
+INSERT INTO audit_log (actor, address, action, object_type, object_id, fields, after, details)
+SELECT r->>'actor', r->>'address', 'event.create', 'event', CAST(e.id AS text),
+       ARRAY(SELECT jsonb_array_elements_text(r->'fields')),
+       jsonb_build_object('status', e.status, 'category', r->>'category',
+                          'department_id', e.department_id),
+       jsonb_build_object('channel', r->>'channel')
+FROM jsonb_array_elements(CAST(%(rows)s AS jsonb)) WITH ORDINALITY AS x(r, n)
+JOIN events AS e ON e.public_token = r->>'token'
+WHERE r->>'key' IS NULL OR EXISTS (
+    SELECT 1 FROM idempotency_keys AS k WHERE k.key = r->>'key' AND k.event_id = e.id)
+ORDER BY n
+"""
+
+
+def _audit_rows(reports: Sequence[tuple[Report, str, str]]) -> str:
+    """The JSON parameter of :data:`_AUDIT_CREATED`: (report, actor, tracking token) each."""
+    return json.dumps([{
+        "actor": "anonymous" if actor == "public" else actor,
+        "address": report.client_address, "token": token, "key": report.idempotency_key,
+        "category": report.category_code, "channel": report.channel,
+        "fields": [k for k, v in (report.reporter or {}).items() if v],
+    } for report, actor, token in reports], ensure_ascii=False)
 
 
 def _statement_params(report: Report, place: Place, grids: dict[str, Any], now: datetime,
@@ -499,9 +506,13 @@ def _statement_params(report: Report, place: Place, grids: dict[str, Any], now: 
 _INTAKE_PG = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", _INTAKE)
 
 
-def _execute_all(conn: Connection | Session, params: list[dict[str, Any]]
+def _execute_all(conn: Connection | Session, params: list[dict[str, Any]], audit: str
                  ) -> list[dict[str, Any]]:
-    """Run the intake statement once per parameter set, in order, in one pipeline."""
+    """Run the intake statements, in order, then the batch's audit rows, in one pipeline.
+
+    One round trip: the audit statement (:data:`_AUDIT_CREATED`) finds the events
+    the statements before it created.
+    """
     sa_conn = conn.connection() if isinstance(conn, Session) else conn
     driver = sa_conn.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
@@ -511,6 +522,8 @@ def _execute_all(conn: Connection | Session, params: list[dict[str, Any]]
             cur = driver.cursor(row_factory=dict_row)
             cur.execute(_INTAKE_PG, p, prepare=True)
             cursors.append(cur)
+        with driver.cursor() as cur:
+            cur.execute(_AUDIT_CREATED, {"rows": audit}, prepare=True)
     rows = []
     for cur in cursors:
         row = cur.fetchone()

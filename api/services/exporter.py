@@ -1,19 +1,29 @@
-"""Export a layer from the database to GeoPackage, GeoJSON or GeoParquet."""
+"""Export a layer to GeoPackage, Shapefile, GeoJSON, GeoParquet, CSV or XLSX.
+
+The format follows the file's extension. CSV and XLSX carry the geometry as
+WKT in a ``wkt`` column (and ``lon``/``lat`` for points), so ``gridgov import``
+reads them back; a Shapefile truncates field names to 10 characters (its
+format's limit) and is written in UTF-8 with a ``.cpg`` file.
+"""
 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
+import shapely
 from sqlalchemy import Engine, text
 
 from gis_core.errors import InvalidInput
 
 QUERIES: dict[str, str] = {
     "admin": "SELECT code, name, level, parent_code, geom FROM admin_areas ORDER BY code",
-    "buildings": "SELECT code, address, name, floors, height, use, community_code, status, "
-                 "attributes->'grids' AS grids, geom FROM buildings ORDER BY code",
+    "buildings": "SELECT code, external_code, address, name, floors, height, use, "
+                 "community_code, status, attributes->'grids' AS grids, geom FROM buildings "
+                 "ORDER BY code",
     "cameras": "SELECT code, name, kind, mount_height, heading, hfov, range_m, pan_min, "
                "pan_max, status, geom FROM cameras ORDER BY code",
     "roads": "SELECT name, kind, geom FROM roads ORDER BY id",
@@ -21,7 +31,10 @@ QUERIES: dict[str, str] = {
               "e.community_code, e.reported_at, e.closed_at, e.due_at, e.geom "
               "FROM events e JOIN event_categories c ON c.id = e.category_id ORDER BY e.id",
 }
-DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".parquet": "parquet"}
+DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON",
+           ".json": "GeoJSON", ".parquet": "parquet", ".csv": "csv", ".xlsx": "xlsx"}
+#: the longest text an XLSX cell holds
+XLSX_CELL = 32_767
 
 
 def layer_names(engine: Engine) -> list[str]:
@@ -69,7 +82,38 @@ def export_layer(engine: Engine, layer: str, path: str | Path) -> int:
     frame = read_layer(engine, layer)
     if driver == "parquet":
         frame.to_parquet(path)
+    elif driver in ("csv", "xlsx"):
+        _write_table(frame, path, driver)
+    elif driver == "ESRI Shapefile":
+        with warnings.catch_warnings():  # field names cut to 10 characters, as documented
+            warnings.filterwarnings("ignore", message=".*(truncated|Normalized/laundered)")
+            frame.to_file(path, driver=driver, engine="pyogrio", encoding="UTF-8")
     else:
         frame.to_file(path, driver=driver, engine="pyogrio",
                       layer=layer.replace(":", "_") if driver == "GPKG" else None)
     return len(frame)
+
+
+def table_of(frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The attributes with the geometry as WKT (and lon/lat for points)."""
+    geoms = frame.geometry.values
+    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if len(geoms) and (shapely.get_type_id(geoms) == 0).all():
+        out["lon"], out["lat"] = shapely.get_x(geoms), shapely.get_y(geoms)
+    out["wkt"] = shapely.to_wkt(geoms, rounding_precision=9, trim=True)
+    return out
+
+
+def _write_table(frame: gpd.GeoDataFrame, path: Path, driver: str) -> None:
+    table = table_of(frame)
+    if driver == "csv":
+        table.to_csv(path, index=False, encoding="utf-8")
+        return
+    longest = int(table["wkt"].str.len().max()) if len(table) else 0
+    if longest > XLSX_CELL:
+        raise InvalidInput(f"a geometry needs {longest} characters of WKT, more than an XLSX "
+                           f"cell holds ({XLSX_CELL}); export to .gpkg or .csv instead")
+    table.to_excel(path, index=False, engine="openpyxl")

@@ -1,13 +1,17 @@
-"""Import admin areas, grids, buildings, cameras and events from GIS files.
+"""Import admin areas, grids, buildings, rooms, cameras, events and the catalogue.
 
-Reads GeoPackage, Shapefile, GeoJSON (pyogrio) and CSV (lon/lat columns or a
-WKT column), reprojects from any CRS to EPSG:4326, validates geometries and
-writes everything in one transaction: a failed import changes nothing.
+Reads GeoPackage, Shapefile, GeoJSON (pyogrio), CSV and XLSX (lon/lat columns or
+a WKT column), reprojects from any CRS to EPSG:4326, validates geometries and
+writes everything in one transaction: a failed import changes nothing. The
+checks and links that make the result a working district (GB/T 2260 codes,
+communities, standard building codes, rooms, the catalogue) live in
+:mod:`api.imports`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -15,20 +19,27 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 from sqlalchemy import Connection, Engine, text
 
+from api.audit.service import record
+from api.imports import communities
+from api.imports.admin_codes import TABLE, DivisionTable, parent_codes
+from api.imports.buildings import building_codes
+from api.imports.catalogue import import_catalogue, read_catalogue
+from api.imports.reading import check_geometries, read_any
+from api.imports.rooms import import_rooms
+from api.imports.tables import find_column, read_table
 from api.services import assignment, grid_qa
 from api.services import codes as codes_service
 from api.services.bulk import copy_frame
-from gis_core.errors import InvalidGeometry, InvalidInput, UnknownCRS
+from gis_core.errors import InvalidGeometry, InvalidInput
+from gis_core.topology import TopologyReport
 
-Kind = Literal["admin", "grids", "buildings", "cameras", "events"]
-KINDS: tuple[str, ...] = ("admin", "grids", "buildings", "cameras", "events")
-LON_NAMES = ("lon", "lng", "longitude", "x")
-LAT_NAMES = ("lat", "latitude", "y")
-WKT_NAMES = ("wkt", "the_geom", "geometry", "geom")
+Kind = Literal["admin", "grids", "buildings", "rooms", "cameras", "events", "catalogue"]
+KINDS: tuple[str, ...] = ("admin", "grids", "buildings", "rooms", "cameras", "events",
+                          "catalogue")
+#: kinds read as plain tables (no geometry)
+TABLE_KINDS = ("rooms", "catalogue")
 
 
 @dataclass
@@ -37,6 +48,8 @@ class ImportOptions:
 
     layer: str | None = None
     crs: str | None = None
+    #: an OGR SQL condition on the features read (GIS files only), e.g. ``qh = '南山'``
+    where: str | None = None
     code_field: str | None = None
     name_field: str | None = None
     source_layer: str | None = None
@@ -49,85 +62,27 @@ class ImportOptions:
     parent_field: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
     category_map: dict[str, str] = field(default_factory=dict)
-
-
-def read_any(path: str | Path, crs: str | None = None, source_layer: str | None = None
-             ) -> gpd.GeoDataFrame:
-    """Read a GIS file or CSV into a GeoDataFrame in EPSG:4326.
-
-    ``crs`` is the source CRS when the file does not declare one (CSV), or
-    overrides a missing declaration; a file that declares a different CRS is
-    reprojected from what it declares.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InvalidInput(f"file {str(path)!r} does not exist")
-    source_crs = _parse_crs(crs) if crs else None
-    if path.suffix.lower() in (".csv", ".txt"):
-        frame = _read_csv(path, source_crs)
-    else:
-        frame = gpd.read_file(path, layer=source_layer, engine="pyogrio")
-        if frame.crs is None:
-            frame = frame.set_crs(source_crs or CRS.from_epsg(4326))
-    frame = frame[frame.geometry.notna()].copy() if frame.geometry.isna().any() else frame
-    if frame.crs is not None and frame.crs.to_epsg() != 4326:
-        frame = frame.to_crs(4326)
-    return frame
-
-
-def _parse_crs(value: str) -> CRS:
-    try:
-        return CRS.from_user_input(value)
-    except CRSError as exc:
-        raise UnknownCRS(f"parameter 'crs': cannot understand {value!r} as a CRS") from exc
-
-
-def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
-    lower = {c.lower().strip(): c for c in columns}
-    for n in names:
-        if n in lower:
-            return lower[n]
-    return None
-
-
-def _read_csv(path: Path, crs: CRS | None) -> gpd.GeoDataFrame:
-    df = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False,
-                     na_values=[""])
-    cols = list(df.columns)
-    lon, lat, wkt = _find(cols, LON_NAMES), _find(cols, LAT_NAMES), _find(cols, WKT_NAMES)
-    if wkt is not None:
-        geoms = shapely.from_wkt(df[wkt].fillna("").replace("", None).to_numpy(),
-                                 on_invalid="raise")
-        df = df.drop(columns=[wkt])
-    elif lon is not None and lat is not None:
-        x = pd.to_numeric(df[lon], errors="coerce").to_numpy(dtype=float)
-        y = pd.to_numeric(df[lat], errors="coerce").to_numpy(dtype=float)
-        ok = np.isfinite(x) & np.isfinite(y)
-        geoms = np.full(len(df), None, dtype=object)
-        geoms[ok] = shapely.points(x[ok], y[ok])
-    else:
-        raise InvalidInput(f"{path.name}: a CSV needs lon/lat (or longitude/latitude) "
-                           f"columns or a WKT column; found {', '.join(cols)}")
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms), crs=crs or CRS.from_epsg(4326))
-
-
-def check_geometries(frame: gpd.GeoDataFrame, invalid: str) -> gpd.GeoDataFrame:
-    """Repair invalid geometries with make_valid, or refuse listing their row numbers."""
-    geoms = frame.geometry.values
-    bad = ~shapely.is_valid(geoms) | shapely.is_empty(geoms)
-    if not bad.any():
-        return frame
-    rows = (np.flatnonzero(bad) + 1).tolist()
-    if invalid != "repair":
-        reasons = [shapely.is_valid_reason(g) for g in geoms[bad][:5]]
-        raise InvalidGeometry(
-            f"{len(rows)} invalid or empty geometries at rows {rows[:20]}"
-            f"{' ...' if len(rows) > 20 else ''} ({'; '.join(reasons)}); "
-            "use --invalid repair to fix them with make_valid", rows=rows)
-    frame = frame.copy()
-    fixed = shapely.make_valid(geoms[bad])
-    frame.loc[bad, "geometry"] = fixed
-    return frame
+    #: buildings: the column kept as ``external_code`` (default: the first of
+    #: :data:`api.imports.buildings.EXTERNAL_NAMES` found)
+    external_code_field: str | None = None
+    #: buildings outside every community: ``grids``, ``nearest`` or ``refuse``
+    community_from: str = "refuse"
+    #: admin: take codes from names (``name_field``) in the GB/T 2260 table
+    code_from_name: bool = False
+    #: admin: the parent code names are looked up within (``4403``)
+    within: str | None = None
+    #: admin: the GB/T 2260 table (default: the one in ``data_samples/``)
+    admin_codes: str | Path = TABLE
+    #: events: the zone of times without one (IANA name; default GRIDGOV_TIMEZONE)
+    timezone: str | None = None
+    #: events: the channel of rows without one
+    channel: str | None = None
+    #: events: their channel values -> ours (``"*"``: every other value)
+    channel_map: dict[str, str] = field(default_factory=dict)
+    #: who imports (the audit rows' actor)
+    actor: str = "import"
+    #: grids: called with (layer, exclusive, report) of ``gridgov grids check``
+    on_report: Callable[[str, bool, TopologyReport], None] | None = None
 
 
 def _polygonal(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -154,7 +109,7 @@ def _column(frame: pd.DataFrame, name: str | None, fallbacks: tuple[str, ...],
             raise InvalidInput(f"field {name!r} for {what} is not in the file; "
                                f"fields: {', '.join(map(str, frame.columns))}")
         return frame[name]
-    found = _find([str(c) for c in frame.columns], fallbacks)
+    found = find_column(frame, fallbacks)
     if found is None:
         if required:
             raise InvalidInput(f"no field for {what}; name it with --{what}-field "
@@ -180,29 +135,78 @@ def import_file(engine: Engine, kind: str, path: str | Path, options: ImportOpti
     """Import one file of ``kind`` in one transaction; return counts."""
     if kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    frame = read_any(path, options.crs, options.source_layer)
+    if kind in TABLE_KINDS:
+        return _table_kind(engine, kind, path, options)
+    frame = read_any(path, options.crs, options.source_layer, options.where)
     frame = check_geometries(frame, options.invalid)
     with engine.begin() as conn:
         n = {"admin": _admin, "grids": _grids, "buildings": _buildings,
              "cameras": _cameras, "events": _events}[kind](conn, frame, options)
+        if kind != "events":  # the events import writes its own row (with the id range)
+            _audit(conn, kind, path, n, options)
     return {kind: n}
+
+
+def _audit(conn: Connection, kind: str, path: str | Path, n: int, o: ImportOptions) -> None:
+    record(conn, actor=o.actor, action=f"{kind}.import", object_type=kind,
+           details={"count": n, "file": Path(path).name,
+                    **({"layer": o.layer} if kind == "grids" else {})})
+
+
+def _table_kind(engine: Engine, kind: str, path: str | Path, o: ImportOptions
+                ) -> dict[str, int]:
+    with engine.begin() as conn:
+        if kind == "rooms":
+            n = import_rooms(conn, read_table(path), o.fields)
+            _audit(conn, kind, path, n, o)
+            return {"rooms": n}
+        categories, departments = read_catalogue(path)
+        return import_catalogue(conn, categories, departments, actor=o.actor)
+
+
+def _admin_codes(frame: gpd.GeoDataFrame, o: ImportOptions) -> tuple[pd.Series, pd.Series]:
+    """Codes checked against the GB/T 2260 table (or taken from the names) and names."""
+    if o.level is None:
+        raise InvalidInput("parameter 'level': give the admin level "
+                           "(city, district, street or community)", parameter="level")
+    table = DivisionTable.load(o.admin_codes)
+    if o.code_from_name:
+        names = _column(frame, o.name_field, ("name", "qh", "mc"), "name")
+        assert names is not None
+        return table.codes_for_names(names, o.level, o.within), names
+    codes = _as_code(_column(frame, o.code_field, ("code", "adcode", "qh"), "code"))
+    table.check(codes, o.level)
+    names = _column(frame, o.name_field, ("name", "qh", "mc"), "name", required=False)
+    return codes, names if names is not None else codes.map(lambda c: table.names.get(c, c))
 
 
 def _admin(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     frame = _polygonal(frame)
-    codes = _as_code(_column(frame, o.code_field, ("code", "adcode", "qh"), "code"))
-    names = _column(frame, o.name_field, ("name", "qh", "mc"), "name")
-    if o.level is None:
-        raise InvalidInput("parameter 'level': give the admin level "
-                           "(city, district, street or community)")
+    codes, names = _admin_codes(frame, o)
     parents = _column(frame, o.parent_field, ("parent_code", "parent"), "parent",
                       required=False)
-    out = gpd.GeoDataFrame({"code": codes, "name": names, "level": o.level,
-                            "parent_code": parents if parents is not None else None},
+    stored = set(conn.execute(text("SELECT code FROM admin_areas")).scalars())
+    again = sorted(set(codes) & stored)
+    if again:
+        raise InvalidInput(f"{len(again)} admin codes of the file are already stored: "
+                           f"{again[:10]}", code="admin_code")
+    if parents is None:
+        parents = parent_codes(codes, stored | set(codes))
+    unknown = sorted(set(parents.dropna().astype(str)) - stored - set(codes))
+    if unknown:
+        raise InvalidInput(f"parent codes {unknown[:10]} are neither stored nor in the file: "
+                           "import the areas above first", parameter="parent_field")
+    out = gpd.GeoDataFrame({"code": codes.to_numpy(), "name": names.to_numpy(),
+                            "level": o.level, "parent_code": parents.to_numpy()},
                            geometry=frame.geometry.values, crs=4326)
-    return copy_frame(conn, "admin_areas", out,
-                      {"code": "code", "name": "name", "level": "level",
-                       "parent_code": "parent_code"}, "geometry")
+    n = copy_frame(conn, "admin_areas", out,
+                   {"code": "code", "name": "name", "level": "level",
+                    "parent_code": "parent_code"}, "geometry")
+    if o.level == "community":
+        for layer, exclusive in grid_qa.layers(conn).items():
+            if exclusive:
+                communities.link_grids(conn, layer)
+    return n
 
 
 def _grids(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
@@ -211,6 +215,9 @@ def _grids(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     frame = _polygonal(frame)
     codes = _as_code(_column(frame, o.code_field, ("code", "grid_code", "id"), "code"))
     names = _column(frame, o.name_field, ("name",), "name", required=False)
+    given = _column(frame, o.fields.get("community_code"), ("community_code",),
+                    "community_code", required=False)
+    _check_communities(conn, given)
     layer_id = conn.execute(text(
         "INSERT INTO grid_layers (name, kind, exclusive) VALUES (:n, :k, :e) "
         "ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id"),
@@ -221,23 +228,45 @@ def _grids(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     if existing:
         raise InvalidInput(f"{existing} of these grid codes already exist in layer {o.layer!r}")
     out = gpd.GeoDataFrame({"layer_id": layer_id, "code": codes,
-                            "name": names if names is not None else None},
+                            "name": names if names is not None else None,
+                            "community_code": given if given is not None else None},
                            geometry=frame.geometry.values, crs=4326)
     n = copy_frame(conn, "grids", out, {"layer_id": "layer_id", "code": "code",
-                                        "name": "name"}, "geometry")
-    if o.exclusive and not o.allow_invalid:
-        grid_qa.refuse_if_broken(conn, o.layer)
+                                        "name": "name", "community_code": "community_code"},
+                   "geometry")
+    if o.exclusive:
+        communities.link_grids(conn, o.layer)
+    exclusive, report = grid_qa.check_layer(conn, o.layer)
+    if o.on_report is not None:
+        o.on_report(o.layer, exclusive, report)
+    if not o.allow_invalid:
+        grid_qa.refuse_errors(o.layer, exclusive, report)
     assignment.assign_buildings(conn)
     assignment.assign_cameras(conn)
     return n
 
 
+def _check_communities(conn: Connection, given: pd.Series | None) -> None:
+    if given is None:
+        return
+    named = sorted(set(given.dropna().astype(str)))
+    stored = set(conn.execute(text("SELECT code FROM admin_areas WHERE level = 'community' "
+                                   "AND code = ANY(:c)"), {"c": named}).scalars())
+    unknown = [c for c in named if c not in stored]
+    if unknown:
+        raise InvalidInput(f"community codes {unknown[:10]} of the file are not stored "
+                           "communities: import them first (gridgov import admin FILE "
+                           "--level community)", parameter="community_code")
+
+
 def _buildings(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     frame = _polygonal(frame)
-    given = _column(frame, o.code_field, ("code", "bin", "building_code", "id"), "code",
-                    required=o.code_field is not None)
-    codes = _as_code(given) if given is not None else _allocate_codes(conn, frame)
-    data: dict[str, object] = {"code": codes}
+    data = building_codes(conn, frame, o.code_field, o.external_code_field, o.community_from)
+    stored = conn.execute(text("SELECT code FROM buildings WHERE code = ANY(:c) ORDER BY code"),
+                          {"c": data["code"].tolist()}).scalars().all()
+    if stored:
+        raise InvalidInput(f"{len(stored)} building codes of the file are already stored: "
+                           f"{list(stored[:5])}", code="building_code")
     for target, names in (("address", ("address", "addr")), ("name", ("name", "building_name")),
                           ("floors", ("floors", "floor", "storeys")),
                           ("height", ("height", "heightroof", "max_hgt", "approx_hgt"))):
@@ -246,34 +275,13 @@ def _buildings(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> i
     out = gpd.GeoDataFrame(data, geometry=frame.geometry.values, crs=4326)
     out["floors"] = pd.to_numeric(out["floors"], errors="coerce").round().astype("Int64")
     out["height"] = pd.to_numeric(out["height"], errors="coerce")
-    n = copy_frame(conn, "buildings", out,
-                   {c: c for c in ("code", "address", "name", "floors", "height")}, "geometry")
+    columns = ("code", "external_code", "community_code", "address", "name", "floors",
+               "height")
+    n = copy_frame(conn, "buildings", out, {c: c for c in columns}, "geometry")
     assignment.assign_buildings(conn, "b.code = ANY(ARRAY[" + ",".join(
-        "'" + c.replace("'", "''") + "'" for c in codes) + "])")
+        "'" + c.replace("'", "''") + "'" for c in out["code"]) + "])")
     codes_service.fill_beidou_codes(conn)
     return n
-
-
-def _allocate_codes(conn: Connection, frame: gpd.GeoDataFrame) -> pd.Series:
-    """New codes for buildings without one, from the sequence of the community holding each."""
-    points = frame.geometry.representative_point()
-    rows = conn.execute(text(
-        "SELECT (SELECT a.code FROM admin_areas a WHERE a.level = 'community' AND "
-        "ST_Covers(a.geom, ST_SetSRID(ST_MakePoint(t.x, t.y), 4326)) ORDER BY a.code LIMIT 1) "
-        "FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) WITH ORDINALITY "
-        "AS t(x, y, ord) ORDER BY t.ord"),
-        {"xs": points.x.tolist(), "ys": points.y.tolist()}).scalars().all()
-    outside = [i + 1 for i, c in enumerate(rows) if c is None]
-    if outside:
-        raise InvalidInput(
-            f"{len(outside)} buildings without a code lie in no community (rows "
-            f"{outside[:20]}): import the communities first (gridgov import admin --level "
-            "community) or name the code column with --code-field", rows=outside)
-    community = pd.Series(rows, index=frame.index)
-    codes = pd.Series("", index=frame.index, dtype=object)
-    for code, members in community.groupby(community).groups.items():
-        codes[members] = codes_service.allocate_building_codes(conn, str(code), len(members))
-    return codes
 
 
 def _cameras(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
@@ -301,5 +309,7 @@ def _cameras(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int
 
 def _events(conn: Connection, frame: gpd.GeoDataFrame, o: ImportOptions) -> int:
     from api.services.event_import import import_event_frame
+    from api.settings import APISettings
 
-    return import_event_frame(conn, frame, o)
+    return import_event_frame(conn, frame, replace(o, timezone=o.timezone
+                                                   or APISettings().timezone))

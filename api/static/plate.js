@@ -13,8 +13,16 @@ form.addEventListener('submit', async (ev) => {
       headers: {'Content-Type': 'application/json', 'Idempotency-Key': key},
       body: JSON.stringify(body)});
     const data = await resp.json();
+    const token = data.token || data.public_token;
     out.textContent = resp.ok
-      ? `已受理，编号 ${data.id}，查询码 ${data.token || data.public_token}。Received, thank you.`
+      ? `已受理，编号 ${data.id}，查询码 ${token}。Received, thank you. `
       : `未能提交：${data.message}`;
+    if (resp.ok) {
+      const link = document.createElement('a');
+      link.id = 'track-link';
+      link.href = `/t/${encodeURIComponent(token)}`;
+      link.textContent = '查看办理进度 Follow it';
+      out.append(link);
+    }
   } catch (e) { out.textContent = '网络错误，请稍后重试。Network error, try again.'; }
 });

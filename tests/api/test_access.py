@@ -23,6 +23,7 @@ PUBLIC = {
     ("GET", "/healthz"), ("GET", "/api/v1/categories"),
     ("POST", "/api/v1/events"), ("GET", "/api/v1/track/{token}"),
     ("POST", "/api/v1/track/{token}/evaluation"), ("GET", "/b/{code}"),
+    ("GET", "/t/{token}"), ("GET", "/api/v1/track/{token}/photos/{photo_id}"),
     ("GET", "/api/v1/buildings/{code}/qr.svg"), ("GET", "/api/v1/buildings/{code}/qr.png"),
     ("GET", "/open311/v2/discovery.{fmt}"), ("GET", "/open311/v2/services.{fmt}"),
     ("GET", "/open311/v2/services/{service_code}.{fmt}"),
@@ -64,6 +65,7 @@ STAFF_ROUTES = {
     ("POST", "/api/v1/assign"), ("GET", "/api/v1/grids/qa"),
     ("GET", "/api/v1/buildings/{code}"), ("GET", "/api/v1/grids/{code}/plates.pdf"),
     ("GET", "/api/v1/beidou/{code}"), ("GET", "/api/v1/beidou"), ("GET", "/api/v1/auth/me"),
+    ("POST", "/api/v1/routing/preview"),
     ("GET", "/api/v1/auth/me/channels"), ("PUT", "/api/v1/auth/me/channels"),
 }
 
@@ -71,7 +73,8 @@ STAFF_ROUTES = {
 FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name": "density",
         "collection_id": "events", "feature_id": "1", "path": "x.js", "package": "leaflet",
         "photo_id": "1", "token": "nosuchtoken", "service_code": "0101",
-        "service_request_id": "1", "code": "G0", "token_id": "1", "notification_id": "1"}
+        "service_request_id": "1", "code": "G0", "token_id": "1", "kind": "rules",
+        "rule_id": "1", "version_id": "1", "notification_id": "1"}
 
 
 def _routes() -> list[tuple[str, str, Any]]:

@@ -247,6 +247,28 @@ def test_intake_actions_and_users_write_audit_rows(client: TestClient, session: 
     assert users and users[0]["after"]["role"] == "dispatcher"
 
 
+def test_each_created_event_has_one_create_row_and_nothing_else_writes_one(
+        client: TestClient, session: Session) -> None:
+    g = basic_grids(session)[0]
+    report = {"category": "0102", "location": {"x": g["lon"], "y": g["lat"]},
+              "channel": "app", "address": "某路1号"}
+    key = {"Idempotency-Key": "audit-once-1"}
+    first = client.post("/api/v1/events", json=report, headers=key)
+    again = client.post("/api/v1/events", json=report, headers=key)  # a retry: replayed
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    unknown = client.post("/api/v1/events", json={**report, "category": "9999"})
+    assert unknown.status_code == 422
+    rows = _rows(session, "action = 'event.create' AND object_id = :id",
+                 id=str(first.json()["id"]))
+    assert [(r["actor"], r["fields"], r["after"]["category"]) for r in rows] == [
+        ("anonymous", [], "0102")]
+    total = session.execute(text("SELECT count(*) FROM audit_log WHERE action = "
+                                 "'event.create' AND after ->> 'category' = '9999'")).scalar()
+    assert total == 0
+    assert verify(session).ok
+
+
 # -- GET /api/v1/audit --------------------------------------------------------------------
 def test_audit_listing_is_for_admins_with_filters_and_csv(client: TestClient,
                                                           session: Session) -> None:

@@ -26,6 +26,10 @@ LA_MAP = {
 }
 
 
+LA_CHANNELS = {"Call": "hotline", "Mobile App": "app", "Self Service": "app",
+               "Driver Self Report": "patrol", "*": "hotline"}
+
+
 @pytest.fixture(scope="module")
 def fresh(server_url: str) -> Iterator[Engine]:
     """A fresh database with only the category catalogue loaded."""
@@ -50,8 +54,10 @@ def la(fresh: Engine, shared_data: Path) -> pd.DataFrame:
                 ImportOptions(layer="la_nc", code_field="nc_id", name_field="name",
                               exclusive=False, layer_kind="functional"))
     counts = import_file(fresh, "events", base / "la311_requests_2020_sample.csv",
-                         ImportOptions(category_map=LA_MAP,
-                                       fields={"external_id": "srnumber"}))
+                         ImportOptions(category_map=LA_MAP, timezone="America/Los_Angeles",
+                                       fields={"external_id": "srnumber",
+                                               "channel": "requestsource"},
+                                       channel_map=LA_CHANNELS))
     rows = pd.read_csv(base / "la311_requests_2020_sample.csv", dtype=str)
     lon = pd.to_numeric(rows["longitude"], errors="coerce")
     lat = pd.to_numeric(rows["latitude"], errors="coerce")
@@ -83,6 +89,32 @@ def test_counts_categories_and_status(fresh: Engine, la: pd.DataFrame) -> None:
     assert closed == close_rows == int(la["closeddate"].notna().sum())
     assert incomplete == 0
     assert [d["count"] for d in audited] == [len(la)]  # one audit row for the import
+
+
+def test_local_times_of_the_la_export_are_stored_in_utc(fresh: Engine, la: pd.DataFrame
+                                                        ) -> None:
+    with fresh.connect() as conn:
+        first = conn.execute(text(
+            "SELECT to_char(reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
+            "to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), channel "
+            "FROM events WHERE attributes->>'external_id' = '1-1523590121'")).one()
+        channels = dict(conn.execute(text(
+            "SELECT channel, count(*) FROM events GROUP BY channel")).all())
+    row = la[la["srnumber"] == "1-1523590121"].iloc[0]
+    assert (row["createddate"], row["closeddate"], row["requestsource"]) == (
+        "1/1/20 0:05", "1/2/20 8:43", "Call")
+    # Pacific standard time is UTC-8
+    assert first == ("2020-01-01 08:05", "2020-01-02 16:43", "hotline")
+    assert channels["app"] == int(la["requestsource"].isin(["Mobile App", "Self Service"]).sum())
+    assert sum(channels.values()) == len(la)
+
+
+def test_a_time_zone_that_does_not_exist_is_refused(fresh: Engine, shared_data: Path) -> None:
+    before = _count(fresh)
+    with pytest.raises(InvalidInput, match="America/Los_Angeles"):
+        import_file(fresh, "events", shared_data / "us_311" / "la311_requests_2020_sample.csv",
+                    ImportOptions(category_map=LA_MAP, timezone="Pacific/Nowhere"))
+    assert _count(fresh) == before
 
 
 def test_events_fall_in_the_council_the_file_names(fresh: Engine, la: pd.DataFrame) -> None:

@@ -48,19 +48,38 @@ def test_real_grid_layer_geojson(fresh: Engine, shared_data: Path) -> None:
     assert area == pytest.approx(src.geometry.area.sum(), rel=1e-9)  # same planar degrees²
 
 
-def test_real_buildings_csv_with_wkt(fresh: Engine, shared_data: Path) -> None:
+def _one_community_around(engine: Engine, frame: gpd.GeoSeries, tmp_path: Path) -> None:
+    hull = frame.union_all().convex_hull.buffer(0.001)
+    gpd.GeoDataFrame({"code": ["440305005001"], "name": ["测试社区"]}, geometry=[hull],
+                     crs=4326).to_file(tmp_path / "community.geojson")
+    import_file(engine, "admin", tmp_path / "community.geojson",
+                ImportOptions(level="community"))
+
+
+def test_real_buildings_csv_with_wkt(fresh: Engine, shared_data: Path, tmp_path: Path) -> None:
+    from coding.building_codes import is_valid
+
     path = shared_data / "us_buildings" / "nyc_building_footprints_sample_bin.csv"
     src = pd.read_csv(path)
-    import_file(fresh, "buildings", path, ImportOptions(code_field="BIN", invalid="repair"))
+    with pytest.raises(InvalidInput, match="no community polygons are stored"):
+        import_file(fresh, "buildings", path, ImportOptions(invalid="repair"))
+    _one_community_around(fresh, gpd.GeoSeries.from_wkt(src["the_geom"], crs=4326), tmp_path)
+    # a BIN is not a standard building code: named as the code, it is refused ...
+    with pytest.raises(InvalidInput, match="--external-code-field BIN"):
+        import_file(fresh, "buildings", path, ImportOptions(code_field="BIN", invalid="repair"))
+    # ... and by default it is kept as the external code next to an allocated code
+    import_file(fresh, "buildings", path, ImportOptions(invalid="repair"))
     assert _count(fresh, "SELECT count(*) FROM buildings") == len(src) == 499
     bin0 = str(src["BIN"].iloc[0])
     with fresh.connect() as conn:
-        x, y, h = conn.execute(text(
-            "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)), height FROM buildings "
-            "WHERE code = :c"), {"c": bin0}).one()
+        code, x, y, h = conn.execute(text(
+            "SELECT code, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)), height "
+            "FROM buildings WHERE external_code = :c"), {"c": bin0}).one()
+        codes = conn.execute(text("SELECT code FROM buildings")).scalars().all()
     expected = gpd.GeoSeries.from_wkt([src["the_geom"].iloc[0]]).centroid.iloc[0]
     assert (x, y) == pytest.approx((expected.x, expected.y), abs=1e-9)
     assert h == pytest.approx(src["HEIGHTROOF"].iloc[0])
+    assert code.startswith("440305005001") and all(is_valid(c) for c in codes)
 
 
 def test_real_cameras_csv_lat_lon(fresh: Engine, shared_data: Path) -> None:
@@ -78,14 +97,16 @@ def test_real_cameras_csv_lat_lon(fresh: Engine, shared_data: Path) -> None:
 def test_reprojects_from_gauss_kruger_and_others(fresh: Engine, shared_data: Path,
                                                  tmp_path: Path, epsg: int) -> None:
     src = gpd.read_file(shared_data / "cn_admin" / "shenzhen_districts_transbigdata.geojson")
+    src = src[src["qh"] != "大鹏"]  # a new area (新区), not a GB/T 2260 district
     path = tmp_path / f"sz_{epsg}.gpkg"
     src.to_crs(epsg).to_file(path)
-    import_file(fresh, "admin", path, ImportOptions(code_field="qh", name_field="qh",
-                                                    level="district"))
+    import_file(fresh, "admin", path, ImportOptions(name_field="qh", code_from_name=True,
+                                                    within="4403", level="district"))
     with fresh.connect() as conn:
-        stored = gpd.read_postgis(text("SELECT code, geom FROM admin_areas ORDER BY code"),
-                                  conn, geom_col="geom")
-    src = src.set_index("qh").loc[stored["code"]]
+        stored = gpd.read_postgis(text("SELECT code, name, geom FROM admin_areas "
+                                       "ORDER BY code"), conn, geom_col="geom")
+    assert dict(zip(stored["name"], stored["code"], strict=True))["南山"] == "440305"
+    src = src.set_index("qh").loc[stored["name"]]
     # back in lon/lat, every district is where it was (to a millimetre)
     dist = stored.geometry.values.hausdorff_distance(src.geometry.values)
     assert float(np.max(dist)) < 1e-8
@@ -128,7 +149,7 @@ def test_failed_import_changes_nothing(fresh: Engine, tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame({"code": ["A", "A"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
                              crs=4326)
     frame.to_file(tmp_path / "dup.geojson")
-    with pytest.raises(InvalidInput, match="duplicate"):
+    with pytest.raises(InvalidInput, match="standard building codes"):
         import_file(fresh, "buildings", tmp_path / "dup.geojson", ImportOptions())
     assert _count(fresh, "SELECT count(*) FROM buildings") == 0
 
@@ -141,7 +162,18 @@ def test_unknown_crs_and_missing_file(fresh: Engine, tmp_path: Path) -> None:
         import_file(fresh, "cameras", tmp_path / "nope.csv", ImportOptions())
 
 
-@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
+def _read_back(out: Path) -> gpd.GeoDataFrame:
+    if out.suffix == ".parquet":
+        return gpd.read_parquet(out)
+    if out.suffix in (".csv", ".xlsx"):
+        table = (pd.read_csv(out, dtype=str) if out.suffix == ".csv"
+                 else pd.read_excel(out, dtype=str))
+        return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries.from_wkt(table["wkt"]),
+                                crs=4326)
+    return gpd.read_file(out)
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".shp", ".geojson", ".parquet", ".csv", ".xlsx"])
 def test_export_round_trip(fresh: Engine, shared_data: Path, tmp_path: Path,
                            suffix: str) -> None:
     path = shared_data / "us_buildings" / "philadelphia_police_service_areas.geojson"
@@ -149,7 +181,7 @@ def test_export_round_trip(fresh: Engine, shared_data: Path, tmp_path: Path,
                 ImportOptions(layer="psa", code_field="psa_id", allow_invalid=True))
     out = tmp_path / f"psa{suffix}"
     assert export_layer(fresh, "grids:psa", out) == 65
-    back = gpd.read_parquet(out) if suffix == ".parquet" else gpd.read_file(out)
+    back = _read_back(out)
     src = gpd.read_file(path)
     assert sorted(back["code"]) == sorted(src["psa_id"].astype(str))
     assert back.crs.to_epsg() == 4326

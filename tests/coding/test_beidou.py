@@ -39,7 +39,8 @@ def test_worked_example_other_levels_extend_the_same_code():
         assert beidou.encode(EX_LON, EX_LAT, level) == full[:length]
         assert beidou.level_of(full[:length]) == level
     west, south, east, north = beidou.decode(full)
-    assert west <= float(EX_LON) <= east and south <= float(EX_LAT) <= north
+    assert west <= float(EX_LON) <= east
+    assert south <= float(EX_LAT) <= north
 
 
 def test_level_1_is_the_millionth_map_sheet():
@@ -89,13 +90,16 @@ def test_decoded_cell_contains_point_and_centre_roundtrips(lon, lat, level):
     code = beidou.encode(lon, lat, level)
     assert len(code) == LENGTHS[level]
     west, south, east, north = beidou.decode(code)
-    assert west <= lon <= east and south <= lat <= north
-    assert west < east and south < north
+    assert west <= lon <= east
+    assert south <= lat <= north
+    assert west < east
+    assert south < north
     assert beidou.encode((west + east) / 2, (south + north) / 2, level) == code
     # exact bounds agree with float bounds and also contain the point exactly
     ew, es, ee, en = beidou.decode_exact(code)
     assert (float(ew), float(es), float(ee), float(en)) == (west, south, east, north)
-    assert ew <= Fraction(lon) <= ee and es <= Fraction(lat) <= en
+    assert ew <= Fraction(lon) <= ee
+    assert es <= Fraction(lat) <= en
 
 
 @settings(max_examples=40, deadline=None)
@@ -146,7 +150,8 @@ def test_points_exactly_on_edges(cell, which):
     assume(abs(far_y) < 88)
     other = beidou.encode(far_x, far_y, level)
     ow, os_, oe, on = beidou.decode_exact(other)
-    assert ow <= far_x <= oe and os_ <= far_y <= on
+    assert ow <= far_x <= oe
+    assert os_ <= far_y <= on
     if abs(far_x) < 180:
         assert other != code
 
@@ -171,7 +176,8 @@ def test_float_conversion_is_exact_next_to_edges(cell, dx, dy):
 def test_antimeridian_and_integer_degrees():
     east = beidou.encode(180.0, 10.0, 10)
     west = beidou.encode(-180.0, 10.0, 10)
-    assert east[1:3] == "60" and west[1:3] == "01"
+    assert east[1:3] == "60"
+    assert west[1:3] == "01"
     assert beidou.decode(east)[2] == 180.0
     assert beidou.decode(west)[0] == -180.0
     # integer degree on a level-1 edge (exact in floats)
@@ -218,7 +224,7 @@ def test_bad_level(level):
         "N50J475EA",  # level-4 row > 9
         "N50J47539B84",  # level-6 Z digit > 3
         "N50J47539B8258",  # level-7 row > 7
-        "N50J4753９",  # non-ASCII digit
+        "N50J4753９",  # noqa: RUF001  (a non-ASCII digit, on purpose)
     ],
 )
 def test_malformed_codes(code):
@@ -240,7 +246,8 @@ def test_cell_geojson():
     feature = beidou.cell_geojson("N50J47")
     assert feature["type"] == "Feature"
     ring = feature["geometry"]["coordinates"][0]
-    assert ring[0] == ring[-1] and len(ring) == 5
+    assert ring[0] == ring[-1]
+    assert len(ring) == 5
     assert feature["bbox"] == [116.0, 39.5, 116.5, 40.0]
 
 

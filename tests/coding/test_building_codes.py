@@ -60,7 +60,8 @@ def test_building_code_layout():
 def test_room_code_layout_and_basement():
     building = bc.make_building_code(COMMUNITY, 12)
     room = bc.make_room_code(building, unit=2, floor=3, room=15)
-    assert len(room) == 26 and room.startswith(building[:17] + "02003015")
+    assert len(room) == 26
+    assert room.startswith(building[:17] + "02003015")
     p = bc.parse(room)
     assert (p.unit, p.floor, p.room, p.building_code) == (2, 3, 15, building)
     basement = bc.make_room_code(building, unit=0, floor=-2, room=1)

@@ -144,7 +144,8 @@ def test_professional_codes_numbering_and_parse():
     assert all(len(c) == 20 for c in codes)
     p = gc.parse_professional_grid_code(by_key[(0, 1)])
     assert (p.object_code, p.community_code, p.sequence) == ("100100", COMMUNITY, 2)
-    assert p.major_class and not p.merged_communities
+    assert p.major_class
+    assert not p.merged_communities
     single = gc.number_professional_grids("100101", COMMUNITY, [box(0, 0, 1, 1)])
     assert single == [f"100101{COMMUNITY}00"]
     assert not gc.parse_professional_grid_code(single[0]).major_class

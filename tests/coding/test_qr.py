@@ -12,7 +12,7 @@ from coding.plates import plate_png
 from gis_core.errors import InvalidCode, InvalidInput, NotAnImage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.qr import make_photo  # noqa: E402  (the benchmark's photo synthesiser)
+from bench.qr import make_photo
 
 BASE = "https://grid.example.cn"
 CODE = building_codes.make_building_code("440307003001", 12)
@@ -65,7 +65,8 @@ def test_plate_url_checks_inputs():
 
 def test_svg_and_png_encode_the_payload():
     svg = qr.make_svg(URL)
-    assert svg.startswith(b"<?xml") and b"<svg" in svg
+    assert svg.startswith(b"<?xml")
+    assert b"<svg" in svg
     png = qr.make_png(URL, scale=6, error="Q")
     img = Image.open(io.BytesIO(png))
     assert img.format == "PNG"
@@ -89,7 +90,7 @@ def test_read_accepts_jpeg_webp_png(fmt):
 def test_read_returns_none_without_a_qr():
     rng = np.random.default_rng(0)
     noise = (rng.random((300, 400)) * 255).astype(np.uint8)
-    ok, jpg = cv2.imencode(".jpg", noise)
+    _ok, jpg = cv2.imencode(".jpg", noise)
     assert qr.read(jpg.tobytes()) is None
 
 
@@ -116,7 +117,7 @@ def test_read_tilted_blurred_jpeg_photo():
     photo = cv2.warpPerspective(plate, m, (800, 700), borderValue=110)
     photo = cv2.GaussianBlur(photo, (0, 0), 1.2)
     photo = np.clip(photo + np.random.default_rng(1).normal(0, 4, photo.shape), 0, 255)
-    ok, jpg = cv2.imencode(".jpg", photo.astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 60])
+    _ok, jpg = cv2.imencode(".jpg", photo.astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 60])
     assert qr.read(jpg.tobytes()) == URL
     assert qr.read_building_code(jpg.tobytes(), base_url=BASE) == CODE
 
@@ -127,7 +128,7 @@ def test_read_benchmark_style_photos():
     decoded = 0
     for i in range(6):
         code = building_codes.make_building_code("440307003001", 100 + i)
-        data, params = make_photo(rng, code)
+        data, _params = make_photo(rng, code)
         decoded += qr.read(data) == qr.plate_url(BASE, code)
     assert decoded >= 5
 
@@ -148,5 +149,5 @@ def test_read_small_plate_in_a_large_phone_photo():
     )
     photo[1500 : 1500 + plate.shape[0], 2500 : 2500 + plate.shape[1]] = plate
     photo = cv2.GaussianBlur(photo, (0, 0), 1.0)
-    ok, jpg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    _ok, jpg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 80])
     assert qr.read(jpg.tobytes()) == URL

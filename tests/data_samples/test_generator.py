@@ -18,6 +18,7 @@ from gis_core.errors import InvalidInput
 LAYERS = ("admin_areas", "grids", "buildings", "roads", "cameras")
 PARQUETS = ("rooms", "events", "event_history")
 METRIC = "EPSG:4547"
+END = "2026-11-01"
 LIFECYCLE = ["reported_at", "registered_at", "dispatched_at", "handled_at", "closed_at",
              "evaluated_at"]
 
@@ -25,7 +26,7 @@ LIFECYCLE = ["reported_at", "registered_at", "dispatched_at", "handled_at", "clo
 @pytest.fixture(scope="module")
 def town(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("town_a")
-    generate(out, seed=11, scale="small")
+    generate(out, seed=11, scale="small", end=END)
     return out
 
 
@@ -64,21 +65,63 @@ def _same_layers(a: Path, b: Path) -> None:
 
 
 def test_same_seed_gives_the_same_town(town: Path, tmp_path: Path) -> None:
-    generate(tmp_path, seed=11, scale="small")
+    generate(tmp_path, seed=11, scale="small", end=END)
     _same_layers(town, tmp_path)
 
 
 def test_another_seed_gives_another_town(town: Path, tmp_path: Path) -> None:
-    generate(tmp_path, seed=12, scale="small")
+    generate(tmp_path, seed=12, scale="small", end=END)
     a, b = layer(town, "buildings"), layer(tmp_path, "buildings")
     assert not (len(a) == len(b) and a["address"].tolist() == b["address"].tolist())
 
 
 @pytest.mark.parametrize(("kwargs", "word"), [({"scale": "city"}, "scale"),
-                                              ({"seed": -1}, "seed"), ({"seed": "1"}, "seed")])
+                                              ({"seed": -1}, "seed"), ({"seed": "1"}, "seed"),
+                                              ({"end": "2026-13-01"}, "end"),
+                                              ({"end": "1 Nov 2026"}, "end")])
 def test_bad_arguments_are_refused(tmp_path: Path, kwargs: dict, word: str) -> None:
     with pytest.raises(InvalidInput, match=word):
         generate(tmp_path, **kwargs)
+
+
+def test_another_end_moves_the_year_of_events(town: Path, tmp_path: Path) -> None:
+    generate(tmp_path, seed=11, scale="small", end="2027-03-15")
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["period_start"], manifest["period_end"]) == (
+        "2026-03-15T00:00:00+08:00", "2027-03-15T00:00:00+08:00")
+    ev = pd.read_parquet(tmp_path / "events.parquet")
+    assert ev["reported_at"].max() < pd.Timestamp("2027-03-15", tz="Asia/Shanghai")
+    assert ev["reported_at"].min() >= pd.Timestamp("2026-03-15", tz="Asia/Shanghai")
+
+
+def test_the_cli_takes_an_end_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    runner = CliRunner()
+    bad = runner.invoke(app, ["sample", "--out", str(tmp_path), "--scale", "small",
+                              "--end", "2026-02-30"])
+    assert bad.exit_code != 0 and "end must be a date YYYY-MM-DD" in bad.output
+    ok = runner.invoke(app, ["sample", "--out", str(tmp_path), "--scale", "small", "--seed",
+                             "11", "--end", END])
+    assert ok.exit_code == 0, ok.output
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["period_end"] == "2026-11-01T00:00:00+08:00"
+
+
+def test_without_an_end_the_sample_is_alive_today(tmp_path: Path) -> None:
+    generate(tmp_path, seed=11, scale="small")
+    now = pd.Timestamp.now(tz="UTC")
+    today = now.tz_convert("Asia/Shanghai").normalize()
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert pd.Timestamp(manifest["period_end"]) == today
+    ev = pd.read_parquet(tmp_path / "events.parquet")
+    recent = ev[ev["reported_at"] >= now - pd.Timedelta(days=30)]
+    assert len(recent) > 100  # the dashboard's last-30-days trend has something to draw
+    open_ = ev[~ev["status"].isin(["closed", "evaluated", "rejected", "duplicate", "cancelled"])]
+    overdue = open_["due_at"] < now
+    assert len(open_) > 0 and 0 < overdue.sum() < len(open_)
 
 
 # ----------------------------------------------------------- territory

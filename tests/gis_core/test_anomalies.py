@@ -29,7 +29,8 @@ def test_spike_is_flagged_stable_and_tiny_grids_are_not(method: str) -> None:
     alerts = grid_anomalies(table(SERIES), method=method)
     assert alerts["grid"].tolist() == ["spike"]
     row = alerts.iloc[0]
-    assert row["period"] == "2024-W12" and row["count"] == 25
+    assert row["period"] == "2024-W12"
+    assert row["count"] == 25
     assert row["n_baseline"] == 11
     assert row["baseline_median"] == 5
     assert row["severity"] == "high"
@@ -60,7 +61,7 @@ def test_tiny_baseline_does_not_spam_even_at_low_thresholds() -> None:
     assert grid_anomalies(counts, threshold=1.0, periods=WEEKS).empty
     assert grid_anomalies(counts, method="poisson", threshold=0.05, periods=WEEKS).empty
     # once the count reaches min_count it may alert
-    more = table({"tiny": SERIES["tiny"][:-1] + [6]})
+    more = table({"tiny": [*SERIES["tiny"][:-1], 6]})
     assert grid_anomalies(more, periods=WEEKS)["grid"].tolist() == ["tiny"]
     with pytest.raises(InvalidInput, match="baseline"):
         grid_anomalies(counts)  # only 3 periods have rows
@@ -75,7 +76,8 @@ def test_earlier_period_baseline_window_and_drops() -> None:
     # the spike at W05 is not in the baseline of W12 when baseline_periods=5
     assert grid_anomalies(counts, period="2024-W12", baseline_periods=5).empty
     drops = grid_anomalies(counts, period="2024-W10", direction="both", periods=WEEKS)
-    assert drops["direction"].tolist() == ["down"] and drops["count"].tolist() == [0]
+    assert drops["direction"].tolist() == ["down"]
+    assert drops["count"].tolist() == [0]
     assert grid_anomalies(counts, period="2024-W10", periods=WEEKS).empty
     with pytest.raises(InvalidInput, match="period"):
         grid_anomalies(counts, period="2024-W10")  # no row and no periods list

@@ -56,7 +56,8 @@ EAST = {"heading": [90.0], "hfov": [60.0], "range_m": [100.0], "mount_height": [
 def test_fixed_sector_points_the_right_way_with_the_right_area() -> None:
     v = view_polygons(cams(**EAST)).iloc[0]
     assert v.area == pytest.approx(math.pi * 100**2 / 6, rel=2e-3)
-    assert v.centroid.x > X0 + 50 and abs(v.centroid.y - Y0) < 1e-6
+    assert v.centroid.x > X0 + 50
+    assert abs(v.centroid.y - Y0) < 1e-6
     assert v.covers(shapely.Point(X0 + 90, Y0 + 40))  # bearing 66 deg
     assert not v.covers(shapely.Point(X0 + 40, Y0 + 40))  # bearing 45 deg, outside
 
@@ -100,7 +101,8 @@ def test_view_polygons_in_wgs84_are_built_in_metres() -> None:
         crs=4326,
     )
     v = view_polygons(c)
-    assert v.crs.to_epsg() == 4326 and list(v.index) == list(c.index)
+    assert v.crs.to_epsg() == 4326
+    assert list(v.index) == list(c.index)
     area = v.to_crs(4547).area
     assert area.iloc[0] == pytest.approx(math.pi * 100**2 / 4, rel=5e-3)
     assert area.iloc[1] == pytest.approx(math.pi * 50**2, rel=5e-3)
@@ -243,7 +245,8 @@ def test_blind_spots_with_codes_and_minimum_area() -> None:
     grids, vis = half_grid_case()
     spots = blind_spots(grids, vis, min_area_m2=100)
     g1 = spots[spots["code"] == "G1"]
-    assert len(g1) == 1 and g1["area_m2"].iloc[0] == pytest.approx(5000, rel=1e-6)
+    assert len(g1) == 1
+    assert g1["area_m2"].iloc[0] == pytest.approx(5000, rel=1e-6)
     assert spots.crs == grids.crs
     assert shapely.intersection(g1.geometry.iloc[0], vis.iloc[0]).area == pytest.approx(0, abs=1e-6)
     assert blind_spots(grids, vis, min_area_m2=9000).empty
@@ -270,7 +273,8 @@ def test_coverage_raster_counts_cameras_and_round_trips_as_geotiff(tmp_path: Pat
         crs=CRS_M,
     )
     arr, transform, crs = coverage_raster(v, (X0, Y0, X0 + 80, Y0 + 20), 10, CRS_M)
-    assert arr.dtype == np.uint16 and arr.shape == (2, 8)
+    assert arr.dtype == np.uint16
+    assert arr.shape == (2, 8)
     assert arr[0].tolist() == [1, 1, 2, 2, 1, 1, 0, 0]
     path = tmp_path / "cov.tif"
     write_geotiff(path, arr, transform, crs)
@@ -299,7 +303,8 @@ def test_viewshed_wall_blocks_what_is_behind_it() -> None:
     assert vis[30:70, :60].all()  # open ground in front of the wall
     assert vis[40:60, 60].all()  # the wall's face/top is seen
     assert not vis[40:60, 61:].any()  # nothing directly behind it
-    assert vis[5, 90] and vis[95, 90]  # past the wall's ends the ground is seen again
+    assert vis[5, 90]
+    assert vis[95, 90]
 
 
 def test_viewshed_respects_heading_and_range() -> None:
@@ -334,7 +339,8 @@ def test_viewshed_on_real_geographic_dem_uses_metres() -> None:
     assert not (low & ~high).any()  # raising the eye never hides a cell
     assert 0 < low.sum() < high.sum() <= flat.sum()
     sector = viewshed(DEM, None, obs, 60.0, 5000.0, heading=90.0, hfov=60.0)
-    assert not (sector & ~high).any() and sector.sum() < high.sum() / 4
+    assert not (sector & ~high).any()
+    assert sector.sum() < high.sum() / 4
     with pytest.raises(InvalidInput, match="observer_xy"):
         viewshed(DEM, None, (0.0, 0.0), 2.0, 5000.0)
 
@@ -384,7 +390,7 @@ def test_visible_polygons_agree_with_brute_force_line_of_sight() -> None:
     ]
     cam = cams(heading=[0.0], hfov=[360.0], range_m=[90.0], mount_height=[6.0], kind=["dome"])
     vis = visible_polygons(cam, blds).iloc[0]
-    pts = shapely.points(rng.uniform(-85, 85, (600, 2)) + [X0, Y0])
+    pts = shapely.points(rng.uniform(-85, 85, (600, 2)) + np.array([X0, Y0]))
     checked = 0
     for p in pts:
         if shapely.Point(X0, Y0).distance(p) > 88 or vis.boundary.distance(p) < 0.05:
@@ -397,7 +403,8 @@ def test_visible_polygons_agree_with_brute_force_line_of_sight() -> None:
 def test_real_buildings_lujiazui_multipolygons_in_wgs84() -> None:
     path = "/work/shared/data/cn_buildings/shanghai_lujiazui_osm_tilezen.gpkg"
     blds = gpd.read_file(path, layer="buildings", bbox=(121.495, 31.232, 121.510, 31.242))
-    assert (blds.geom_type == "MultiPolygon").all() and len(blds) > 50
+    assert (blds.geom_type == "MultiPolygon").all()
+    assert len(blds) > 50
     c = gpd.GeoDataFrame(
         {
             "heading": [0.0, 90.0, 200.0],
@@ -418,7 +425,8 @@ def test_real_buildings_lujiazui_multipolygons_in_wgs84() -> None:
     ms = sec.to_crs(4547)
     footprints = blds.to_crs(4547).union_all()
     for v, s in zip(m, ms, strict=True):
-        assert v.is_valid and 0 < v.area < s.area
+        assert v.is_valid
+        assert 0 < v.area < s.area
         assert v.difference(s).area < 1e-3 * s.area
         # no camera sees into a building footprint
         assert v.intersection(footprints).area < 1e-6 * s.area

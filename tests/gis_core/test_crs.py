@@ -45,11 +45,13 @@ def test_exact_inverses_are_near_the_published_one_step_inverses_and_exact():
     assert (float(lon), float(lat)) != pytest.approx(PUBLISHED_GCJ02_TO_WGS84_APPROX, abs=1e-8)
     # ... while ours maps back onto the input
     glon, glat = wgs84_to_gcj02(lon, lat)
-    assert abs(float(glon) - 116.404) < 1e-10 and abs(float(glat) - 39.915) < 1e-10
+    assert abs(float(glon) - 116.404) < 1e-10
+    assert abs(float(glat) - 39.915) < 1e-10
     lon, lat = bd09_to_gcj02(116.404, 39.915)
     assert (float(lon), float(lat)) == pytest.approx(PUBLISHED_BD09_TO_GCJ02_APPROX, abs=5e-5)
     blon, blat = gcj02_to_bd09(lon, lat)
-    assert abs(float(blon) - 116.404) < 1e-10 and abs(float(blat) - 39.915) < 1e-10
+    assert abs(float(blon) - 116.404) < 1e-10
+    assert abs(float(blat) - 39.915) < 1e-10
 
 
 def test_gcj02_identity_outside_china():
@@ -60,6 +62,7 @@ def test_gcj02_identity_outside_china():
     np.testing.assert_array_equal(glat, lat)
     wlon, wlat = to_wgs84(lon, lat, "gcj02")
     np.testing.assert_array_equal(wlon, lon)
+    np.testing.assert_array_equal(wlat, lat)
 
 
 def test_one_step_inverse_is_not_enough_but_iteration_is():
@@ -70,7 +73,8 @@ def test_one_step_inverse_is_not_enough_but_iteration_is():
     naive_lon, naive_lat = glon - (olon - glon), glat - (olat - glat)
     assert max(abs(float(naive_lon) - lon), abs(float(naive_lat) - lat)) > 1e-7
     wlon, wlat = gcj02_to_wgs84(glon, glat)
-    assert abs(float(wlon) - lon) < 1e-10 and abs(float(wlat) - lat) < 1e-10
+    assert abs(float(wlon) - lon) < 1e-10
+    assert abs(float(wlat) - lat) < 1e-10
 
 
 @settings(max_examples=300, deadline=None)
@@ -112,7 +116,7 @@ def test_vectorised_round_trip_arrays_keep_shape():
 
 def test_gauss_kruger_zone_number_variant():
     # EPSG:4526 is zone 38 (central meridian 114E) with the zone number in the false easting.
-    x, y = from_wgs84(114.0, 22.6, "EPSG:4526")
+    x, _y = from_wgs84(114.0, 22.6, "EPSG:4526")
     assert float(x) == pytest.approx(38_500_000.0, abs=1e-3)
 
 
@@ -138,8 +142,8 @@ def test_unknown_crs(crs):
 
 def test_scalars_and_empty_arrays():
     lon, lat = to_wgs84(114.0, 22.5, "EPSG:4326")
-    assert float(lon) == 114.0
-    lon, lat = to_wgs84(np.array([]), np.array([]), "GCJ02")
+    assert (float(lon), float(lat)) == (114.0, 22.5)
+    lon, _lat = to_wgs84(np.array([]), np.array([]), "GCJ02")
     assert lon.shape == (0,)
 
 
@@ -168,7 +172,8 @@ def test_metric_crs_for_geodataframe():
     crs = metric_crs_for(gdf)
     assert abs(central_meridian(crs) - 121.4) <= 1.5
     gdf_m = gdf.to_crs(crs)
-    assert isinstance(crs, CRS) and gdf_m.crs.is_projected
+    assert isinstance(crs, CRS)
+    assert gdf_m.crs.is_projected
 
 
 def test_looks_swapped():

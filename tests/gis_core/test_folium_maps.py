@@ -82,8 +82,10 @@ def test_chromium_draws_the_offline_map_without_network(tmp_path: Path) -> None:
         colours = browser.evaluate(
             "[...document.querySelectorAll('.leaflet-overlay-pane path')]"
             ".map(p => p.getAttribute('fill')).filter(c => c && c !== 'none').sort()")
-        assert colours.count("#1b9e77") == 2 and "#ff7f00" in colours
+        assert colours.count("#1b9e77") == 2
+        assert "#ff7f00" in colours
         assert browser.evaluate("document.querySelectorAll("
                                 "'.leaflet-control-layers-overlays label').length") == 3
         urls = browser.requested_urls()
-        assert urls and all(u.startswith(("file:", "data:")) for u in urls), urls
+        assert urls
+        assert all(u.startswith(("file:", "data:")) for u in urls), urls

@@ -102,7 +102,8 @@ def test_multi_layer_and_non_exclusive():
 
 def test_empty_input(quad):
     got = GridIndex(quad).assign([], [])
-    assert list(got.columns) == ["grid"] and len(got) == 0
+    assert list(got.columns) == ["grid"]
+    assert len(got) == 0
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
@@ -150,7 +151,7 @@ def test_layer_without_grids_named_in_exclusive_gets_an_empty_column():
 
 def _voronoi_layer(n, seed):
     rng = np.random.default_rng(seed)
-    pts = rng.uniform(0, 0.01, size=(n, 2)) + (114.0, 22.5)
+    pts = rng.uniform(0, 0.01, size=(n, 2)) + np.array([114.0, 22.5])
     region = shapely.Polygon(
         [(114.0, 22.5), (114.01, 22.5005), (114.0095, 22.51), (114.0003, 22.5098)]
     )

@@ -122,7 +122,7 @@ def test_h3_contiguity_is_symmetric_with_six_neighbours_inside() -> None:
 def test_h3_contiguity_fast_path_equals_grid_disk(
     lat: float, lng: float, res: int, keep: float
 ) -> None:
-    from gis_core.hotspots import _h3_disk_weights, _h3_ring1_geometric
+    from gis_core.hotspots.weights import _h3_disk_weights, _h3_ring1_geometric
 
     rng = np.random.default_rng(res)
     cells = sorted(h3.grid_disk(h3.latlng_to_cell(lat, lng, res), 12))
@@ -244,13 +244,15 @@ def test_kernel_density_integrates_to_count_and_peaks_at_the_points() -> None:
     assert arr.sum() * 20 * 20 == pytest.approx(3.0, rel=1e-2)
     r, c = np.unravel_index(np.argmax(arr), arr.shape)
     x, y = transform @ (c + 0.5, r + 0.5)
-    assert abs(x - 1000) <= 20 and abs(y - 1000) <= 20
+    assert abs(x - 1000) <= 20
+    assert abs(y - 1000) <= 20
     # the quartic kernel at the centre: 3 / (pi r^2) per point
     assert arr.max() == pytest.approx(2 * 3 / (np.pi * 300**2), rel=0.01)
     # WGS84 points: the raster comes out in their Gauss-Kruger zone, in metres
     ll = gpd.GeoSeries(gpd.points_from_xy([121.47, 121.48], [31.23, 31.23]), crs=4326)
     arr_ll, _, crs_ll = kernel_density(ll, None, 50, 500)
-    assert crs_ll.is_projected and crs_ll.to_epsg() in range(4534, 4555)
+    assert crs_ll.is_projected
+    assert crs_ll.to_epsg() in range(4534, 4555)
     assert arr_ll.sum() * 50 * 50 / 1e6 == pytest.approx(2.0, rel=0.02)
     # zero beyond the bandwidth
     col = int((2000 - 0) / 20)
@@ -325,7 +327,8 @@ def test_mann_kendall_against_kendall_tau() -> None:
         assert p[row] == pytest.approx(tau.pvalue, abs=0.02)
     # ties (e.g. all-zero series) give no trend
     zz, pp = mann_kendall(np.zeros((2, 8)))
-    assert (zz == 0).all() and (pp == 1).all()
+    assert (zz == 0).all()
+    assert (pp == 1).all()
 
 
 def test_emerging_hotspots_cube_finds_new_and_intensifying() -> None:
@@ -370,7 +373,8 @@ def test_emerging_hotspots_from_events() -> None:
         cells=_cells(5),
     )
     assert full.attrs["time_steps"] == list(weeks)
-    assert len(full) == len(_cells(5)) and (full["events"] == 0).sum() > 0
+    assert len(full) == len(_cells(5))
+    assert (full["events"] == 0).sum() > 0
     assert full.set_index("cell").loc[ORIGIN, "pattern"] == "new_hot"
     with pytest.raises(InvalidInput, match="time_step"):
         emerging_hotspots(ev, 9, time_step="fortnightly")

@@ -14,7 +14,7 @@ X0, Y0 = 500_000.0, 2_500_000.0
 
 
 def pts(xy: list[tuple[float, float]], **cols: list) -> gpd.GeoDataFrame:
-    a = np.asarray(xy, dtype=float) + [X0, Y0]
+    a = np.asarray(xy, dtype=float) + np.array([X0, Y0])
     return gpd.GeoDataFrame(cols, geometry=gpd.points_from_xy(a[:, 0], a[:, 1]), crs=CRS_M)
 
 
@@ -85,7 +85,8 @@ def test_uncovered_area_as_demand() -> None:
     # the gain is the area of the new camera's disc in m^2
     assert res["gain"].iloc[0] == pytest.approx(np.pi * 40**2, rel=0.02)
     samples = sample_area(square, 5)
-    assert len(samples) == 40 * 20 and samples["weight"].sum() == pytest.approx(20_000)
+    assert len(samples) == 40 * 20
+    assert samples["weight"].sum() == pytest.approx(20_000)
 
 
 def test_wgs84_inputs() -> None:
@@ -98,7 +99,8 @@ def test_wgs84_inputs() -> None:
         crs=4326,
     )
     res = recommend_cameras(cand, 1, demand, range_m=40)
-    assert res["candidate"].tolist() == [1] and res.crs.to_epsg() == 4326
+    assert res["candidate"].tolist() == [1]
+    assert res.crs.to_epsg() == 4326
     assert res["gain"].iloc[0] == pytest.approx(3.0)
 
 

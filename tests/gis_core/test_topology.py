@@ -30,7 +30,8 @@ def kinds(report):
 def test_clean_partition_passes():
     grids = layer(["A", "B", "C", "D"], [cell(0, 0), cell(1, 0), cell(0, 1), cell(1, 1)])
     report = check(grids, boundary=cell(0, 0, 2, 2))
-    assert report.ok and len(report.findings) == 0
+    assert report.ok
+    assert len(report.findings) == 0
     assert report.summary["metric_crs"] == "EPSG:4547"
     assert list(report.findings.columns) == [*FINDING_COLUMNS, "geometry"]
     geodesic = abs(GEOD.geometry_area_perimeter(cell(0, 0, 2, 2))[0])
@@ -42,7 +43,8 @@ def test_overlap_found_with_pair_and_area():
     report = check(layer(["B", "A"], [a, b]))
     assert not report.ok
     (row,) = report.findings.itertuples()
-    assert row.kind == "overlap" and row.codes == ["A", "B"]
+    assert row.kind == "overlap"
+    assert row.codes == ["A", "B"]
     expected = abs(GEOD.geometry_area_perimeter(a.intersection(b))[0])
     assert row.area_m2 == pytest.approx(expected, rel=1e-3)
     assert row.geometry.equals(a.intersection(b))
@@ -80,7 +82,8 @@ def test_invalid_geometry_reported_with_reason_and_location():
     bowtie = Polygon([(X0, Y0), (X0 + D, Y0 + D), (X0 + D, Y0), (X0, Y0 + D)])
     report = check(layer(["BAD", "OK"], [bowtie, cell(3, 3)]))
     row = report.findings[report.findings["kind"] == "invalid"].iloc[0]
-    assert row["codes"] == ["BAD"] and "Self-intersection" in row["detail"]
+    assert row["codes"] == ["BAD"]
+    assert "Self-intersection" in row["detail"]
     assert row["geometry"].geom_type == "Point"
     assert row["geometry"].distance(shapely.Point(X0 + D / 2, Y0 + D / 2)) < 1e-12
     assert not report.ok
@@ -102,7 +105,8 @@ def test_floating_point_noise_below_tolerance_is_ignored():
     left = Polygon([(X0, Y0), (X0 + D + eps, Y0), (X0 + D - eps, Y0 + D), (X0, Y0 + D)])
     right = Polygon([(X0 + D, Y0), (X0 + 2 * D, Y0), (X0 + 2 * D, Y0 + D), (X0 + D, Y0 + D)])
     report = check(layer(["L", "R"], [left, right]))
-    assert report.ok and len(report.findings) == 0
+    assert report.ok
+    assert len(report.findings) == 0
     assert report.summary["ignored_pieces"] >= 1
     # with a zero tolerance the same pieces are reported
     strict = check(layer(["L", "R"], [left, right]), min_area=0, min_width=0)
@@ -135,7 +139,8 @@ def test_repair_clips_to_boundary_and_fills_boundary_gaps():
     boundary = cell(0, 0, 2, 1.5)
     fixed = repair(grids, boundary=boundary)
     report = check(fixed, boundary=boundary)
-    assert report.ok and kinds(report) == []
+    assert report.ok
+    assert kinds(report) == []
     assert shapely.union_all(fixed.geometry.values).equals(boundary)
 
 
@@ -164,7 +169,8 @@ def nyc():
 def test_la_neighborhood_councils_overlap_and_leave_gaps(la):
     report = check(la, code="name")
     assert not report.ok
-    assert report.summary["overlaps"] > 0 and report.summary["gaps"] > 0
+    assert report.summary["overlaps"] > 0
+    assert report.summary["gaps"] > 0
     # the sum of the areas is about 2.3 % above the area of their union
     assert 0.02 < report.summary["overlap_ratio"] < 0.026
     assert report.summary["metric_crs"] == "EPSG:32611"
@@ -175,7 +181,8 @@ def test_la_neighborhood_councils_overlap_and_leave_gaps(la):
 def test_nyc_community_districts_are_an_exact_partition(nyc):
     report = check(nyc, code="BoroCD")
     assert report.ok, report.errors
-    assert report.summary["overlaps"] == 0 and report.summary["gaps"] == 0
+    assert report.summary["overlaps"] == 0
+    assert report.summary["gaps"] == 0
     assert abs(report.summary["overlap_ratio"]) < 1e-9
 
 

@@ -133,7 +133,8 @@ def test_change_from_another_process_is_seen(tiles_client: TestClient, tiles_db:
               "with psycopg.connect(sys.argv[1]) as c:\n"
               "    c.execute(\"UPDATE roads SET name = 'renamed by CLI' WHERE id = %s\", "
               "(int(sys.argv[2]),))\n")
-    subprocess.run([sys.executable, "-c", script, plain, str(rid)], check=True, timeout=60)
+    # our own interpreter and script, with the test database URL
+    subprocess.run([sys.executable, "-c", script, plain, str(rid)], check=True, timeout=60)  # noqa: S603
     assert _features(tiles_client, path)[rid]["properties"]["name"] == "renamed by CLI"  # type: ignore[index]
 
 
@@ -194,7 +195,8 @@ def test_cache_budget_and_stale_puts() -> None:
         entry = CachedTile(bytes(1000), etag_of(bytes(i)), bounds, None)
         assert cache.put(("buildings", 10, i, 1, ()), entry, ("buildings",), {"buildings": 5})
         assert cache.size <= 3000
-    assert len(cache) == 2 and cache.get(("buildings", 10, 9, 1, ())) is not None
+    assert len(cache) == 2
+    assert cache.get(("buildings", 10, 9, 1, ())) is not None
     assert cache.get(("buildings", 10, 0, 1, ())) is None  # least recently used went first
     # a tile built from an older snapshot than the cache knows is served but not stored
     old = CachedTile(b"x", etag_of(b"x"), bounds, None)
@@ -286,11 +288,13 @@ def test_buildings_tiles_equal_the_plain_st_asmvtgeom_tile_at_every_zoom(
             assert served == expected, (z, x, y)
             compared += len(served)
             if z <= 16:  # features wholly inside the tile took the pre-drawn path
+                # z is the loop's own integer; the rest is bound
                 translated += pg.execute(
-                    f"SELECT count(*) FROM buildings WHERE tile_px{z} @ ST_MakeEnvelope("
+                    f"SELECT count(*) FROM buildings WHERE tile_px{z} @ ST_MakeEnvelope("  # noqa: S608
                     "%(x)s * 4096.0 - 64, %(y)s * 4096.0 - 64, %(x)s * 4096.0 + 4160, "
                     "%(y)s * 4096.0 + 4160)", {"x": x, "y": y}).fetchone()[0]  # type: ignore[index]
-    assert compared > 100 and translated > 50
+    assert compared > 100
+    assert translated > 50
 
 
 def test_tile_engine_options(tiles_db: str) -> None:

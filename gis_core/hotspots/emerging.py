@@ -1,0 +1,391 @@
+"""Emerging hot spots: Gi* over a space-time cube, Mann-Kendall trends, ArcGIS Pro's patterns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+
+from gis_core._checks import require_column
+from gis_core.errors import InvalidInput
+from gis_core.hotspots.aggregation import select_events
+from gis_core.hotspots.cells import cell_polygons, lonlat, points_to_cells
+from gis_core.hotspots.gistar import fdr_cutoff
+from gis_core.hotspots.weights import h3_contiguity, with_self_weights
+from gis_core.types import FloatArray, IntArray
+
+__all__ = [
+    "PATTERNS",
+    "classify_pattern",
+    "emerging_hotspots",
+    "emerging_hotspots_cube",
+    "mann_kendall",
+]
+
+
+#: The 17 outcomes of emerging hot spot analysis, in ArcGIS Pro's order.
+PATTERNS: tuple[str, ...] = (
+    "new_hot",
+    "consecutive_hot",
+    "intensifying_hot",
+    "persistent_hot",
+    "diminishing_hot",
+    "sporadic_hot",
+    "oscillating_hot",
+    "historical_hot",
+    "new_cold",
+    "consecutive_cold",
+    "intensifying_cold",
+    "persistent_cold",
+    "diminishing_cold",
+    "sporadic_cold",
+    "oscillating_cold",
+    "historical_cold",
+    "no_pattern",
+)
+
+
+def mann_kendall(series: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Mann-Kendall trend test per row, with the tie correction of the variance.
+
+    Parameters
+    ----------
+    series
+        ``(locations, steps)`` array; each row is one time series.
+
+    Returns
+    -------
+    tuple
+        ``(z, p)``: continuity-corrected z (positive = increasing) and two-sided p.
+
+    Examples
+    --------
+    >>> z, p = mann_kendall(np.array([[1.0, 2, 3, 4, 5, 6], [3, 1, 4, 1, 5, 9]]))
+    >>> bool(p[0] < 0.01), bool(z[0] > 0)
+    (True, True)
+    """
+    x = np.atleast_2d(np.asarray(series, dtype=float))
+    n_loc, n = x.shape
+    i, j = np.triu_indices(n, k=1)
+    s = np.zeros(n_loc)
+    step = max(1, 4_000_000 // max(1, i.size))
+    for a in range(0, n_loc, step):
+        s[a : a + step] = np.sign(x[a : a + step, j] - x[a : a + step, i]).sum(axis=1)
+    xs = np.sort(x, axis=1)
+    new_run = np.ones_like(xs, dtype=bool)
+    new_run[:, 1:] = xs[:, 1:] != xs[:, :-1]
+    run_id = np.cumsum(new_run.ravel()) - 1
+    t = np.bincount(run_id).astype(float)
+    owner = np.repeat(np.arange(n_loc), new_run.sum(axis=1))
+    ties = np.bincount(owner, weights=t * (t - 1) * (2 * t + 5), minlength=n_loc)
+    var = (n * (n - 1) * (2 * n + 5) - ties) / 18.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(var > 0, (s - np.sign(s)) / np.sqrt(var), 0.0)
+    p = 2.0 * stats.norm.sf(np.abs(z))
+    return z, p
+
+
+def _trailing_run(flags: np.ndarray) -> IntArray:
+    return np.asarray(np.cumprod(flags[:, ::-1], axis=1).sum(axis=1), dtype=np.int64)
+
+
+def _family(
+    hot: np.ndarray, cold: np.ndarray, up: np.ndarray, down: np.ndarray, suffix: str
+) -> np.ndarray:
+    """Patterns of one family (hot, or cold with the roles swapped); '' if none."""
+    n = hot.shape[1]
+    n_hot = hot.sum(axis=1)
+    most = n_hot >= 0.9 * n
+    final = hot[:, -1]
+    run = _trailing_run(hot)
+    any_cold = cold.any(axis=1)
+    conds = [
+        final & most & up,
+        final & most & down,
+        final & most,
+        ~final & most,
+        final & (n_hot == 1),
+        final & (run >= 2) & (run == n_hot),
+        final & any_cold,
+        final,
+    ]
+    names = [
+        "intensifying",
+        "diminishing",
+        "persistent",
+        "historical",
+        "new",
+        "consecutive",
+        "oscillating",
+        "sporadic",
+    ]
+    return np.select(conds, [f"{m}_{suffix}" for m in names], default="")
+
+
+def classify_pattern(
+    significance: np.ndarray,
+    trend_z: FloatArray | float,
+    trend_p: FloatArray | float,
+    trend_alpha: float = 0.05,
+) -> np.ndarray:
+    """Classify locations into ArcGIS Pro's emerging hot spot patterns.
+
+    Parameters
+    ----------
+    significance
+        ``(locations, steps)`` (or one series) of -1 (significant cold bin),
+        0 (not significant) or +1 (significant hot bin), oldest step first.
+    trend_z, trend_p
+        Mann-Kendall z and p of each location's Gi* z series.
+    trend_alpha
+        Level at which the trend counts as significant.
+
+    Returns
+    -------
+    numpy.ndarray
+        One of :data:`PATTERNS` per location.
+
+    Notes
+    -----
+    With ``n`` steps, ``H`` the significant hot bins and the final step last
+    (cold patterns are the same with hot and cold swapped and the trend
+    reversed; "increasing" for cold means the z series falls significantly):
+
+    - intensifying: final hot, >= 90 % of steps hot, significant increasing trend;
+    - diminishing: final hot, >= 90 % hot, significant decreasing trend;
+    - persistent: final hot, >= 90 % hot, no significant trend;
+    - historical: final *not* hot, >= 90 % hot;
+    - new: final hot and no other step ever hot (< 90 % hot);
+    - consecutive: one uninterrupted run of >= 2 hot steps ending at the final
+      step, no hot step before the run, < 90 % hot;
+    - oscillating: final hot, < 90 % hot, some earlier step significantly cold;
+    - sporadic: final hot, < 90 % hot, never cold, on and off before;
+    - no_pattern: none of the above.
+
+    A location whose final step is hot is tested against the hot patterns,
+    one whose final step is cold against the cold ones; otherwise only the
+    historical patterns can apply. The rules are checked in the order above,
+    so "new" and "consecutive" win over "oscillating" when a location was cold
+    before its only hot run.
+
+    Examples
+    --------
+    >>> classify_pattern(np.array([0, 0, 0, 1]), 1.0, 0.3).tolist()
+    ['new_hot']
+    """
+    sig = np.atleast_2d(np.asarray(significance))
+    if not np.isin(sig, (-1, 0, 1)).all():
+        raise InvalidInput("significance must hold -1, 0 or 1", parameter="significance")
+    tz = np.broadcast_to(np.asarray(trend_z, dtype=float), (sig.shape[0],))
+    tp = np.broadcast_to(np.asarray(trend_p, dtype=float), (sig.shape[0],))
+    trend = tp < trend_alpha
+    hot, cold = sig == 1, sig == -1
+    hot_pat = _family(hot, cold, trend & (tz > 0), trend & (tz < 0), "hot")
+    cold_pat = _family(cold, hot, trend & (tz < 0), trend & (tz > 0), "cold")
+    out = np.where(hot_pat != "", hot_pat, cold_pat)
+    return np.where(out != "", out, "no_pattern").astype(object)
+
+
+def _space_time_sum(x: FloatArray, w: sparse.csr_matrix, lag: int) -> FloatArray:
+    spatial = np.asarray(w @ x)
+    if lag == 0:
+        return spatial
+    c = np.cumsum(np.pad(spatial, ((0, 0), (1, 0))), axis=1)
+    t = np.arange(x.shape[1])
+    lo = np.maximum(t - lag, 0)
+    return np.asarray(c[:, t + 1] - c[:, lo])
+
+
+def emerging_hotspots_cube(
+    cube: FloatArray,
+    weights: Any,
+    neighborhood_time_step: int = 1,
+    alpha: float = 0.05,
+    fdr: bool = True,
+    trend_alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Emerging hot spot analysis of a ready space-time cube.
+
+    Parameters
+    ----------
+    cube
+        ``(locations, steps)`` counts, oldest step first.
+    weights
+        Binary spatial weights between locations (sparse or libpysal ``W``);
+        self-weights are added.
+    neighborhood_time_step
+        Number of *previous* steps whose bins (of the location and its
+        neighbours) join a bin's neighbourhood, as ArcGIS; 0 = space only.
+    alpha, fdr
+        Level for significant hot/cold bins; FDR (Benjamini-Hochberg) over all
+        bins of the cube.
+    trend_alpha
+        Level of the Mann-Kendall trend.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per location: ``pattern``, ``trend_z``, ``trend_p``, ``n_hot``,
+        ``n_cold``, ``final_z``.
+
+    Notes
+    -----
+    Gi* is computed over the whole cube as ArcGIS does: the mean and standard
+    deviation are those of all bins, and a bin's neighbourhood is the bins of
+    the location and its spatial neighbours at the same and the previous
+    ``neighborhood_time_step`` steps (fewer at the start of the series).
+
+    Examples
+    --------
+    >>> w = h3_contiguity(sorted(h3.grid_disk(h3.latlng_to_cell(31.2, 121.5, 8), 2)))
+    >>> cube = np.ones((w.shape[0], 10))
+    >>> cube[:7, -1] = 30
+    >>> emerging_hotspots_cube(cube, w)["pattern"].iloc[0]
+    'new_hot'
+    """
+    x = np.asarray(cube, dtype=float)
+    if x.ndim != 2:
+        raise InvalidInput("cube must be 2-D (locations, steps)", parameter="cube")
+    if neighborhood_time_step < 0:
+        raise InvalidInput(
+            "neighborhood_time_step must be >= 0", parameter="neighborhood_time_step"
+        )
+    w = with_self_weights(weights)
+    n_loc = x.shape[0]
+    if w.shape[0] != n_loc:
+        raise InvalidInput("weights and cube differ in locations", parameter="weights")
+    lag = int(neighborhood_time_step)
+    n = x.size
+    mean = x.mean()
+    s = np.sqrt((x * x).mean() - mean * mean)
+    lag_sum = _space_time_sum(x, w, lag)
+    ones = np.ones_like(x)
+    sum_w = _space_time_sum(ones, w, lag)
+    sum_w2 = _space_time_sum(ones, w.multiply(w).tocsr(), lag)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (lag_sum - mean * sum_w) / (s * np.sqrt((n * sum_w2 - sum_w**2) / (n - 1)))
+    z = np.nan_to_num(z)
+    p = 2.0 * stats.norm.sf(np.abs(z))
+    cut = fdr_cutoff(p.ravel(), alpha) if fdr else alpha
+    sig_mask = p <= cut if fdr else p < cut
+    sig = np.where(sig_mask, np.sign(z), 0).astype(np.int64)
+    tz, tp = mann_kendall(z)
+    return pd.DataFrame(
+        {
+            "pattern": classify_pattern(sig, tz, tp, trend_alpha),
+            "trend_z": tz,
+            "trend_p": tp,
+            "n_hot": (sig == 1).sum(axis=1),
+            "n_cold": (sig == -1).sum(axis=1),
+            "final_z": z[:, -1],
+        }
+    )
+
+
+def emerging_hotspots(
+    events: gpd.GeoDataFrame,
+    resolution: int = 9,
+    time_step: str | pd.Timedelta = "W",
+    start: Any = None,
+    end: Any = None,
+    categories: Sequence[str] | None = None,
+    time_col: str = "reported_at",
+    category_col: str = "category_code",
+    neighborhood_time_step: int = 1,
+    rings: int = 1,
+    alpha: float = 0.05,
+    fdr: bool = True,
+    trend_alpha: float = 0.05,
+    cells: Sequence[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Emerging hot spots of events on H3 cells over time steps.
+
+    Events are binned into H3 cells of ``resolution`` and time steps of
+    ``time_step`` (a pandas frequency such as ``"W"``, ``"D"``, ``"MS"`` or a
+    Timedelta) between ``start`` and ``end``; the cube holds every cell that
+    has at least one event (as ArcGIS's cube of locations with data) and every
+    step, zero-filled. See :func:`emerging_hotspots_cube` for the statistics and
+    :func:`classify_pattern` for the rules.
+
+    Parameters
+    ----------
+    events
+        Point events with a time column.
+    resolution
+        H3 resolution.
+    time_step
+        Step length.
+    start, end
+        Time window (default: the events' range).
+    categories, time_col, category_col
+        Filters as in :func:`aggregate_h3`.
+    neighborhood_time_step, alpha, fdr, trend_alpha
+        See :func:`emerging_hotspots_cube`.
+    rings
+        H3 rings of the spatial neighbourhood.
+    cells
+        The locations of the cube (H3 ids of one resolution, e.g. a full
+        cover of the territory, so empty cells count as zeros); overrides
+        ``resolution`` and drops events outside them.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Per cell: ``cell``, ``pattern``, trend figures, ``events``, hexagon
+        (EPSG:4326); ``attrs["time_steps"]`` lists the start of each step.
+
+    Examples
+    --------
+    >>> ts = pd.date_range("2024-01-01", periods=4, freq="W")
+    >>> ev = gpd.GeoDataFrame({"reported_at": ts}, crs=4326,
+    ...                       geometry=gpd.points_from_xy([121.5] * 4, [31.2] * 4))
+    >>> emerging_hotspots(ev, 8)["pattern"].tolist()
+    ['no_pattern']
+    """
+    ev = select_events(events, start, end, categories, time_col, category_col)
+    require_column(ev, time_col, "time_col", "events")
+    if len(ev) == 0:
+        raise InvalidInput("no events in the window", parameter="events")
+    lon, lat = lonlat(ev)
+    if cells is not None:
+        if len(cells) == 0:
+            raise InvalidInput("cells must not be empty", parameter="cells")
+        resolution = h3.get_resolution(cells[0])
+    ids = points_to_cells(lon, lat, resolution)
+    t = pd.to_datetime(ev[time_col])
+    t0 = pd.Timestamp(start) if start is not None else t.min()
+    # the window is [t0, t1): a given end is exclusive, the last event is included
+    t1 = pd.Timestamp(end) if end is not None else t.max() + pd.Timedelta(1, "ns")
+    try:
+        edges = pd.date_range(t0.floor("D"), t1, freq=time_step)
+        step = pd.tseries.frequencies.to_offset(time_step)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(
+            f"time_step {time_step!r} is not a pandas frequency", parameter="time_step"
+        ) from exc
+    if len(edges) == 0 or edges[0] > t0:
+        edges = edges.insert(0, edges[0] - step if len(edges) else t0)
+    if edges[-1] < t1:
+        edges = edges.append(pd.DatetimeIndex([edges[-1] + step]))
+    bins = np.searchsorted(edges.to_numpy(), t.to_numpy(), side="right") - 1
+    if cells is None:
+        uniq, loc = np.unique(ids, return_inverse=True)
+    else:
+        uniq = np.asarray(list(cells), dtype=object)
+        loc = pd.Index(uniq).get_indexer(ids)
+        bins, loc = bins[loc >= 0], loc[loc >= 0]
+    cube = np.zeros((len(uniq), len(edges) - 1))
+    np.add.at(cube, (loc, bins), 1.0)
+    res = emerging_hotspots_cube(
+        cube, h3_contiguity(list(uniq), rings), neighborhood_time_step, alpha, fdr, trend_alpha
+    )
+    res.insert(0, "cell", uniq)
+    res["events"] = cube.sum(axis=1).astype(np.int64)
+    out = gpd.GeoDataFrame(res, geometry=cell_polygons(list(uniq)), crs=4326)
+    out.attrs["time_steps"] = list(edges[:-1])
+    return out
