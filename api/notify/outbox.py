@@ -34,11 +34,13 @@ ACTION_KINDS = {"dispatch": "dispatched", "escalate": "escalated",
 #: the statuses intake gives a new event that someone hears about
 INTAKE_KINDS = {"dispatched": "dispatched", "duplicate": "duplicate"}
 
-_NOTIFY = text("""
-WITH RECURSIVE ask AS (
+_ASK = """
     SELECT DISTINCT a.event_id, a.kind, a.kind = ANY(CAST(:urgent AS text[])) AS urgent
     FROM unnest(CAST(:ids AS bigint[]), CAST(:kinds AS text[])) AS a(event_id, kind)
-), ev AS (
+"""
+
+_NOTIFY_SQL = """
+WITH RECURSIVE ask AS ({ask}), ev AS (
     SELECT DISTINCT e.id, e.community_code, e.street_code, e.department_id, e.grids,
            e.reporter_phone, e.reporter_email
     FROM events e JOIN ask ON ask.event_id = e.id
@@ -79,7 +81,27 @@ SELECT ask.kind, ev.id, NULL,
 FROM ask JOIN ev ON ev.id = ask.event_id
 WHERE ask.kind IN ('duplicate', 'closed')
   AND (ev.reporter_phone IS NOT NULL OR ev.reporter_email IS NOT NULL)
-""")
+"""
+_NOTIFY = text(_NOTIFY_SQL.format(ask=_ASK))
+
+#: the events a batch of intake created, by tracking token, with the kind of their status
+#: (:data:`INTAKE_KINDS`); an event deleted later in the batch takes its rows with it
+_KIND_OF_STATUS = "CASE CAST(e.status AS text) {} END".format(
+    " ".join(f"WHEN '{status}' THEN '{kind}'" for status, kind in INTAKE_KINDS.items()))
+_ASK_CREATED = f"""
+    SELECT e.id AS event_id, {_KIND_OF_STATUS} AS kind,
+           {_KIND_OF_STATUS} = ANY(CAST(%(urgent)s AS text[])) AS urgent
+    FROM events e
+    WHERE e.public_token = ANY(CAST(%(tokens)s AS text[])) AND e.status = ANY(%(statuses)s)
+"""
+#: :data:`_NOTIFY` for the events intake created (psycopg placeholders, for its pipeline)
+NOTIFY_CREATED_PG = _NOTIFY_SQL.format(ask=_ASK_CREATED)
+
+
+def created_params(tokens: Iterable[str]) -> dict[str, object]:
+    """The parameters of :data:`NOTIFY_CREATED_PG` for the tracking tokens of a batch."""
+    return {"tokens": list(tokens), "statuses": sorted(INTAKE_KINDS),
+            "urgent": sorted(URGENT_KINDS)}
 
 
 def notify(conn: Connection | Session, changes: Iterable[tuple[int, str]]) -> None:

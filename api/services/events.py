@@ -45,7 +45,7 @@ A report of the same category within ``duplicate_radius_m`` metres (geodesic)
 and ``duplicate_window_hours`` of an open event becomes status ``duplicate``
 with ``attributes.duplicate_of`` = the open event's id and is not dispatched.
 The notifications of a batch's new dispatched and duplicate events are queued
-in one more statement (``api.notify.outbox.notify``).
+in the same pipeline (``api.notify.outbox.NOTIFY_CREATED_PG``).
 
 Errors (all 422 unless said): ``unknown_category`` (field ``category``),
 ``invalid_coordinates``/``unknown_crs`` (field ``location``),
@@ -77,7 +77,7 @@ from api.auth.policy import check_channel, role_for_token
 from api.db.models import NORMALISED_ADDRESS, OPEN_EVENTS_SQL, Building, Event
 from api.db.models_events import EventPhoto
 from api.media.images import is_photo_url
-from api.notify.outbox import INTAKE_KINDS, notify
+from api.notify.outbox import NOTIFY_CREATED_PG, created_params
 from api.personal.cipher import PersonalCipher
 from api.personal.service import seal
 from api.services.grid_lookup import GridLookup
@@ -454,11 +454,9 @@ def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Seque
         audit = _audit_rows([(reports[i], actor, token)
                              for (i, _, actor), token in zip(ready, tokens, strict=True)])
         for (i, place, _), g, token, row in zip(ready, grids, tokens,
-                                               _execute_all(conn, params, audit), strict=True):
+                                               _execute_all(conn, params, audit, tokens),
+                                               strict=True):
             outcomes[i] = _outcome(conn, reports[i], row, place, g, token)
-        notify(conn, [(o.event_id, INTAKE_KINDS[status]) for o in outcomes
-                      if isinstance(o, Intake) and not o.replayed
-                      and (status := (o.row or {}).get("status")) in INTAKE_KINDS])
     return [o for o in outcomes if o is not None]
 
 
@@ -506,14 +504,17 @@ def _statement_params(report: Report, place: Place, grids: dict[str, Any], now: 
 _INTAKE_PG = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", _INTAKE)
 
 
-def _execute_all(conn: Connection | Session, params: list[dict[str, Any]], audit: str
-                 ) -> list[dict[str, Any]]:
-    """Run the intake statements, in order, then the batch's audit rows, in one pipeline.
+def _execute_all(conn: Connection | Session, params: list[dict[str, Any]], audit: str,
+                 tokens: list[str]) -> list[dict[str, Any]]:
+    """Run the intake statements, in order, then the batch's audit rows and notifications.
 
-    One round trip: the audit statement (:data:`_AUDIT_CREATED`) finds the events
-    the statements before it created.
+    One pipeline, one round trip: the audit statement (:data:`_AUDIT_CREATED`)
+    and the notifications (``api.notify.outbox.NOTIFY_CREATED_PG``) find the
+    events the statements before them created by their tracking ``tokens``.
     """
     sa_conn = conn.connection() if isinstance(conn, Session) else conn
+    if not sa_conn.in_transaction():  # the driver's statements belong to the caller's
+        sa_conn.begin()               # transaction: its commit (or rollback) must see them
     driver = sa_conn.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
     with driver.pipeline():
@@ -522,8 +523,9 @@ def _execute_all(conn: Connection | Session, params: list[dict[str, Any]], audit
             cur = driver.cursor(row_factory=dict_row)
             cur.execute(_INTAKE_PG, p, prepare=True)
             cursors.append(cur)
-        with driver.cursor() as cur:
-            cur.execute(_AUDIT_CREATED, {"rows": audit}, prepare=True)
+        with driver.cursor() as audit_cur, driver.cursor() as notify_cur:
+            audit_cur.execute(_AUDIT_CREATED, {"rows": audit}, prepare=True)
+            notify_cur.execute(NOTIFY_CREATED_PG, created_params(tokens), prepare=True)
     rows = []
     for cur in cursors:
         row = cur.fetchone()
