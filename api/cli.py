@@ -381,3 +381,7 @@ app.add_typer(audit_app, name="audit")
 from api.cli_keys import keys_app  # noqa: E402
 
 app.add_typer(keys_app, name="keys")
+
+from api.calendar.cli import calendar_app  # noqa: E402
+
+app.add_typer(calendar_app, name="calendar")

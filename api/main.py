@@ -19,6 +19,7 @@ from api.audit import router as audit_router
 from api.auth import router as auth
 from api.auth.access import gate
 from api.auth.throttle import SignInThrottle
+from api.calendar import router as calendar_router
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
 from api.openapi import document_errors
@@ -116,7 +117,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     # tiles first: the busiest routes, matched before the others are tried
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
                    categories, open311, ogc, web, events, stats, analytics, auth,
-                   personal_router, audit_router):
+                   personal_router, audit_router, calendar_router):
         app.include_router(module.router)
     document_errors(app)
     return app

@@ -39,6 +39,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from api.audit.service import record
+from api.calendar.deadlines import first_deadlines
 from gis_core.errors import InvalidInput
 
 CHUNK = 100_000
@@ -317,10 +318,14 @@ def import_event_frame(conn: Connection, frame: gpd.GeoDataFrame, options: objec
         "registered_at": reported,
         "dispatched_at": reported.where(has_dept),
         "closed_at": closed,
-        "due_at": reported + pd.to_timedelta(info["time_limit_hours"].to_numpy(), "h"),
         "attributes": ("{\"external_id\": " + external.astype(str).map(json.dumps) + "}"
                        ).to_numpy() if external is not None else "{}",
     })
+    events["due_at"] = first_deadlines(
+        conn, events["category_id"].tolist(), events["status"].tolist(),
+        reported.dt.to_pydatetime().tolist(),
+        street.where(street.notna(), community).astype(object).where(
+            lambda area: area.notna(), None).tolist())
     _copy_csv(conn, "events", EVENT_COLUMNS, events)
     _copy_csv(conn, "event_history", HISTORY_COLUMNS, _history(events))
     record(conn, actor="import", action="event.import", object_type="event",

@@ -15,6 +15,10 @@ their department (``api.auth.policy.check_action``, scopes in ``api.auth.princip
 Intake (``api.services.events.create_event``) writes ``register`` and, when a
 department is found, an automatic ``dispatch`` by ``system``.
 
+An action that moves the event to another step sets its deadline
+(``api.calendar.deadlines.enter_status``: the step's limit, natural or
+working time; a paused event is resumed).
+
 Every action writes an ``event.action.<action>`` audit row (status and
 department before and after) in the same transaction; automatic escalation
 writes ``event.action.escalate`` rows by ``system``.
@@ -29,6 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.audit.service import Actor, record
+from api.calendar.deadlines import enter_status
 from api.db.models import OPEN_EVENT_STATUSES, Event, EventHistory
 from gis_core.errors import Conflict, InvalidInput
 
@@ -157,6 +162,7 @@ def apply_action(session: Session, event: Event, action: str, *, actor: str | No
     event.status = after
     if after in _STAMPS:
         setattr(event, _STAMPS[after], now)
+    enter_status(session, event, before, now, actor)
     add_history(session, event, action, before, after, actor, note, now)
     record(session, actor=audit_actor or Actor(actor or "system"),
            action=f"event.action.{action}", object_type="event", object_id=event.id,
@@ -185,7 +191,9 @@ def _evaluate(event: Event, attrs: dict[str, Any], params: dict[str, Any]) -> No
 _ESCALATE = """
 WITH due AS (
     SELECT id, status,
-           LEAST(:top, FLOOR(EXTRACT(EPOCH FROM (CAST(:now AS timestamptz) - due_at))
+           LEAST(:top, FLOOR(gridgov_elapsed(due_at, CAST(:now AS timestamptz),
+                                             gridgov_due_working(category_id, status),
+                                             coalesce(street_code, community_code))
                              / :delay))::int AS target,
            coalesce((attributes->>'escalation_level')::int, 0) AS level
     FROM events
@@ -219,7 +227,9 @@ RETURNING event_id
 def escalate_overdue(session: Session, now: datetime, delay: timedelta) -> list[int]:
     """Escalate open events overdue by at least ``delay``; return the ids escalated.
 
-    An open event ``k * delay`` past its due time is escalated to level ``k``
+    An open event ``k * delay`` past its due time (counted on the clock of its
+    step: working time for a working-time limit, ``api.calendar.deadlines``)
+    is escalated to level ``k``
     (1 street, 2 district, 3 city; level 0 is the community); each step writes
     an ``escalate`` history row by ``system``. Running it twice changes nothing
     the second time. The caller commits.

@@ -1,0 +1,122 @@
+"""The deadline rule: per step, in natural or working time, stopped while paused.
+
+Every deadline of the system comes from the SQL functions of migration 0014, so
+intake, the bulk import, the lifecycle, pauses, extensions and escalation count
+time the same way:
+
+- ``gridgov_deadline(start, seconds, working, area)``: ``start`` plus
+  ``seconds`` of natural time, or of working time of the calendar of ``area``
+  (an admin-area code; its first 6 digits name the district; the default
+  calendar when the district has none);
+- ``gridgov_elapsed(a, b, working, area)``: the seconds from ``a`` to ``b`` on
+  the same clock (negative when ``b`` is earlier);
+- ``gridgov_event_due(category, from_status, to_status, start, area, current)``:
+  the deadline of an event entering ``to_status`` at ``start``. The statuses
+  form steps: registered and returned are the **dispatch** step, dispatched and
+  in_progress the **handling** step (``time_limit_hours``), handled and verified
+  the **verification** step. Entering another step starts that step's own limit
+  (``dispatch_limit_hours``, ``time_limit_hours``, ``verification_limit_hours``,
+  each with its clock ``*_working``); a step without a limit keeps ``current``
+  (at intake, with none: the handling limit from the report);
+- ``gridgov_due_working(category, status)``: whether the deadline an event in
+  ``status`` holds runs in working time.
+
+An event's ``due_at`` is the deadline of its current step; while the event is
+paused it is NULL (no clock, never overdue) and the time that was left is kept
+in the approved pause (:mod:`api.calendar.pauses`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select, text
+from sqlalchemy.orm import Session
+
+from api.calendar.models import DeadlineRequest
+from api.db.models import Event, EventHistory
+
+Conn = Connection | Session
+
+
+def event_area(event: Event) -> str | None:
+    """The admin-area code whose district's calendar applies to ``event``."""
+    return event.street_code or event.community_code
+
+
+def deadline(conn: Conn, start: datetime, seconds: float, working: bool,
+             area: str | None = None) -> datetime:
+    """``start`` plus ``seconds`` of natural or working time (``gridgov_deadline``)."""
+    return conn.execute(select(func.gridgov_deadline(start, seconds, working, area))
+                        ).scalar_one()
+
+
+def elapsed(conn: Conn, start: datetime, end: datetime, working: bool,
+            area: str | None = None) -> float:
+    """Seconds from ``start`` to ``end`` in natural or working time (``gridgov_elapsed``)."""
+    return float(conn.execute(select(func.gridgov_elapsed(start, end, working, area))
+                              ).scalar_one())
+
+
+def due_working(conn: Conn, event: Event) -> bool:
+    """Whether ``event``'s current deadline runs in working time."""
+    return bool(conn.execute(select(func.gridgov_due_working(event.category_id, event.status))
+                             ).scalar_one())
+
+
+def active_pause(session: Session, event_id: int) -> DeadlineRequest | None:
+    """The approved pause of event ``event_id`` that has not been resumed, if any."""
+    return session.execute(select(DeadlineRequest).where(
+        DeadlineRequest.event_id == event_id, DeadlineRequest.kind == "pause",
+        DeadlineRequest.status == "approved", DeadlineRequest.resumed_at.is_(None))
+    ).scalar_one_or_none()
+
+
+def end_pause(session: Session, event: Event, now: datetime, actor: str | None,
+              note: str | None = None) -> DeadlineRequest | None:
+    """Restart a paused event's clock at ``now``: the time left is added from ``now``.
+
+    Writes a ``resume`` history row; returns the pause ended (None: not paused).
+    """
+    pause = active_pause(session, event.id)
+    if pause is None:
+        return None
+    event.due_at = deadline(session, now, float(pause.remaining_seconds or 0.0),
+                            bool(pause.working), event_area(event))
+    pause.resumed_at = now
+    session.add(EventHistory(event_id=event.id, action="resume", from_status=event.status,
+                             to_status=event.status, actor=actor, at=now,
+                             note=note or "clock restarted"))
+    return pause
+
+
+def enter_status(session: Session, event: Event, before: str, now: datetime,
+                 actor: str | None) -> None:
+    """Set the deadline of ``event`` that moved from ``before`` to its status at ``now``.
+
+    A paused event is resumed first; a new step starts its own limit.
+    """
+    if before == event.status:
+        return
+    end_pause(session, event, now, actor, note=f"clock restarted by {event.status}")
+    event.due_at = session.execute(select(func.gridgov_event_due(
+        event.category_id, before, event.status, now, event_area(event), event.due_at))
+    ).scalar_one()
+
+
+_FIRST_DEADLINES = """
+SELECT gridgov_event_due(u.category, NULL, u.status, u.start, u.area, NULL)
+FROM unnest(CAST(:category AS int[]), CAST(:status AS text[]), CAST(:start AS timestamptz[]),
+            CAST(:area AS text[])) WITH ORDINALITY AS u(category, status, start, area, n)
+ORDER BY u.n
+"""
+
+
+def first_deadlines(conn: Conn, category_ids: Sequence[int], statuses: Sequence[str],
+                    starts: Sequence[datetime], areas: Sequence[str | None]
+                    ) -> list[datetime | None]:
+    """The deadlines of new events (as intake sets them), in one statement, in order."""
+    return list(conn.execute(text(_FIRST_DEADLINES), {
+        "category": list(category_ids), "status": list(statuses), "start": list(starts),
+        "area": list(areas)}).scalars().all())
