@@ -318,6 +318,7 @@ def import_event_frame(conn: Connection, frame: gpd.GeoDataFrame, options: objec
         "registered_at": reported,
         "dispatched_at": reported.where(has_dept),
         "closed_at": closed,
+        "due_at": None,  # below: the calendar's deadlines, in one statement
         "attributes": ("{\"external_id\": " + external.astype(str).map(json.dumps) + "}"
                        ).to_numpy() if external is not None else "{}",
     })
