@@ -74,13 +74,17 @@ def _hours(weekdays: str, periods: list[str]) -> dict[int, list[tuple[time, time
     [(datetime.time(9, 0), datetime.time(12, 0))]
     """
     days: list[int] = []
-    for part in weekdays.split(","):
-        first, _, last = part.partition("-")
-        days += range(int(first), int(last or first) + 1)
     spans = []
-    for period in periods:
-        start, _, end = period.partition("-")
-        spans.append((time.fromisoformat(start), time.fromisoformat(end)))
+    try:
+        for part in weekdays.split(","):
+            first, _, last = part.partition("-")
+            days += range(int(first), int(last or first) + 1)
+        for period in periods:
+            start, _, end = period.partition("-")
+            spans.append((time.fromisoformat(start), time.fromisoformat(end)))
+    except ValueError:
+        raise typer.BadParameter("--weekdays like 1-5 or 1,3,5 and --period like "
+                                 "08:30-12:00") from None
     return dict.fromkeys(days, spans)
 
 

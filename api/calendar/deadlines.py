@@ -10,7 +10,8 @@ time the same way:
   calendar when the district has none);
 - ``gridgov_elapsed(a, b, working, area)``: the seconds from ``a`` to ``b`` on
   the same clock (negative when ``b`` is earlier);
-- ``gridgov_event_due(category, from_status, to_status, start, area, current)``:
+- ``gridgov_event_due(category, from_status, to_status, start, area, current)``
+  (``category``: the ``event_categories`` row):
   the deadline of an event entering ``to_status`` at ``start``. The statuses
   form steps: registered and returned are the **dispatch** step, dispatched and
   in_progress the **handling** step (``time_limit_hours``), handled and verified
@@ -18,7 +19,7 @@ time the same way:
   (``dispatch_limit_hours``, ``time_limit_hours``, ``verification_limit_hours``,
   each with its clock ``*_working``); a step without a limit keeps ``current``
   (at intake, with none: the handling limit from the report);
-- ``gridgov_due_working(category, status)``: whether the deadline an event in
+- ``gridgov_due_working(category, status)`` (the row too): whether the deadline an event in
   ``status`` holds runs in working time.
 
 An event's ``due_at`` is the deadline of its current step; while the event is
@@ -61,8 +62,9 @@ def elapsed(conn: Conn, start: datetime, end: datetime, working: bool,
 
 def due_working(conn: Conn, event: Event) -> bool:
     """Whether ``event``'s current deadline runs in working time."""
-    return bool(conn.execute(select(func.gridgov_due_working(event.category_id, event.status))
-                             ).scalar_one())
+    return bool(conn.execute(text(
+        "SELECT gridgov_due_working(c, :status) FROM event_categories c WHERE c.id = :id"),
+        {"status": event.status, "id": event.category_id}).scalar_one())
 
 
 def active_pause(session: Session, event_id: int) -> DeadlineRequest | None:
@@ -100,15 +102,18 @@ def enter_status(session: Session, event: Event, before: str, now: datetime,
     if before == event.status:
         return
     end_pause(session, event, now, actor, note=f"clock restarted by {event.status}")
-    event.due_at = session.execute(select(func.gridgov_event_due(
-        event.category_id, before, event.status, now, event_area(event), event.due_at))
-    ).scalar_one()
+    event.due_at = session.execute(text(
+        "SELECT gridgov_event_due(c, :before, :after, :now, :area, :current) "
+        "FROM event_categories c WHERE c.id = :id"),
+        {"before": before, "after": event.status, "now": now, "area": event_area(event),
+         "current": event.due_at, "id": event.category_id}).scalar_one()
 
 
 _FIRST_DEADLINES = """
-SELECT gridgov_event_due(u.category, NULL, u.status, u.start, u.area, NULL)
+SELECT gridgov_event_due(c, NULL, u.status, u.start, u.area, NULL)
 FROM unnest(CAST(:category AS int[]), CAST(:status AS text[]), CAST(:start AS timestamptz[]),
             CAST(:area AS text[])) WITH ORDINALITY AS u(category, status, start, area, n)
+JOIN event_categories c ON c.id = u.category
 ORDER BY u.n
 """
 

@@ -136,6 +136,9 @@ def preview_deadline(
                                       description="admin-area code (its district)")] = None,
 ) -> dict[str, Any]:
     """The deadline ``hours`` after ``start``, in working or natural time of an area."""
+    if not 1900 <= start.year <= 2200:
+        raise APIError(422, "invalid_parameter", "query parameter 'start': a time from the "
+                       "years 1900-2200 is required")
     due = deadline(session, start, hours * 3600, working, area)
     return {"start": start.isoformat(), "hours": hours, "working": working, "area": area,
             "due_at": due.isoformat()}

@@ -129,8 +129,10 @@ def create_calendar(session: Session, *, code: str, name: str, actor: Actor,
         ``calendar_exists`` when the code or the district has a calendar already.
     """
     _check_place(district_code, timezone)
-    taken = session.execute(select(WorkCalendar.code).where(
-        (WorkCalendar.code == code) | (WorkCalendar.district_code == district_code))).first()
+    same = WorkCalendar.code == code
+    if district_code is not None:
+        same = same | (WorkCalendar.district_code == district_code)
+    taken = session.execute(select(WorkCalendar.code).where(same)).first()
     if taken is not None:
         raise Conflict(f"calendar {taken[0]!r} has this code or district already",
                        code="calendar_exists")

@@ -203,8 +203,8 @@ WITH input AS (
     SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom, CAST(:grids AS jsonb) AS grids,
            CAST(:now AS timestamptz) AS now
 ), cat AS (
-    SELECT id, code, major_code, department_id, time_limit_hours
-    FROM event_categories WHERE code = :category
+    SELECT id, code, major_code, department_id, time_limit_hours, ec AS limits
+    FROM event_categories ec WHERE code = :category
 ), basic AS (
     SELECT coalesce(array_agg(name) FILTER (WHERE kind = 'basic'), array_agg(name),
                     ARRAY[]::text[]) AS names
@@ -259,7 +259,7 @@ WITH input AS (
            :channel, i.geom, :address, a.building_id, i.grids, a.community_code, a.street_code,
            d.department_id, i.now, i.now,
            CASE WHEN du.id IS NULL AND d.department_id IS NOT NULL THEN i.now END,
-           gridgov_event_due(c.id, NULL, CASE WHEN du.id IS NULL AND d.department_id IS NOT NULL
+           gridgov_event_due(c.limits, NULL, CASE WHEN du.id IS NULL AND d.department_id IS NOT NULL
                                               THEN 'dispatched' ELSE 'registered' END,
                              i.now, coalesce(a.street_code, a.community_code), NULL),
            :reporter_name, :reporter_phone, :reporter_email,

@@ -190,16 +190,16 @@ def _evaluate(event: Event, attrs: dict[str, Any], params: dict[str, Any]) -> No
 
 _ESCALATE = """
 WITH due AS (
-    SELECT id, status,
-           LEAST(:top, FLOOR(gridgov_elapsed(due_at, CAST(:now AS timestamptz),
-                                             gridgov_due_working(category_id, status),
-                                             coalesce(street_code, community_code))
+    SELECT e.id, e.status,
+           LEAST(:top, FLOOR(gridgov_elapsed(e.due_at, CAST(:now AS timestamptz),
+                                             gridgov_due_working(c, e.status),
+                                             coalesce(e.street_code, e.community_code))
                              / :delay))::int AS target,
-           coalesce((attributes->>'escalation_level')::int, 0) AS level
-    FROM events
-    WHERE status = ANY(CAST(:open AS text[])) AND due_at IS NOT NULL
-      AND due_at + make_interval(secs => :delay) <= CAST(:now AS timestamptz)
-    FOR UPDATE SKIP LOCKED
+           coalesce((e.attributes->>'escalation_level')::int, 0) AS level
+    FROM events e JOIN event_categories c ON c.id = e.category_id
+    WHERE e.status = ANY(CAST(:open AS text[])) AND e.due_at IS NOT NULL
+      AND e.due_at + make_interval(secs => :delay) <= CAST(:now AS timestamptz)
+    FOR UPDATE OF e SKIP LOCKED
 ), moved AS (
     UPDATE events e
     SET attributes = e.attributes || jsonb_build_object(

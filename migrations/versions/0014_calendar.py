@@ -14,7 +14,9 @@ dispatch, handling (``time_limit_hours``) and verification.
 status; ``deadline_requests`` holds pauses and extensions.
 
 The SQL functions here are the home of the arithmetic; ``api.calendar``
-documents and calls them.
+documents and calls them. The rules are SQL expressions that PostgreSQL
+inlines into the calling statement; the working-time arithmetic is PL/pgSQL
+(its plans are cached per connection).
 
 Revision ID: 0014
 Revises: 0012
@@ -58,11 +60,11 @@ BEGIN
 END $$;
 
 CREATE FUNCTION gridgov_calendar_id(area text) RETURNS int
-LANGUAGE sql STABLE AS $$
-  SELECT id FROM work_calendars
-  WHERE district_code = left(area, 6) OR is_default
-  ORDER BY is_default LIMIT 1
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN (SELECT id FROM work_calendars WHERE district_code = left(area, 6) OR is_default
+          ORDER BY is_default LIMIT 1);
+END $$;
 
 CREATE FUNCTION gridgov_working_clock(cal int, t timestamptz) RETURNS float8
 LANGUAGE plpgsql STABLE AS $$
@@ -75,43 +77,62 @@ BEGIN
   IF clock IS NULL OR (t > last_end AND NOT EXISTS (
       SELECT 1 FROM work_periods p WHERE p.calendar_id = cal AND p.starts_at > t)) THEN
     RAISE EXCEPTION USING ERRCODE = 'GGC01', MESSAGE = format(
-      'time %s is outside the years of working calendar %s; widen them '
-      '(gridgov calendar years)', t, (SELECT code FROM work_calendars WHERE id = cal));
+      'time %s is outside the working periods of calendar %s: outside its years '
+      '(gridgov calendar years) or it has no working hours', t,
+      (SELECT code FROM work_calendars WHERE id = cal));
   END IF;
   RETURN clock;
 END $$;
 
-CREATE FUNCTION gridgov_deadline(start timestamptz, seconds float8, working boolean,
-                                 area text) RETURNS timestamptz
-LANGUAGE plpgsql STABLE AS $$
-DECLARE cal int; target float8; result_at timestamptz;
+CREATE FUNCTION gridgov_working_deadline(start timestamptz, seconds float8, area text)
+RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
+DECLARE cal int; target float8; hit record;
 BEGIN
-  IF start IS NULL OR seconds IS NULL THEN RETURN NULL; END IF;
-  IF NOT working THEN RETURN start + make_interval(secs => seconds); END IF;
   cal := gridgov_calendar_id(area);
   IF cal IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'GGC01',
       MESSAGE = 'no working calendar: create a default one (gridgov calendar create)';
   END IF;
-  target := gridgov_working_clock(cal, start) + seconds;
-  SELECT p.starts_at + make_interval(secs => target - p.working_before) INTO result_at
-  FROM work_periods p WHERE p.calendar_id = cal AND p.working_before < target
-  ORDER BY p.working_before DESC LIMIT 1;
-  IF result_at IS NULL THEN  -- target <= 0: the first working instant
-    SELECT min(p.starts_at) INTO result_at FROM work_periods p WHERE p.calendar_id = cal;
+  -- the working clock at start (as gridgov_working_clock; a start beyond the last period
+  -- gives a target beyond it, refused below)
+  SELECT p.working_before + EXTRACT(EPOCH FROM least(start, p.ends_at) - p.starts_at)
+  INTO target FROM work_periods p WHERE p.calendar_id = cal AND p.starts_at <= start
+  ORDER BY p.starts_at DESC LIMIT 1;
+  IF target IS NULL THEN
+    PERFORM gridgov_working_clock(cal, start);  -- raises: before the first period
   END IF;
-  PERFORM gridgov_working_clock(cal, result_at);  -- raises beyond the calendar's last year
-  RETURN result_at;
+  target := target + seconds;
+  SELECT starts_at, ends_at, working_before INTO hit
+  FROM work_periods WHERE calendar_id = cal AND working_before < target
+  ORDER BY working_before DESC LIMIT 1;
+  IF hit.starts_at IS NULL THEN  -- target <= 0: the first working instant
+    RETURN (SELECT min(starts_at) FROM work_periods WHERE calendar_id = cal);
+  END IF;
+  IF target - hit.working_before > EXTRACT(EPOCH FROM hit.ends_at - hit.starts_at) THEN
+    RAISE EXCEPTION USING ERRCODE = 'GGC01', MESSAGE = format(
+      'the deadline of %s plus %s working seconds is beyond the working periods of '
+      'calendar %s (gridgov calendar years)', start, seconds,
+      (SELECT code FROM work_calendars WHERE id = cal));
+  END IF;
+  RETURN hit.starts_at + make_interval(secs => target - hit.working_before);
 END $$;
 
+-- The functions below are plain SQL expressions: PostgreSQL inlines them into the
+-- statement that calls them (natural time costs no function call at all).
+CREATE FUNCTION gridgov_deadline(start timestamptz, seconds float8, working boolean,
+                                 area text) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN working THEN gridgov_working_deadline(start, seconds, area)
+              ELSE start + make_interval(secs => seconds) END
+$$;
+
 CREATE FUNCTION gridgov_elapsed(a timestamptz, b timestamptz, working boolean, area text)
-RETURNS float8 LANGUAGE plpgsql STABLE AS $$
-DECLARE cal int;
-BEGIN
-  IF NOT working THEN RETURN EXTRACT(EPOCH FROM b - a); END IF;
-  cal := gridgov_calendar_id(area);
-  RETURN gridgov_working_clock(cal, b) - gridgov_working_clock(cal, a);
-END $$;
+RETURNS float8 LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN working
+              THEN gridgov_working_clock(gridgov_calendar_id(area), b)
+                   - gridgov_working_clock(gridgov_calendar_id(area), a)
+              ELSE EXTRACT(EPOCH FROM b - a) END
+$$;
 
 CREATE FUNCTION gridgov_status_step(status text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
@@ -120,48 +141,52 @@ LANGUAGE sql IMMUTABLE AS $$
               WHEN status IN ('handled', 'verified') THEN 'verification' END
 $$;
 
-CREATE FUNCTION gridgov_step_limit(category int, step text, OUT seconds float8,
-                                   OUT working boolean)
-LANGUAGE sql STABLE AS $$
-  SELECT CASE step WHEN 'dispatch' THEN dispatch_limit_hours
-                   WHEN 'handling' THEN time_limit_hours
-                   WHEN 'verification' THEN verification_limit_hours END * 3600,
-         CASE step WHEN 'dispatch' THEN dispatch_working
-                   WHEN 'handling' THEN handling_working
-                   WHEN 'verification' THEN verification_working END
-  FROM event_categories WHERE id = category
+CREATE FUNCTION gridgov_step_seconds(c event_categories, step text) RETURNS float8
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE step WHEN 'dispatch' THEN c.dispatch_limit_hours
+                   WHEN 'handling' THEN c.time_limit_hours
+                   WHEN 'verification' THEN c.verification_limit_hours END * 3600
 $$;
 
-CREATE FUNCTION gridgov_due_working(category int, status text) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-  SELECT CASE WHEN own.seconds IS NOT NULL THEN own.working ELSE handling.working END
-  FROM gridgov_step_limit(category, gridgov_status_step(status)) own,
-       gridgov_step_limit(category, 'handling') handling
+CREATE FUNCTION gridgov_step_working(c event_categories, step text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE step WHEN 'dispatch' THEN c.dispatch_working
+                   WHEN 'handling' THEN c.handling_working
+                   WHEN 'verification' THEN c.verification_working END
 $$;
 
-CREATE FUNCTION gridgov_event_due(category int, from_status text, to_status text,
+CREATE FUNCTION gridgov_due_working(c event_categories, status text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN gridgov_step_seconds(c, gridgov_status_step(status)) IS NOT NULL
+              THEN gridgov_step_working(c, gridgov_status_step(status))
+              ELSE c.handling_working END
+$$;
+
+CREATE FUNCTION gridgov_event_due(c event_categories, from_status text, to_status text,
                                   start timestamptz, area text, current timestamptz)
-RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
-DECLARE step text := gridgov_status_step(to_status); lim record;
-BEGIN
-  IF from_status IS NOT NULL AND gridgov_status_step(from_status) IS NOT DISTINCT FROM step
-  THEN RETURN current; END IF;
-  SELECT * INTO lim FROM gridgov_step_limit(category, step);
-  IF lim.seconds IS NULL THEN
-    IF current IS NOT NULL THEN RETURN current; END IF;
-    SELECT * INTO lim FROM gridgov_step_limit(category, 'handling');
-  END IF;
-  RETURN gridgov_deadline(start, lim.seconds, lim.working, area);
-END $$;
+RETURNS timestamptz LANGUAGE sql STABLE AS $$
+  SELECT CASE
+    WHEN from_status IS NOT NULL
+     AND gridgov_status_step(from_status) IS NOT DISTINCT FROM gridgov_status_step(to_status)
+      THEN current
+    WHEN gridgov_step_seconds(c, gridgov_status_step(to_status)) IS NOT NULL
+      THEN gridgov_deadline(start, gridgov_step_seconds(c, gridgov_status_step(to_status)),
+                            gridgov_step_working(c, gridgov_status_step(to_status)), area)
+    WHEN current IS NOT NULL THEN current
+    ELSE gridgov_deadline(start, c.time_limit_hours * 3600, c.handling_working, area)
+  END
+$$;
 """
 
-DROP = ("gridgov_event_due(int, text, text, timestamptz, text, timestamptz)",
-        "gridgov_due_working(int, text)", "gridgov_step_limit(int, text)",
-        "gridgov_status_step(text)", "gridgov_elapsed(timestamptz, timestamptz, boolean, text)",
+DROP = ("gridgov_event_due(event_categories, text, text, timestamptz, text, timestamptz)",
+        "gridgov_due_working(event_categories, text)",
+        "gridgov_step_working(event_categories, text)",
+        "gridgov_step_seconds(event_categories, text)", "gridgov_status_step(text)",
+        "gridgov_elapsed(timestamptz, timestamptz, boolean, text)",
         "gridgov_deadline(timestamptz, float8, boolean, text)",
+        "gridgov_working_deadline(timestamptz, float8, text)",
         "gridgov_working_clock(int, timestamptz)", "gridgov_calendar_id(text)",
         "gridgov_rebuild_work_periods(int)")
-
 TS = sa.DateTime(timezone=True)
 STEP_COLUMNS = ("dispatch_limit_hours", "dispatch_working", "handling_working",
                 "verification_limit_hours", "verification_working")

@@ -86,7 +86,7 @@ def test_a_district_has_its_own_hours_and_others_take_the_default(session: Sessi
 
 
 def test_a_deadline_outside_the_calendar_years_is_refused(session: Session) -> None:
-    with pytest.raises(DBAPIError, match="outside the years of working calendar"):
+    with pytest.raises(DBAPIError, match="beyond the working periods of calendar default"):
         with session.begin_nested():
             working(session, at(2041, 1, 2, 9), 1)
     svc.set_years(session, "default", 2000, 2045, ADMIN)
