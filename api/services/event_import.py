@@ -322,11 +322,8 @@ def import_event_frame(conn: Connection, frame: gpd.GeoDataFrame, options: objec
         "attributes": ("{\"external_id\": " + external.astype(str).map(json.dumps) + "}"
                        ).to_numpy() if external is not None else "{}",
     })
-    events["due_at"] = first_deadlines(
-        conn, events["category_id"].tolist(), events["status"].tolist(),
-        reported.dt.to_pydatetime().tolist(),
-        street.where(street.notna(), community).astype(object).where(
-            lambda area: area.notna(), None).tolist())
+    events["due_at"] = first_deadlines(conn, events["category_id"], events["status"],
+                                       reported, street.where(street.notna(), community))
     _copy_csv(conn, "events", EVENT_COLUMNS, events)
     _copy_csv(conn, "event_history", HISTORY_COLUMNS, _history(events))
     record(conn, actor="import", action="event.import", object_type="event",

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.audit.service import Actor
 from api.calendar import pauses
-from api.calendar.deadlines import deadline
+from api.calendar.deadlines import deadline, step_deadlines
 from api.calendar.models import DeadlineRequest
 from api.db.models import Department, Event, EventCategory
 from api.services.event_import import import_event_frame
@@ -300,3 +300,15 @@ def test_a_closed_event_has_no_deadline_to_pause(client: TestClient, session: Se
     r = client.post(f"/api/v1/events/{eid}/deadline-requests",
                     json={"kind": "pause", "reason": "x"}, headers=analyst)
     assert (r.status_code, r.json()["code"]) == (403, "forbidden")
+
+
+def test_step_deadlines_preview_each_step_of_a_category(session: Session,
+                                                        cats: dict[str, EventCategory]) -> None:
+    rows = step_deadlines(session, "T902", at(11, 14, 17, 25))
+    assert [(r["step"], r["working"]) for r in rows] == [
+        ("dispatch", False), ("handling", True), ("verification", True)]
+    # 10 natural minutes; 8 and 2 working hours of which 5 minutes on Friday
+    assert [local(r["due_at"]) for r in rows] == [at(11, 14, 17, 35), at(11, 18, 9, 25),
+                                                  at(11, 17, 10, 25)]
+    assert [r["step"] for r in step_deadlines(session, "T901", at(11, 14, 16))
+            if r["hours"] is None] == ["dispatch", "verification"]
