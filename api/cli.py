@@ -341,3 +341,7 @@ app.add_typer(keys_app, name="keys")
 from api.cli_notify import notify_app  # noqa: E402
 
 app.add_typer(notify_app, name="notify")
+
+from api.calendar.cli import calendar_app  # noqa: E402
+
+app.add_typer(calendar_app, name="calendar")

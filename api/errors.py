@@ -25,6 +25,8 @@ logger = logging.getLogger("gridgov")
 INVALID_TEXT = "invalid_text"
 #: validation error types that mean unstorable text (pydantic's own: lone surrogates)
 _TEXT_ERRORS = frozenset({INVALID_TEXT, "string_unicode"})
+#: The SQLSTATE of the calendar functions (migration 0014) for a time outside a calendar.
+OUTSIDE_CALENDAR_STATE = "GGC01"
 #: Seconds a client is asked to wait (``Retry-After``) when the database is unavailable.
 RETRY_AFTER_SECONDS = 5
 
@@ -87,7 +89,8 @@ def database_error(exc: BaseException) -> APIError | None:
     - a statement cancelled by ``statement_timeout``: 503 ``query_timeout``;
     - no connection (refused, lost, the server shutting down or starting up, no
       connection free in the pool): 503 ``database_unavailable``;
-    - text the driver refused to send (NUL characters): 422 ``invalid_text``.
+    - text the driver refused to send (NUL characters): 422 ``invalid_text``;
+    - a deadline outside the years of its working calendar: 422 ``outside_calendar``.
 
     The HTTP handlers and the intake writer (for one report) answer with it;
     anything else is a 500.
@@ -102,6 +105,8 @@ def database_error(exc: BaseException) -> APIError | None:
     if lost:
         return APIError(503, "database_unavailable", "the database is unavailable; retry "
                         "in a few seconds")
+    if isinstance(orig, psycopg.Error) and orig.sqlstate == OUTSIDE_CALENDAR_STATE:
+        return APIError(422, "outside_calendar", str(orig.diag.message_primary))
     if isinstance(orig, psycopg.DataError) and "NUL" in str(orig):
         return APIError(422, INVALID_TEXT, "text must not contain NUL characters")
     return None

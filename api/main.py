@@ -20,6 +20,7 @@ from api.auth import router as auth
 from api.auth.access import gate
 from api.auth.principal import ScopeCache
 from api.auth.throttle import SignInThrottle
+from api.calendar import router as calendar_router
 from api.catalogue import router as catalogue_router
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
                    categories, open311, ogc, web, events, stats, analytics, auth,
                    personal_router, audit_router, catalogue_router, grid_versions_router,
-                   tracking_router, notify_router):
+                   tracking_router, notify_router, calendar_router):
         app.include_router(module.router)
     document_errors(app)
     return app

@@ -10,13 +10,14 @@ one intake would assign for the same point, category and time.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.calendar.deadlines import step_deadlines
 from api.services.events import _grid_dicts, resolve_place
 from api.services.grid_lookup import GridLookup
 from api.services.routing import (
@@ -61,19 +62,16 @@ LEFT JOIN buildings b ON b.id = a.building_id
 """
 
 
-def step_deadlines(limit_hours: float, start: datetime) -> list[dict[str, Any]]:
-    """The due time of each step of a case reported at ``start``.
+def _steps(session: Session, category: str, at: datetime, area: str | None
+           ) -> list[dict[str, Any]]:
+    """Each step's limit and its deadline if it started at ``at``.
 
-    One step today, ``handling``: the category's time limit in natural hours, the
-    due time intake stores.
-
-    Examples
-    --------
-    >>> step_deadlines(4, datetime(2026, 12, 1, 9, tzinfo=UTC))[0]["due_at"]
-    '2026-12-01T13:00:00+00:00'
+    On the district's calendar (:func:`api.calendar.deadlines.step_deadlines`,
+    the rule intake uses).
     """
-    due = start + timedelta(hours=limit_hours)
-    return [{"step": "handling", "time_limit_hours": limit_hours, "due_at": due.isoformat()}]
+    return [{"step": s["step"], "time_limit_hours": s["hours"], "working": s["working"],
+             "due_at": s["due_at"].isoformat() if s["due_at"] is not None else None}
+            for s in step_deadlines(session, category, at, area)]
 
 
 def _area(code: str | None, name: str | None) -> dict[str, Any] | None:
@@ -112,11 +110,12 @@ def preview(session: Session, lookup: GridLookup, *, category: str,
         raise OutsideJurisdiction(f"the location ({place.lon:.6f}, {place.lat:.6f}) is "
                                   "outside every grid of the jurisdiction",
                                   lon=place.lon, lat=place.lat)
-    return _answer(row, place.lon, place.lat, grids, at)
+    steps = _steps(session, category, at, row["street_code"] or row["community_code"])
+    return _answer(row, place.lon, place.lat, grids, at, steps)
 
 
-def _answer(row: Any, lon: float, lat: float, grids: dict[str, Any], at: datetime
-            ) -> dict[str, Any]:
+def _answer(row: Any, lon: float, lat: float, grids: dict[str, Any], at: datetime,
+            steps: list[dict[str, Any]]) -> dict[str, Any]:
     rule = ({"id": row["rule_id"], "kind": row["rule_scope"], "scope_code": row["rule_scope_code"],
              "category": row["rule_category"]} if row["rule_id"] is not None else None)
     matched = "rule" if rule else ("category_default" if row["department_code"] else "none")
@@ -129,5 +128,5 @@ def _answer(row: Any, lon: float, lat: float, grids: dict[str, Any], at: datetim
                      "name_en": row["category_name_en"]},
         "department": _area(row["department_code"], row["department_name"]),
         "rule": rule, "matched_by": matched,
-        "steps": step_deadlines(float(row["time_limit_hours"]), at),
+        "steps": steps,
     }

@@ -6,6 +6,7 @@ import here (Alembic's env and the tests read the metadata through this module).
 
 from api.audit import models as audit_models  # noqa: F401
 from api.auth import models as auth_models  # noqa: F401
+from api.calendar import models as calendar_models  # noqa: F401
 from api.db import (
     models,  # noqa: F401
     models_events,  # noqa: F401

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -284,7 +285,13 @@ class EventCategory(Base):
     department_id: Mapped[int | None] = mapped_column(
         ForeignKey("departments.id", ondelete="SET NULL")
     )
+    #: the handling limit (from dispatch); each step runs in natural or working time
     time_limit_hours: Mapped[float] = mapped_column(Float)
+    handling_working: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    dispatch_limit_hours: Mapped[float | None] = mapped_column(Float)
+    dispatch_working: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    verification_limit_hours: Mapped[float | None] = mapped_column(Float)
+    verification_working: Mapped[bool] = mapped_column(Boolean, server_default=false())
     closing_standard: Mapped[str | None] = mapped_column(Text)
 
     department: Mapped[Department | None] = relationship()

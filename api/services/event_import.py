@@ -43,6 +43,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from api.audit.service import record
+from api.calendar.deadlines import first_deadlines
 from api.imports.event_fields import channels, utc_times
 from api.services.routing import grid_codes, route_rows
 from gis_core.errors import InvalidInput
@@ -313,10 +314,12 @@ def import_event_frame(conn: Connection, frame: gpd.GeoDataFrame, options: objec
         "registered_at": reported,
         "dispatched_at": reported.where(has_dept),
         "closed_at": closed,
-        "due_at": reported + pd.to_timedelta(info["time_limit_hours"].to_numpy(), "h"),
+        "due_at": None,  # below: the calendar's deadlines, in one statement
         "attributes": ("{\"external_id\": " + external.astype(str).map(json.dumps) + "}"
                        ).to_numpy() if external is not None else "{}",
     })
+    events["due_at"] = first_deadlines(conn, events["category_id"], events["status"],
+                                       reported, street.where(street.notna(), community))
     _copy_csv(conn, "events", EVENT_COLUMNS, events)
     _copy_csv(conn, "event_history", HISTORY_COLUMNS, _history(events))
     record(conn, actor=getattr(options, "actor", "import"), action="event.import",

@@ -205,14 +205,15 @@ def _grid_dicts(frame: Any) -> list[dict[str, Any]]:
 
 # One statement does the whole intake after the grid lookup: check the category and the
 # jurisdiction, find building, community, street, department (routing rules) and an open
-# duplicate, insert the event, its history rows, photos and idempotency key.
+# duplicate, insert the event (its deadline: api.calendar.deadlines), its history rows,
+# photos and idempotency key.
 _INTAKE = f"""
 WITH input AS (
     SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom, CAST(:grids AS jsonb) AS grids,
            CAST(:now AS timestamptz) AS now
 ), cat AS (
-    SELECT id, code, major_code, department_id, time_limit_hours
-    FROM event_categories WHERE code = :category
+    SELECT id, code, major_code, department_id, time_limit_hours, ec AS limits
+    FROM event_categories ec WHERE code = :category
 ), basic AS ({BASIC_LAYERS_SQL}), inside AS (
     SELECT {INSIDE_SQL.format(names="b.names", grids="i.grids")} AS ok FROM basic b, input i
 ), place AS MATERIALIZED (
@@ -251,7 +252,9 @@ WITH input AS (
            :channel, i.geom, :address, a.building_id, i.grids, a.community_code, a.street_code,
            d.department_id, i.now, i.now,
            CASE WHEN du.id IS NULL AND d.department_id IS NOT NULL THEN i.now END,
-           i.now + make_interval(secs => c.time_limit_hours * 3600),
+           gridgov_event_due(c.limits, NULL, CASE WHEN du.id IS NULL AND d.department_id IS NOT NULL
+                                              THEN 'dispatched' ELSE 'registered' END,
+                             i.now, coalesce(a.street_code, a.community_code), NULL),
            :reporter_name, :reporter_phone, :reporter_email,
            :reporter_phone_hash, :reporter_email_hash,
            CASE WHEN du.id IS NOT NULL THEN jsonb_build_object('duplicate_of', du.id)

@@ -8,7 +8,9 @@ Definitions (events reported in ``[from, to)``; ``now`` is the time of the query
 - ``closure_rate``: closed / registered (null when nothing is registered);
 - ``on_time_closure_rate``: closed with ``closed_at <= due_at`` / closed;
 - ``overdue``: open events (registered, dispatched, in_progress, handled, verified,
-  returned) past their due time at ``now``, plus closed events closed after their due time;
+  returned) past their due time at ``now``, plus closed events closed after their due time
+  (``due_at``: the deadline of the event's step on its calendar, ``api.calendar.deadlines``;
+  a paused event has none and is never overdue);
 - ``median_hours_to_dispatch``: median of ``dispatched_at - reported_at`` in hours over
   dispatched events; ``median_hours_to_close``: median of ``closed_at - reported_at`` over
   closed events (``percentile_cont(0.5)``);

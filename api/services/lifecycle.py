@@ -15,6 +15,10 @@ their department (``api.auth.policy.check_action``, scopes in ``api.auth.princip
 Intake (``api.services.events.create_event``) writes ``register`` and, when a
 department is found, an automatic ``dispatch`` by ``system``.
 
+An action that moves the event to another step sets its deadline
+(``api.calendar.deadlines.enter_status``: the step's limit, natural or
+working time; a paused event is resumed).
+
 Every action writes an ``event.action.<action>`` audit row (status and
 department before and after) in the same transaction; automatic escalation
 writes ``event.action.escalate`` rows by ``system``. Dispatch, escalation,
@@ -31,6 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.audit.service import Actor, record
+from api.calendar.deadlines import enter_status
 from api.db.models import OPEN_EVENT_STATUSES, Event, EventHistory
 from api.notify.outbox import ACTION_KINDS, notify
 from gis_core.errors import Conflict, InvalidInput
@@ -160,6 +165,7 @@ def apply_action(session: Session, event: Event, action: str, *, actor: str | No
     event.status = after
     if after in _STAMPS:
         setattr(event, _STAMPS[after], now)
+    enter_status(session, event, before, now, actor)
     add_history(session, event, action, before, after, actor, note, now)
     record(session, actor=audit_actor or Actor(actor or "system"),
            action=f"event.action.{action}", object_type="event", object_id=event.id,
@@ -189,14 +195,16 @@ def _evaluate(event: Event, attrs: dict[str, Any], params: dict[str, Any]) -> No
 
 _ESCALATE = """
 WITH due AS (
-    SELECT id, status,
-           LEAST(:top, FLOOR(EXTRACT(EPOCH FROM (CAST(:now AS timestamptz) - due_at))
+    SELECT e.id, e.status,
+           LEAST(:top, FLOOR(gridgov_elapsed(e.due_at, CAST(:now AS timestamptz),
+                                             gridgov_due_working(c, e.status),
+                                             coalesce(e.street_code, e.community_code))
                              / :delay))::int AS target,
-           coalesce((attributes->>'escalation_level')::int, 0) AS level
-    FROM events
-    WHERE status = ANY(CAST(:open AS text[])) AND due_at IS NOT NULL
-      AND due_at + make_interval(secs => :delay) <= CAST(:now AS timestamptz)
-    FOR UPDATE SKIP LOCKED
+           coalesce((e.attributes->>'escalation_level')::int, 0) AS level
+    FROM events e JOIN event_categories c ON c.id = e.category_id
+    WHERE e.status = ANY(CAST(:open AS text[])) AND e.due_at IS NOT NULL
+      AND e.due_at + make_interval(secs => :delay) <= CAST(:now AS timestamptz)
+    FOR UPDATE OF e SKIP LOCKED
 ), moved AS (
     UPDATE events e
     SET attributes = e.attributes || jsonb_build_object(
@@ -224,7 +232,9 @@ RETURNING event_id
 def escalate_overdue(session: Session, now: datetime, delay: timedelta) -> list[int]:
     """Escalate open events overdue by at least ``delay``; return the ids escalated.
 
-    An open event ``k * delay`` past its due time is escalated to level ``k``
+    An open event ``k * delay`` past its due time (counted on the clock of its
+    step: working time for a working-time limit, ``api.calendar.deadlines``)
+    is escalated to level ``k``
     (1 street, 2 district, 3 city; level 0 is the community); each step writes
     an ``escalate`` history row by ``system``. Running it twice changes nothing
     the second time. The caller commits.

@@ -5,7 +5,7 @@ discarded; who uploaded and published it, its effective date and what
 publication changed); ``grid_version_grids`` its grids as uploaded.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-01 13:00:00
 """
 
@@ -17,7 +17,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

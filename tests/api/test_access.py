@@ -51,6 +51,8 @@ EVENT_ROUTES = {
     ("GET", "/api/v1/events/{event_id}/photos/{photo_id}"),
     ("GET", "/api/v1/web/event-actions/{event_id}"),
     ("GET", "/api/v1/events/{event_id}/reporter"),
+    ("GET", "/api/v1/events/{event_id}/deadline-requests"),
+    ("POST", "/api/v1/events/{event_id}/deadline-requests"),
 }
 
 #: staff routes that list or count events: filtered by scope (tests below)
@@ -67,6 +69,7 @@ STAFF_ROUTES = {
     ("GET", "/api/v1/beidou/{code}"), ("GET", "/api/v1/beidou"), ("GET", "/api/v1/auth/me"),
     ("POST", "/api/v1/routing/preview"),
     ("GET", "/api/v1/auth/me/channels"), ("PUT", "/api/v1/auth/me/channels"),
+    ("GET", "/api/v1/calendars/deadline"),
 }
 
 #: what a path parameter is filled with when a route is called without caring for the answer
@@ -74,7 +77,8 @@ FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name":
         "collection_id": "events", "feature_id": "1", "path": "x.js", "package": "leaflet",
         "photo_id": "1", "token": "nosuchtoken", "service_code": "0101",
         "service_request_id": "1", "code": "G0", "token_id": "1", "kind": "rules",
-        "rule_id": "1", "version_id": "1", "notification_id": "1"}
+        "rule_id": "1", "version_id": "1", "notification_id": "1",
+        "request_id": "1", "calendar_code": "default", "day": "2025-10-01"}
 
 
 def _routes() -> list[tuple[str, str, Any]]:

@@ -270,11 +270,14 @@ def test_the_preview_answers_what_intake_assigns(client: TestClient, session: Se
     else:
         assert answer["rule"]["kind"] == kind and answer["matched_by"] == "rule"
         assert answer["rule"]["id"] == rules["ids"][f"{kind}:{answer['rule']['category']}"]
-    step = answer["steps"][0]
-    limit = timedelta(hours=step["time_limit_hours"])
+    assert [s["step"] for s in answer["steps"]] == ["dispatch", "handling", "verification"]
+    handling = answer["steps"][1]  # intake dispatches at once: handling runs from the report
+    assert not handling["working"]  # the sample's limits run in natural time
+    limit = timedelta(hours=handling["time_limit_hours"])
     assert (datetime.fromisoformat(event["due_at"]) - datetime.fromisoformat(
         event["reported_at"])) == limit
-    assert datetime.fromisoformat(step["due_at"]) - datetime.fromisoformat(answer["at"]) == limit
+    assert datetime.fromisoformat(handling["due_at"]) - datetime.fromisoformat(
+        answer["at"]) == limit
 
 
 def test_the_preview_locates_by_building_and_address_and_stores_nothing(
@@ -290,7 +293,9 @@ def test_the_preview_locates_by_building_and_address_and_stores_nothing(
     assert by_code["community"]["name"]
     at = "2026-10-01T09:00:00+08:00"
     timed = _preview(admin, {"category": "0101", "building_code": b.code, "at": at}).json()
-    assert datetime.fromisoformat(timed["steps"][0]["due_at"]) == datetime.fromisoformat(
+    dispatch, handling, _ = timed["steps"]
+    assert dispatch["due_at"] is None  # the sample's categories set no dispatch limit
+    assert datetime.fromisoformat(handling["due_at"]) == datetime.fromisoformat(
         "2026-10-01T05:00:00+00:00")  # 4 h after 01:00Z
     assert session.execute(text("SELECT count(*) FROM events")).scalar_one() == before
 

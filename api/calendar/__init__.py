@@ -1,0 +1,1 @@
+"""Working calendars, deadlines per step in natural or working time, pauses and extensions."""
