@@ -139,13 +139,28 @@ def category_save(
         help="default department code ('' for none)")] = None,
     time_limit_hours: Annotated[float | None, typer.Option(help="time limit (hours)")] = None,
     closing_standard: Annotated[str | None, typer.Option(help="closing standard")] = None,
+    dispatch_limit_hours: Annotated[float | None, typer.Option(
+        help="report to dispatch limit (hours; 0: none)")] = None,
+    verification_limit_hours: Annotated[float | None, typer.Option(
+        help="feedback to verification limit (hours; 0: none)")] = None,
+    working: Annotated[list[str] | None, typer.Option(
+        help="a step whose limit runs in working time: dispatch, handling or verification "
+             "(repeat; the others run in natural time)")] = None,
 ) -> None:
     """Create an event category or change the fields given."""
     from api.catalogue import service
 
-    given = {"major_code": major_code, "major_name": major_name,
-             "major_name_en": major_name_en, "name": name, "name_en": name_en,
-             "time_limit_hours": time_limit_hours, "closing_standard": closing_standard}
+    given: dict[str, object] = {
+        "major_code": major_code, "major_name": major_name, "major_name_en": major_name_en,
+        "name": name, "name_en": name_en, "time_limit_hours": time_limit_hours,
+        "closing_standard": closing_standard, "dispatch_limit_hours": dispatch_limit_hours,
+        "verification_limit_hours": verification_limit_hours}
+    if working is not None:
+        unknown = set(working) - {"dispatch", "handling", "verification"}
+        if unknown:
+            raise typer.BadParameter(f"unknown steps {sorted(unknown)}", param_hint="--working")
+        given |= {f"{step}_working": step in working
+                  for step in ("dispatch", "handling", "verification")}
     with _session() as session:
         service.save_category(session, code, department=department, by=cli_actor(),
                               **{k: v for k, v in given.items() if v is not None})

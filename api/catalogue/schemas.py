@@ -37,6 +37,15 @@ class CategoryIn(BaseModel):
                                       "code; empty: none")] | None = None
     time_limit_hours: Annotated[float, Field(gt=0, le=24 * 366)] | None = None
     closing_standard: Annotated[Text, Field(max_length=2000)] | None = None
+    dispatch_limit_hours: Annotated[float, Field(
+        ge=0, le=24 * 366, description="from report to dispatch; 0: no limit")] | None = None
+    verification_limit_hours: Annotated[float, Field(
+        ge=0, le=24 * 366, description="from feedback to verification; 0: no limit")
+    ] | None = None
+    dispatch_working: Annotated[bool, Field(description="the dispatch limit runs in working "
+                                            "time (else natural time)")] | None = None
+    handling_working: bool | None = None
+    verification_working: bool | None = None
 
 
 class RuleIn(BaseModel):

@@ -117,8 +117,12 @@ def remove_department(session: Session, code: str, by: Actor | None = None) -> N
 
 
 # -- categories ----------------------------------------------------------------------------
+#: the limits of the steps other than handling (``time_limit_hours``); 0 clears one
+STEP_LIMITS = ("dispatch_limit_hours", "verification_limit_hours")
+#: whether each step's limit runs in working time (``api.calendar``) or natural time
+STEP_WORKING = ("dispatch_working", "handling_working", "verification_working")
 CATEGORY_FIELDS = ("major_code", "major_name", "major_name_en", "name", "name_en",
-                   "time_limit_hours", "closing_standard")
+                   "time_limit_hours", "closing_standard", *STEP_LIMITS, *STEP_WORKING)
 
 
 def category_json(cat: EventCategory, department_code: str | None) -> dict[str, Any]:
@@ -126,7 +130,8 @@ def category_json(cat: EventCategory, department_code: str | None) -> dict[str, 
     return {"code": cat.code, "major_code": cat.major_code, "major_name": cat.major_name,
             "major_name_en": cat.major_name_en, "name": cat.name, "name_en": cat.name_en,
             "department": department_code, "time_limit_hours": cat.time_limit_hours,
-            "closing_standard": cat.closing_standard}
+            "closing_standard": cat.closing_standard,
+            **{f: getattr(cat, f) for f in (*STEP_LIMITS, *STEP_WORKING)}}
 
 
 def list_categories(session: Session) -> list[tuple[EventCategory, str | None]]:
@@ -145,16 +150,40 @@ def category(session: Session, code: str) -> EventCategory:
     return cat
 
 
-def _hours(value: Any) -> float:
+def _hours(value: Any, field: str = "time_limit_hours") -> float:
     try:
         hours = float(value)
     except (TypeError, ValueError):
         hours = math.nan
     if not (math.isfinite(hours) and 0 < hours <= 24 * 366):
-        raise InvalidInput(f"field 'time_limit_hours': a number of hours above 0 and at most "
-                           f"{24 * 366}, got {value!r}", code="invalid_field",
-                           field="time_limit_hours")
+        raise InvalidInput(f"field '{field}': a number of hours above 0 and at most "
+                           f"{24 * 366}, got {value!r}", code="invalid_field", field=field)
     return hours
+
+
+_TRUE, _FALSE = ("true", "1", "yes", "是", "工作日"), ("false", "0", "no", "否", "自然日")
+
+
+def _working(value: Any, field: str) -> bool:
+    """A step's clock from a flag (CSV/XLSX cells give text): working time or not."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise InvalidInput(f"field '{field}': true (working time) or false (natural time), "
+                       f"got {value!r}", code="invalid_field", field=field)
+
+
+def _apply_steps(cat: EventCategory, values: dict[str, Any]) -> None:
+    for field in STEP_LIMITS:
+        if values.get(field) is not None:
+            given = values[field]
+            cleared = str(given).strip() in ("0", "0.0")
+            setattr(cat, field, None if cleared else _hours(given, field))
+    for field in STEP_WORKING:
+        if values.get(field) is not None:
+            setattr(cat, field, _working(values[field], field))
 
 
 def _major_names(session: Session, major: str) -> tuple[str | None, str | None]:
@@ -172,6 +201,7 @@ def _apply_category(session: Session, cat: EventCategory, values: dict[str, Any]
                                       required=field != "closing_standard"))
     if values.get("time_limit_hours") is not None:
         cat.time_limit_hours = _hours(values["time_limit_hours"])
+    _apply_steps(cat, values)
     if cat.major_code and not cat.major_name:  # a new minor of a known major class
         known, known_en = _major_names(session, cat.major_code)
         if known is not None:

@@ -27,7 +27,9 @@ from gis_core.errors import GisError, InvalidInput
 COLUMNS: dict[str, tuple[str, ...]] = {
     "departments": ("code", "name", "name_en"),
     "categories": ("code", "major_code", "major_name", "major_name_en", "name", "name_en",
-                   "department_code", "time_limit_hours", "closing_standard"),
+                   "department_code", "time_limit_hours", "closing_standard",
+                   "dispatch_limit_hours", "verification_limit_hours", "dispatch_working",
+                   "handling_working", "verification_working"),
     "rules": ("scope", "scope_code", "category", "department_code", "note"),
     "users": ("name", "role", "department_code", "areas", "grids", "active"),
 }

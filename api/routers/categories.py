@@ -32,5 +32,10 @@ def list_categories(session: SessionDep) -> list[dict[str, Any]]:
             "code": cat.code, "name": cat.name, "name_en": cat.name_en,
             "department": {"code": dep_code, "name": dep_name} if dep_code else None,
             "time_limit_hours": cat.time_limit_hours,
-            "closing_standard": cat.closing_standard})
+            "closing_standard": cat.closing_standard,
+            "dispatch_limit_hours": cat.dispatch_limit_hours,
+            "verification_limit_hours": cat.verification_limit_hours,
+            "working_time": {"dispatch": cat.dispatch_working,
+                             "handling": cat.handling_working,
+                             "verification": cat.verification_working}})
     return list(majors.values())

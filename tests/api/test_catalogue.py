@@ -340,3 +340,33 @@ def test_a_batch_import_routes_as_the_preview_does(client: TestClient, session: 
                  ["department"]["code"] for (_, category, *_), g in zip(CASES, places,
                                                                       strict=True)]
     assert imported == previewed == [department for _, _, department, _ in CASES]
+
+
+def test_a_categorys_step_limits_and_clocks_are_administered_and_used(
+        admin: TestClient, session: Session) -> None:
+    made = admin.put("/api/v1/categories/0197", json={
+        "major_code": "01", "name": "井盖缺失", "department": "CGJ", "time_limit_hours": 4,
+        "handling_working": True, "dispatch_limit_hours": 0.5})
+    assert made.status_code == 200, made.text
+    assert made.json()["handling_working"] is True
+    assert made.json()["dispatch_limit_hours"] == 0.5
+    g = basic_grids(session)[0]
+    friday = "2025-11-14T16:00:00+08:00"  # 1.5 working hours left that day
+    answer = _preview(admin, {"category": "0197", "location": _point(g), "at": friday}).json()
+    dispatch, handling, _ = answer["steps"]
+    assert (dispatch["working"], dispatch["time_limit_hours"]) == (False, 0.5)
+    assert datetime.fromisoformat(dispatch["due_at"]) == datetime.fromisoformat(
+        "2025-11-14T16:30:00+08:00")  # natural time
+    assert handling["working"] is True
+    assert datetime.fromisoformat(handling["due_at"]) == datetime.fromisoformat(
+        "2025-11-17T11:00:00+08:00")  # 1.5 h on Friday, 2.5 h from Monday 08:30
+    cleared = admin.put("/api/v1/categories/0197", json={"dispatch_limit_hours": 0})
+    assert cleared.json()["dispatch_limit_hours"] is None
+    table = admin.get("/api/v1/catalogue/categories.csv").text
+    header, *rows = table.splitlines()
+    assert "handling_working" in header
+    assert any(r.startswith("0197,") and "True" in r for r in rows)
+    public = admin.get("/api/v1/categories").json()
+    minor = next(c for m in public for c in m["categories"] if c["code"] == "0197")
+    assert minor["working_time"] == {"dispatch": False, "handling": True,
+                                     "verification": False}
