@@ -93,6 +93,13 @@ _ASK_CREATED = f"""
            {_KIND_OF_STATUS} = ANY(CAST(%(urgent)s AS text[])) AS urgent
     FROM events e
     WHERE e.public_token = ANY(CAST(%(tokens)s AS text[])) AND e.status = ANY(%(statuses)s)
+      -- only events someone will hear of (the recipients below, cheaply first): most
+      -- reports of a district whose handlers have no channel cost no more than this
+      AND CASE e.status
+          WHEN 'dispatched' THEN EXISTS (
+              SELECT 1 FROM users u JOIN user_channels c ON c.user_id = u.id AND c.active
+              WHERE u.active AND u.role = 'handler' AND u.department_id = e.department_id)
+          ELSE e.reporter_phone IS NOT NULL OR e.reporter_email IS NOT NULL END
 """
 #: :data:`_NOTIFY` for the events intake created (psycopg placeholders, for its pipeline)
 NOTIFY_CREATED_PG = _NOTIFY_SQL.format(ask=_ASK_CREATED)

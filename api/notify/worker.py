@@ -54,9 +54,23 @@ FROM notifications n
 JOIN events e ON e.id = n.event_id
 LEFT JOIN user_channels c ON c.id = n.user_channel_id
 WHERE n.status = 'pending' AND n.next_attempt_at <= :now
+  AND n.channel = ANY(CAST(:channels AS text[]))
 ORDER BY n.next_attempt_at, n.id
 LIMIT 1
 FOR UPDATE OF n SKIP LOCKED
+""")
+
+#: notifications of a channel this server has no configuration for: parked as dead letters
+#: at once, in one statement (an admin retries them once the channel is configured)
+_PARK_UNCONFIGURED = text("""
+WITH n AS (
+    UPDATE notifications SET status = 'dead', attempts = attempts + 1,
+           last_error = 'channel ' || channel || ' is not configured'
+    WHERE status = 'pending' AND NOT channel = ANY(CAST(:channels AS text[]))
+    RETURNING id, last_error
+)
+INSERT INTO notification_attempts (notification_id, at, ok, detail)
+SELECT id, :now, FALSE, last_error FROM n
 """)
 
 _MARK = text("""
@@ -124,17 +138,22 @@ class DeliveryWorker:
     def run_once(self, limit: int = 100) -> int:
         """Handle up to ``limit`` due notifications, each in its own transaction.
 
-        Returns how many were handled (sent, failed, or held by quiet hours).
+        Returns how many were handled (sent, failed, held by quiet hours, or parked
+        because their channel is not configured here).
         """
+        with self.engine.begin() as conn:
+            parked = conn.execute(_PARK_UNCONFIGURED, {"channels": sorted(self.channels),
+                                                       "now": self.clock()}).rowcount
         done = 0
         while done < limit and self._one():
             done += 1
-        return done
+        return done + parked
 
     def _one(self) -> bool:
         now = self.clock()
         with self.engine.begin() as conn:
-            found = conn.execute(_CLAIM, {"now": now}).mappings().one_or_none()
+            found = conn.execute(_CLAIM, {"now": now, "channels": sorted(self.channels)}
+                                 ).mappings().one_or_none()
             if found is None:
                 return False
             row = dict(found)
@@ -147,9 +166,7 @@ class DeliveryWorker:
         return True
 
     def _deliver(self, conn: Connection, row: Mapping[str, Any]) -> Result:
-        channel = self.channels.get(row["channel"])
-        if channel is None:
-            return Result(False, f"channel {row['channel']!r} is not configured")
+        channel = self.channels[row["channel"]]  # claimed only for configured channels
         address = self._address(conn, row)
         if address is None:
             return Result(False, "no readable address", retry=False)

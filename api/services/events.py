@@ -475,7 +475,9 @@ SELECT r->>'actor', r->>'address', 'event.create', 'event', CAST(e.id AS text),
                           'department_id', e.department_id),
        jsonb_build_object('channel', r->>'channel')
 FROM jsonb_array_elements(CAST(%(rows)s AS jsonb)) WITH ORDINALITY AS x(r, n)
-JOIN events AS e ON e.public_token = r->>'token'
+CROSS JOIN LATERAL (  -- one index lookup per report, never a scan of the events
+    SELECT id, status, department_id FROM events WHERE public_token = r->>'token' LIMIT 1
+) AS e
 WHERE r->>'key' IS NULL OR EXISTS (
     SELECT 1 FROM idempotency_keys AS k WHERE k.key = r->>'key' AND k.event_id = e.id)
 ORDER BY n

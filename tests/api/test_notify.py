@@ -390,3 +390,20 @@ def test_the_webhook_receiver_refuses_a_replayed_old_request(http: HttpCounterpa
     assert httpx.post(f"{http.base}/hook", content=body, headers=headers).status_code == 401
     headers[SIGNATURE_HEADER] = sign(SECRET, now, body)
     assert httpx.post(f"{http.base}/hook", content=body, headers=headers).status_code == 200
+
+
+def test_a_channel_this_server_has_not_configured_is_parked_at_once(
+        engine: Engine, lookup: IndexedGridLookup, cipher: PersonalCipher,
+        http: HttpCounterpart) -> None:
+    category, department = department_category(engine)
+    add_user(engine, "handler-sms-only", "handler", department=department,
+             channels=[{"channel": "sms", "address": "13900000002"}])
+    report(engine, lookup, cipher, category, points(engine)[0])
+    settings = NotifySettings(webhook_secret=SecretStr(SECRET))  # no SMS provider
+    worker = make_worker(engine, settings, cipher, Clock())
+    assert worker.run_once() == 1
+    [row] = [r for r in outbox(engine) if r["channel"] == "sms"]
+    assert (row["status"], row["attempts"], row["attempt_rows"]) == ("dead", 1, 1)
+    assert row["last_error"] == "channel sms is not configured"
+    assert worker.run_once() == 0  # parked once, not retried
+    assert not http.sms
