@@ -21,6 +21,7 @@ Every step writes an audit row (``grid_version.upload``, ``.repair``,
 ``.publish``, ``.discard``). Errors: 404 ``grid_layer_not_found`` /
 ``grid_version_not_found``, 409 ``grid_version_not_draft``, 422
 ``invalid_grids`` (the file), ``grid_topology`` (publish), ``effective_too_early``,
+``effective_in_future``,
 ``not_exclusive`` (repair of a layer that may overlap).
 """
 
@@ -290,6 +291,13 @@ def _check_effective(session: Session, found: GridVersion, effective: datetime) 
         raise InvalidInput("field 'effective_from': give the time with its offset "
                            "(2027-01-01T00:00+08:00)", code="invalid_field",
                            field="effective_from")
+    if effective > datetime.now(UTC):
+        # the map, QA, plates, analytics and the building and camera links follow the
+        # published version at once: a later date would show both layouts until then
+        raise InvalidInput("field 'effective_from': a version takes effect when it is "
+                           "published, from that time or an earlier one (events since are "
+                           "assigned again); publish it on the day it starts",
+                           code="effective_in_future", field="effective_from")
     latest = session.execute(text(
         "SELECT max(valid_from) FROM grids WHERE layer_id = :l AND valid_to IS NULL"),
         {"l": found.layer_id}).scalar()

@@ -169,7 +169,7 @@ def test_a_redrawn_layer_is_checked_repaired_and_published_from_a_date(
     assert actions == ["grid_version.upload", "grid_version.repair", "grid_version.publish"]
 
 
-def test_a_version_published_for_a_future_date_leaves_todays_grids_in_use(
+def test_a_version_cannot_be_published_for_a_later_date(
         admin: TestClient, session: Session, merge: dict[str, Any]) -> None:
     grids = _current(session)
     drawn = grids[grids["code"] != merge["b"]].copy()
@@ -177,16 +177,13 @@ def test_a_version_published_for_a_future_date_leaves_todays_grids_in_use(
         grids.set_index("code").geometry[merge["a"]], grids.set_index("code").geometry[merge["b"]])
     vid = _upload(admin, drawn).json()["id"]
     future = datetime.now().astimezone() + timedelta(days=30)
-    done = admin.post(f"/api/v1/grid-versions/{vid}/publish",
-                      json={"effective_from": future.isoformat()})
-    assert done.status_code == 200, done.text
-    assert done.json()["summary"]["events_reassigned"] == 0
+    refused = admin.post(f"/api/v1/grid-versions/{vid}/publish",
+                         json={"effective_from": future.isoformat()})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "effective_in_future"
     today = admin.get("/api/v1/grids", params={"layer": "basic", "limit": 1000}).json()
-    codes = {f["properties"]["code"] for f in today["features"]}
-    assert merge["b"] in codes  # still drawn and assigned until the date
-    later = admin.get("/api/v1/grids", params={
-        "layer": "basic", "limit": 1000, "at": (future + timedelta(days=1)).isoformat()}).json()
-    assert merge["b"] not in {f["properties"]["code"] for f in later["features"]}
+    assert merge["b"] in {f["properties"]["code"] for f in today["features"]}
+    assert admin.get(f"/api/v1/grid-versions/{vid}").json()["status"] == "draft"
 
 
 @pytest.mark.parametrize(("name", "body", "code"), [
