@@ -398,7 +398,7 @@ def test_a_channel_this_server_has_not_configured_is_parked_at_once(
     category, department = department_category(engine)
     add_user(engine, "handler-sms-only", "handler", department=department,
              channels=[{"channel": "sms", "address": "13900000002"}])
-    report(engine, lookup, cipher, category, points(engine)[0])
+    report(engine, lookup, cipher, category, points(engine)[10])  # where no other test reports
     settings = NotifySettings(webhook_secret=SecretStr(SECRET))  # no SMS provider
     worker = make_worker(engine, settings, cipher, Clock())
     assert worker.run_once() == 1
