@@ -161,18 +161,26 @@ def _hours(value: Any, field: str = "time_limit_hours") -> float:
     return hours
 
 
-_TRUE, _FALSE = ("true", "1", "yes", "是", "工作日"), ("false", "0", "no", "否", "自然日")
+#: words a CSV/XLSX cell may use for yes and no (a step's clock also says 工作日 / 自然日)
+TRUE_WORDS = frozenset({"true", "1", "yes", "y", "是", "工作日"})
+FALSE_WORDS = frozenset({"false", "0", "no", "n", "否", "自然日"})
 
 
-def _working(value: Any, field: str) -> bool:
-    """A step's clock from a flag (CSV/XLSX cells give text): working time or not."""
+def flag(value: Any, field: str, meaning: str = "true or false") -> bool:
+    """A yes/no cell (CSV and XLSX cells give text) as a bool; 422 naming ``field`` otherwise.
+
+    Examples
+    --------
+    >>> flag("是", "active"), flag("自然日", "handling_working"), flag(True, "active")
+    (True, False, True)
+    """
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in _TRUE or text in _FALSE:
-        return text in _TRUE
-    raise InvalidInput(f"field '{field}': true (working time) or false (natural time), "
-                       f"got {value!r}", code="invalid_field", field=field)
+    if text in TRUE_WORDS or text in FALSE_WORDS:
+        return text in TRUE_WORDS
+    raise InvalidInput(f"field '{field}': {meaning}, got {value!r}", code="invalid_field",
+                       field=field)
 
 
 def _apply_steps(cat: EventCategory, values: dict[str, Any]) -> None:
@@ -183,7 +191,8 @@ def _apply_steps(cat: EventCategory, values: dict[str, Any]) -> None:
             setattr(cat, field, None if cleared else _hours(given, field))
     for field in STEP_WORKING:
         if values.get(field) is not None:
-            setattr(cat, field, _working(values[field], field))
+            setattr(cat, field, flag(values[field], field,
+                                      "true (working time) or false (natural time)"))
 
 
 def _major_names(session: Session, major: str) -> tuple[str | None, str | None]:

@@ -109,18 +109,6 @@ def _check_columns(kind: str, frame: pd.DataFrame) -> None:
                            columns=missing)
 
 
-def _flag(value: Any) -> bool | None:
-    if value is None:
-        return None
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "y", "是"):
-        return True
-    if text in ("false", "0", "no", "n", "否"):
-        return False
-    raise InvalidInput(f"field 'active': true or false, got {value!r}", code="invalid_field",
-                       field="active")
-
-
 def _codes(value: Any) -> list[str] | None:
     return [c for c in _LIST.split(str(value)) if c] if value is not None else None
 
@@ -151,7 +139,7 @@ def _user(row: dict[str, Any], session: Session, by: Actor) -> str:
     name = str(row.get("name") or "").strip()
     role, department = row.get("role"), row.get("department_code")
     grids, areas = _codes(row.get("grids")), _codes(row.get("areas"))
-    active = _flag(row.get("active"))
+    active = None if row.get("active") is None else service.flag(row["active"], "active")
     try:
         user = users.user_by_name(session, name)
     except GisError:
