@@ -164,10 +164,10 @@ def print_profile(path: str, top: int = 12) -> None:
 
 def postmaster_pid(url: str) -> int:
     """The PostgreSQL server's process (the parent of a backend); same machine only."""
-    with psycopg.connect(_plain(url)) as conn:
+    with psycopg.connect(_plain(url)) as conn:  # read while the backend is there
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    fields = _stat(int(row[0]))
+        assert row is not None
+        fields = _stat(int(row[0]))
     assert fields is not None
     return int(fields[1])
 
