@@ -339,7 +339,7 @@ class TileService:
         request that arrived before it started; when a version moved the eviction
         runs as :meth:`sync` in a worker thread.
         """
-        if self.cache.max_bytes == 0 and self.cache.known_versions:
+        if self.cache.max_bytes == 0 and self.cache.known_versions and not self.replicas:
             return
         check = self._checks.get(asyncio.get_running_loop())
         if check is None:
@@ -353,9 +353,11 @@ class TileService:
         """Bring the cache (and the grid layers) up to date with every committed change.
 
         With caching off (``max_bytes == 0``) there is nothing to evict, and only
-        the first call, a forced one or an unknown layer id reads the versions.
+        the first call, a forced one or an unknown layer id reads the versions
+        (every call with replicas: a tile built on a lagging one is found by them).
         """
-        if force or self.cache.max_bytes > 0 or not self.cache.known_versions:
+        if (force or self.cache.max_bytes > 0 or not self.cache.known_versions
+                or self.replicas):
             self.cache.sync(self.engine.connect)
 
     def _statement(self, layer: Layer) -> str:
