@@ -49,6 +49,7 @@ bench: venv
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/tiles.py
+	$(BIN)/python bench/replica_reads.py
 
 clean-db:
 	-$(BIN)/gridgov db stop

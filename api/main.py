@@ -29,6 +29,7 @@ from api.notify import router as notify_router
 from api.openapi import document_errors
 from api.personal import router as personal_router
 from api.personal.cipher import PersonalCipher
+from api.replicas.routing import ReadReplicas
 from api.routers import (
     analytics,
     assign,
@@ -81,6 +82,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
                                     settings.db.statement_timeout_ms)
         app.state.engine = eng
         app.state.sessionmaker = make_sessionmaker(eng)
+        app.state.replicas = replicas = ReadReplicas(settings.db.read_urls(),
+                                                     settings.db.pool_size,
+                                                     settings.db.statement_timeout_ms)
         app.state.analytics_cache = ResultCache()
         app.state.grid_lookup = lookup = IndexedGridLookup(eng)
         app.state.intake_writer = writer = IntakeWriter(eng, lookup, settings.events,
@@ -101,6 +105,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
             gc.unfreeze()
             await writer.aclose()
             lookup.close()
+            replicas.dispose()
             if own:
                 eng.dispose()
 

@@ -29,6 +29,21 @@ class DatabaseSettings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=15_000, ge=0, validation_alias=AliasChoices("GRIDGOV_DB_STATEMENT_TIMEOUT_MS"))
 
+    #: streaming replicas for tiles, OGC features, stats and analytics (comma-separated
+    #: URLs; api/replicas); unset: everything reads the primary
+    database_read_url: str | None = None
+
+    def read_urls(self) -> tuple[str, ...]:
+        """The replicas' SQLAlchemy URLs (``GRIDGOV_DATABASE_READ_URL``), in order.
+
+        Examples
+        --------
+        >>> DatabaseSettings(database_read_url="postgresql://r1/d, postgres://r2/d").read_urls()
+        ('postgresql+psycopg://r1/d', 'postgresql+psycopg://r2/d')
+        """
+        return tuple(normalise_url(u.strip()) for u in (self.database_read_url or "").split(",")
+                     if u.strip())
+
     def resolved_url(self) -> str:
         """The SQLAlchemy URL: ``DATABASE_URL`` as given, else the embedded cluster's."""
         if self.database_url:

@@ -8,8 +8,17 @@ town into a fresh database and starts ``uvicorn`` with ``--workers`` processes
 the load generator steals little CPU from the server on this 2-core machine)
 for ``--seconds`` after a warm-up. Reports are spread over the grids, 10
 categories and unique ``Idempotency-Key`` headers. It prints sustained
-reports/s, p50/p99 latency and status counts, next to the anchor measured in
-the same run on the same server: ``GET /healthz`` (the HTTP floor).
+reports/s, p50/p99 latency and status counts between the two floors measured in
+the same run (``bench/intake_floors.py``): the HTTP floor (``GET
+/open311/v2/discovery.json``, no database, on the same server and clients) and
+the database floor (the intake's statements sent straight with psycopg in
+batches of the size the server's group commit reached, one connection per
+worker, same cluster and durability), the ratio of intake to the lower floor
+(goal >= 0.60), and the CPU per report from ``/proc/<pid>/stat`` of the server
+and of PostgreSQL's processes (backends, WAL writer, ...) in each of the three.
+``--profile PATH`` also samples the server with py-spy during intake and prints
+where its busy samples are. The machine is shared: absolute figures move between
+runs; the ratios of one run are what count.
 
 Trust cost (default; ``--before-trust none`` skips it): the same load on the
 server as it was before the trust layer (``bench/trust_baseline.py``: a
@@ -31,6 +40,7 @@ Usage::
     python bench/intake.py --url http://127.0.0.1:8000   # a running server with the sample
     python bench/intake.py --bulk 1000000
     python bench/intake.py --workers 1 --seconds 5 --repeats 5   # trust cost, shorter
+    python bench/intake.py --before-trust none --profile /tmp/intake.spy  # floors, profile
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +67,19 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.intake_floors import (  # noqa: E402
+    CpuMeter,
+    commits_of,
+    database_floor,
+    postmaster_pid,
+    prepare_batches,
+    print_cpu,
+    print_profile,
+)
 from bench.trust_baseline import BEFORE_TRUST  # noqa: E402
 
+#: the HTTP floor: a trivial public GET (no database, a small JSON body) on the same server
+HTTP_FLOOR = "/open311/v2/discovery.json"
 CATEGORIES = ("0101", "0102", "0103", "0104", "0105", "0106", "0401", "0402", "0403", "0404")
 
 
@@ -107,8 +129,9 @@ UNLIMITED = {"GRIDGOV_API_RATE_LIMIT_INTAKE": "100000000/minute"}
 
 
 @contextmanager
-def server(url: str, workers: int, tree: Path = REPO) -> Iterator[str]:
-    """``uvicorn api.main:app_from_env`` of the checkout ``tree`` with ``workers`` processes."""
+def server_process(url: str, workers: int, tree: Path = REPO) -> Iterator[tuple[str, int]]:
+    """``uvicorn api.main:app_from_env`` of the checkout ``tree`` with ``workers`` processes:
+    its base URL and process id."""
     import httpx
 
     port = _free_port()
@@ -128,10 +151,17 @@ def server(url: str, workers: int, tree: Path = REPO) -> Iterator[str]:
                 time.sleep(0.2)
         else:
             raise RuntimeError("server did not start")
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@contextmanager
+def server(url: str, workers: int, tree: Path = REPO) -> Iterator[str]:
+    """The base URL of :func:`server_process`."""
+    with server_process(url, workers, tree) as (base, _):
+        yield base
 
 
 def grid_points(url: str) -> list[tuple[float, float]]:
@@ -179,10 +209,11 @@ class Connection:
 
 
 async def _drive(base: str, make: Any, concurrency: int, warmup: float, seconds: float
-                 ) -> tuple[list[float], dict[int, int], float]:
+                 ) -> tuple[list[float], dict[int, int], int]:
     host, port = base.split("//")[1].split(":")
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    done = [0]  # requests answered, warm-up included
     start = time.perf_counter()
     measure_from, end = start + warmup, start + warmup + seconds
 
@@ -197,21 +228,27 @@ async def _drive(base: str, make: Any, concurrency: int, warmup: float, seconds:
             i += 1
             status, _ = await conn.request(method, path, body, headers)
             t1 = time.perf_counter()
+            done[0] += 1
             if t0 >= measure_from:
                 latencies.append(t1 - t0)
                 statuses[status] = statuses.get(status, 0) + 1
 
     await asyncio.gather(*(one(w) for w in range(concurrency)))
-    return latencies, statuses, seconds
+    return latencies, statuses, done[0]
 
 
 def run_load(base: str, make: Any, concurrency: int, warmup: float, seconds: float
              ) -> dict[str, Any]:
-    """Drive ``make(worker, i) -> (method, path, body, headers)``; summarise."""
-    lat, statuses, span = asyncio.run(_drive(base, make, concurrency, warmup, seconds))
+    """Drive ``make(worker, i) -> (method, path, body, headers)``; summarise.
+
+    ``rate``, ``p50``, ``p99`` and ``statuses`` are of the span after ``warmup``;
+    ``requests`` counts all answered, warm-up included.
+    """
+    lat, statuses, done = asyncio.run(_drive(base, make, concurrency, warmup, seconds))
     arr = np.array(lat) * 1000
-    return {"rate": len(arr) / span, "p50": float(np.percentile(arr, 50)) if len(arr) else 0,
-            "p99": float(np.percentile(arr, 99)) if len(arr) else 0, "statuses": statuses}
+    return {"rate": len(arr) / seconds, "p50": float(np.percentile(arr, 50)) if len(arr) else 0,
+            "p99": float(np.percentile(arr, 99)) if len(arr) else 0, "statuses": statuses,
+            "requests": done}
 
 
 def intake_maker(points: list[tuple[float, float]], token: str | None = None) -> Any:
@@ -237,19 +274,76 @@ def intake_maker(points: list[tuple[float, float]], token: str | None = None) ->
     return make
 
 
-def bench_intake(args: argparse.Namespace, base: str, url: str | None) -> None:
-    """Measure the anchor then intake on the same server."""
+@contextmanager
+def profiled(path: str | None, pid: int | None, seconds: float) -> Iterator[None]:
+    """Sample the server's Python stacks with ``py-spy`` into ``path`` (raw) meanwhile."""
+    if path is None or pid is None:
+        yield
+        return
+    spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                            str(pid), "--subprocesses", "--nonblocking", "-r", "200", "-d",
+                            str(int(seconds)), "-f", "raw", "-o", path],
+                           stdout=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        spy.wait(timeout=seconds + 60)
+        print_profile(path)
+
+
+def _metered(roots: dict[str, int] | None, run: Any) -> tuple[dict[str, Any], dict[str, float]]:
+    """``run()`` and the CPU its span cost the processes of ``roots`` (none without)."""
+    if roots is None:
+        return run(), {}
+    meter = CpuMeter(roots)
+    meter.start()
+    out = run()
+    return out, meter.stop()
+
+
+def bench_intake(args: argparse.Namespace, base: str, url: str | None,
+                 server_pid: int | None = None) -> None:
+    """The HTTP floor, intake and the database floor, in turn on the same server and cluster.
+
+    Without ``url`` (a remote server) only the HTTP floor and intake are measured.
+    """
     points = grid_points(url) if url else [(114.25, 22.72)]
-    anchor = run_load(base, lambda w, i: ("GET", "/api/v1/categories", b"", {}), args.concurrency,
-                      1.0, min(5.0, args.seconds))
-    result = run_load(base, intake_maker(points), args.concurrency, args.warmup, args.seconds)
-    print(f"anchor GET categories: {anchor['rate']:8.0f} req/s  p50 {anchor['p50']:6.1f} ms  "
-          f"p99 {anchor['p99']:6.1f} ms")
-    print(f"POST /api/v1/events : {result['rate']:8.0f} reports/s  p50 {result['p50']:6.1f} ms"
+    roots = ({"server": server_pid, "pg": postmaster_pid(url)}
+             if url and server_pid is not None else None)
+    http, http_cpu = _metered(roots, lambda: run_load(
+        base, lambda w, i: ("GET", HTTP_FLOOR, b"", {}), args.concurrency, 1.0, args.seconds))
+    since = datetime.now(UTC)
+    with profiled(args.profile, server_pid, args.warmup + args.seconds):
+        result, intake_cpu = _metered(roots, lambda: run_load(
+            base, intake_maker(points), args.concurrency, args.warmup, args.seconds))
+    print(f"HTTP floor (GET {HTTP_FLOOR}): {http['rate']:8.0f} req/s  p50 {http['p50']:6.1f} "
+          f"ms  p99 {http['p99']:6.1f} ms  statuses {http['statuses']}")
+    print(f"POST /api/v1/events    : {result['rate']:8.0f} reports/s  p50 {result['p50']:6.1f} ms"
           f"  p99 {result['p99']:6.1f} ms  statuses {result['statuses']}")
-    met = result["rate"] >= 500 and result["p99"] < 50
-    print(f"ratio intake/anchor : {result['rate'] / anchor['rate']:.3f}   goal >= 500 reports/s "
-          f"with p99 < 50 ms: {'met' if met else 'NOT met'}")
+    floors = {"HTTP": http["rate"]}
+    if url is not None:
+        reports, commits = commits_of(url, since)
+        size = max(1, round(reports / max(commits, 1)))
+        print(f"  group commit: {reports} reports in {commits} transactions "
+              f"(mean batch {reports / max(commits, 1):.1f})")
+        batches = prepare_batches(url, points, CATEGORIES)
+        db, db_cpu = _metered(roots, lambda: database_floor(
+            url, batches, size, args.workers, args.warmup, args.seconds))
+        print(f"database floor         : {db['rate']:8.0f} reports/s  (the intake statements "
+              f"by psycopg, batches of {size} on {args.workers} connection(s); per batch p50 "
+              f"{db['p50']:.1f} ms, p99 {db['p99']:.1f} ms)")
+        floors["database"] = db["rate"]
+    low = min(floors, key=lambda k: floors[k])
+    ratio = result["rate"] / floors[low]
+    print("ratio intake / floor  : " + ", ".join(
+        f"{result['rate'] / v:.3f} of the {k} floor" for k, v in floors.items()))
+    print(f"ratio to the lower ({low}) floor: {ratio:.3f}; goal >= 0.60: "
+          f"{'met' if ratio >= 0.6 else 'NOT met'}  (the machine is shared: absolute figures "
+          "move between runs, the ratios of one run are what count)")
+    if roots is not None:
+        print_cpu("HTTP floor (per request)", http_cpu, http["requests"])
+        print_cpu("intake", intake_cpu, result["requests"])
+        print_cpu("database floor", db_cpu, db["reports"])
 
 
 def bench_trust_cost(args: argparse.Namespace, url: str, sample: Path) -> None:
@@ -353,6 +447,8 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--warmup", type=float, default=3.0)
+    p.add_argument("--profile", metavar="PATH",
+                   help="sample the server's stacks with py-spy during intake (raw format)")
     p.add_argument("--bulk", type=int, default=0, help="time the import of N events")
     p.add_argument("--repeats", type=int, default=5, help="rounds of the trust comparison")
     p.add_argument("--before-trust", default=BEFORE_TRUST,
@@ -365,8 +461,8 @@ def main() -> None:
         if args.bulk:
             bench_bulk(url, args.bulk)
             return
-        with server(url, args.workers) as base:
-            bench_intake(args, base, url)
+        with server_process(url, args.workers) as (base, pid):
+            bench_intake(args, base, url, pid)
         if args.before_trust != "none":
             print("\n-- trust cost: today's server and the one before the trust layer, in turn")
             bench_trust_cost(args, url, sample)

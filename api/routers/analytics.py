@@ -8,10 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from api.auth.access import roles
 from api.deps import SessionDep
 from api.errors import APIError
+from api.replicas.routing import ReadSessionDep, caught_up
 from api.services import analytics as svc
 from api.validation import Text
 from gis_core.errors import InvalidInput
@@ -53,9 +55,16 @@ def _window(start: datetime | None, end: datetime | None) -> None:
 
 
 def _run(request: Request, session: SessionDep, name: str, params: dict[str, Any],
-         compute: Any) -> Any:
-    """Answer from the cache, or compute in the request's transaction (committed)."""
+         compute: Any, reader: Session | None = None) -> Any:
+    """Answer from the cache, or compute in the request's transaction (committed).
+
+    A read-only analysis given a ``reader`` (a replica's session) computes there
+    when the replica holds every change the cache key counts, else on the primary.
+    """
     def fresh() -> Any:
+        if reader is not None and reader is not session and caught_up(
+                reader.connection(), _engine(request), svc.DEPENDS[name]):
+            return compute(reader.connection())
         result = compute(session.connection())
         session.commit()
         return result
@@ -88,13 +97,13 @@ def coverage(request: Request, session: SessionDep, layer: LayerQ = "basic", gri
 @router.get("/coverage.tif", response_class=Response,
             responses={200: {"content": {TIFF: {}}}})
 @roles(*ANALYSTS)
-def coverage_tif(request: Request, session: SessionDep, layer: LayerQ = "basic",
-                 grid: GridQ = None,
+def coverage_tif(request: Request, session: SessionDep, reader: ReadSessionDep,
+                 layer: LayerQ = "basic", grid: GridQ = None,
                  cell_size_m: Annotated[float, Query(ge=1, le=500)] = 5.0) -> Response:
     """How many cameras see each cell, as a GeoTIFF in the territory's metric CRS."""
     params = {"layer": layer, "grid": grid, "cell": cell_size_m}
     data = _run(request, session, "coverage", {**params, "tif": True}, lambda conn: (
-        svc.coverage_geotiff(conn, layer, grid, cell_size_m)))
+        svc.coverage_geotiff(conn, layer, grid, cell_size_m)), reader=reader)
     return Response(data, media_type=TIFF, headers={
         "Content-Disposition": 'attachment; filename="coverage.tif"'})
 
@@ -118,8 +127,8 @@ class PlacementIn(BaseModel):
 
 @router.post("/camera-placement")
 @roles(*ANALYSTS)
-def camera_placement(request: Request, session: SessionDep, body: PlacementIn
-                     ) -> dict[str, Any]:
+def camera_placement(request: Request, session: SessionDep, reader: ReadSessionDep,
+                     body: PlacementIn) -> dict[str, Any]:
     """Recommend ``k`` new camera sites (Maximal Covering Location Problem, PySAL spopt).
 
     Each site comes with its ``gain``: the demand it adds to what the existing
@@ -128,7 +137,7 @@ def camera_placement(request: Request, session: SessionDep, body: PlacementIn
     params = body.model_dump()
     result: dict[str, Any] = _run(request, session, "placement", params, lambda conn: (
         svc.placement_report(conn, body.layer, body.grid, body.k, body.candidates,
-                             body.range_m, body.demand)))
+                             body.range_m, body.demand)), reader=reader)
     return result
 
 
@@ -156,7 +165,7 @@ def hot_spots(request: Request, session: SessionDep,
 
 @router.get("/emerging-hotspots")
 @roles(*ANALYSTS)
-def emerging_hot_spots(request: Request, session: SessionDep,
+def emerging_hot_spots(request: Request, session: SessionDep, reader: ReadSessionDep,
                        resolution: Annotated[int, Query(ge=0, le=15)] = 8,
                        step: Annotated[str, Query(description="time step: W, D, 2W, MS")] = "W",
                        start: FromQ = None, end: ToQ = None, category: CategoryQ = None,
@@ -167,13 +176,14 @@ def emerging_hot_spots(request: Request, session: SessionDep,
     params = {"resolution": resolution, "step": step, "from": start, "to": end,
               "category": category}
     result: dict[str, Any] = _run(request, session, "emerging", params, lambda conn: (
-        svc.emerging_report(conn, resolution, step, start, end, category)))
+        svc.emerging_report(conn, resolution, step, start, end, category)), reader=reader)
     return result
 
 
 @router.get("/anomalies")
 @roles(*ANALYSTS)
-def grid_anomalies(request: Request, session: SessionDep, layer: LayerQ = "basic",
+def grid_anomalies(request: Request, session: SessionDep, reader: ReadSessionDep,
+                   layer: LayerQ = "basic",
                    period: Annotated[Literal["day", "week", "month"], Query()] = "week",
                    at: Annotated[datetime | None, Query(description="only events before")]
                    = None,
@@ -185,13 +195,14 @@ def grid_anomalies(request: Request, session: SessionDep, layer: LayerQ = "basic
     params = {"layer": layer, "period": period, "at": at, "method": method,
               "by_category": by_category, "baseline": baseline}
     result: dict[str, Any] = _run(request, session, "anomalies", params, lambda conn: (
-        svc.anomaly_report(conn, layer, period, at, method, by_category, baseline)))
+        svc.anomaly_report(conn, layer, period, at, method, by_category, baseline)), reader=reader)
     return result
 
 
 @router.get("/density.tif", response_class=Response, responses={200: {"content": {TIFF: {}}}})
 @roles(*ANALYSTS)
-def density_tif(request: Request, session: SessionDep, start: FromQ = None, end: ToQ = None,
+def density_tif(request: Request, session: SessionDep, reader: ReadSessionDep,
+                start: FromQ = None, end: ToQ = None,
                 category: CategoryQ = None,
                 cell_size_m: Annotated[float, Query(ge=5, le=1000)] = 50.0,
                 bandwidth_m: Annotated[float, Query(ge=10, le=10000)] = 300.0) -> Response:
@@ -200,6 +211,6 @@ def density_tif(request: Request, session: SessionDep, start: FromQ = None, end:
     params = {"from": start, "to": end, "category": category, "cell": cell_size_m,
               "bw": bandwidth_m}
     data = _run(request, session, "density", params, lambda conn: (
-        svc.density_geotiff(conn, start, end, category, cell_size_m, bandwidth_m)))
+        svc.density_geotiff(conn, start, end, category, cell_size_m, bandwidth_m)), reader=reader)
     return Response(data, media_type=TIFF, headers={
         "Content-Disposition": 'attachment; filename="density.tif"'})

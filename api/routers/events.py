@@ -33,6 +33,7 @@ from api.errors import APIError
 from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature_collection
 from api.geojson import parse_bbox as _parse_bbox
 from api.media import images
+from api.nodes.locks import ESCALATION_LOCK_KEY, try_transaction_lock
 from api.personal.router import PersonalDep
 from api.personal.service import add_reporter
 from api.security.limits import check_json_depth
@@ -107,10 +108,12 @@ class EvaluationIn(BaseModel):
 
 # -- background escalation -------------------------------------------------------------
 def run_escalation(app: FastAPI) -> list[int]:
-    """Escalate overdue events once, in its own transaction."""
+    """Escalate overdue events once, in its own transaction (one API process at a time)."""
     settings: Settings = app.state.settings
     delay = timedelta(hours=settings.events.escalation_delay_hours)
     with app.state.sessionmaker() as session:
+        if not try_transaction_lock(session, ESCALATION_LOCK_KEY):  # another API process
+            return []
         ids = escalate_overdue(session, datetime.now(UTC), delay)
         session.commit()
     if ids:

@@ -20,11 +20,12 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Connection, text
 
 from api.auth.access import public
-from api.deps import SessionDep, SettingsDep
+from api.deps import SettingsDep
 from api.errors import APIError
 from api.ogc import cql
 from api.ogc.queryables import SCHEMA_JSON, queryables
 from api.openapi import ErrorFormat
+from api.replicas.routing import ReadSessionDep
 from api.services import ogc, ogc_html
 from api.validation import db_int
 from layers.model import Layer
@@ -180,7 +181,7 @@ def landing_page(request: Request, settings: SettingsDep) -> Response:
 
 @router.get("/api", include_in_schema=False)
 @public
-def service_desc(request: Request, session: SessionDep) -> JSONResponse:
+def service_desc(request: Request, session: ReadSessionDep) -> JSONResponse:
     """The OpenAPI definition of this OGC API (server ``/ogc``), one items path per collection."""
     doc = ogc.openapi(request.app.openapi(), _base(request), router.prefix,
                       available_layers(session.connection()), ITEMS_PARAMS)
@@ -210,7 +211,7 @@ def _collection_doc(conn: Connection, layer: Layer, base: str) -> dict[str, Any]
 
 @router.get("/collections", openapi_extra={"parameters": [F_PARAM]}, responses=AS_JSON)
 @public
-def collections(request: Request, session: SessionDep) -> Response:
+def collections(request: Request, session: ReadSessionDep) -> Response:
     """The feature collections: one per map layer."""
     _only_f(request)
     html = wants_html(request)
@@ -226,7 +227,7 @@ def collections(request: Request, session: SessionDep) -> Response:
 @router.get("/collections/{collection_id}", openapi_extra={"parameters": [F_PARAM]},
             responses=AS_JSON)
 @public
-def collection(collection_id: str, request: Request, session: SessionDep) -> Response:
+def collection(collection_id: str, request: Request, session: ReadSessionDep) -> Response:
     """One feature collection: title, extent, links."""
     _only_f(request)
     html = wants_html(request)
@@ -255,7 +256,8 @@ def _page_links(request: Request, query: ogc.ItemsQuery, returned: int, total: i
             responses={200: {"content": {SCHEMA_JSON: {},
                                          ogc.HTML: {"schema": {"type": "string"}}}}})
 @public
-def collection_queryables(collection_id: str, request: Request, session: SessionDep) -> Response:
+def collection_queryables(collection_id: str, request: Request, session: ReadSessionDep
+                          ) -> Response:
     """The properties a filter or sortby of the collection may name, as a JSON Schema."""
     _only_f(request)
     html = wants_html(request)
@@ -268,7 +270,7 @@ def collection_queryables(collection_id: str, request: Request, session: Session
 @router.get("/collections/{collection_id}/items", openapi_extra={"parameters": ITEMS_PARAMS},
             response_class=Response, responses=AS_GEOJSON)
 @public
-def items(collection_id: str, request: Request, session: SessionDep) -> Response:
+def items(collection_id: str, request: Request, session: ReadSessionDep) -> Response:
     """Features of a collection, by bbox, time and property values, a page at a time."""
     html = wants_html(request)
     conn = session.connection()
@@ -292,7 +294,8 @@ def items(collection_id: str, request: Request, session: SessionDep) -> Response
             openapi_extra={"parameters": [F_PARAM]}, response_class=Response,
             responses=AS_GEOJSON)
 @public
-def item(collection_id: str, feature_id: str, request: Request, session: SessionDep) -> Response:
+def item(collection_id: str, feature_id: str, request: Request, session: ReadSessionDep
+         ) -> Response:
     """One feature of a collection."""
     _only_f(request)
     html = wants_html(request)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from api.auth.access import Staff
-from api.deps import SessionDep
+from api.replicas.routing import ReadSessionDep
 from api.services import kpi
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
 
 @router.get("/events", description=(kpi.__doc__ or "").replace("``", "`"))
 def event_stats(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Staff,
     group_by: Literal["grid", "community", "street", "department", "category"] = "grid",
     start: Annotated[datetime | None, Query(alias="from", description="reported at or after")]

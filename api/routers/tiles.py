@@ -46,7 +46,8 @@ async def get_tiles(request: Request) -> TileService:
         settings = await tile_settings(request)
         service = tile_service_for(request.app.state.engine, settings.cache_bytes,
                                    settings.connections,
-                                   request.app.state.settings.db.statement_timeout_ms)
+                                   request.app.state.settings.db.statement_timeout_ms,
+                                   request.app.state.settings.db.read_urls())
         request.app.state.tile_service = service
     return service
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import math
 import threading
 import time
@@ -44,7 +45,7 @@ import numpy as np
 import psycopg
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
 from gis_core.errors import InvalidInput, NotFound
@@ -305,10 +306,15 @@ class TileService:
         Memory budget of the cache; 0 disables caching.
     statement_timeout_ms
         Tile statements running longer are cancelled (None: no limit).
+    read_urls
+        Streaming replicas that build the tiles (in turn); the versions and any
+        tile a lagging replica would build older than them stay on ``engine``'s
+        primary (``api/replicas``).
     """
 
     def __init__(self, engine: Engine, max_bytes: int, registry: Registry = REGISTRY,
-                 connections: int = 4, statement_timeout_ms: int | None = None) -> None:
+                 connections: int = 4, statement_timeout_ms: int | None = None,
+                 read_urls: tuple[str, ...] = ()) -> None:
         self.engine = engine
         self.registry = registry
         self.cache = TileCache(max_bytes, registry)
@@ -317,6 +323,12 @@ class TileService:
             hide_password=False)
         self._options = tile_connect_options(statement_timeout_ms)
         self.connections = TileConnections(self._libpq_url, connections, self._options)
+        self.replicas = [TileConnections(_libpq(url), connections, self._options)
+                         for url in read_urls]
+        self._turn = itertools.cycle(self.replicas or [self.connections])
+        self._turn_lock = threading.Lock()
+        #: tiles a lagging replica would have built from older versions, built on the primary
+        self.primary_fallbacks = 0
         self._checks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, VersionCheck] = (
             weakref.WeakKeyDictionary())
 
@@ -327,7 +339,7 @@ class TileService:
         request that arrived before it started; when a version moved the eviction
         runs as :meth:`sync` in a worker thread.
         """
-        if self.cache.max_bytes == 0 and self.cache.known_versions:
+        if self.cache.max_bytes == 0 and self.cache.known_versions and not self.replicas:
             return
         check = self._checks.get(asyncio.get_running_loop())
         if check is None:
@@ -341,9 +353,11 @@ class TileService:
         """Bring the cache (and the grid layers) up to date with every committed change.
 
         With caching off (``max_bytes == 0``) there is nothing to evict, and only
-        the first call, a forced one or an unknown layer id reads the versions.
+        the first call, a forced one or an unknown layer id reads the versions
+        (every call with replicas: a tile built on a lagging one is found by them).
         """
-        if force or self.cache.max_bytes > 0 or not self.cache.known_versions:
+        if (force or self.cache.max_bytes > 0 or not self.cache.known_versions
+                or self.replicas):
             self.cache.sync(self.engine.connect)
 
     def _statement(self, layer: Layer) -> str:
@@ -356,6 +370,38 @@ class TileService:
         sql = str(stmt.compile(dialect=PSYCOPG_DIALECT))  # :name -> %(name)s
         self._sql[layer.id] = (layer, sql)
         return sql
+
+    def _reader(self) -> TileConnections:
+        with self._turn_lock:
+            return next(self._turn)
+
+    def _behind(self, layer: Layer, row: tuple[Any, ...]) -> bool:
+        """Whether a tile row was built before changes the cache has synced to."""
+        versions, known = row[2] or {}, self.cache.known_versions
+        if any(versions.get(t, 0) < known.get(t, 0) for t in layer.tables):
+            self.primary_fallbacks += 1
+            return True
+        return False
+
+    def _fetch(self, layer: Layer, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        reader, sql = self._reader(), self._statement(layer)
+        row = reader.fetch(sql, params)
+        if reader is not self.connections and self._behind(layer, row):
+            row = self.connections.fetch(sql, params)
+        return row
+
+    async def _afetch(self, layer: Layer, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        reader, sql = self._reader(), self._statement(layer)
+        row = await reader.afetch(sql, params)
+        if reader is not self.connections and self._behind(layer, row):
+            row = await self.connections.afetch(sql, params)
+        return row
+
+    def close(self) -> None:
+        """Close the tile connections (primary and replicas) and the engine."""
+        for conns in (self.connections, *self.replicas):
+            conns.close()
+        self.engine.dispose()
 
     def _without_query(self, layer: Layer, z: int, x: int, y: int,
                        filters: Mapping[str, str] | None
@@ -388,7 +434,7 @@ class TileService:
         hit, key, params = self._without_query(layer, z, x, y, filters)
         if hit is not None:
             return hit
-        return self._built(layer, key, self.connections.fetch(self._statement(layer), params))
+        return self._built(layer, key, self._fetch(layer, params))
 
     async def alayer_tile(self, layer: Layer, z: int, x: int, y: int,
                           filters: Mapping[str, str] | None = None) -> CachedTile:
@@ -396,8 +442,7 @@ class TileService:
         hit, key, params = self._without_query(layer, z, x, y, filters)
         if hit is not None:
             return hit
-        row = await self.connections.afetch(self._statement(layer), params)
-        return self._built(layer, key, row)
+        return self._built(layer, key, await self._afetch(layer, params))
 
     async def atile(self, layer_ids: list[str], z: int, x: int, y: int,
                     filters: Mapping[str, str] | None = None) -> tuple[bytes, str]:
@@ -572,6 +617,11 @@ class TileConnections:
             conn.close()
 
 
+def _libpq(url: str) -> str:
+    """A SQLAlchemy URL as libpq takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def split_filters(layers: list[Layer], filters: Mapping[str, str]
                   ) -> dict[str, dict[str, str]]:
     """The filters each layer declares; raise :class:`InvalidInput` for invalid or unknown ones."""
@@ -605,21 +655,23 @@ def make_tile_engine(url: Any, pool_size: int = 4, statement_timeout_ms: int | N
                                        "prepare_threshold": 0})
 
 
-_SERVICES: dict[tuple[str, int | None], TileService] = {}
+_SERVICES: dict[tuple[str, int | None, tuple[str, ...]], TileService] = {}
 _SERVICES_LOCK = threading.Lock()
 
 
 def tile_service_for(engine: Engine, max_bytes: int, connections: int = 4,
-                     statement_timeout_ms: int | None = None) -> TileService:
-    """The process-wide tile service of ``engine``'s database (one per URL and timeout)."""
-    key = (engine.url.render_as_string(hide_password=False), statement_timeout_ms)
+                     statement_timeout_ms: int | None = None, read_urls: tuple[str, ...] = ()
+                     ) -> TileService:
+    """The process-wide tile service of ``engine``'s database (per URL, timeout, replicas)."""
+    key = (engine.url.render_as_string(hide_password=False), statement_timeout_ms, read_urls)
     with _SERVICES_LOCK:
         service = _SERVICES.get(key)
         if service is None:
             service = TileService(make_tile_engine(engine.url,
                                                    statement_timeout_ms=statement_timeout_ms),
                                   max_bytes, connections=connections,
-                                  statement_timeout_ms=statement_timeout_ms)
+                                  statement_timeout_ms=statement_timeout_ms,
+                                  read_urls=read_urls)
             _SERVICES[key] = service
         return service
 
@@ -628,6 +680,5 @@ def dispose_tile_services() -> None:
     """Close every tile engine (tests and shutdown)."""
     with _SERVICES_LOCK:
         for service in _SERVICES.values():
-            service.connections.close()
-            service.engine.dispose()
+            service.close()
         _SERVICES.clear()
