@@ -194,6 +194,9 @@ class NotifySettings(BaseSettings):
     smtp_from: str = "gridgov@localhost"
     #: the HMAC-SHA256 key of signed webhooks (receivers hold the same)
     webhook_secret: SecretStr | None = None
+    #: let configured URLs (webhooks, neighbours' endpoints) reach loopback and private
+    #: addresses (``api.egress.guard``); off: such URLs are refused (SSRF)
+    allow_internal_urls: bool = False
     sms_base_url: str | None = None
     sms_api_key: SecretStr | None = None
     wecom_base_url: str = "https://qyapi.weixin.qq.com"
