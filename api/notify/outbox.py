@@ -45,9 +45,22 @@ _LEVELS_SQL = "(ARRAY[{}])".format(", ".join(f"'{lv}'" for lv in reversed(ADMIN_
 RESPONSIBLE = ("u.role = 'dispatcher' AND CASE WHEN {area} IS NOT NULL "
                "THEN CAST(u.area_codes AS text[]) @> ARRAY[CAST({area} AS text)] "
                "ELSE cardinality(u.area_codes) = 0 AND cardinality(u.grid_codes) = 0 END")
-#: the area of an event row ``{e}`` at its escalation level
-LEVEL_AREA = ("gridgov_level_area({e}.community_code, {e}.street_code, "
-              + _LEVELS_SQL + "[coalesce(({e}.attributes->>'escalation_level')::int, 0) + 1])")
+
+
+def level_area_sql(event: str, level: str | None = None) -> str:
+    """SQL of the area of event row ``event`` at escalation level ``level`` (SQL, 0-3).
+
+    ``level`` defaults to the event's current level.
+
+    Examples
+    --------
+    >>> level_area_sql("e", "1").endswith("'district', 'city'])[1 + 1])")
+    True
+    """
+    level = level or f"coalesce(({event}.attributes->>'escalation_level')::int, 0)"
+    return (f"gridgov_level_area({event}.community_code, {event}.street_code, "
+            f"{_LEVELS_SQL}[{level} + 1])")
+
 
 #: the lifecycle actions someone hears about, and the kind of their notifications
 ACTION_KINDS = {"dispatch": "dispatched", "escalate": "escalated",
@@ -63,7 +76,8 @@ _ASK = """
 _NOTIFY_SQL = """
 WITH RECURSIVE ask AS ({ask}), ev AS (
     SELECT DISTINCT e.id, e.community_code, e.street_code, e.department_id, e.grids,
-           e.reporter_phone, e.reporter_email, {level_area} AS level_area
+           e.reporter_phone, e.reporter_email, {level_area} AS level_area,
+           coalesce((e.attributes->>'escalation_level')::int, 0) AS level
     FROM events e JOIN ask ON ask.event_id = e.id
 ), up(id, code) AS (
     SELECT id, CAST(unnest(ARRAY[community_code, street_code]) AS text) FROM ev
@@ -79,7 +93,9 @@ WITH RECURSIVE ask AS ({ask}), ev AS (
                                    ELSE jsonb_build_array(kv.value) END) AS g(code)
     GROUP BY ev.id
 ), staff AS (
-    SELECT ask.event_id, ask.kind, ask.urgent, c.id AS channel_id, c.channel, c.language
+    SELECT ask.event_id, ask.kind, ask.urgent, c.id AS channel_id, c.channel, c.language,
+           CASE WHEN ask.kind IN ('overdue', 'escalated')
+                THEN jsonb_build_object('level', ev.level) ELSE '{{}}'::jsonb END AS payload
     FROM ask JOIN ev ON ev.id = ask.event_id
     LEFT JOIN areas ON areas.id = ev.id LEFT JOIN cells ON cells.id = ev.id
     JOIN users u ON u.active
@@ -94,18 +110,18 @@ WITH RECURSIVE ask AS ({ask}), ev AS (
        OR CAST(u.grid_codes AS text[]) && coalesce(cells.codes, ARRAY[]::text[])
 )
 INSERT INTO notifications (kind, event_id, user_channel_id, reporter_field, channel, language,
-                           urgent)
-SELECT kind, event_id, channel_id, NULL, channel, language, urgent FROM staff
+                           urgent, payload)
+SELECT kind, event_id, channel_id, NULL, channel, language, urgent, payload FROM staff
 UNION ALL
 SELECT ask.kind, ev.id, NULL,
        CASE WHEN ev.reporter_phone IS NOT NULL THEN 'phone' ELSE 'email' END,
        CASE WHEN ev.reporter_phone IS NOT NULL THEN 'sms' ELSE 'email' END,
-       NULL, ask.urgent
+       NULL, ask.urgent, '{{}}'::jsonb
 FROM ask JOIN ev ON ev.id = ask.event_id
 WHERE ask.kind IN ('duplicate', 'closed')
   AND (ev.reporter_phone IS NOT NULL OR ev.reporter_email IS NOT NULL)
 """
-_NOTIFY_SQL = _NOTIFY_SQL.replace("{level_area}", LEVEL_AREA.format(e="e")).replace(
+_NOTIFY_SQL = _NOTIFY_SQL.replace("{level_area}", level_area_sql("e")).replace(
     "{responsible}", RESPONSIBLE.format(area="ev.level_area"))
 _NOTIFY = text(_NOTIFY_SQL.format(ask=_ASK))
 

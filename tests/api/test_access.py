@@ -53,6 +53,7 @@ EVENT_ROUTES = {
     ("GET", "/api/v1/events/{event_id}/reporter"),
     ("GET", "/api/v1/events/{event_id}/deadline-requests"),
     ("POST", "/api/v1/events/{event_id}/deadline-requests"),
+    ("GET", "/api/v1/events/{event_id}/escalation"),
 }
 
 #: staff routes that list or count events: filtered by scope (tests below)
