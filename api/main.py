@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import api
 from api import security
+from api.alerts import router as alerts_router
 from api.audit import router as audit_router
 from api.auth import router as auth
 from api.auth.access import gate
@@ -127,7 +128,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
                    categories, open311, ogc, web, events, stats, analytics, auth,
                    personal_router, audit_router, catalogue_router, grid_versions_router,
                    tracking_router, notify_router, calendar_router, escalation_router,
-                   joint_router):
+                   joint_router, alerts_router):
         app.include_router(module.router)
     document_errors(app)
     return app

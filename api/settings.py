@@ -124,6 +124,8 @@ class EventSettings(BaseSettings):
     duplicate_window_hours: float = 24.0
     escalation_delay_hours: float = 24.0
     escalation_interval_seconds: float = 300.0
+    #: how often stored anomaly alerts are computed and notified (``api.alerts``; 0: off)
+    anomaly_interval_seconds: float = Field(default=3600.0, ge=0)
     #: largest photo file (bytes), uploaded with a report or to the QR scan
     max_photo_bytes: int = 10_000_000
     #: most photos (files and URLs together) of one report

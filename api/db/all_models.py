@@ -4,6 +4,7 @@ Each feature keeps its models in its own module next to ``models.py``; add the
 import here (Alembic's env and the tests read the metadata through this module).
 """
 
+from api.alerts import models as alert_models  # noqa: F401
 from api.audit import models as audit_models  # noqa: F401
 from api.auth import models as auth_models  # noqa: F401
 from api.calendar import models as calendar_models  # noqa: F401

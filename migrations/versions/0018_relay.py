@@ -6,7 +6,8 @@ values of the message's template. ``gridgov_level_area(community, street,
 level)`` is the admin area of an event at an escalation level (its community,
 street, district or city), the one home of that rule for the outbox and the
 escalation queues. ``event_subtasks`` holds the lead and assisting
-departments' sub-tasks of a jointly handled case.
+departments' sub-tasks of a jointly handled case; ``anomaly_alerts`` the
+anomaly alerts the schedule found (one per grid, period and category).
 
 Revision ID: 0018_relay
 Revises: 0017
@@ -90,9 +91,28 @@ def upgrade() -> None:
     )
     op.create_index("uq_event_subtasks_lead", "event_subtasks", ["event_id"], unique=True,
                     postgresql_where=sa.text("role = 'lead'"))
+    op.create_table(
+        "anomaly_alerts",
+        sa.Column("id", sa.BigInteger(), primary_key=True),
+        sa.Column("layer", sa.String(length=64), nullable=False),
+        sa.Column("grid_code", sa.String(length=32), nullable=False),
+        sa.Column("period", sa.String(length=32), nullable=False),
+        sa.Column("category", sa.String(length=16), nullable=True),
+        sa.Column("area_code", sa.String(length=12), nullable=True),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("expected", sa.Float(), nullable=False),
+        sa.Column("severity", sa.String(length=8), nullable=False),
+        sa.Column("created_at", TS, server_default=sa.func.now(), nullable=False),
+        sa.Column("acknowledged_at", TS, nullable=True),
+        sa.Column("acknowledged_by", sa.Text(), nullable=True),
+    )
+    op.create_index("ix_anomaly_alerts_grid_code", "anomaly_alerts", ["grid_code"])
+    op.execute("ALTER TABLE anomaly_alerts ADD CONSTRAINT uq_anomaly_alerts_key "
+               "UNIQUE NULLS NOT DISTINCT (layer, grid_code, period, category)")
 
 
 def downgrade() -> None:
+    op.drop_table("anomaly_alerts")
     op.drop_index("uq_event_subtasks_lead", table_name="event_subtasks")
     op.drop_table("event_subtasks")
     op.execute("DROP FUNCTION IF EXISTS gridgov_level_area(text, text, text)")

@@ -81,7 +81,7 @@ FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name":
         "service_request_id": "1", "code": "G0", "token_id": "1", "kind": "rules",
         "rule_id": "1", "version_id": "1", "notification_id": "1",
         "request_id": "1", "calendar_code": "default", "day": "2025-10-01",
-        "department": "CGJ"}
+        "department": "CGJ", "alert_id": "1"}
 
 
 def _routes() -> list[tuple[str, str, Any]]:
