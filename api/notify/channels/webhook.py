@@ -63,6 +63,8 @@ class WebhookChannel:
         self.secret = settings.webhook_secret.get_secret_value()
         self.timeout = settings.timeout_seconds
         self.allow_internal = settings.allow_internal_urls
+        #: one client for every message: its connections are kept alive between sends
+        self.client = httpx.Client(timeout=self.timeout)
 
     def send(self, message: Message) -> Result:
         """POST ``{key, kind, event_id, subject, body}`` to ``message.address``.
@@ -82,8 +84,7 @@ class WebhookChannel:
                    SIGNATURE_HEADER: sign(self.secret, stamp, body),
                    "Idempotency-Key": message.key}
         try:
-            resp = httpx.post(message.address, content=body, headers=headers,
-                              timeout=self.timeout)
+            resp = self.client.post(message.address, content=body, headers=headers)
         except httpx.HTTPError as exc:
             return Result(False, f"webhook: {exc!r}")
         return http_result(resp.status_code, resp.text)
