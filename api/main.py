@@ -22,6 +22,7 @@ from api.auth.access import gate
 from api.auth.principal import ScopeCache
 from api.auth.throttle import SignInThrottle
 from api.calendar import router as calendar_router
+from api.camera_feed import router as camera_feed_router
 from api.catalogue import router as catalogue_router
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
@@ -128,7 +129,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
                    categories, open311, ogc, web, events, stats, analytics, auth,
                    personal_router, audit_router, catalogue_router, grid_versions_router,
                    tracking_router, notify_router, calendar_router, escalation_router,
-                   joint_router, alerts_router):
+                   joint_router, alerts_router, camera_feed_router):
         app.include_router(module.router)
     document_errors(app)
     return app

@@ -8,6 +8,7 @@ from api.alerts import models as alert_models  # noqa: F401
 from api.audit import models as audit_models  # noqa: F401
 from api.auth import models as auth_models  # noqa: F401
 from api.calendar import models as calendar_models  # noqa: F401
+from api.camera_feed import models as camera_feed_models  # noqa: F401
 from api.db import (
     models,  # noqa: F401
     models_events,  # noqa: F401

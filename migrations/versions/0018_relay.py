@@ -7,7 +7,8 @@ level)`` is the admin area of an event at an escalation level (its community,
 street, district or city), the one home of that rule for the outbox and the
 escalation queues. ``event_subtasks`` holds the lead and assisting
 departments' sub-tasks of a jointly handled case; ``anomaly_alerts`` the
-anomaly alerts the schedule found (one per grid, period and category).
+anomaly alerts the schedule found (one per grid, period and category);
+``camera_links`` a camera's key (its SHA-256) and last heartbeat.
 
 Revision ID: 0018_relay
 Revises: 0017
@@ -109,9 +110,20 @@ def upgrade() -> None:
     op.create_index("ix_anomaly_alerts_grid_code", "anomaly_alerts", ["grid_code"])
     op.execute("ALTER TABLE anomaly_alerts ADD CONSTRAINT uq_anomaly_alerts_key "
                "UNIQUE NULLS NOT DISTINCT (layer, grid_code, period, category)")
+    op.create_table(
+        "camera_links",
+        sa.Column("camera_id", sa.Integer(), sa.ForeignKey(
+            "cameras.id", ondelete="CASCADE", name="fk_camera_links_camera_id_cameras"),
+            primary_key=True),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", TS, server_default=sa.func.now(), nullable=False),
+        sa.Column("last_heartbeat_at", TS, nullable=True),
+        sa.UniqueConstraint("key_hash", name="uq_camera_links_key_hash"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("camera_links")
     op.drop_table("anomaly_alerts")
     op.drop_index("uq_event_subtasks_lead", table_name="event_subtasks")
     op.drop_table("event_subtasks")

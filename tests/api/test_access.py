@@ -43,6 +43,7 @@ PUBLIC = {
     ("GET", "/"), ("GET", "/static/{path:path}"), ("GET", "/vendor/{package}/{path:path}"),
     ("GET", "/api/v1/web/config"), ("GET", "/docs"),
     ("GET", "/sign-in"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/cameras/{code}/heartbeat"),
 }
 
 #: staff routes on one event: a user outside the event's scope gets 403
