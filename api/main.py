@@ -15,16 +15,20 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import api
 from api import security
+from api.alerts import router as alerts_router
 from api.audit import router as audit_router
 from api.auth import router as auth
 from api.auth.access import gate
 from api.auth.principal import ScopeCache
 from api.auth.throttle import SignInThrottle
 from api.calendar import router as calendar_router
+from api.camera_feed import router as camera_feed_router
 from api.catalogue import router as catalogue_router
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
+from api.escalation import router as escalation_router
 from api.grids import router as grid_versions_router
+from api.joint import router as joint_router
 from api.notify import router as notify_router
 from api.openapi import document_errors
 from api.personal import router as personal_router
@@ -129,7 +133,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
                    categories, open311, ogc, web, events, stats, analytics, auth,
                    personal_router, audit_router, catalogue_router, grid_versions_router,
-                   tracking_router, notify_router, calendar_router):
+                   tracking_router, notify_router, calendar_router, escalation_router,
+                   joint_router, alerts_router, camera_feed_router):
         app.include_router(module.router)
     document_errors(app)
     return app

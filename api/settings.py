@@ -139,6 +139,8 @@ class EventSettings(BaseSettings):
     duplicate_window_hours: float = 24.0
     escalation_delay_hours: float = 24.0
     escalation_interval_seconds: float = 300.0
+    #: how often stored anomaly alerts are computed and notified (``api.alerts``; 0: off)
+    anomaly_interval_seconds: float = Field(default=3600.0, ge=0)
     #: largest photo file (bytes), uploaded with a report or to the QR scan
     max_photo_bytes: int = 10_000_000
     #: most photos (files and URLs together) of one report
@@ -209,6 +211,9 @@ class NotifySettings(BaseSettings):
     smtp_from: str = "gridgov@localhost"
     #: the HMAC-SHA256 key of signed webhooks (receivers hold the same)
     webhook_secret: SecretStr | None = None
+    #: let configured URLs (webhooks, neighbours' endpoints) reach loopback and private
+    #: addresses (``api.egress.guard``); off: such URLs are refused (SSRF)
+    allow_internal_urls: bool = False
     sms_base_url: str | None = None
     sms_api_key: SecretStr | None = None
     wecom_base_url: str = "https://qyapi.weixin.qq.com"

@@ -1,13 +1,16 @@
-"""Tables of notifications (migration 0017): users' channels, the outbox, attempts, templates.
+"""Tables of notifications (0017, 0018): users' channels, the outbox, attempts, templates.
 
 A notification is one message to one recipient: a staff user's channel
 (``user_channel_id``) or an event's reporter (``reporter_field``: which
-encrypted contact of the event; the clear contact is never stored here).
+encrypted contact of the event; the clear contact is never stored here). It is
+about an event, or (kinds in :data:`PAYLOAD_KINDS`) about something else whose
+template values it carries in ``payload``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -31,8 +34,11 @@ from api.db.models import Base, _in
 CHANNELS = ("email", "webhook", "sms", "wecom")
 LANGUAGES = ("zh", "en")
 #: what a notification is about; the urgent kinds ignore quiet hours
-KINDS = ("dispatched", "overdue", "escalated", "duplicate", "closed")
-URGENT_KINDS = frozenset({"overdue", "escalated"})
+KINDS = ("dispatched", "overdue", "escalated", "duplicate", "closed", "subtask", "visit_due",
+         "anomaly")
+URGENT_KINDS = frozenset({"overdue", "escalated", "anomaly"})
+#: kinds about no event: their template values come from the notification's ``payload``
+PAYLOAD_KINDS = ("visit_due", "anomaly")
 STATUSES = ("pending", "sent", "dead")
 
 
@@ -67,6 +73,8 @@ class Notification(Base):
         CheckConstraint("(user_channel_id IS NULL) <> (reporter_field IS NULL)",
                         name="one_recipient"),
         CheckConstraint("reporter_field IN ('phone', 'email')", name="reporter_field"),
+        CheckConstraint("event_id IS NOT NULL OR kind IN ('visit_due', 'anomaly')",
+                        name="about_something"),
         Index("ix_notifications_due", "next_attempt_at", "id",
               postgresql_where=text("status = 'pending'")),
     )
@@ -75,8 +83,8 @@ class Notification(Base):
     key: Mapped[str] = mapped_column(Text, unique=True,
                                      server_default=text("gen_random_uuid()::text"))
     kind: Mapped[str] = mapped_column(String(16))
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"),
-                                          index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"),
+                                                 index=True)
     user_channel_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_channels.id", ondelete="CASCADE"))
     reporter_field: Mapped[str | None] = mapped_column(String(8))
@@ -92,6 +100,9 @@ class Notification(Base):
                                                       server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: the template values of a kind about no event (:data:`PAYLOAD_KINDS`)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict,
+                                                    server_default=text("'{}'::jsonb"))
 
 
 class NotificationAttempt(Base):

@@ -6,13 +6,21 @@ back takes its notifications with it. Who hears what:
 
 - ``dispatched``: active handlers of the event's department (within their
   areas or grids when they have some), on each of their active channels;
-- ``overdue``, ``escalated``: active dispatchers whose scope covers the event
-  (their areas, or any area above the event's community or street; their
-  grids; no areas and no grids: the whole territory);
+- ``overdue``, ``escalated``: the responsible people of the event's escalation
+  level (:data:`RESPONSIBLE`: active dispatchers whose own areas hold the
+  event's area at that level, ``gridgov_level_area``: its community, street,
+  district or city; the command centre's dispatchers, with no areas and no
+  grids, when the territory has no area at that level);
+- ``subtask``: active handlers of the departments given a sub-task of a joint
+  case (``api.joint``), as for ``dispatched``;
 - ``duplicate``, ``closed``: the event's reporter, by SMS when they left a
   phone, else by e-mail when they left one (the row names the encrypted field;
   the worker decrypts it at send time and writes in
   ``GRIDGOV_NOTIFY_REPORTER_LANGUAGE``).
+
+Kinds about no event (``visit_due`` to a grid worker, ``anomaly`` to the
+responsible people of an area) are queued by :func:`notify_users` and
+:func:`notify_area`.
 
 The scope conditions are those of :class:`api.auth.principal.Principal`,
 written for many users and events at once (``tests/api/test_notify_outbox.py``
@@ -21,12 +29,38 @@ checks them against ``Principal.event_sql``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from api.notify.models import KINDS, URGENT_KINDS
+from api.db.models import ADMIN_LEVELS
+from api.notify.models import KINDS, PAYLOAD_KINDS, URGENT_KINDS
+
+#: the escalation levels (0 community .. 3 city) as a SQL array literal (constants only)
+_LEVELS_SQL = "(ARRAY[{}])".format(", ".join(f"'{lv}'" for lv in reversed(ADMIN_LEVELS)))
+#: who is responsible for the area ``{area}`` (an SQL text expression, NULL: the whole
+#: territory), on users ``u``: the one home of "the people of an area or level"
+RESPONSIBLE = ("u.role = 'dispatcher' AND CASE WHEN {area} IS NOT NULL "
+               "THEN CAST(u.area_codes AS text[]) @> ARRAY[CAST({area} AS text)] "
+               "ELSE cardinality(u.area_codes) = 0 AND cardinality(u.grid_codes) = 0 END")
+
+
+def level_area_sql(event: str, level: str | None = None) -> str:
+    """SQL of the area of event row ``event`` at escalation level ``level`` (SQL, 0-3).
+
+    ``level`` defaults to the event's current level.
+
+    Examples
+    --------
+    >>> level_area_sql("e", "1").endswith("'district', 'city'])[1 + 1])")
+    True
+    """
+    level = level or f"coalesce(({event}.attributes->>'escalation_level')::int, 0)"
+    return (f"gridgov_level_area({event}.community_code, {event}.street_code, "
+            f"{_LEVELS_SQL}[{level} + 1])")
+
 
 #: the lifecycle actions someone hears about, and the kind of their notifications
 ACTION_KINDS = {"dispatch": "dispatched", "escalate": "escalated",
@@ -42,7 +76,8 @@ _ASK = """
 _NOTIFY_SQL = """
 WITH RECURSIVE ask AS ({ask}), ev AS (
     SELECT DISTINCT e.id, e.community_code, e.street_code, e.department_id, e.grids,
-           e.reporter_phone, e.reporter_email
+           e.reporter_phone, e.reporter_email, {level_area} AS level_area,
+           coalesce((e.attributes->>'escalation_level')::int, 0) AS level
     FROM events e JOIN ask ON ask.event_id = e.id
 ), up(id, code) AS (
     SELECT id, CAST(unnest(ARRAY[community_code, street_code]) AS text) FROM ev
@@ -58,30 +93,36 @@ WITH RECURSIVE ask AS ({ask}), ev AS (
                                    ELSE jsonb_build_array(kv.value) END) AS g(code)
     GROUP BY ev.id
 ), staff AS (
-    SELECT ask.event_id, ask.kind, ask.urgent, c.id AS channel_id, c.channel, c.language
+    SELECT ask.event_id, ask.kind, ask.urgent, c.id AS channel_id, c.channel, c.language,
+           CASE WHEN ask.kind IN ('overdue', 'escalated')
+                THEN jsonb_build_object('level', ev.level) ELSE '{{}}'::jsonb END AS payload
     FROM ask JOIN ev ON ev.id = ask.event_id
     LEFT JOIN areas ON areas.id = ev.id LEFT JOIN cells ON cells.id = ev.id
     JOIN users u ON u.active
      AND ((ask.kind = 'dispatched' AND u.role = 'handler'
            AND u.department_id = ev.department_id)
-          OR (ask.kind IN ('overdue', 'escalated') AND u.role = 'dispatcher'))
+          OR (ask.kind = 'subtask' AND u.role = 'handler' AND u.department_id IN (
+              SELECT t.department_id FROM event_subtasks t WHERE t.event_id = ev.id))
+          OR (ask.kind IN ('overdue', 'escalated') AND {responsible}))
     JOIN user_channels c ON c.user_id = u.id AND c.active
     WHERE (cardinality(u.area_codes) = 0 AND cardinality(u.grid_codes) = 0)
        OR CAST(u.area_codes AS text[]) && coalesce(areas.codes, ARRAY[]::text[])
        OR CAST(u.grid_codes AS text[]) && coalesce(cells.codes, ARRAY[]::text[])
 )
 INSERT INTO notifications (kind, event_id, user_channel_id, reporter_field, channel, language,
-                           urgent)
-SELECT kind, event_id, channel_id, NULL, channel, language, urgent FROM staff
+                           urgent, payload)
+SELECT kind, event_id, channel_id, NULL, channel, language, urgent, payload FROM staff
 UNION ALL
 SELECT ask.kind, ev.id, NULL,
        CASE WHEN ev.reporter_phone IS NOT NULL THEN 'phone' ELSE 'email' END,
        CASE WHEN ev.reporter_phone IS NOT NULL THEN 'sms' ELSE 'email' END,
-       NULL, ask.urgent
+       NULL, ask.urgent, '{{}}'::jsonb
 FROM ask JOIN ev ON ev.id = ask.event_id
 WHERE ask.kind IN ('duplicate', 'closed')
   AND (ev.reporter_phone IS NOT NULL OR ev.reporter_email IS NOT NULL)
 """
+_NOTIFY_SQL = _NOTIFY_SQL.replace("{level_area}", level_area_sql("e")).replace(
+    "{responsible}", RESPONSIBLE.format(area="ev.level_area"))
 _NOTIFY = text(_NOTIFY_SQL.format(ask=_ASK))
 
 #: the events a batch of intake created, by tracking token, with the kind of their status
@@ -128,3 +169,46 @@ def notify(conn: Connection | Session, changes: Iterable[tuple[int, str]]) -> No
         conn.flush()  # the statement reads the events as the session changed them
     conn.execute(_NOTIFY, {"ids": [i for i, _ in pairs], "kinds": [k for _, k in pairs],
                            "urgent": sorted(URGENT_KINDS)})
+
+
+_NOTIFY_USERS = """
+INSERT INTO notifications (kind, event_id, user_channel_id, channel, language, urgent, payload)
+SELECT CAST(:kind AS text), NULL, c.id, c.channel, c.language, :urgent, CAST(:payload AS jsonb)
+FROM users u JOIN user_channels c ON c.user_id = u.id AND c.active
+WHERE u.active AND ({who})
+ORDER BY c.id
+"""
+_TO_USERS = text(_NOTIFY_USERS.replace("{who}", "u.id = ANY(CAST(:users AS int[]))"))
+_TO_AREA = text(_NOTIFY_USERS.replace(
+    "{who}", RESPONSIBLE.format(area="CAST(:area AS text)")))
+
+
+def _payload_args(kind: str, payload: dict[str, object]) -> dict[str, object]:
+    if kind not in PAYLOAD_KINDS:
+        raise ValueError(f"parameter 'kind': {kind!r} is about an event; allowed values: "
+                         f"{', '.join(PAYLOAD_KINDS)}")
+    return {"kind": kind, "urgent": kind in URGENT_KINDS,
+            "payload": json.dumps(payload, ensure_ascii=False, default=str)}
+
+
+def notify_users(conn: Connection | Session, kind: str, user_ids: Iterable[int],
+                 payload: dict[str, object]) -> None:
+    """Queue a message about no event (``visit_due``) to active users, on all their channels.
+
+    ``payload`` holds the template's values (``visit_due``: ``subject``, ``due_at``,
+    ``address``); it is stored as given, so it must carry no clear personal data
+    (pass a masked name). Runs in the caller's transaction and never commits.
+    """
+    args = _payload_args(kind, payload)
+    conn.execute(_TO_USERS, {**args, "users": list(user_ids)})
+
+
+def notify_area(conn: Connection | Session, kind: str, area_code: str | None,
+                payload: dict[str, object]) -> None:
+    """Queue a message about no event (``anomaly``) to the responsible people of an area.
+
+    The people are those of :data:`RESPONSIBLE` (None: the command centre). Runs
+    in the caller's transaction and never commits.
+    """
+    args = _payload_args(kind, payload)
+    conn.execute(_TO_AREA, {**args, "area": area_code})

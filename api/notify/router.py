@@ -12,10 +12,11 @@ from api.audit.deps import AuditActor
 from api.auth import service as users
 from api.auth.access import Staff, roles
 from api.auth.schemas import Text, UserName
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
 from api.notify import service
 from api.notify.delivery import delivery_lifespan
 from api.notify.models import CHANNELS, LANGUAGES, STATUSES
+from api.settings import Settings
 from api.validation import DbInt
 from gis_core.errors import InvalidInput
 
@@ -44,15 +45,16 @@ class ChannelsIn(BaseModel):
     channels: Annotated[list[ChannelIn], Field(max_length=20)]
 
 
-def _replace(session: SessionDep, user_id: int, body: ChannelsIn,
-             actor: AuditActor) -> list[dict[str, Any]]:
+def _replace(session: SessionDep, user_id: int, body: ChannelsIn, actor: AuditActor,
+             settings: Settings) -> list[dict[str, Any]]:
     given = []
     for i, c in enumerate(body.channels):
         if (c.quiet_from is None) != (c.quiet_until is None):
             raise InvalidInput(f"field 'channels[{i}]': give both quiet_from and quiet_until "
                                "or neither", code="invalid_quiet_hours")
         given.append(c.model_dump())
-    made = service.replace_channels(session, user_id, given, actor)
+    made = service.replace_channels(session, user_id, given, actor,
+                                    allow_internal=settings.notify.allow_internal_urls)
     session.commit()
     return [service.channel_out(c) for c in made]
 
@@ -65,9 +67,9 @@ def my_channels(principal: Staff, session: SessionDep) -> list[dict[str, Any]]:
 
 @router.put("/api/v1/auth/me/channels")
 def set_my_channels(body: ChannelsIn, principal: Staff, session: SessionDep,
-                    actor: AuditActor) -> list[dict[str, Any]]:
+                    actor: AuditActor, settings: SettingsDep) -> list[dict[str, Any]]:
     """Replace the channels you hear on."""
-    return _replace(session, principal.id, body, actor)
+    return _replace(session, principal.id, body, actor, settings)
 
 
 @router.get("/api/v1/users/{name}/channels")
@@ -81,9 +83,9 @@ def user_channels(name: UserName, session: SessionDep) -> list[dict[str, Any]]:
 @router.put("/api/v1/users/{name}/channels")
 @roles("admin")
 def set_user_channels(name: UserName, body: ChannelsIn, session: SessionDep,
-                      actor: AuditActor) -> list[dict[str, Any]]:
+                      actor: AuditActor, settings: SettingsDep) -> list[dict[str, Any]]:
     """Replace the channels a user hears on (admins)."""
-    return _replace(session, users.user_by_name(session, name).id, body, actor)
+    return _replace(session, users.user_by_name(session, name).id, body, actor, settings)
 
 
 @router.get("/api/v1/notifications")

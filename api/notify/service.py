@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from api.audit.service import Actor, record
+from api.egress.guard import check_url
 from api.notify.models import UserChannel
 from gis_core.errors import InvalidInput, NotFound
 
@@ -23,7 +24,7 @@ ADDRESS_RULES = {
 }
 
 
-def check_address(channel: str, address: str, index: int) -> None:
+def check_address(channel: str, address: str, index: int, allow_internal: bool = False) -> None:
     """Refuse an address that does not fit its channel (422 ``invalid_address``).
 
     Examples
@@ -38,6 +39,8 @@ def check_address(channel: str, address: str, index: int) -> None:
     if not pattern.match(address):
         raise InvalidInput(f"field 'channels[{index}].address': {address!r} is not {what}",
                            code="invalid_address")
+    if channel == "webhook":
+        check_url(address, allow_internal=allow_internal, field=f"channels[{index}].address")
 
 
 def channels_of(session: Session, user_id: int) -> list[UserChannel]:
@@ -58,14 +61,15 @@ def _hhmm(t: time | None) -> str | None:
 
 
 def replace_channels(session: Session, user_id: int, channels: Sequence[dict[str, Any]],
-                     by: Actor) -> list[UserChannel]:
+                     by: Actor, *, allow_internal: bool = False) -> list[UserChannel]:
     """Replace a user's channels with ``channels``; audited; the caller commits.
 
-    Pending notifications to a removed channel go with it.
+    Pending notifications to a removed channel go with it. A webhook URL must not
+    reach an internal address unless ``allow_internal`` (``api.egress.guard``).
     """
     seen: set[tuple[str, str]] = set()
     for i, c in enumerate(channels):
-        check_address(c["channel"], c["address"], i)
+        check_address(c["channel"], c["address"], i, allow_internal)
         if (c["channel"], c["address"]) in seen:
             raise InvalidInput(f"field 'channels[{i}]': {c['channel']} {c['address']!r} is "
                                "given twice", code="duplicate_channel")

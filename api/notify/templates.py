@@ -6,6 +6,8 @@ the default row of its kind. Placeholders are ``string.Template``'s
 (``$id``, ``$category``, ``$address``, ``$status``, ``$level``, ``$due_at``,
 ``$track_url``: the resident's tracking page ``/t/<token>`` under
 ``GRIDGOV_PUBLIC_BASE_URL``), so a template cannot reach anything but these values.
+A message about no event (``visit_due``, ``anomaly``) takes its values from the
+notification's ``payload`` (:func:`render_payload`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,22 @@ def render(conn: Connection, event_id: int, kind: str, language: str, base_url: 
     values = fields(row, language, base_url, tz)
     return (Template(row["subject"]).safe_substitute(values),
             Template(row["body"]).safe_substitute(values))
+
+
+_PAYLOAD_TEMPLATE = text("""
+SELECT subject, body FROM notify_templates
+WHERE kind = :kind AND language = :language AND category_code IS NULL
+""")
+
+
+def render_payload(conn: Connection, kind: str, language: str,
+                   payload: dict[str, Any]) -> tuple[str, str] | None:
+    """The subject and body of a message about no event, from its ``payload``'s values."""
+    row = conn.execute(_PAYLOAD_TEMPLATE, {"kind": kind, "language": language}).one_or_none()
+    if row is None:
+        return None
+    values = {k: "-" if v is None else str(v) for k, v in payload.items()}
+    return Template(row[0]).safe_substitute(values), Template(row[1]).safe_substitute(values)
 
 
 def fields(row: Any, language: str, base_url: str,

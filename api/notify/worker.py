@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine, text
 
 from api.audit.service import record
 from api.notify.channels import Channel, Message, Result
-from api.notify.templates import render
+from api.notify.templates import render, render_payload
 from api.personal.cipher import PersonalCipher, UnreadableValue
 from api.personal.models import REPORTER
 from api.settings import NotifySettings
@@ -48,10 +48,10 @@ LOCK_KEY = 0x6E6F7469  # "noti"
 
 _CLAIM = text("""
 SELECT n.id, n.key, n.kind, n.event_id, n.channel, n.language, n.urgent, n.attempts,
-       n.reporter_field, c.address, c.quiet_from, c.quiet_until,
+       n.reporter_field, n.payload, c.address, c.quiet_from, c.quiet_until,
        e.reporter_phone, e.reporter_email
 FROM notifications n
-JOIN events e ON e.id = n.event_id
+LEFT JOIN events e ON e.id = n.event_id
 LEFT JOIN user_channels c ON c.id = n.user_channel_id
 WHERE n.status = 'pending' AND n.next_attempt_at <= :now
   AND n.channel = ANY(CAST(:channels AS text[]))
@@ -171,7 +171,9 @@ class DeliveryWorker:
         if address is None:
             return Result(False, "no readable address", retry=False)
         language = row["language"] or self.settings.reporter_language
-        text_ = render(conn, row["event_id"], row["kind"], language, self.base_url, self.tz)
+        text_ = (render(conn, row["event_id"], row["kind"], language, self.base_url, self.tz)
+                 if row["event_id"] is not None
+                 else render_payload(conn, row["kind"], language, row["payload"]))
         if text_ is None:
             return Result(False, f"no template for {row['kind']!r} in {language!r}", retry=False)
         message = Message(key=row["key"], address=address, subject=text_[0], body=text_[1],

@@ -149,7 +149,11 @@ def read_grids(conn: Connection, layer: str, grid: str | None = None) -> gpd.Geo
 
 
 def read_cameras(conn: Connection, bbox: Sequence[float] | None = None) -> gpd.GeoDataFrame:
-    """Cameras in service (optionally those whose range reaches ``bbox``)."""
+    """Cameras online (optionally those whose range reaches ``bbox``).
+
+    Only a camera whose status is ``online`` (kept by its heartbeats,
+    ``api.camera_feed``) counts for coverage and blind spots.
+    """
     where = ""
     params: dict[str, Any] = {}
     if bbox is not None:
@@ -157,8 +161,8 @@ def read_cameras(conn: Connection, bbox: Sequence[float] | None = None) -> gpd.G
                  "::geography, range_m)")
         params = dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
     return _frame(conn, "SELECT code, kind, mount_height, heading, hfov, range_m, pan_min, "
-                        "pan_max, ST_AsBinary(geom) AS wkb FROM cameras WHERE status <> "
-                        f"'removed' {where} ORDER BY code", params)
+                        "pan_max, ST_AsBinary(geom) AS wkb FROM cameras WHERE status = "
+                        f"'online' {where} ORDER BY code", params)
 
 
 def read_buildings(conn: Connection, bbox: Sequence[float]) -> gpd.GeoDataFrame:

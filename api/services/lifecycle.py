@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from api.audit.service import Actor, record
 from api.calendar.deadlines import enter_status
 from api.db.models import OPEN_EVENT_STATUSES, Event, EventHistory
+from api.joint.rules import check_can_handle
 from api.notify.outbox import ACTION_KINDS, notify
 from gis_core.errors import Conflict, InvalidInput
 
@@ -145,6 +146,8 @@ def apply_action(session: Session, event: Event, action: str, *, actor: str | No
         raise Conflict(f"action {action!r} is not allowed on an event in status "
                        f"{event.status!r}", code="transition_not_allowed",
                        status=event.status, allowed=allowed_actions(event.status))
+    if action == "handle":
+        check_can_handle(session, event.id)  # a joint case: when every sub-task is handled
     before, after = event.status, allowed[action]
     was = _audited(event)
     attrs = dict(event.attributes or {})

@@ -43,6 +43,7 @@ PUBLIC = {
     ("GET", "/"), ("GET", "/static/{path:path}"), ("GET", "/vendor/{package}/{path:path}"),
     ("GET", "/api/v1/web/config"), ("GET", "/docs"),
     ("GET", "/sign-in"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/cameras/{code}/heartbeat"),
 }
 
 #: staff routes on one event: a user outside the event's scope gets 403
@@ -53,6 +54,8 @@ EVENT_ROUTES = {
     ("GET", "/api/v1/events/{event_id}/reporter"),
     ("GET", "/api/v1/events/{event_id}/deadline-requests"),
     ("POST", "/api/v1/events/{event_id}/deadline-requests"),
+    ("GET", "/api/v1/events/{event_id}/escalation"),
+    ("GET", "/api/v1/events/{event_id}/subtasks"),
 }
 
 #: staff routes that list or count events: filtered by scope (tests below)
@@ -78,7 +81,8 @@ FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name":
         "photo_id": "1", "token": "nosuchtoken", "service_code": "0101",
         "service_request_id": "1", "code": "G0", "token_id": "1", "kind": "rules",
         "rule_id": "1", "version_id": "1", "notification_id": "1",
-        "request_id": "1", "calendar_code": "default", "day": "2025-10-01"}
+        "request_id": "1", "calendar_code": "default", "day": "2025-10-01",
+        "department": "CGJ", "alert_id": "1"}
 
 
 def _routes() -> list[tuple[str, str, Any]]:

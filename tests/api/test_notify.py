@@ -102,7 +102,7 @@ def notify_settings(http: HttpCounterpart, smtp_port: int = 1, **kw: Any) -> Not
         webhook_secret=SecretStr(SECRET), sms_base_url=http.base,
         sms_api_key=SecretStr(SMS_KEY), wecom_base_url=http.base, wecom_corp_id=CORP_ID,
         wecom_secret=SecretStr(CORP_SECRET), wecom_agent_id=AGENT_ID, timeout_seconds=5,
-        **kw)
+        allow_internal_urls=True, **kw)
 
 
 def make_worker(engine: Engine, settings: NotifySettings, cipher: PersonalCipher,
@@ -289,10 +289,13 @@ def test_quiet_hours_hold_non_urgent_messages_until_they_end(
     quiet = {"quiet_from": time(22), "quiet_until": time(7)}
     add_user(engine, "handler-asleep", "handler", department=department,
              channels=[{"channel": "sms", "address": "13900000002", **quiet}])
-    add_user(engine, "dispatcher-asleep", "dispatcher",
-             channels=[{"channel": "sms", "address": "13900000003", **quiet}])
-    night = datetime(2026, 12, 1, 23, 30, tzinfo=SHANGHAI)
+    # a night to come: the outbox's rows are due from the real time they are written
+    day = datetime.now(SHANGHAI).date() + timedelta(days=1)
+    night = datetime.combine(day, time(23, 30), tzinfo=SHANGHAI)
+    morning = datetime.combine(day + timedelta(days=1), time(7), tzinfo=SHANGHAI)
     event_id = report(engine, lookup, cipher, category, points(engine)[7], now=night)
+    add_user(engine, "dispatcher-asleep", "dispatcher", areas=[street_of(engine, event_id)],
+             channels=[{"channel": "sms", "address": "13900000003", **quiet}])
     with Session(engine) as s:
         event = s.get(Event, event_id)
         assert event is not None
@@ -304,10 +307,10 @@ def test_quiet_hours_hold_non_urgent_messages_until_they_end(
     assert [m["to"] for m in http.sms] == ["13900000003"]  # the escalation is urgent
     held = {r["kind"]: r for r in outbox(engine)}["dispatched"]
     assert (held["status"], held["attempts"]) == ("pending", 0)
-    assert held["next_attempt_at"] == datetime(2026, 12, 2, 7, 0, tzinfo=SHANGHAI)
-    clock.at = datetime(2026, 12, 2, 6, 59, tzinfo=SHANGHAI)
+    assert held["next_attempt_at"] == morning
+    clock.at = morning - timedelta(minutes=1)
     assert worker.run_once() == 0
-    clock.at = datetime(2026, 12, 2, 7, 0, tzinfo=SHANGHAI)
+    clock.at = morning
     assert worker.run_once() == 1
     assert [m["to"] for m in http.sms] == ["13900000003", "13900000002"]
 
@@ -349,34 +352,70 @@ def test_the_reporter_hears_of_a_duplicate_and_a_closing_with_the_tracking_link(
     assert audited == 2
 
 
-def test_overdue_escalation_reaches_the_dispatchers_whose_scope_covers_the_event(
+def street_of(engine: Engine, event_id: int) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT street_code FROM events WHERE id = :id"),
+                                {"id": event_id}).scalar())
+
+
+def heard_of(engine: Engine, event_id: int, kind: str) -> list[int]:
+    """The users told of ``kind`` about an event, in the order they were told."""
+    with engine.connect() as conn:
+        return list(conn.execute(text(
+            "SELECT c.user_id FROM notifications n JOIN user_channels c "
+            "ON c.id = n.user_channel_id WHERE n.event_id = :id AND n.kind = :kind "
+            "ORDER BY n.id"), {"id": event_id, "kind": kind}).scalars())
+
+
+def level_people(engine: Engine, event_id: int, point: dict[str, Any]) -> dict[str, int]:
+    """Dispatchers of the event's community, street, district, the centre, and bystanders."""
+    with engine.connect() as conn:
+        community, street, other = conn.execute(text(
+            "SELECT e.community_code, e.street_code, (SELECT code FROM admin_areas "
+            "WHERE level = 'street' AND code <> e.street_code LIMIT 1) FROM events e "
+            "WHERE id = :id"), {"id": event_id}).one()
+        district = conn.execute(text("SELECT parent_code FROM admin_areas WHERE code = :s"),
+                                {"s": street}).scalar()
+    sms = [{"channel": "sms", "address": "13900000004"}]
+    ids = {name: add_user(engine, f"{name}-{event_id}", "dispatcher", channels=sms, **kw)
+           for name, kw in {
+               "centre": {}, "community": {"areas": [community]}, "street": {"areas": [street]},
+               "district": {"areas": [district]}, "grid": {"grids": [point["code"]]},
+               "other-street": {"areas": [other]}}.items()}
+    add_user(engine, f"worker-near-{event_id}", "grid_worker", grids=[point["code"]],
+             channels=sms)
+    return ids
+
+
+def test_overdue_escalation_reaches_the_people_of_the_level_it_reached(
         engine: Engine, lookup: IndexedGridLookup, cipher: PersonalCipher) -> None:
     category, _ = department_category(engine)
     point = points(engine)[9]
     event_id = report(engine, lookup, cipher, category, point)
-    with engine.connect() as conn:
-        street, other = conn.execute(text(
-            "SELECT e.street_code, (SELECT code FROM admin_areas WHERE level = 'street' "
-            "AND code <> e.street_code LIMIT 1) FROM events e WHERE id = :id"),
-            {"id": event_id}).one()
-        district = conn.execute(text("SELECT parent_code FROM admin_areas WHERE code = :s"),
-                                {"s": street}).scalar()
-    sms = [{"channel": "sms", "address": "13900000004"}]
-    ids = {name: add_user(engine, name, "dispatcher", channels=sms, **kw) for name, kw in {
-        "centre": {}, "street": {"areas": [street]}, "district": {"areas": [district]},
-        "grid": {"grids": [point["code"]]}, "other-street": {"areas": [other]}}.items()}
-    add_user(engine, "worker-near", "grid_worker", grids=[point["code"]], channels=sms)
+    ids = level_people(engine, event_id, point)
     with Session(engine) as s:
         escalated = escalate_overdue(s, datetime.now(UTC) + timedelta(days=30),
                                      timedelta(hours=24))
         s.commit()
     assert event_id in escalated
-    with engine.connect() as conn:
-        heard = set(conn.execute(text(
-            "SELECT c.user_id FROM notifications n JOIN user_channels c "
-            "ON c.id = n.user_channel_id WHERE n.event_id = :id AND n.kind = 'overdue'"),
-            {"id": event_id}).scalars())
-    assert heard == {ids["centre"], ids["street"], ids["district"], ids["grid"]}
+    # a month late is the top level; the sample territory has no city: the command centre
+    assert heard_of(engine, event_id, "overdue") == [ids["centre"]]
+
+
+def test_each_escalation_step_reaches_the_people_of_its_level(
+        engine: Engine, lookup: IndexedGridLookup, cipher: PersonalCipher) -> None:
+    category, _ = department_category(engine)
+    point = points(engine)[11]
+    event_id = report(engine, lookup, cipher, category, point)
+    ids = level_people(engine, event_id, point)
+    with Session(engine) as s:
+        for _ in range(3):
+            event = s.get(Event, event_id)
+            assert event is not None
+            apply_action(s, event, "escalate", actor="test", now=datetime.now(UTC))
+        s.commit()
+    assert heard_of(engine, event_id, "escalated") == [ids["street"], ids["district"],
+                                                       ids["centre"]]
 
 
 def test_the_webhook_receiver_refuses_a_replayed_old_request(http: HttpCounterpart) -> None:
@@ -399,7 +438,8 @@ def test_a_channel_this_server_has_not_configured_is_parked_at_once(
     add_user(engine, "handler-sms-only", "handler", department=department,
              channels=[{"channel": "sms", "address": "13900000002"}])
     report(engine, lookup, cipher, category, points(engine)[10])  # where no other test reports
-    settings = NotifySettings(webhook_secret=SecretStr(SECRET))  # no SMS provider
+    settings = NotifySettings(webhook_secret=SecretStr(SECRET),  # no SMS provider
+                              allow_internal_urls=True)
     worker = make_worker(engine, settings, cipher, Clock())
     assert worker.run_once() == 1
     [row] = [r for r in outbox(engine) if r["channel"] == "sms"]

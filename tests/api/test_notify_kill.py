@@ -38,7 +38,8 @@ def fresh(server_url: str, sample_dir: Path) -> Iterator[tuple[str, Engine]]:
 
 def start_worker(url: str, home: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "GRIDGOV_HOME": str(home),
-           "GRIDGOV_NOTIFY_WEBHOOK_SECRET": SECRET, "GRIDGOV_NOTIFY_POLL_SECONDS": "0.1"}
+           "GRIDGOV_NOTIFY_WEBHOOK_SECRET": SECRET, "GRIDGOV_NOTIFY_POLL_SECONDS": "0.1",
+           "GRIDGOV_NOTIFY_ALLOW_INTERNAL_URLS": "true"}
     return subprocess.Popen([sys.executable, "-c", "from api.cli import app; app()",
                              "notify", "run"], cwd=REPO, env=env)
 

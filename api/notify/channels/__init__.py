@@ -23,7 +23,8 @@ class Message:
     subject: str
     body: str
     kind: str
-    event_id: int
+    #: None for a message about no event (a visit due, an anomaly alert)
+    event_id: int | None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import time
 
 import httpx
 
+from api.egress.guard import InternalAddress, check_url
 from api.notify.channels import Message, Result, http_result
 from api.settings import NotifySettings
 
@@ -61,9 +62,20 @@ class WebhookChannel:
             raise ValueError("GRIDGOV_NOTIFY_WEBHOOK_SECRET is required for webhooks")
         self.secret = settings.webhook_secret.get_secret_value()
         self.timeout = settings.timeout_seconds
+        self.allow_internal = settings.allow_internal_urls
+        #: one client for every message: its connections are kept alive between sends
+        self.client = httpx.Client(timeout=self.timeout)
 
     def send(self, message: Message) -> Result:
-        """POST ``{key, kind, event_id, subject, body}`` to ``message.address``."""
+        """POST ``{key, kind, event_id, subject, body}`` to ``message.address``.
+
+        An address that reaches an internal network is refused without a retry
+        (``api.egress.guard``).
+        """
+        try:
+            check_url(message.address, allow_internal=self.allow_internal)
+        except InternalAddress as exc:
+            return Result(False, exc.message, retry=False)
         body = json.dumps({"key": message.key, "kind": message.kind,
                            "event_id": message.event_id, "subject": message.subject,
                            "body": message.body}, ensure_ascii=False).encode()
@@ -72,8 +84,7 @@ class WebhookChannel:
                    SIGNATURE_HEADER: sign(self.secret, stamp, body),
                    "Idempotency-Key": message.key}
         try:
-            resp = httpx.post(message.address, content=body, headers=headers,
-                              timeout=self.timeout)
+            resp = self.client.post(message.address, content=body, headers=headers)
         except httpx.HTTPError as exc:
             return Result(False, f"webhook: {exc!r}")
         return http_result(resp.status_code, resp.text)

@@ -1,0 +1,1 @@
+"""Outbound requests to addresses users give: the one check against internal targets (SSRF)."""

@@ -1,0 +1,1 @@
+"""Escalation that reaches a person: each level's queue and the climb of a case."""
