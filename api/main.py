@@ -24,6 +24,7 @@ from api.calendar import router as calendar_router
 from api.catalogue import router as catalogue_router
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
+from api.field import router as field_router
 from api.grids import router as grid_versions_router
 from api.notify import router as notify_router
 from api.openapi import document_errors
@@ -124,7 +125,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
                    categories, open311, ogc, web, events, stats, analytics, auth,
                    personal_router, audit_router, catalogue_router, grid_versions_router,
-                   tracking_router, notify_router, calendar_router):
+                   tracking_router, notify_router, calendar_router, field_router):
         app.include_router(module.router)
     document_errors(app)
     return app
