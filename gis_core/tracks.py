@@ -171,16 +171,26 @@ def time_in_grids(segs: Segments, grids: GeomArray, codes: ArrayLike) -> pd.Data
     names = np.asarray(codes, dtype=object)
     seg_i, grid_i = STRtree(grids).query(segs.lines, predicate="intersects")
     lines, polygons = segs.lines[seg_i], grids[grid_i]
-    inside = shapely.length(shapely.intersection(lines, polygons))
-    on_edge = shapely.length(shapely.intersection(lines, shapely.boundary(polygons)))
     full = shapely.length(lines)
-    share = np.divide(inside - on_edge / 2, full, out=np.zeros(len(seg_i)), where=full > 0)
+    shapely.prepare(grids)  # most segments lie inside one grid: no intersection for them
+    share = np.ones(len(seg_i))
+    cut = np.flatnonzero(~shapely.contains_properly(polygons, lines))
+    share[cut] = _shares(lines[cut], polygons[cut], full[cut])
     still = _first_holder(seg_i, full == 0)
     share[still] = 1.0
     seconds = (segs.t1 - segs.t0)[seg_i] * share
     frame = pd.DataFrame({"group": segs.group[seg_i], "grid": names[grid_i],
                           "seconds": seconds})
     return _summed(frame, "seconds")
+
+
+def _shares(lines: GeomArray, polygons: GeomArray, full: FloatArray) -> FloatArray:
+    """The share of each line in its polygon, its length on the polygon's edge counted half."""
+    inside = shapely.length(shapely.intersection(lines, polygons))
+    on_edge = shapely.length(shapely.intersection(lines, shapely.boundary(polygons)))
+    out: FloatArray = np.divide(inside - on_edge / 2, full, out=np.zeros(len(lines)),
+                                where=full > 0)
+    return out
 
 
 def _first_holder(seg_i: IntArray, still: BoolArray) -> BoolArray:

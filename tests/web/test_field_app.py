@@ -28,6 +28,7 @@ from tests.web.cdp import Browser
 from tests.web.live_server import fresh_sample_database, live_server
 
 WORKER = "worker-pwa"
+SUPERVISOR = "supervisor-web"
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,7 @@ def server(server_url: str, sample_dir: Path, tmp_path_factory: pytest.TempPathF
             _, admin = create_user(session, name="supervisor-pwa", role="admin")
             session.commit()
         make_user(url, WORKER, role="grid_worker", grids=[place["code"]])
+        make_user(url, SUPERVISOR, role="dispatcher", areas=[place["community_code"]])
         yield {"base": base, "url": url, "engine": engine, "place": place, "admin": admin}
         engine.dispose()
 
@@ -174,3 +176,12 @@ def test_a_day_offline_arrives_once_in_order_and_the_supervisor_sees_it(
     assert row["grid"] == place["code"]
     assert row["covered_m"] > 60
     assert row["checkins"] == 1
+
+    with Browser() as page:  # the supervision page: the track on the map, the coverage
+        page.open_page()
+        page.navigate(f"{base}/static/field/supervise.html?worker={wid}&day={day}")
+        fill_sign_in(page, SUPERVISOR, PASSWORD)
+        shown = wait_across_navigation(page, "window.superviseShown", timeout=60)
+        assert shown == {"points": points[0], "grids": 1}
+        assert page.evaluate("document.getElementById('coverage').textContent").startswith(
+            place["code"])
