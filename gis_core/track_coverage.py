@@ -31,7 +31,8 @@ class RoadPieces:
 
     grid: ObjectArray
     length: FloatArray
-    midpoints: GeomArray
+    #: the pieces' midpoints, (n, 2)
+    xy: FloatArray
     tree: STRtree
 
     def road_length(self) -> pd.Series:
@@ -61,8 +62,8 @@ def road_pieces(roads: GeomArray, grids: GeomArray, codes: ArrayLike,
     lines = parts[shapely.get_type_id(parts) == 1]
     owner = owner[shapely.get_type_id(parts) == 1]
     mid, length, piece_owner = _pieces(lines, step)
-    midpoints = shapely.points(mid)
-    return RoadPieces(names[grid_i[owner[piece_owner]]], length, midpoints, STRtree(midpoints))
+    return RoadPieces(names[grid_i[owner[piece_owner]]], length, mid,
+                      STRtree(shapely.points(mid)))
 
 
 def _pieces(lines: GeomArray, step: float) -> tuple[FloatArray, FloatArray, IntArray]:
@@ -71,6 +72,31 @@ def _pieces(lines: GeomArray, step: float) -> tuple[FloatArray, FloatArray, IntA
     same = index[1:] == index[:-1]
     a, b = coords[:-1][same], coords[1:][same]
     return (a + b) / 2, np.hypot(*(b - a).T), index[:-1][same]
+
+
+#: segments looked at together (bounds the memory of the candidate pairs)
+CHUNK = 100_000
+
+
+def _near(pieces: RoadPieces, segs: Segments, rows: IntArray, distance: float
+          ) -> tuple[IntArray, IntArray]:
+    """(segment, piece) pairs of ``rows`` whose piece midpoint is within ``distance``.
+
+    Candidates come from the tree by the segments' boxes grown by ``distance``; the
+    exact point-to-segment distance is then computed with numpy.
+    """
+    ends = shapely.get_coordinates(segs.lines[rows]).reshape(-1, 2, 2)
+    a, b = ends[:, 0], ends[:, 1]
+    lo, hi = np.minimum(a, b) - distance, np.maximum(a, b) + distance
+    cand_s, cand_p = pieces.tree.query(shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1]))
+    p = pieces.xy[cand_p]
+    a, ab = a[cand_s], (b - a)[cand_s]
+    length2 = np.einsum("ij,ij->i", ab, ab)
+    u = np.clip(np.divide(np.einsum("ij,ij->i", p - a, ab), length2,
+                          out=np.zeros(len(p)), where=length2 > 0), 0.0, 1.0)
+    gap = p - a - u[:, None] * ab
+    near = np.einsum("ij,ij->i", gap, gap) <= distance * distance
+    return rows[cand_s[near]], cand_p[near]
 
 
 def road_coverage(pieces: RoadPieces, segs: Segments, distance: float = 20.0) -> pd.DataFrame:
@@ -90,7 +116,10 @@ def road_coverage(pieces: RoadPieces, segs: Segments, distance: float = 20.0) ->
     >>> road_coverage(p, s).round(2).to_dict("records")
     [{'group': 'w', 'grid': 'A', 'covered_m': 65.0, 'road_m': 100.0, 'share': 0.65}]
     """
-    seg_i, piece_i = pieces.tree.query(segs.lines, predicate="dwithin", distance=distance)
+    found = [_near(pieces, segs, rows, distance)
+             for rows in np.array_split(np.arange(len(segs.lines)), 1 + len(segs.lines) // CHUNK)]
+    seg_i = np.concatenate([f[0] for f in found])
+    piece_i = np.concatenate([f[1] for f in found])
     pairs = pd.DataFrame({"group": segs.group[seg_i], "piece": piece_i}).drop_duplicates()
     piece = pairs["piece"].to_numpy()
     covered = pd.DataFrame({"group": pairs["group"].to_numpy(), "grid": pieces.grid[piece],

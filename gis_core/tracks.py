@@ -169,10 +169,12 @@ def time_in_grids(segs: Segments, grids: GeomArray, codes: ArrayLike) -> pd.Data
     [{'group': 'w', 'grid': 'A', 'seconds': 50.0}, {'group': 'w', 'grid': 'B', 'seconds': 50.0}]
     """
     names = np.asarray(codes, dtype=object)
-    seg_i, grid_i = STRtree(grids).query(segs.lines, predicate="intersects")
+    shapely.prepare(grids)  # tested many times each; most segments lie inside one grid
+    seg_i, grid_i = STRtree(grids).query(segs.lines)  # by their boxes: cheap candidates
+    meets = shapely.intersects(grids[grid_i], segs.lines[seg_i])
+    seg_i, grid_i = seg_i[meets], grid_i[meets]
     lines, polygons = segs.lines[seg_i], grids[grid_i]
     full = shapely.length(lines)
-    shapely.prepare(grids)  # most segments lie inside one grid: no intersection for them
     share = np.ones(len(seg_i))
     cut = np.flatnonzero(~shapely.contains_properly(polygons, lines))
     share[cut] = _shares(lines[cut], polygons[cut], full[cut])

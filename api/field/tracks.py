@@ -134,8 +134,8 @@ WHERE shift_id = :shift AND recorded_at < :before ORDER BY recorded_at DESC LIMI
 
 _INSERT = text("""
 INSERT INTO track_points (shift_id, worker_id, recorded_at, geom, accuracy, grid_code)
-SELECT :shift, :worker, t, ST_SetSRID(ST_MakePoint(x, y), 4326), a, g
-FROM unnest(CAST(:ts AS timestamptz[]), CAST(:xs AS float8[]), CAST(:ys AS float8[]),
+SELECT :shift, :worker, to_timestamp(t), ST_SetSRID(ST_MakePoint(x, y), 4326), a, g
+FROM unnest(CAST(:ts AS float8[]), CAST(:xs AS float8[]), CAST(:ys AS float8[]),
             CAST(:accs AS float8[]), CAST(:grids AS text[])) AS p(t, x, y, a, g)
 ON CONFLICT ON CONSTRAINT uq_track_points_shift_time DO NOTHING""")
 
@@ -186,7 +186,7 @@ def _insert(session: Session, lookup: GridLookup, settings: FieldSettings, worke
     layer = settings.field_grid_layer
     codes = grids[layer].tolist() if layer in grids else [None] * len(points)
     result = session.execute(_INSERT, {
-        "shift": shift_id, "worker": worker.id, "ts": [p.t for p in points],
+        "shift": shift_id, "worker": worker.id, "ts": [p.t.timestamp() for p in points],
         "xs": lon.tolist(), "ys": lat.tolist(), "accs": [p.accuracy for p in points],
         "grids": [c if isinstance(c, str) else None for c in codes]})
     return int(getattr(result, "rowcount", 0) or 0)
