@@ -257,3 +257,24 @@ def test_my_tasks_are_the_cases_to_handle_or_verify_nearest_first(
         "AND status IN ('in_progress', 'handled')"), {"g": place["code"]}).scalar_one()
     assert got["counts"]["handle"] + got["counts"]["verify"] == in_grid
     assert got["counts"]["visit"] == 0  # visits come with the people-and-houses issue
+
+
+def test_the_retention_job_runs_once_per_database_at_a_time(
+        client: TestClient, session: Session, connection: Any, engine: Any,
+        place: dict[str, Any], worker: dict[str, str]) -> None:
+    from sqlalchemy.orm import sessionmaker
+
+    from api.field.scheduled import LOCK_KEY, run_retention
+
+    at = datetime.now(UTC) - timedelta(days=400)
+    shift = _start(client, worker, at)
+    client.post(f"/api/v1/field/shifts/{shift}/points", headers=worker,
+                json={"points": walk(place["road"], at)[:3]})
+    make = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+    with engine.connect() as other:  # another server holds the job's lock: this one skips
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
+        try:
+            assert run_retention(make, 180) is None
+        finally:
+            other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+    assert run_retention(make, 180) == 3

@@ -260,12 +260,12 @@ async function submitReport(event) {
   if (plateForReport) body.building_code = plateForReport;
   else if (position) body.location = { x: position.lon, y: position.lat, crs: 'WGS84' };
   const photos = [...$('photos').files].map((f) => new File([f], f.name, { type: f.type }));
-  await queue({ kind: 'report', url: '/api/v1/events', body, photos,
-                label: `${body.category} · ${photos.length} 📷` });
-  $('report-form').reset();
+  $('report-form').reset();  // at once: the next report starts from an empty form
   plateForReport = null;
   $('report-building').textContent = '—';
   renderCategories();
+  await queue({ kind: 'report', url: '/api/v1/events', body, photos,
+                label: `${body.category} · ${photos.length} 📷` });
   $('report-status').textContent = t('queued');
 }
 
