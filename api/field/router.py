@@ -20,10 +20,13 @@ from api.field import checkins, kpi, mytasks, supervision, tracks
 from api.field.scheduled import retention_lifespan
 from api.field.scope import SUPERVISOR_ROLES, day_bounds
 from api.services.grid_lookup import GridLookup, get_grid_lookup
+from api.validation import DbInt
 
 router = APIRouter(tags=["field"], lifespan=retention_lifespan)
 Lookup = Annotated[GridLookup, Depends(get_grid_lookup)]
-Day = Annotated[date, Query(description="the day, in the server's time zone (YYYY-MM-DD)")]
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+Day = Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY,
+                            description="the day, in the server's time zone (YYYY-MM-DD)")]
 
 
 @router.get("/field", include_in_schema=False)
@@ -87,7 +90,7 @@ def my_tasks(session: SessionDep, worker: Staff,
 
 @router.get("/api/v1/field/tracks/{worker_id}")
 @roles(*SUPERVISOR_ROLES)
-def track_replay(worker_id: int, day: Day, session: SessionDep, settings: SettingsDep,
+def track_replay(worker_id: DbInt, day: Day, session: SessionDep, settings: SettingsDep,
                  principal: Staff) -> dict[str, Any]:
     """A worker's track of one day (the points in grids of your scope); the read is audited."""
     return supervision.replay(session, principal, settings.field, settings.api.timezone,
@@ -96,7 +99,7 @@ def track_replay(worker_id: int, day: Day, session: SessionDep, settings: Settin
 
 @router.get("/api/v1/field/idle/{worker_id}")
 @roles(*SUPERVISOR_ROLES)
-def idle_periods(worker_id: int, day: Day, session: SessionDep, settings: SettingsDep,
+def idle_periods(worker_id: DbInt, day: Day, session: SessionDep, settings: SettingsDep,
                  principal: Staff) -> list[dict[str, Any]]:
     """A worker's idle periods of one day (stays of 10 minutes or more within 30 m)."""
     return supervision.idle(session, principal, settings.field, settings.api.timezone,
@@ -106,7 +109,7 @@ def idle_periods(worker_id: int, day: Day, session: SessionDep, settings: Settin
 @router.get("/api/v1/field/coverage")
 @roles(*SUPERVISOR_ROLES)
 def coverage(day: Day, session: SessionDep, settings: SettingsDep, principal: Staff,
-             worker_id: int | None = None) -> list[dict[str, Any]]:
+             worker_id: DbInt | None = None) -> list[dict[str, Any]]:
     """Patrol coverage per grid of a day: road length within 20 m of tracks, time, check-ins."""
     return supervision.coverage(session, principal, settings.field, settings.api.timezone,
                                 day, worker_id)
@@ -125,6 +128,7 @@ def unpatrolled(week_of: Day, session: SessionDep, settings: SettingsDep,
 @roles(*SUPERVISOR_ROLES)
 def worker_kpis(session: SessionDep, settings: SettingsDep, principal: Staff,
                 start: Day, end: Annotated[date | None, Query(
+                    ge=FIRST_DAY, le=LAST_DAY,
                     description="the last day included (default: start)")] = None
                 ) -> list[dict[str, Any]]:
     """Per-worker KPIs of the days from start to end: cases, patrol hours and km, coverage."""

@@ -278,3 +278,22 @@ def test_the_retention_job_runs_once_per_database_at_a_time(
         finally:
             other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
     assert run_retention(make, 180) == 3
+
+
+@pytest.mark.parametrize(("path", "params"), [
+    ("/api/v1/field/tracks/99999999999", {"day": "2026-11-30"}),
+    ("/api/v1/field/tracks/1", {"day": "9999-12-31"}),
+    ("/api/v1/field/coverage", {"day": "2026-11-30", "worker_id": -1}),
+    ("/api/v1/stats/workers", {"start": "2026-12-02", "end": "2026-12-01"}),
+    ("/api/v1/field/unpatrolled", {"week_of": "0001-01-01"}),
+])
+def test_supervision_reads_answer_bad_input_with_a_clear_4xx(
+        client: TestClient, session: Session, path: str, params: dict[str, Any]) -> None:
+    admin = bearer(token_for(session, "admin", "sup-bad"))
+    resp = client.get(path, params=params, headers=admin)
+    if path.endswith("99999999999"):
+        assert resp.status_code == 200  # no such worker: an empty day
+        assert resp.json()["points"] == 0
+    else:
+        assert resp.status_code == 422, resp.text
+        assert {"code", "message"} <= set(resp.json())
