@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.field.settings import FieldSettings
+
 
 class DatabaseSettings(BaseSettings):
     """Where the database is."""
@@ -235,6 +237,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     personal: PersonalSettings = Field(default_factory=PersonalSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    field: FieldSettings = Field(default_factory=FieldSettings)
 
 
 def normalise_url(url: str) -> str:

@@ -16,6 +16,7 @@ from api.db import (
     models_tiles,  # noqa: F401
 )
 from api.db.models import Base
+from api.field import models as field_models  # noqa: F401
 from api.grids import models as grid_version_models  # noqa: F401
 from api.joint import models as joint_models  # noqa: F401
 from api.notify import models as notify_models  # noqa: F401

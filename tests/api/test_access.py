@@ -44,6 +44,7 @@ PUBLIC = {
     ("GET", "/api/v1/web/config"), ("GET", "/docs"),
     ("GET", "/sign-in"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout"),
     ("POST", "/api/v1/cameras/{code}/heartbeat"),
+    ("GET", "/field"),
 }
 
 #: staff routes on one event: a user outside the event's scope gets 403
@@ -82,7 +83,8 @@ FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name":
         "service_request_id": "1", "code": "G0", "token_id": "1", "kind": "rules",
         "rule_id": "1", "version_id": "1", "notification_id": "1",
         "request_id": "1", "calendar_code": "default", "day": "2025-10-01",
-        "department": "CGJ", "alert_id": "1"}
+        "department": "CGJ", "alert_id": "1",
+        "shift_id": "00000000-0000-0000-0000-000000000000", "worker_id": "1"}
 
 
 def _routes() -> list[tuple[str, str, Any]]:
@@ -162,10 +164,13 @@ def test_event_routes_answer_403_out_of_scope(client: TestClient, session: Sessi
 def test_role_routes_answer_403_to_other_roles(client: TestClient, session: Session,
                                                two_grids: tuple[str, str, int]) -> None:
     worker = bearer(token_for(session, "grid_worker", "w-roles", grids=[two_grids[0]]))
+    analyst = bearer(token_for(session, "analyst", "an-roles"))  # for the field app's routes
     routes = sorted(role_routes())
     assert routes, "the analytics routes are limited to some roles"
     for method, path in routes:
-        resp = client.request(method, _url(path, 1), headers=worker)
+        endpoint = next(e for m, p, e in ROUTES if (m, p) == (method, path))
+        outsider = analyst if "grid_worker" in (allowed_roles(endpoint) or ()) else worker
+        resp = client.request(method, _url(path, 1), headers=outsider)
         assert resp.status_code == 403, (path, resp.text)
         assert resp.json()["code"] == "forbidden"
 

@@ -1,0 +1,63 @@
+"""The retention job of track points: run in the server, once per database at a time.
+
+Every ``GRIDGOV_TRACK_RETENTION_INTERVAL_SECONDS`` (0: off) the job deletes the
+track points older than ``GRIDGOV_TRACK_RETENTION_DAYS`` in one transaction that
+holds a transaction-level advisory lock: with several servers on one database,
+one deletes and the others skip that round. ``gridgov field purge-tracks``
+runs the same job from the command line (or cron).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.field.tracks import purge_old_points
+
+logger = logging.getLogger("gridgov.field")
+
+#: the advisory lock of the retention job ("trak")
+LOCK_KEY = 0x7472616B
+
+
+def run_retention(make_session: sessionmaker[Session], days: int) -> int | None:
+    """Delete old track points once; None when another server holds the job's lock."""
+    with make_session() as session:
+        if not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
+                               {"k": LOCK_KEY}).scalar_one():
+            return None
+        deleted = purge_old_points(session, days)
+        session.commit()
+    if deleted:
+        logger.info("deleted %d track points older than %d days", deleted, days)
+    return deleted
+
+
+async def _loop(app: FastAPI, interval: float, days: int) -> None:
+    while True:
+        try:
+            await run_in_threadpool(run_retention, app.state.sessionmaker, days)
+        except Exception:  # keep the loop alive; the next round retries
+            logger.exception("track retention failed")
+        await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def retention_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run the retention job in the background while the app runs."""
+    settings = app.state.settings.field
+    interval = settings.track_retention_interval_seconds
+    task = (asyncio.create_task(_loop(app, interval, settings.track_retention_days))
+            if interval > 0 else None)
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()

@@ -1,0 +1,250 @@
+"""Patrol tracks in a metric CRS: GPS noise, segments, time in grids, idle periods.
+
+A track is the time-ordered positions of one worker: times ``t`` in seconds,
+``x``/``y`` in metres of a projected CRS, and the phone's ``accuracy`` (metres,
+the radius of 68 % confidence the browser reports).
+
+The noise rule (:func:`noise_reasons`), applied in time order, one point after
+the other, comparing each point with the last point *kept*:
+
+1. ``time``: a time not later than the last kept point's (a repeat) is dropped;
+2. ``accuracy``: accuracy worse (larger) than ``max_accuracy_m`` is dropped;
+3. ``speed``: reaching it from the last kept point needs more than
+   ``max_speed_mps`` (a straight line at constant speed) -- dropped;
+4. ``jump``: a spike -- more than ``max_jump_m`` from the last kept point while
+   the next point (that passes 1-2) is back within ``max_jump_m`` of the last
+   kept point -- dropped.
+
+A dropped point is never the reference of the next one. A track is cut into
+*segments* between consecutive kept points; a pause longer than ``max_gap_s``
+between two points (no signal, phone off) is a gap: no segment spans it, so
+coverage and time in grids never assume the worker walked across it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import STRtree
+
+from gis_core.errors import InvalidInput
+from gis_core.types import ArrayLike, BoolArray, FloatArray, GeomArray, IntArray
+
+#: an array of labels of any hashable kind
+ObjectArray = GeomArray
+
+__all__ = ["NoiseRule", "Segments", "idle_periods", "noise_reasons", "segments",
+           "time_in_grids"]
+
+
+@dataclass(frozen=True)
+class NoiseRule:
+    """The thresholds of the noise rule (see the module's docstring)."""
+
+    max_accuracy_m: float = 50.0
+    #: 12 m/s (43 km/h): an e-bike in town; faster is a bad fix
+    max_speed_mps: float = 12.0
+    max_jump_m: float = 100.0
+
+
+def _arrays(t: ArrayLike, x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray,
+                                                                FloatArray]:
+    ta, xa, ya = (np.asarray(v, dtype=np.float64) for v in (t, x, y))
+    if not (ta.shape == xa.shape == ya.shape) or ta.ndim != 1:
+        raise InvalidInput("t, x and y must be 1-D arrays of the same length", parameter="t")
+    if not (np.isfinite(ta).all() and np.isfinite(xa).all() and np.isfinite(ya).all()):
+        raise InvalidInput("t, x and y must be finite numbers", parameter="t")
+    return ta, xa, ya
+
+
+def noise_reasons(t: ArrayLike, x: ArrayLike, y: ArrayLike, accuracy: ArrayLike,
+                  rule: NoiseRule = NoiseRule(),
+                  anchor: tuple[float, float, float] | None = None) -> list[str | None]:
+    """Why each point is dropped (None: kept), aligned with the input, by the noise rule.
+
+    Parameters
+    ----------
+    t, x, y, accuracy
+        Times (s, ascending), metric coordinates (m) and accuracies (m).
+    rule
+        The thresholds.
+    anchor
+        ``(t, x, y)`` of the last kept point before these (a batch that continues a track).
+
+    Examples
+    --------
+    >>> noise_reasons([0, 10, 20, 30, 30], [0, 10, 900, 20, 25], [0, 0, 0, 0, 0],
+    ...               [5, 5, 5, 80, 5])
+    [None, None, 'speed', 'accuracy', None]
+    >>> noise_reasons([0, 10, 20], [0, 110, 5], [0, 0, 0], [5, 5, 5])
+    [None, 'jump', None]
+    """
+    ta, xa, ya = _arrays(t, x, y)
+    acc = np.asarray(accuracy, dtype=np.float64)
+    if acc.shape != ta.shape:
+        raise InvalidInput("accuracy must have one value per point", parameter="accuracy")
+    usable = np.flatnonzero(~(acc > rule.max_accuracy_m))  # NaN accuracy: unknown, kept
+    reasons: list[str | None] = ["accuracy"] * len(ta)
+    last = anchor
+    for k, i in enumerate(usable.tolist()):
+        following = int(usable[k + 1]) if k + 1 < len(usable) else None
+        reasons[i] = _reason(ta, xa, ya, i, following, last, rule)
+        if reasons[i] is None:
+            last = (ta[i], xa[i], ya[i])
+    return reasons
+
+
+def _reason(t: FloatArray, x: FloatArray, y: FloatArray, i: int, following: int | None,
+            last: tuple[float, float, float] | None, rule: NoiseRule) -> str | None:
+    if last is None:
+        return None
+    lt, lx, ly = last
+    if t[i] <= lt:
+        return "time"
+    far = float(np.hypot(x[i] - lx, y[i] - ly))
+    if far > rule.max_speed_mps * (t[i] - lt):
+        return "speed"
+    if far > rule.max_jump_m and following is not None and \
+            float(np.hypot(x[following] - lx, y[following] - ly)) <= rule.max_jump_m:
+        return "jump"
+    return None
+
+
+@dataclass(frozen=True)
+class Segments:
+    """The straight pieces of tracks between consecutive points (none across a gap)."""
+
+    #: LineStrings (a point's repeat gives a degenerate line of length 0)
+    lines: GeomArray
+    #: the track (worker, shift ...) of each segment, as given in ``group``
+    group: ObjectArray
+    t0: FloatArray
+    t1: FloatArray
+
+
+def segments(group: ArrayLike, t: ArrayLike, x: ArrayLike, y: ArrayLike,
+             max_gap_s: float = 300.0) -> Segments:
+    """The segments of one or many tracks (rows sorted by ``group`` then ``t``).
+
+    Examples
+    --------
+    >>> s = segments(["a", "a", "a", "b", "b"], [0, 10, 900, 0, 5], [0, 10, 20, 0, 0],
+    ...              [0, 0, 0, 0, 5])
+    >>> [round(g.length, 1) for g in s.lines], list(s.group)
+    ([10.0, 5.0], ['a', 'b'])
+    """
+    ta, xa, ya = _arrays(t, x, y)
+    ga = np.asarray(group, dtype=object)
+    if ga.shape != ta.shape:
+        raise InvalidInput("group must have one value per point", parameter="group")
+    same = ga[1:] == ga[:-1]
+    dt = np.diff(ta)
+    if bool((same & (dt < 0)).any()):
+        raise InvalidInput("t must ascend within each group", parameter="t")
+    take = np.flatnonzero(same & (dt <= max_gap_s))
+    coords = np.stack([np.stack([xa[take], ya[take]], 1),
+                       np.stack([xa[take + 1], ya[take + 1]], 1)], 1)
+    lines = shapely.linestrings(coords) if len(take) else np.empty(0, dtype=object)
+    return Segments(np.asarray(lines, dtype=object), ga[take], ta[take], ta[take + 1])
+
+
+def time_in_grids(segs: Segments, grids: GeomArray, codes: ArrayLike) -> pd.DataFrame:
+    """Seconds each track spent in each grid.
+
+    A segment's duration is shared among the grids it crosses in proportion to
+    its length in each (constant speed), where length along a grid's edge counts
+    half (a shared edge: half for each neighbour); a segment of length 0
+    (standing still) counts for the grid holding it, the first in ``grids``
+    order where it lies on an edge. Columns ``group``, ``grid``, ``seconds``.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> s = segments(["w", "w"], [0, 100], [50, 150], [5, 5])
+    >>> time_in_grids(s, np.array([box(0, 0, 100, 10), box(100, 0, 200, 10)]), ["A", "B"]
+    ...               ).to_dict("records")
+    [{'group': 'w', 'grid': 'A', 'seconds': 50.0}, {'group': 'w', 'grid': 'B', 'seconds': 50.0}]
+    """
+    names = np.asarray(codes, dtype=object)
+    shapely.prepare(grids)  # tested many times each; most segments lie inside one grid
+    seg_i, grid_i = STRtree(grids).query(segs.lines)  # by their boxes: cheap candidates
+    meets = shapely.intersects(grids[grid_i], segs.lines[seg_i])
+    seg_i, grid_i = seg_i[meets], grid_i[meets]
+    lines, polygons = segs.lines[seg_i], grids[grid_i]
+    full = shapely.length(lines)
+    share = np.ones(len(seg_i))
+    cut = np.flatnonzero(~shapely.contains_properly(polygons, lines))
+    share[cut] = _shares(lines[cut], polygons[cut], full[cut])
+    still = _first_holder(seg_i, full == 0)
+    share[still] = 1.0
+    seconds = (segs.t1 - segs.t0)[seg_i] * share
+    frame = pd.DataFrame({"group": segs.group[seg_i], "grid": names[grid_i],
+                          "seconds": seconds})
+    return _summed(frame, "seconds")
+
+
+def _shares(lines: GeomArray, polygons: GeomArray, full: FloatArray) -> FloatArray:
+    """The share of each line in its polygon, its length on the polygon's edge counted half."""
+    inside = shapely.length(shapely.intersection(lines, polygons))
+    on_edge = shapely.length(shapely.intersection(lines, shapely.boundary(polygons)))
+    out: FloatArray = np.divide(inside - on_edge / 2, full, out=np.zeros(len(lines)),
+                                where=full > 0)
+    return out
+
+
+def _first_holder(seg_i: IntArray, still: BoolArray) -> BoolArray:
+    """Rows of standing-still segments that count: the first grid found for each segment."""
+    first = np.zeros(len(seg_i), dtype=bool)
+    if len(seg_i):
+        order = np.argsort(seg_i, kind="stable")
+        starts = np.r_[True, seg_i[order][1:] != seg_i[order][:-1]]
+        first[order[starts]] = True
+    return still & first
+
+
+def _summed(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    out = frame.groupby(["group", "grid"], sort=True)[column].sum().reset_index()
+    return out[out[column] > 0].reset_index(drop=True)
+
+
+def idle_periods(t: ArrayLike, x: ArrayLike, y: ArrayLike, radius_m: float = 30.0,
+                 min_seconds: float = 600.0) -> pd.DataFrame:
+    """Periods of one track in which the worker stayed within ``radius_m`` of where they began.
+
+    A period starts at a point and runs while the following points stay within
+    ``radius_m`` of it; it counts when it lasts at least ``min_seconds``. The
+    next period is looked for from the first point that left. Columns
+    ``start``, ``end``, ``seconds``, ``x``, ``y`` (the period's first point).
+
+    Examples
+    --------
+    >>> idle_periods([0, 300, 700, 800], [0, 5, 10, 500], [0, 0, 0, 0]).to_dict("records")
+    [{'start': 0.0, 'end': 700.0, 'seconds': 700.0, 'x': 0.0, 'y': 0.0}]
+    """
+    ta, xa, ya = _arrays(t, x, y)
+    rows: list[tuple[float, float, float, float, float]] = []
+    i, n = 0, len(ta)
+    while i < n:
+        stop = _leaves(xa, ya, i, radius_m)
+        if ta[stop - 1] - ta[i] >= min_seconds:
+            rows.append((ta[i], ta[stop - 1], ta[stop - 1] - ta[i], xa[i], ya[i]))
+            i = stop
+        else:
+            i += 1
+    return pd.DataFrame(rows, columns=["start", "end", "seconds", "x", "y"])
+
+
+def _leaves(x: FloatArray, y: FloatArray, i: int, radius_m: float) -> int:
+    """The first point after ``i`` farther than ``radius_m`` from it (len(x): none)."""
+    width = 32
+    while True:  # windows that double: the cost follows the period's length, not the track's
+        end = min(len(x), i + width)
+        away = np.hypot(x[i:end] - x[i], y[i:end] - y[i]) > radius_m
+        if away.any():
+            return i + int(np.argmax(away))
+        if end == len(x):
+            return end
+        width *= 2
