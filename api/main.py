@@ -51,6 +51,7 @@ from api.services.grid_lookup import IndexedGridLookup
 from api.services.intake_writer import IntakeWriter
 from api.settings import Settings
 from api.tracking import router as tracking_router
+from api.workbench import router as workbench_router
 from api.validation import check_request_text
 
 
@@ -124,7 +125,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
                    categories, open311, ogc, web, events, stats, analytics, auth,
                    personal_router, audit_router, catalogue_router, grid_versions_router,
-                   tracking_router, notify_router, calendar_router):
+                   tracking_router, notify_router, calendar_router, workbench_router):
         app.include_router(module.router)
     document_errors(app)
     return app
