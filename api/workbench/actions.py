@@ -3,7 +3,8 @@
 The body is JSON or multipart/form-data (fields ``action``, ``note``, ``department``,
 ``duplicate_of``; files ``photos``). The action (:func:`api.services.lifecycle.apply_action`)
 and its photos are stored in one transaction, each photo tagged with the action
-(``handle``: an after-photo); a refused action leaves no photo file behind.
+(``handle``: an after-photo); a refused action leaves no photo file behind. A
+department returns a case with a reason (422 ``reason_required`` without a note).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class CaseActionIn(BaseModel):
     duplicate_of: DbInt | None = Field(None, description="the original case (mark_duplicate)")
 
 
+#: actions that must say why (a department returning a case)
+REASON_ACTIONS = frozenset({"return"})
 _FIELDS = ("action", "note", "department", "duplicate_of")
 
 
@@ -81,6 +84,8 @@ def take_action(session: Session, event_id: int, principal: Principal, actor: Ac
     """Check, apply and record the action with its photos (the caller commits)."""
     _, in_scope = event_scope(session, principal, event_id)
     check_action(principal, event_id, in_scope, body.action)
+    if body.action in REASON_ACTIONS and not body.note:
+        raise APIError(422, "reason_required", f"field 'note': {body.action!r} needs a reason")
     event = session.get(Event, event_id, with_for_update=True)
     assert event is not None
     apply_action(session, event, body.action, actor=principal.name, note=body.note, now=now,

@@ -41,6 +41,7 @@ CHANGE_ROLES = frozenset({"admin", "dispatcher"})
 _NEARBY = f"""
 SELECT o.id, o.status, c.code AS category, c.name AS category_name,
        round(ST_Distance(o.geom::geography, e.geom::geography)::numeric, 0) AS metres,
+       ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat,
        (o.attributes->>'duplicate_of')::bigint AS duplicate_of
 FROM events e JOIN events o ON o.id <> e.id
   AND ST_DWithin(o.geom, e.geom, :degrees) AND o.{OPEN_EVENTS_SQL}
