@@ -57,7 +57,7 @@ def parse_ids(payload: str) -> list[int]:
     return [int(p) for p in payload.split(",") if p.strip().isdigit()]
 
 
-@dataclass
+@dataclass(eq=False)  # each client is its own member of a set
 class Subscriber:
     """One connected client: its principal and the rows waiting for it."""
 

@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session
 from api.audit.deps import AuditActor
 from api.auth.access import Staff, public
 from api.auth.policy import check_event_scope
+from api.auth.principal import Principal
 from api.db.models import Department, Event
 from api.deps import SessionDep
 from api.personal.router import PersonalDep
 from api.personal.service import add_reporter
 from api.validation import DbInt, Text
 from api.workbench import actions, cases, queue
-from api.workbench.live import LiveHub, Subscriber
+from api.workbench.live import LiveHub
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 #: seconds between keep-alive comments on a quiet live stream
@@ -154,8 +155,8 @@ def _sse(item: dict[str, Any]) -> str:
     return f"event: case\nid: {item['id']}\ndata: {json.dumps(item, ensure_ascii=False)}\n\n"
 
 
-async def _stream(request: Request, sub: Subscriber, hub: LiveHub) -> AsyncIterator[str]:
-    with hub.subscribe(sub.principal) as live:
+async def _stream(request: Request, principal: Principal, hub: LiveHub) -> AsyncIterator[str]:
+    with hub.subscribe(principal) as live:
         yield "retry: 2000\nevent: ready\ndata: {}\n\n"
         while not await request.is_disconnected():
             try:
@@ -172,7 +173,7 @@ async def _stream(request: Request, sub: Subscriber, hub: LiveHub) -> AsyncItera
 async def live_updates(request: Request, principal: Staff) -> StreamingResponse:
     """Server-sent events: every new or changed case of your scope as a queue row."""
     hub: LiveHub = request.app.state.workbench_live
-    stream = _stream(request, Subscriber(principal), hub)
+    stream = _stream(request, principal, hub)
     return StreamingResponse(stream, media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
