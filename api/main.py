@@ -51,8 +51,8 @@ from api.services.grid_lookup import IndexedGridLookup
 from api.services.intake_writer import IntakeWriter
 from api.settings import Settings
 from api.tracking import router as tracking_router
-from api.workbench import router as workbench_router
 from api.validation import check_request_text
+from api.workbench import router as workbench_router
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None,

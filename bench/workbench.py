@@ -146,7 +146,8 @@ async def bench_live(base: str, token: str, clients: int, category: str,
     limits = httpx.Limits(max_connections=clients + 10)
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
                                  timeout=httpx.Timeout(60, read=None)) as http:
-        ready, counter, seen = asyncio.Event(), [0], []
+        ready, counter = asyncio.Event(), [0]
+        seen: list[float] = []
         wanted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         tasks = [asyncio.create_task(_client(http, ready, counter, clients, wanted, seen))
                  for _ in range(clients)]

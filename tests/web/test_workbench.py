@@ -44,8 +44,8 @@ def server(server_url: str, sample_dir: Path) -> Iterator[dict[str, Any]]:
         # a category without a department: its reports wait in the "new" tab for a dispatcher
         category = _sql(url, "SELECT code FROM event_categories ORDER BY code LIMIT 1")[0]
         _sql(url, "UPDATE event_categories SET department_id = NULL WHERE code = :c", c=category)
-        _sql(url, "DELETE FROM routing_rules WHERE category_code IN (CAST(:c AS text), left(CAST(:c AS text), 2))",
-             c=category)
+        _sql(url, "DELETE FROM routing_rules WHERE category_code IN "
+                  "(CAST(:c AS text), left(CAST(:c AS text), 2))", c=category)
         point = _sql(url, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(g.geom) AS p "
                           "FROM grids g JOIN grid_layers l ON l.id = g.layer_id "
                           "WHERE l.name = 'basic' ORDER BY g.code LIMIT 1) s")

@@ -50,9 +50,9 @@ function renderActions(c) {
   box.querySelectorAll('button').forEach((b) => b.addEventListener('click', () => act(b.dataset.action)));
   const sup = document.getElementById('supervise');
   sup.textContent = `${actionLabel(c.supervised ? 'unsupervise' : 'supervise')} (s)`;
-  const canChange = ['admin', 'dispatcher'].includes(me.role);
-  document.getElementById('changes').hidden = !canChange && !['handler', 'grid_worker'].includes(me.role);
-  for (const id of ['supervise', 'reroute', 'recategorise']) document.getElementById(id).disabled = !canChange;
+  document.getElementById('dispatcher-changes').hidden = !['admin', 'dispatcher'].includes(me.role);
+  document.getElementById('dispatch-fields').hidden = !c.allowed_actions.includes('dispatch');
+  document.getElementById('duplicate-fields').hidden = !c.allowed_actions.includes('mark_duplicate');
   document.getElementById('shortcut-hint').textContent = `${w('shortcuts')}: `
     + c.allowed_actions.filter((a) => KEYS[a]).map((a) => `${KEYS[a]} ${actionLabel(a)}`).join(' · ')
     + ` · s ${actionLabel('supervise')} · n ${w('note')} · Esc ${w('back')}`;
