@@ -77,6 +77,7 @@ def prepare(url: str, open_cases: int) -> tuple[str, int, str]:
                                areas=[district])
         session.commit()
         session.execute(text("ANALYZE events"))
+        session.commit()
         n_open = session.execute(text(f"SELECT count(*) FROM events WHERE {OPEN}")).scalar_one()
         category = session.execute(text(
             "SELECT code FROM event_categories ORDER BY code LIMIT 1")).scalar_one()
@@ -157,15 +158,17 @@ async def bench_live(base: str, token: str, clients: int, category: str,
             "category": category, "channel": "hotline", "description": "bench live",
             "location": {"x": point[0], "y": point[1]}})
         resp.raise_for_status()
+        committed = time.perf_counter()  # the 201: the case is on disk
         wanted.set_result(int(resp.json()["id"]))
         done, late = await asyncio.wait(tasks, timeout=10)
         for task in late:
             task.cancel()
-    delays = sorted(t - t0 for t in seen)
+    delays = sorted(t - committed for t in seen)
     worst = delays[-1] if delays else float("inf")
-    print(f"live: {clients} clients, {len(delays)} received the new case  "
-          f"median {statistics.median(delays) * 1000 if delays else float('nan'):.0f} ms  "
-          f"max {worst * 1000:.0f} ms  goal all within 1 s: "
+    print(f"live: {clients} clients, {len(delays)} received the new case; after its 201 "
+          f"(the POST itself took {(committed - t0) * 1000:.0f} ms): median "
+          f"{statistics.median(delays) * 1000 if delays else float('nan'):.0f} ms, "
+          f"max {worst * 1000:.0f} ms; goal all within 1 s: "
           f"{'OK' if len(delays) == clients and worst < 1 else 'MISSED'}")
 
 

@@ -71,6 +71,8 @@ JOIN event_categories c ON c.id = e.category_id
 LEFT JOIN departments d ON d.id = e.department_id
 """
 
+_CATEGORY_JOIN = "JOIN event_categories c ON c.id = e.category_id"
+
 _GRID = ("EXISTS (SELECT 1 FROM jsonb_each(e.grids) v WHERE v.value = to_jsonb(CAST(:grid AS "
          "text)) OR v.value @> jsonb_build_array(CAST(:grid AS text)))")
 
@@ -96,6 +98,11 @@ class QueueFilter:
         if unknown:
             raise InvalidInput(f"parameter 'status': unknown status {unknown[0]!r}; allowed "
                                f"values: {', '.join(EVENT_STATUSES)}", code="invalid_parameter")
+
+    @property
+    def uses_categories(self) -> bool:
+        """Whether the conditions read the categories ``c`` (joined only then)."""
+        return self.category is not None or bool(self.q)
 
     def sql(self) -> tuple[list[str], dict[str, Any]]:
         """The conditions on events ``e`` (with categories ``c``) and their parameters."""
@@ -178,24 +185,26 @@ def queue_page(session: Session, principal: Principal, *, tab: str = "all",
         raise InvalidInput("parameter 'offset': 0 or more", code="invalid_parameter")
     condition = _tab(tab)
     order = _order(sort)
-    where, params = (filters or QueueFilter()).sql()
+    filters = filters or QueueFilter()
+    where, params = filters.sql()
     scope, scope_params = principal.event_sql("e")
     params.update(scope_params, now=now, limit=limit, offset=offset)
     base = " AND ".join([f"({scope})", *where])
+    categories = _CATEGORY_JOIN if filters.uses_categories else ""
+    # the page's ids first (only the sort's columns), then its rows' columns for 50 rows
     items = session.execute(text(
-        f"{ROW_SQL} WHERE {base} AND {condition} ORDER BY {order} LIMIT :limit OFFSET :offset"),
-        params).mappings().all()
-    counts = tab_counts(session, base, params)
+        f"WITH page AS (SELECT e.id FROM events e {categories} WHERE {base} AND {condition} "
+        f"ORDER BY {order} LIMIT :limit OFFSET :offset) "
+        f"{ROW_SQL} JOIN page ON page.id = e.id ORDER BY {order}"), params).mappings().all()
+    counts = tab_counts(session, f"events e {categories} WHERE {base}", params)
     return {"tab": tab, "sort": sort, "limit": limit, "offset": offset,
             "total": counts[tab], "counts": counts, "items": [_row(r) for r in items]}
 
 
-def tab_counts(session: Session, base: str, params: dict[str, Any]) -> dict[str, int]:
-    """The number of cases of every tab under the conditions ``base`` (one scan)."""
+def tab_counts(session: Session, source: str, params: dict[str, Any]) -> dict[str, int]:
+    """The number of cases of every tab in ``source`` (``FROM ... WHERE ...``; one scan)."""
     figures = ", ".join(f"count(*) FILTER (WHERE {cond}) AS {name}" for name, cond in TABS.items())
-    row = session.execute(text(
-        f"SELECT {figures} FROM events e JOIN event_categories c ON c.id = e.category_id "
-        f"WHERE {base}"), params).mappings().one()
+    row = session.execute(text(f"SELECT {figures} FROM {source}"), params).mappings().one()
     return {name: int(row[name]) for name in TABS}
 
 
