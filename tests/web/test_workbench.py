@@ -62,8 +62,9 @@ def page() -> Iterator[Browser]:
         yield browser
 
 
-def _sign_in(page: Browser, base: str, name: str, landing: str) -> None:
-    page.navigate(f"{base}/sign-in?next={landing}")
+def _sign_in(page: Browser, base: str, name: str, landing: str, *, ask: bool = True) -> None:
+    """Sign in and wait for the queue at ``landing`` (asked for with ``?next=`` or not)."""
+    page.navigate(f"{base}/sign-in?next={landing}" if ask else f"{base}/sign-in")
     fill_sign_in(page, name, "browser test password")
     wait_across_navigation(page, f"location.pathname === {landing!r} && "
                                  "window.deskQueueReady === true")
@@ -92,7 +93,7 @@ def _status(page: Browser) -> str:
 def test_a_new_report_appears_in_the_dispatchers_queue_live(page: Browser,
                                                            server: dict[str, Any]) -> None:
     base = server["base"]
-    _sign_in(page, base, DISPATCHER, "/desk")
+    _sign_in(page, base, DISPATCHER, "/desk", ask=False)  # a dispatcher lands on the queue
     page.wait_for("window.deskLiveReady === true", timeout=30)
     FLOW["stats"] = _stats(page)
     lon, lat = server["point"]
@@ -135,7 +136,7 @@ def test_the_dispatcher_dispatches_with_a_department_and_a_note(
 def test_the_handler_accepts_and_handles_with_an_after_photo(
         page: Browser, server: dict[str, Any]) -> None:
     base, event_id = server["base"], FLOW["id"]
-    _sign_in(page, base, HANDLER, "/desk/inbox")
+    _sign_in(page, base, HANDLER, "/desk/inbox", ask=False)  # a handler on the inbox
     page.wait_for(f"!!document.querySelector('#queue button.accept[data-id=\"{event_id}\"]')")
     page.screenshot(ARTIFACTS / "workbench-inbox.png")
     page.evaluate(f"document.querySelector('#queue button.accept[data-id=\"{event_id}\"]')"
