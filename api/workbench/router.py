@@ -167,9 +167,10 @@ async def _stream(request: Request, principal: Principal, hub: LiveHub) -> Async
             yield _sse(item)
 
 
+# kept out of the OpenAPI document: a stream that never ends is no operation for a
+# schema-driven client (the README documents it)
 @router.get("/api/v1/workbench/live", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}},
-                             "description": "`case` events (a queue row), `resync`"}})
+            include_in_schema=False)
 async def live_updates(request: Request, principal: Staff) -> StreamingResponse:
     """Server-sent events: every new or changed case of your scope as a queue row."""
     hub: LiveHub = request.app.state.workbench_live
@@ -229,7 +230,10 @@ async def act_on_case(event_id: DbInt, request: Request, session: SessionDep, pr
     return view
 
 
-@router.post("/api/v1/workbench/cases/{event_id}/supervise")
+_CLOSED = {409: {"description": "`case_closed`: the case is finished"}}
+
+
+@router.post("/api/v1/workbench/cases/{event_id}/supervise", responses=_CLOSED)
 def supervise_case(event_id: ScopedCase, body: SuperviseIn, session: SessionDep, principal: Staff,
                    actor: AuditActor, personal: PersonalDep) -> dict[str, Any]:
     """Mark a case supervised (督办), or lift the mark with supervised=false."""
@@ -239,7 +243,8 @@ def supervise_case(event_id: ScopedCase, body: SuperviseIn, session: SessionDep,
     return _view(session, principal, event_id, actor, personal)
 
 
-@router.post("/api/v1/workbench/cases/{event_id}/route")
+@router.post("/api/v1/workbench/cases/{event_id}/route", responses={
+    409: {"description": "`reroute_not_allowed`: the department accepted the case already"}})
 def reroute_case(event_id: ScopedCase, body: RouteIn, session: SessionDep, principal: Staff,
                  actor: AuditActor, personal: PersonalDep) -> dict[str, Any]:
     """Send a case not yet accepted to another department."""
@@ -249,7 +254,7 @@ def reroute_case(event_id: ScopedCase, body: RouteIn, session: SessionDep, princ
     return _view(session, principal, event_id, actor, personal)
 
 
-@router.post("/api/v1/workbench/cases/{event_id}/category")
+@router.post("/api/v1/workbench/cases/{event_id}/category", responses=_CLOSED)
 def recategorise_case(event_id: ScopedCase, body: CategoryIn, session: SessionDep,
                       principal: Staff, actor: AuditActor, personal: PersonalDep
                       ) -> dict[str, Any]:
