@@ -58,6 +58,7 @@ from api.services.intake_writer import IntakeWriter
 from api.settings import Settings
 from api.tracking import router as tracking_router
 from api.validation import check_request_text
+from api.workbench import router as workbench_router
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None,
@@ -135,7 +136,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
                    categories, open311, ogc, web, events, stats, analytics, auth,
                    personal_router, audit_router, catalogue_router, grid_versions_router,
                    tracking_router, notify_router, calendar_router, escalation_router,
-                   joint_router, alerts_router, camera_feed_router, field_router):
+                   joint_router, alerts_router, camera_feed_router, field_router,
+                   workbench_router):
         app.include_router(module.router)
     document_errors(app)
     return app

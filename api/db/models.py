@@ -307,6 +307,10 @@ class Event(Base):
         Index("ix_events_reported_at", "reported_at"),
         Index("ix_events_open_geom", "geom", postgresql_using="gist",
               postgresql_where=text(OPEN_EVENTS_SQL)),
+        # the staff queue's sorting and the handler's inbox (api.workbench.queue)
+        Index("ix_events_open_reported_at", "reported_at",
+              postgresql_where=text(OPEN_EVENTS_SQL)),
+        Index("ix_events_open_due_at", "due_at", postgresql_where=text(OPEN_EVENTS_SQL)),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

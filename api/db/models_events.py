@@ -73,5 +73,7 @@ class EventPhoto(Base):
     path: Mapped[str | None] = mapped_column(Text)
     content_type: Mapped[str | None] = mapped_column(String(100))
     size: Mapped[int | None] = mapped_column(Integer)
+    #: the lifecycle action a staff photo came with (``handle``: after); None: the report's
+    action: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())

@@ -14,6 +14,9 @@ Definitions (events reported in ``[from, to)``; ``now`` is the time of the query
 - ``median_hours_to_dispatch``: median of ``dispatched_at - reported_at`` in hours over
   dispatched events; ``median_hours_to_close``: median of ``closed_at - reported_at`` over
   closed events (``percentile_cont(0.5)``);
+- ``dispatched``: events with a dispatch time; ``dispatch_on_target_rate``: the share of
+  them dispatched within :data:`DISPATCH_TARGET_MINUTES` (10) of being reported
+  (Baohe's discovery-to-dispatch target);
 - ``mean_satisfaction``: mean of the residents' 1-5 scores over evaluated events.
 
 With ``group_by=grid`` the key is the event's grid in ``layer`` (default: the exclusive
@@ -32,6 +35,9 @@ from sqlalchemy.orm import Session
 
 from api.services.lifecycle import OPEN_STATES
 from gis_core.errors import InvalidInput
+
+#: the discovery-to-dispatch target (minutes) of ``dispatch_on_target_rate``
+DISPATCH_TARGET_MINUTES = 10
 
 GROUPS = ("grid", "community", "street", "department", "category")
 
@@ -67,6 +73,9 @@ SELECT {key} AS key, GROUPING({key}) AS is_total,
       ORDER BY EXTRACT(EPOCH FROM e.closed_at - e.reported_at) / 3600.0)
       FILTER (WHERE e.status IN ('closed', 'evaluated') AND e.closed_at IS NOT NULL)
       AS median_hours_to_close,
+  count(e.dispatched_at) AS dispatched,
+  count(*) FILTER (WHERE e.dispatched_at - e.reported_at
+                         <= make_interval(mins => :dispatch_target)) AS dispatched_on_target,
   avg(e.satisfaction) FILTER (WHERE e.satisfaction IS NOT NULL) AS mean_satisfaction
 FROM events e
 JOIN event_categories c ON c.id = e.category_id
@@ -82,6 +91,7 @@ ORDER BY GROUPING({key}), {key} NULLS LAST
 
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
     registered, closed = int(row["registered"]), int(row["closed"])
+    dispatched = int(row["dispatched"])
 
     def num(value: Any) -> float | None:
         return float(value) if value is not None else None
@@ -94,6 +104,9 @@ def _figures(row: dict[str, Any]) -> dict[str, Any]:
         "median_hours_to_dispatch": num(row["median_hours_to_dispatch"]),
         "median_hours_to_close": num(row["median_hours_to_close"]),
         "mean_satisfaction": num(row["mean_satisfaction"]),
+        "dispatched": dispatched,
+        "dispatch_on_target_rate": (int(row["dispatched_on_target"]) / dispatched
+                                    if dispatched else None),
     }
 
 
@@ -122,7 +135,8 @@ def event_kpis(session: Session, *, group_by: str, now: datetime,
     sql = _SQL.format(key=key, grid_join=_GRID_JOIN if group_by == "grid" else "",
                       scope=condition)
     rows = session.execute(text(sql), {"open": list(OPEN_STATES), "now": now, "start": start,
-                                       "end": end, "layer": layer, **scope_params}
+                                       "end": end, "layer": layer,
+                                       "dispatch_target": DISPATCH_TARGET_MINUTES, **scope_params}
                            ).mappings().all()
     groups = [{"key": r["key"], **_figures(dict(r))} for r in rows if not r["is_total"]]
     total = next((_figures(dict(r)) for r in rows if r["is_total"]), None)

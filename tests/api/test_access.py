@@ -45,6 +45,7 @@ PUBLIC = {
     ("GET", "/sign-in"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout"),
     ("POST", "/api/v1/cameras/{code}/heartbeat"),
     ("GET", "/field"),
+    ("GET", "/desk"), ("GET", "/desk/cases/{event_id}"), ("GET", "/desk/inbox"),
 }
 
 #: staff routes on one event: a user outside the event's scope gets 403
@@ -57,6 +58,11 @@ EVENT_ROUTES = {
     ("POST", "/api/v1/events/{event_id}/deadline-requests"),
     ("GET", "/api/v1/events/{event_id}/escalation"),
     ("GET", "/api/v1/events/{event_id}/subtasks"),
+    ("GET", "/api/v1/workbench/cases/{event_id}"),
+    ("POST", "/api/v1/workbench/cases/{event_id}/actions"),
+    ("POST", "/api/v1/workbench/cases/{event_id}/supervise"),
+    ("POST", "/api/v1/workbench/cases/{event_id}/route"),
+    ("POST", "/api/v1/workbench/cases/{event_id}/category"),
 }
 
 #: staff routes that list or count events: filtered by scope (tests below)
@@ -64,6 +70,7 @@ FILTERED_ROUTES = {
     ("GET", "/api/v1/events"), ("GET", "/api/v1/stats/events"),
     ("GET", "/api/v1/web/dashboard"), ("GET", "/api/v1/web/live-events"),
     ("POST", "/api/v1/buildings/scan"), ("POST", "/api/v1/personal/lookup"),
+    ("GET", "/api/v1/workbench/queue"), ("GET", "/api/v1/workbench/live"),
 }
 
 #: staff routes holding no event or personal data: any signed-in staff role
@@ -73,7 +80,7 @@ STAFF_ROUTES = {
     ("GET", "/api/v1/beidou/{code}"), ("GET", "/api/v1/beidou"), ("GET", "/api/v1/auth/me"),
     ("POST", "/api/v1/routing/preview"),
     ("GET", "/api/v1/auth/me/channels"), ("PUT", "/api/v1/auth/me/channels"),
-    ("GET", "/api/v1/calendars/deadline"),
+    ("GET", "/api/v1/calendars/deadline"), ("GET", "/api/v1/workbench/departments"),
 }
 
 #: what a path parameter is filled with when a route is called without caring for the answer

@@ -9,6 +9,9 @@ export function safeNext(value) {
 
 const params = new URLSearchParams(window.location.search);
 const next = safeNext(params.get('next'));
+// Without ?next=, each role lands where its work is: dispatchers on the queue, handlers
+// on their department's inbox, everyone else on the one-map.
+const LANDING = { dispatcher: '/desk', handler: '/desk/inbox' };
 let shown = null;  // the error on display, re-translated when the language changes
 
 function showError(code, retry) {
@@ -31,7 +34,9 @@ async function submit(ev) {
       body: JSON.stringify({ name: form.elements.name.value, password: form.elements.password.value }),
     });
     if (resp.ok) {
-      window.location.assign(next);
+      const signedIn = await resp.json().catch(() => ({}));
+      const role = signedIn.user && signedIn.user.role;
+      window.location.assign(params.get('next') ? next : (LANDING[role] || '/'));
       return;
     }
     const body = await resp.json().catch(() => ({}));

@@ -1,0 +1,1 @@
+"""The staff workbench: the dispatcher's queue, live updates, the case page, the handler's inbox."""
