@@ -1,4 +1,4 @@
-"""The table of anomaly alerts (migration 0018_relay): one row per grid, period and category."""
+"""The table of anomaly alerts (migration 0018): one row per grid, period and category."""
 
 from __future__ import annotations
 

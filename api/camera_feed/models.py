@@ -1,4 +1,4 @@
-"""The table of camera links (migration 0018_relay): a camera's key and its last heartbeat."""
+"""The table of camera links (migration 0018): a camera's key and its last heartbeat."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tables of the field app (migration 0018_field): shifts, track points, check-ins.
+"""Tables of the field app (migration 0019): shifts, track points, check-ins.
 
 A shift's id is made by the phone (a UUID), so a shift started offline, its
 points and its end reach the server in any number of retries without the phone

@@ -1,4 +1,4 @@
-"""The table of joint handling (migration 0018_relay): one sub-task per department of a case.
+"""The table of joint handling (migration 0018): one sub-task per department of a case.
 
 A jointly handled case has one ``lead`` sub-task and any number of ``assist``
 ones, at most one per department; each has its own deadline and handling.

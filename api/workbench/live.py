@@ -1,7 +1,7 @@
 """Live updates of the queue: PostgreSQL LISTEN/NOTIFY fanned out as server-sent events.
 
 Every insert and update of ``events`` sends ``NOTIFY gridgov_cases, '<ids>'`` at commit
-(a trigger of migration ``0018_desk``), whichever process made it: the intake
+(a trigger of migration ``0020``), whichever process made it: the intake
 writer, a lifecycle action, the escalation job or a batch import. Each API process
 keeps one listening connection (:class:`LiveHub`, started in the router's lifespan);
 for a notification it reads the changed cases once per distinct scope among its

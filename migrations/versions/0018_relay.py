@@ -10,7 +10,7 @@ departments' sub-tasks of a jointly handled case; ``anomaly_alerts`` the
 anomaly alerts the schedule found (one per grid, period and category);
 ``camera_links`` a camera's key (its SHA-256) and last heartbeat.
 
-Revision ID: 0018_relay
+Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-01 15:40:00
 """
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0018_relay"
+revision: str = "0018"
 down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

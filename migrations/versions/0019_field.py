@@ -6,8 +6,8 @@ hold the kept positions (time, point, accuracy, grid of the field layer),
 unique per shift and time. ``field_checkins`` hold check-ins at buildings with
 the phone's distance to the footprint, unique per worker and Idempotency-Key.
 
-Revision ID: 0018_field
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-01 15:40:00
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
 
-revision: str = "0018_field"
-down_revision: str | None = "0017"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

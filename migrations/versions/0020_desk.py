@@ -7,8 +7,8 @@ PostgreSQL delivers it at commit, to every API process listening
 staff photo came with (``handle``: an after-photo); null for the reporter's photos.
 Partial indexes on open events serve the queue's sorting and the handler's inbox.
 
-Revision ID: 0018_desk
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-01 15:40:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018_desk"
-down_revision: str | None = "0017"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
