@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from coding.credit_code import ALPHABET, check_credit_code, is_valid_credit_code
+from coding.iso7064 import check_character
 from coding.resident_id import make_resident_id, parse_resident_id
 from gis_core.errors import InvalidCode
 
@@ -39,7 +40,7 @@ def test_a_lower_case_x_and_full_width_digits_are_read() -> None:
 
 
 @pytest.mark.parametrize(("number", "why"), [
-    ("11010519491231002", "18 characters"), ("11010519491332002X", "not a birth date"),
+    ("11010519491231002", "18 characters"), ("11010519491332002" + check_character("11010519491332002", 11), "not a birth date"),
     (make_resident_id("110105", date(2099, 1, 1), 1), "outside 1800 to today"),
 ])
 def test_malformed_numbers_say_what_is_wrong(number: str, why: str) -> None:
