@@ -51,7 +51,7 @@ def check_credit_code(value: str) -> str:
     >>> check_credit_code("91350100M000100Y44")
     Traceback (most recent call last):
     ...
-    gis_core.errors.InvalidCode: unified social credit code 91350100M000100Y44: check character is 4, expected 3
+    gis_core.errors.InvalidCode: unified social credit code 91350100M000100Y44: check ...
     """
     code = normalise_resident_id(value)
     if len(code) != 18:

@@ -9,8 +9,9 @@ Examples
 --------
 The standard's own example (Beijing Chaoyang, born 31 December 1949, a woman):
 
->>> parse_resident_id("11010519491231002X")
-ResidentId(number='11010519491231002X', region='110105', birth_date=datetime.date(1949, 12, 31), gender='female')
+>>> found = parse_resident_id("11010519491231002X")
+>>> found.region, found.birth_date, found.gender
+('110105', datetime.date(1949, 12, 31), 'female')
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def parse_resident_id(value: str, today: date | None = None) -> ResidentId:
     >>> parse_resident_id("110105194912310021")
     Traceback (most recent call last):
     ...
-    gis_core.errors.InvalidCode: identity number 110105194912310021: check character is 1, expected X
+    gis_core.errors.InvalidCode: identity number 110105194912310021: check character ...
     """
     number = normalise_resident_id(value)
     if not _SHAPE.match(number):

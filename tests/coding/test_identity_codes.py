@@ -35,12 +35,16 @@ def test_every_single_wrong_character_is_refused(number: str) -> None:
                 parse_resident_id(wrong)
 
 
+FULL_WIDTH = "".join(chr(ord(c) + 0xFEE0) for c in "11010519491231002") + "x"
+
+
 def test_a_lower_case_x_and_full_width_digits_are_read() -> None:
-    assert parse_resident_id("１１０１０５１９４９１２３１００２x").number == "11010519491231002X"
+    assert parse_resident_id(FULL_WIDTH).number == "11010519491231002X"
 
 
 @pytest.mark.parametrize(("number", "why"), [
-    ("11010519491231002", "18 characters"), ("11010519491332002" + check_character("11010519491332002", 11), "not a birth date"),
+    ("11010519491231002", "18 characters"),
+    ("11010519491332002" + check_character("11010519491332002", 11), "not a birth date"),
     (make_resident_id("110105", date(2099, 1, 1), 1), "outside 1800 to today"),
 ])
 def test_malformed_numbers_say_what_is_wrong(number: str, why: str) -> None:
