@@ -16,5 +16,6 @@ from api.db import (
 from api.db.models import Base
 from api.grids import models as grid_version_models  # noqa: F401
 from api.notify import models as notify_models  # noqa: F401
+from api.people import models as people_models  # noqa: F401
 
 __all__ = ["Base"]

@@ -221,6 +221,11 @@ class Room(Base):
     unit: Mapped[int | None] = mapped_column(Integer)
     floor: Mapped[int | None] = mapped_column(Integer)
     number: Mapped[int | None] = mapped_column(Integer)
+    #: the house record (migration 0018_people): use, floor area, rented room, occupancy
+    use: Mapped[str | None] = mapped_column(String(32))
+    area_m2: Mapped[float | None] = mapped_column(Float)
+    rented: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    occupancy: Mapped[str | None] = mapped_column(String(16))
 
     building: Mapped[Building] = relationship(back_populates="rooms")
 
@@ -287,11 +292,11 @@ class EventCategory(Base):
     )
     #: the handling limit (from dispatch); each step runs in natural or working time
     time_limit_hours: Mapped[float] = mapped_column(Float)
-    handling_working: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    handling_working: Mapped[bool] = mapped_column(Boolean, server_default="false")
     dispatch_limit_hours: Mapped[float | None] = mapped_column(Float)
-    dispatch_working: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    dispatch_working: Mapped[bool] = mapped_column(Boolean, server_default="false")
     verification_limit_hours: Mapped[float | None] = mapped_column(Float)
-    verification_working: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    verification_working: Mapped[bool] = mapped_column(Boolean, server_default="false")
     closing_standard: Mapped[str | None] = mapped_column(Text)
 
     department: Mapped[Department | None] = relationship()
