@@ -40,8 +40,6 @@ DECLARATION_STATES = ("pending", "verified", "rejected")
 #: the grid layer kind whose grids place a person by their registered address (户籍网格)
 REGISTRATION_LAYER_KIND = "registration"
 
-_JSON = {"default": dict, "server_default": text("'{}'::jsonb")}
-_NOW = {"server_default": func.now()}
 
 
 class Household(Base):
@@ -53,7 +51,8 @@ class Household(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id", ondelete="SET NULL"),
                                                 index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), **_NOW)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
 
 
 class Person(Base):
@@ -82,9 +81,12 @@ class Person(Base):
         ForeignKey("households.id", ondelete="SET NULL"), index=True)
     #: relation to the head of the household (与户主关系), e.g. 户主, 配偶, 子
     relation: Mapped[str | None] = mapped_column(String(32))
-    attributes: Mapped[dict[str, Any]] = mapped_column(**_JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), **_NOW)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), **_NOW)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict,
+                                                         server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
 
 
 class Residence(Base):
@@ -121,7 +123,8 @@ class Organisation(Base):
     contact_name: Mapped[str | None] = mapped_column(Text)
     contact_phone: Mapped[str | None] = mapped_column(Text)
     contact_phone_hash: Mapped[str | None] = mapped_column(String(64))
-    attributes: Mapped[dict[str, Any]] = mapped_column(**_JSON)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict,
+                                                         server_default=text("'{}'::jsonb"))
 
 
 class SpecialTag(Base):
@@ -185,7 +188,8 @@ class Visit(Base):
         JSONB, default=list, server_default=text("'[]'::jsonb"))
     #: the case a finding became
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), **_NOW)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
 
 
 class Declaration(Base):
@@ -208,7 +212,8 @@ class Declaration(Base):
     from_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="pending",
                                         server_default="pending")
-    declared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), **_NOW)
+    declared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
     decided_by: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id",
