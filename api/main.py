@@ -25,8 +25,10 @@ from api.catalogue import router as catalogue_router
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
 from api.grids import router as grid_versions_router
+from api.imports.admin_codes import DivisionTable
 from api.notify import router as notify_router
 from api.openapi import document_errors
+from api.people import router as people_router
 from api.personal import router as personal_router
 from api.personal.cipher import PersonalCipher
 from api.routers import (
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # the key of personal data first: a missing or too widely readable key stops here
         app.state.personal = personal = PersonalCipher.from_settings(settings)
+        app.state.divisions = DivisionTable.load()  # GB/T 2260 codes (people archive)
         own = engine is None
         eng = engine or make_engine(settings.db.resolved_url(), settings.db.pool_size,
                                     settings.db.statement_timeout_ms)
@@ -124,7 +127,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     for module in (tiles, health, assign, grids, buildings, codes, plate_page, cameras,
                    categories, open311, ogc, web, events, stats, analytics, auth,
                    personal_router, audit_router, catalogue_router, grid_versions_router,
-                   tracking_router, notify_router, calendar_router):
+                   tracking_router, notify_router, calendar_router, people_router):
         app.include_router(module.router)
     document_errors(app)
     return app

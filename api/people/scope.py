@@ -29,7 +29,7 @@ WRITE_ROLES = ("admin", "grid_worker")
 #: roles that may unmask a person's fields, with a reason (audited)
 UNMASK_ROLES = ("admin", "grid_worker")
 #: roles that read the visit KPIs and aggregate statistics
-STATS_ROLES = ("admin", "dispatcher", "grid_worker", "analyst")
+STATS_ROLES = ("admin", "dispatcher", "grid_worker")
 
 #: a residence row ``r`` that holds today
 CURRENT_RESIDENCE = ("r.from_date <= CURRENT_DATE AND "
@@ -124,3 +124,24 @@ def check_unmask(principal: Principal, reason: str | None) -> str:
                        "values (at least 4 characters); it is written to the audit log",
                        field="reason")
     return reason.strip()
+
+
+#: (person_id, layer, grid code) of every person in every grid layer named ``:layer``
+#: (all layers when NULL): by residence in residence layers, by registered address in
+#: registration layers; the membership rule of the module docstring as rows
+PERSON_GRIDS = f"""
+SELECT r.person_id, l.name AS layer, g.code AS grid
+FROM residences r JOIN rooms ro ON ro.id = r.room_id
+JOIN grids g ON {CURRENT_GRID}
+JOIN grid_layers l ON l.id = g.layer_id AND l.kind <> '{REGISTRATION_LAYER_KIND}'
+JOIN buildings b ON b.id = ro.building_id AND b.geom && g.geom
+     AND ST_Intersects(g.geom, ST_PointOnSurface(b.geom))
+WHERE {CURRENT_RESIDENCE} AND (CAST(:layer AS text) IS NULL OR l.name = :layer)
+UNION
+SELECT p.id, l.name, g.code
+FROM persons p JOIN buildings b ON b.id = p.registered_building_id
+JOIN grids g ON b.geom && g.geom AND ST_Intersects(g.geom, ST_PointOnSurface(b.geom))
+     AND {CURRENT_GRID}
+JOIN grid_layers l ON l.id = g.layer_id AND l.kind = '{REGISTRATION_LAYER_KIND}'
+WHERE CAST(:layer AS text) IS NULL OR l.name = :layer
+"""

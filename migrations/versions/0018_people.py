@@ -26,6 +26,18 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+#: the special populations seeded (configurable later): code, name, cycle days of levels 1..3
+TAGS = [
+    ("elderly_alone", "独居老人", (7, 15, 30)),
+    ("severe_disability", "重度残疾人", (7, 15, 30)),
+    ("left_behind_child", "留守儿童", (7, 15, 30)),
+    ("low_income", "低保户", (15, 30, 90)),
+    ("community_correction", "社区矫正人员", (7, 15, 30)),
+    ("severe_mental_illness", "严重精神障碍患者", (7, 15, 30)),
+    ("drug_rehabilitation", "社区戒毒康复人员", (7, 15, 30)),
+]
+
+
 def upgrade() -> None:
     op.create_table('special_tags',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -173,6 +185,14 @@ def upgrade() -> None:
     op.add_column('rooms', sa.Column('rented', sa.Boolean(), server_default='false', nullable=False))
     op.add_column('rooms', sa.Column('occupancy', sa.String(length=16), nullable=True))
 
+    tags = sa.table("special_tags", sa.column("code", sa.String), sa.column("name", sa.Text))
+    op.bulk_insert(tags, [{"code": c, "name": n} for c, n, _ in TAGS])
+    for code, _, days in TAGS:
+        op.execute(sa.text(
+            "INSERT INTO special_tag_levels (tag_id, level, cycle_days) "
+            "SELECT id, lv, d FROM special_tags, unnest(CAST(:days AS int[])) "
+            "WITH ORDINALITY AS x(d, lv) WHERE code = :code").bindparams(
+                code=code, days=list(days)))
 
 def downgrade() -> None:
     op.drop_column('rooms', 'occupancy')
