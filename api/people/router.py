@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.audit.deps import AuditActor
 from api.auth.principal import Principal
@@ -51,6 +53,20 @@ def list_persons(session: SessionDep, personal: PersonalDep, principal: Reader,
                                 building=building, limit=limit, offset=offset)
     session.commit()
     return page
+
+
+@router.get("/export.csv")
+def export_persons(session: SessionDep, personal: PersonalDep, principal: Reader,
+                   actor: AuditActor) -> Response:
+    """Download the residents of your scope as CSV (masked; the download is audited)."""
+    rows = service.export_rows(session, personal, principal, actor)
+    session.commit()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(service.EXPORT_HEADERS)
+    writer.writerows(rows)
+    return Response("\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="people.csv"'})
 
 
 @router.post("/persons", status_code=201)

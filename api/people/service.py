@@ -284,3 +284,25 @@ def lookup(session: Session, cipher: PersonalCipher, principal: Principal, actor
            fields=["id_number" if id_number else "phone"],
            details={"matches": len(found), "ids": [f["id"] for f in found]})
     return found
+
+
+EXPORT_HEADERS = ("id", "姓名", "公民身份号码", "联系电话", "性别", "出生日期", "户籍地", "民族",
+                  "户号", "与户主关系", "房屋编码")
+
+
+def export_rows(session: Session, cipher: PersonalCipher, principal: Principal,
+                actor: Actor) -> list[list[Any]]:
+    """Every person of the user's scope as export rows (masked), audited ``people.export``."""
+    cond, params = person_sql(principal)
+    rows = session.execute(text(f"SELECT {_PERSON_COLUMNS} {_FROM} WHERE {cond} ORDER BY p.id"),
+                           params).mappings().all()
+    out = []
+    for r in rows:
+        s = _summary(cipher, r)
+        out.append([s["id"], s["name"], s["id_number"], s["phone"], s["gender"],
+                    s["birth_date"], s["registration_place"], s["ethnicity"], s["household"],
+                    s["relation"], s["room"]])
+    record(session, actor=actor, action="people.export", object_type="person",
+           fields=["name", "id_number", "phone"] if out else [],
+           details={"count": len(out), "masked": True})
+    return out

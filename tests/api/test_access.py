@@ -85,7 +85,7 @@ PEOPLE_ROUTES = {
     ("POST", "/api/v1/people/visits/{visit_id}/case"), ("GET", "/api/v1/people/visits/due"),
     ("GET", "/api/v1/people/visits/kpi"), ("POST", "/api/v1/people/lookup"),
     ("GET", "/api/v1/people/buildings/{code}"), ("PATCH", "/api/v1/people/rooms/{code}"),
-    ("POST", "/api/v1/people/organisations"),
+    ("POST", "/api/v1/people/organisations"), ("GET", "/api/v1/people/export.csv"),
 }
 
 #: what a path parameter is filled with when a route is called without caring for the answer

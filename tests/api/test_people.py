@@ -46,6 +46,7 @@ def _calls(world: World, session: Session, client: TestClient) -> dict[str, Any]
     today = datetime.now(UTC).date().isoformat()
     return {
         "list": ("GET", "/api/v1/people/persons", None, READ, False),
+        "export": ("GET", "/api/v1/people/export.csv", None, READ, False),
         "create": ("POST", "/api/v1/people/persons", person_body(9, room), WRITE, True),
         "read": ("GET", f"/api/v1/people/persons/{other}", None, READ, True),
         "patch": ("PATCH", f"/api/v1/people/persons/{other}", {"ethnicity": "汉族"}, WRITE,
@@ -79,11 +80,11 @@ def _calls(world: World, session: Session, client: TestClient) -> dict[str, Any]
 def test_the_matrix_names_every_people_route() -> None:
     from tests.api.test_access import PEOPLE_ROUTES
 
-    assert len(PEOPLE_ROUTES) == 16  # the calls of _calls, one per route
+    assert len(PEOPLE_ROUTES) == 17  # the calls of _calls, one per route
 
 
-@pytest.mark.parametrize("call", ["list", "create", "read", "patch", "unmask", "move", "tag",
-                                  "untag", "visit", "case", "due", "kpi", "lookup",
+@pytest.mark.parametrize("call", ["list", "export", "create", "read", "patch", "unmask",
+                                  "move", "tag", "untag", "visit", "case", "due", "kpi", "lookup",
                                   "building", "room", "organisation"])
 def test_each_role_in_and_out_of_scope(client: TestClient, session: Session, world: World,
                                        call: str) -> None:
@@ -99,6 +100,10 @@ def test_each_role_in_and_out_of_scope(client: TestClient, session: Session, wor
             assert resp.json()["code"] == "out_of_scope"
         else:
             assert resp.status_code in (200, 201), (role, resp.text)
+            if call == "export":
+                ids = {line.split(",")[0] for line in resp.text.splitlines()[1:]}
+                assert (str(world.persons[1]) in ids) == (role != "grid_worker")
+                continue
             listed = resp.json().get("items")
             if role == "grid_worker" and isinstance(listed, list) and call != "kpi":
                 assert world.persons[1] not in {i.get("id", i.get("person_id"))
