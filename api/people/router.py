@@ -13,6 +13,7 @@ from api.auth.principal import Principal
 from api.deps import SessionDep
 from api.people import places, service
 from api.people.deps import Divisions, Reader, Unmasker, Writer
+from api.people.router_declarations import router as declarations_router
 from api.people.router_visits import router as visits_router
 from api.people.schemas import (
     LookupIn,
@@ -31,6 +32,7 @@ from api.validation import DbInt
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"])
 router.include_router(visits_router)
+router.include_router(declarations_router)
 
 
 def _detail(session: SessionDep, personal: PersonalDep, principal: Principal, actor: AuditActor,

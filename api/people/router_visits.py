@@ -12,7 +12,7 @@ from api.audit.deps import AuditActor
 from api.auth.access import Staff, roles
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
-from api.people import tags, visits
+from api.people import stats, tags, visits
 from api.people.deps import Reader, StatsReader, Writer
 from api.people.schemas import CaseIn, PersonTagIn, TagIn, VisitIn
 from api.people.service import check_person
@@ -119,6 +119,16 @@ def due_visits(session: SessionDep, principal: Reader, settings: SettingsDep,
                                horizon_days=horizon_days, grid=grid, statuses=wanted,
                                limit=limit)
     return {"today": today.isoformat(), "items": items, "count": len(items)}
+
+
+@router.get("/stats")
+def population_stats(session: SessionDep, principal: Staff,
+                     by: Annotated[str, Query(pattern="^(grid|building)$")] = "grid",
+                     layer: Annotated[str, Query(max_length=64)] = "basic") -> dict[str, Any]:
+    """Residents, households, organisations and special populations per grid or building."""
+    if principal.role == "handler":
+        raise APIError(403, "forbidden", "role 'handler' may not read population statistics")
+    return stats.population_counts(session, principal, by=by, layer=layer)
 
 
 @router.get("/visits/kpi")

@@ -43,6 +43,7 @@ PUBLIC = {
     ("GET", "/"), ("GET", "/static/{path:path}"), ("GET", "/vendor/{package}/{path:path}"),
     ("GET", "/api/v1/web/config"), ("GET", "/docs"),
     ("GET", "/sign-in"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/people/declarations"),
 }
 
 #: staff routes on one event: a user outside the event's scope gets 403
@@ -86,6 +87,9 @@ PEOPLE_ROUTES = {
     ("GET", "/api/v1/people/visits/kpi"), ("POST", "/api/v1/people/lookup"),
     ("GET", "/api/v1/people/buildings/{code}"), ("PATCH", "/api/v1/people/rooms/{code}"),
     ("POST", "/api/v1/people/organisations"), ("GET", "/api/v1/people/export.csv"),
+    ("GET", "/api/v1/people/stats"), ("GET", "/api/v1/people/declarations"),
+    ("POST", "/api/v1/people/declarations/{declaration_id}/verify"),
+    ("POST", "/api/v1/people/declarations/{declaration_id}/reject"),
 }
 
 #: what a path parameter is filled with when a route is called without caring for the answer
@@ -95,7 +99,7 @@ FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name":
         "service_request_id": "1", "code": "G0", "token_id": "1", "kind": "rules",
         "rule_id": "1", "version_id": "1", "notification_id": "1",
         "request_id": "1", "calendar_code": "default", "day": "2025-10-01",
-        "person_id": "1", "visit_id": "1", "tag": "elderly_alone"}
+        "person_id": "1", "visit_id": "1", "tag": "elderly_alone", "declaration_id": "1"}
 
 
 def _routes() -> list[tuple[str, str, Any]]:

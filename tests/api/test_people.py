@@ -44,9 +44,19 @@ def _calls(world: World, session: Session, client: TestClient) -> dict[str, Any]
     client.post(f"/api/v1/people/persons/{other}/tags", headers=world.as_("admin"),
                 json={"tag": "elderly_alone", "level": 1})
     today = datetime.now(UTC).date().isoformat()
+    declared = [client.post("/api/v1/people/declarations", json={
+        "building_code": world.buildings[1], "room_code": room, "kind": "tenant",
+        **{k: person_body(20 + n, room)[k] for k in ("name", "id_number", "phone")}}).json()["id"]
+        for n in range(2)]
     return {
+        "pending": ("GET", "/api/v1/people/declarations", None, READ, False),
+        "verify": ("POST", f"/api/v1/people/declarations/{declared[0]}/verify", None, WRITE,
+                   True),
+        "reject": ("POST", f"/api/v1/people/declarations/{declared[1]}/reject", None, WRITE,
+                   True),
         "list": ("GET", "/api/v1/people/persons", None, READ, False),
         "export": ("GET", "/api/v1/people/export.csv", None, READ, False),
+        "stats": ("GET", "/api/v1/people/stats", None, READ | {"analyst"}, False),
         "create": ("POST", "/api/v1/people/persons", person_body(9, room), WRITE, True),
         "read": ("GET", f"/api/v1/people/persons/{other}", None, READ, True),
         "patch": ("PATCH", f"/api/v1/people/persons/{other}", {"ethnicity": "汉族"}, WRITE,
@@ -80,12 +90,13 @@ def _calls(world: World, session: Session, client: TestClient) -> dict[str, Any]
 def test_the_matrix_names_every_people_route() -> None:
     from tests.api.test_access import PEOPLE_ROUTES
 
-    assert len(PEOPLE_ROUTES) == 17  # the calls of _calls, one per route
+    assert len(PEOPLE_ROUTES) == 21  # the calls of _calls, one per route
 
 
-@pytest.mark.parametrize("call", ["list", "export", "create", "read", "patch", "unmask",
+@pytest.mark.parametrize("call", ["list", "export", "stats", "create", "read", "patch", "unmask",
                                   "move", "tag", "untag", "visit", "case", "due", "kpi", "lookup",
-                                  "building", "room", "organisation"])
+                                  "building", "room", "organisation", "pending", "verify",
+                                  "reject"])
 def test_each_role_in_and_out_of_scope(client: TestClient, session: Session, world: World,
                                        call: str) -> None:
     """The grid worker serves the first grid; every call names the second grid's objects."""
@@ -258,3 +269,27 @@ def test_a_finding_becomes_one_case(client: TestClient, session: Session, world:
     assert again.status_code == 409 and again.json()["code"] == "case_exists"
     rec = client.get(f"/api/v1/people/persons/{pid}", headers=world.as_("admin")).json()
     assert rec["visits"][0]["event_id"] == made.json()["event_id"]
+
+
+def test_a_declaration_from_the_plate_waits_for_the_building_s_worker(
+        client: TestClient, session: Session, world: World) -> None:
+    body = person_body(30, world.rooms[0])
+    sent = client.post("/api/v1/people/declarations", json={
+        "building_code": world.buildings[0], "room_code": world.rooms[0],
+        **{k: body[k] for k in ("name", "id_number", "phone")}})
+    assert sent.status_code == 201 and sent.json()["status"] == "pending"
+    wrong = client.post("/api/v1/people/declarations", json={
+        "building_code": world.buildings[0], "room_code": world.rooms[1],
+        **{k: body[k] for k in ("name", "id_number", "phone")}})
+    assert wrong.status_code == 422 and wrong.json()["code"] == "unknown_room"
+    waiting = client.get("/api/v1/people/declarations", headers=world.as_("grid_worker")).json()
+    assert [(d["id"], d["phone"]) for d in waiting["items"]] == [(sent.json()["id"],
+                                                                  "138****0030")]
+    done = client.post(f"/api/v1/people/declarations/{sent.json()['id']}/verify",
+                       headers=world.as_("grid_worker")).json()
+    rec = client.get(f"/api/v1/people/persons/{done['person_id']}",
+                     headers=world.as_("grid_worker")).json()
+    assert rec["room"] == world.rooms[0] and rec["birth_date"] == "1980-03-04"
+    again = client.post(f"/api/v1/people/declarations/{sent.json()['id']}/reject",
+                        headers=world.as_("grid_worker"))
+    assert again.status_code == 409
