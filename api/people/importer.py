@@ -16,6 +16,8 @@ relation           与户主关系
 residence_kind     居住类型 (自有/户主 owner, 租住/租户 tenant, 居住
                    resident, 户籍在此/人户分离 registered_only)
 from_date          入住日期, 居住起始日期 (YYYY-MM-DD; default: today)
+registered_        户籍地址房屋编码 (the building of the registered
+building_code      address, when in the territory)
 =================  ===============================================  ==========
 
 Every row is checked first; any error (a bad check character, an unknown room,
@@ -58,6 +60,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "relation": ("与户主关系", "relation"),
     "residence_kind": ("居住类型", "residence_kind"),
     "from_date": ("入住日期", "居住起始日期", "from_date"),
+    "registered_building_code": ("户籍地址房屋编码", "户籍房屋编码", "registered_building_code"),
 }
 REQUIRED = ("name", "id_number")
 KINDS = {"自有": "owner", "户主": "owner", "产权人": "owner", "租住": "tenant",
@@ -66,8 +69,8 @@ KINDS = {"自有": "owner", "户主": "owner", "产权人": "owner", "租住": "
          "owner": "owner", "tenant": "tenant", "resident": "resident",
          "registered_only": "registered_only"}
 _PERSON_COLUMNS = ("id", "name", "id_number", "id_number_hash", "phone", "phone_hash",
-                   "birth_date", "gender", "registration_place", "ethnicity", "household_id",
-                   "relation", "attributes")
+                   "birth_date", "gender", "registration_place", "ethnicity",
+                   "registered_building_id", "household_id", "relation", "attributes")
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,9 @@ def _check_row(n: int, values: dict[str, Any], ctx: _Context) -> dict[str, Any] 
     room = values.get("room_code")
     if room and room not in ctx.rooms:
         return RowError(n, "room_code", f"unknown room {room!r}")
+    registered = values.get("registered_building_code")
+    if registered and registered not in ctx.buildings:
+        return RowError(n, "registered_building_code", f"unknown building {registered!r}")
     kind = KINDS.get(values.get("residence_kind") or "居住")
     if kind is None:
         return RowError(n, "residence_kind", f"居住类型 {values['residence_kind']!r}: one of "
@@ -116,6 +122,7 @@ def _check_row(n: int, values: dict[str, Any], ctx: _Context) -> dict[str, Any] 
     except ValueError:
         return RowError(n, "from_date", f"入住日期 {values['from_date']!r}: YYYY-MM-DD")
     return {**row, "room_id": ctx.rooms.get(room) if room else None, "kind": kind,
+            "registered_building_id": ctx.buildings.get(registered) if registered else None,
             "from_date": since, "household_code": values.get("household_code")}
 
 
@@ -124,16 +131,18 @@ class _Context:
     cipher: PersonalCipher
     divisions: DivisionTable
     rooms: dict[str, int]
+    buildings: dict[str, int]
     today: date
     seen: dict[str, int]
 
 
-def _rooms(conn: Connection, frame: pd.DataFrame, cols: dict[str, str]) -> dict[str, int]:
-    if "room_code" not in cols:
+def _ids(conn: Connection, table: str, frame: pd.DataFrame, column: str | None
+         ) -> dict[str, int]:
+    if column is None:
         return {}
-    codes = sorted(set(frame[cols["room_code"]].dropna()))
+    codes = sorted(set(frame[column].dropna()))
     return {str(c): int(i) for c, i in conn.execute(text(
-        "SELECT code, id FROM rooms WHERE code = ANY(CAST(:c AS text[]))"), {"c": codes})}
+        f"SELECT code, id FROM {table} WHERE code = ANY(CAST(:c AS text[]))"), {"c": codes})}
 
 
 def _in_archive(conn: Connection, hashes: list[str]) -> set[str]:
@@ -155,7 +164,9 @@ def import_people(conn: Connection, path: str | Path, cipher: PersonalCipher,
     """
     frame = read_table(path)
     cols = _columns(frame)
-    ctx = _Context(cipher, divisions, _rooms(conn, frame, cols), today or date.today(), {})
+    ctx = _Context(cipher, divisions, _ids(conn, "rooms", frame, cols.get("room_code")),
+                   _ids(conn, "buildings", frame, cols.get("registered_building_code")),
+                   today or date.today(), {})
     rows: list[dict[str, Any]] = []
     errors: list[RowError] = []
     for n, values in _records(frame, cols):
@@ -190,7 +201,7 @@ def _write(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
     ids = conn.execute(text("SELECT nextval('persons_id_seq') FROM generate_series(1, :n)"),
                        {"n": len(rows)}).scalars().all()
     persons = copy_rows(conn, "persons", _PERSON_COLUMNS, (
-        [pid, *(r[c] for c in _PERSON_COLUMNS[1:10]), households.get(r["household_code"]),
+        [pid, *(r[c] for c in _PERSON_COLUMNS[1:11]), households.get(r["household_code"]),
          r["relation"], r["attributes"]] for pid, r in zip(ids, rows, strict=True)))
     residences = copy_rows(conn, "residences", ("person_id", "room_id", "kind", "from_date"), (
         [pid, r["room_id"], r["kind"], r["from_date"]]
