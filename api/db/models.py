@@ -292,11 +292,11 @@ class EventCategory(Base):
     )
     #: the handling limit (from dispatch); each step runs in natural or working time
     time_limit_hours: Mapped[float] = mapped_column(Float)
-    handling_working: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    handling_working: Mapped[bool] = mapped_column(Boolean, server_default=false())
     dispatch_limit_hours: Mapped[float | None] = mapped_column(Float)
-    dispatch_working: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    dispatch_working: Mapped[bool] = mapped_column(Boolean, server_default=false())
     verification_limit_hours: Mapped[float | None] = mapped_column(Float)
-    verification_working: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    verification_working: Mapped[bool] = mapped_column(Boolean, server_default=false())
     closing_standard: Mapped[str | None] = mapped_column(Text)
 
     department: Mapped[Department | None] = relationship()
