@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,7 +12,7 @@ from api.auth.access import public
 from api.deps import SessionDep
 from api.people import declarations
 from api.people.deps import Divisions, Reader, Writer
-from api.people.schemas import Code, ResidenceKind
+from api.people.schemas import Code, Day, ResidenceKind
 from api.personal.router import PersonalDep
 from api.validation import DbInt, Text
 
@@ -30,7 +29,7 @@ class DeclarationIn(BaseModel):
     id_number: Text = Field(min_length=15, max_length=20)
     phone: Text | None = Field(None, max_length=30)
     kind: ResidenceKind = "resident"
-    from_date: date | None = None
+    from_date: Day | None = None
 
 
 @router.post("/declarations", status_code=201)

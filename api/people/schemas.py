@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -11,6 +11,11 @@ from api.validation import Text
 
 ResidenceKind = Literal["owner", "tenant", "resident", "registered_only"]
 Code = Annotated[str, Field(min_length=1, max_length=40)]
+#: free attributes of a person: short names, text, numbers or flags (PostgreSQL-storable)
+Attributes = dict[Annotated[Text, Field(min_length=1, max_length=64)],
+                  Annotated[Text, Field(max_length=1000)] | float | bool | None]
+#: a day of a record: 1900 to 2100
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31))]
 
 
 class _In(BaseModel):
@@ -32,8 +37,8 @@ class PersonIn(_In):
     relation: Text | None = Field(None, max_length=32)
     room_code: Code | None = None
     residence_kind: ResidenceKind = "resident"
-    from_date: date | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    from_date: Day | None = None
+    attributes: Attributes = Field(default_factory=dict, max_length=50)
 
 
 class PersonPatch(_In):
@@ -42,7 +47,7 @@ class PersonPatch(_In):
     phone: Text | None = Field(None, max_length=30)
     ethnicity: Text | None = Field(None, max_length=32)
     relation: Text | None = Field(None, max_length=32)
-    attributes: dict[str, Any] | None = None
+    attributes: Attributes | None = Field(None, max_length=50)
 
 
 class UnmaskIn(_In):
@@ -56,7 +61,7 @@ class MoveIn(_In):
 
     room_code: Code
     kind: ResidenceKind = "resident"
-    from_date: date
+    from_date: Day
 
 
 class LookupIn(_In):
@@ -99,7 +104,7 @@ class PersonTagIn(_In):
 
     tag: Code
     level: int = Field(ge=1, le=9)
-    since: date | None = None
+    since: Day | None = None
 
 
 class VisitIn(_In):
@@ -110,7 +115,7 @@ class VisitIn(_In):
     lat: float | None = Field(None, ge=-90, le=90)
     notes: Text | None = Field(None, max_length=4000)
     findings: Text | None = Field(None, max_length=4000)
-    photos: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list,
+    photos: list[Annotated[Text, Field(max_length=500)]] = Field(default_factory=list,
                                                                 max_length=10)
 
 

@@ -8,6 +8,7 @@ audit row in the reader's transaction (``people.read``, ``people.list``,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -128,8 +129,6 @@ def insert_person(session: Session, row: Mapping[str, Any]) -> int:
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value or {}, ensure_ascii=False)
 
 
