@@ -179,7 +179,7 @@ class Visit(Base):
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
                                                   index=True)
     worker_name: Mapped[str] = mapped_column(Text)
-    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=False), nullable=True)
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=True)
     #: metres from the phone's position to the person's residence building
     distance_m: Mapped[float | None] = mapped_column(Float)
     notes: Mapped[str | None] = mapped_column(Text)

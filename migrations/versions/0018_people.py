@@ -180,6 +180,8 @@ def upgrade() -> None:
     )
     op.create_index('ix_visits_person_at', 'visits', ['person_id', 'visited_at'], unique=False)
     op.create_index(op.f('ix_visits_worker_id'), 'visits', ['worker_id'], unique=False)
+    op.create_geospatial_index('idx_visits_geom', 'visits', ['geom'], unique=False,
+                               postgresql_using='gist', postgresql_ops={})
     op.add_column('rooms', sa.Column('use', sa.String(length=32), nullable=True))
     op.add_column('rooms', sa.Column('area_m2', sa.Float(), nullable=True))
     op.add_column('rooms', sa.Column('rented', sa.Boolean(), server_default='false', nullable=False))
@@ -201,6 +203,7 @@ def downgrade() -> None:
     op.drop_column('rooms', 'use')
     op.drop_index(op.f('ix_visits_worker_id'), table_name='visits')
     op.drop_index('ix_visits_person_at', table_name='visits')
+    op.drop_geospatial_index('idx_visits_geom', table_name='visits', column_name='geom')
     op.drop_table('visits')
     op.drop_index(op.f('ix_residences_person_id'), table_name='residences')
     op.drop_index('ix_residences_current', table_name='residences', postgresql_where=sa.text('to_date IS NULL'))
