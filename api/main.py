@@ -30,8 +30,10 @@ from api.escalation import router as escalation_router
 from api.field import router as field_router
 from api.grids import router as grid_versions_router
 from api.joint import router as joint_router
+from api.imports.admin_codes import DivisionTable
 from api.notify import router as notify_router
 from api.openapi import document_errors
+from api.people import router as people_router
 from api.personal import router as personal_router
 from api.personal.cipher import PersonalCipher
 from api.replicas.routing import ReadReplicas
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # the key of personal data first: a missing or too widely readable key stops here
         app.state.personal = personal = PersonalCipher.from_settings(settings)
+        app.state.divisions = DivisionTable.load()  # GB/T 2260 codes (people archive)
         own = engine is None
         eng = engine or make_engine(settings.db.resolved_url(), settings.db.pool_size,
                                     settings.db.statement_timeout_ms)
@@ -137,7 +140,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
                    personal_router, audit_router, catalogue_router, grid_versions_router,
                    tracking_router, notify_router, calendar_router, escalation_router,
                    joint_router, alerts_router, camera_feed_router, field_router,
-                   workbench_router):
+                   workbench_router, people_router):
         app.include_router(module.router)
     document_errors(app)
     return app

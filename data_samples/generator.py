@@ -65,6 +65,7 @@ from data_samples.catalogue import (
     load_departments,
 )
 from data_samples.names import pick_words
+from data_samples.people import make_people, write_people
 from data_samples.rooms import make_rooms
 from gis_core.errors import InvalidInput
 
@@ -114,6 +115,9 @@ SCALES: dict[str, ScaleSpec] = {
     "district": ScaleSpec(260.0, tuple(STREETS), 12, 4_000, 170, 6, 200_000, 6_000, 200_000,
                           300_000),
 }
+
+#: households of synthetic residents per scale (about 2.6 persons each; data_samples/people.py)
+PEOPLE_HOUSEHOLDS = {"town": 11_000, "district": 60_000}
 
 
 @dataclass
@@ -269,6 +273,9 @@ def generate(out_dir: str | Path, seed: int = 42, scale: Scale = "town",
     report("writing", 0.75)
     counts = _write(out, geo, admin, pd.concat([grids, functional], ignore_index=True), buildings,
                     town, cameras, rooms, events, history)
+    if scale in PEOPLE_HOUSEHOLDS:  # the small test sample has no residents
+        counts.update(write_people(out, make_people(
+            _rng(seed, 9), rooms, buildings, PEOPLE_HOUSEHOLDS[scale], until.date())))
     bounds = shapely.bounds(geo.lonlat(hierarchy.district))
     manifest = Manifest(
         seed=seed, scale=scale, generator_version=GENERATOR_VERSION,

@@ -20,5 +20,6 @@ from api.field import models as field_models  # noqa: F401
 from api.grids import models as grid_version_models  # noqa: F401
 from api.joint import models as joint_models  # noqa: F401
 from api.notify import models as notify_models  # noqa: F401
+from api.people import models as people_models  # noqa: F401
 
 __all__ = ["Base"]

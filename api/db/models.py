@@ -221,6 +221,11 @@ class Room(Base):
     unit: Mapped[int | None] = mapped_column(Integer)
     floor: Mapped[int | None] = mapped_column(Integer)
     number: Mapped[int | None] = mapped_column(Integer)
+    #: the house record (migration 0021): use, floor area, rented room, occupancy
+    use: Mapped[str | None] = mapped_column(String(32))
+    area_m2: Mapped[float | None] = mapped_column(Float)
+    rented: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    occupancy: Mapped[str | None] = mapped_column(String(16))
 
     building: Mapped[Building] = relationship(back_populates="rooms")
 

@@ -27,7 +27,8 @@ TASK_OF_STATUS = {"in_progress": "handle", "handled": "verify"}
 
 
 def my_tasks(session: Session, worker: Principal, lon: float | None, lat: float | None,
-             crs: str = "WGS84", limit: int = 200) -> dict[str, Any]:
+             crs: str = "WGS84", limit: int = 200, tz: str = "Asia/Shanghai"
+             ) -> dict[str, Any]:
     """The worker's cases and visits, nearest first when a position is given."""
     if lon is not None and lat is not None and crs == "GCJ02":
         x, y = gcj02_to_wgs84(np.array([lon]), np.array([lat]))
@@ -35,7 +36,7 @@ def my_tasks(session: Session, worker: Principal, lon: float | None, lat: float 
     now = datetime.now(UTC)
     tasks = _cases(session, worker, lon, lat, now, limit)
     tasks += [_with_distance(v, lon, lat) for v in due_visits(session, worker,
-                                                              now + timedelta(days=1))]
+                                                              now + timedelta(days=1), tz)]
     tasks.sort(key=lambda t: (t["distance_m"] is None, t["distance_m"] or 0.0,
                               t["due_at"] or "", t["kind"], t["id"]))
     return {"position": None if lon is None else {"lon": lon, "lat": lat},

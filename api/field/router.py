@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.auth.access import Staff, public, roles
@@ -80,12 +80,13 @@ def check_in(body: checkins.CheckinIn, response: Response, session: SessionDep,
 
 @router.get("/api/v1/field/tasks")
 @roles("grid_worker")
-def my_tasks(session: SessionDep, worker: Staff,
+def my_tasks(request: Request, session: SessionDep, worker: Staff,
              lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
              lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
              crs: Literal["WGS84", "GCJ02"] = "WGS84") -> dict[str, Any]:
     """My cases to handle or verify and my due visits, nearest first."""
-    return mytasks.my_tasks(session, worker, lon, lat, crs)
+    return mytasks.my_tasks(session, worker, lon, lat, crs,
+                            tz=request.app.state.settings.api.timezone)
 
 
 @router.get("/api/v1/field/tracks/{worker_id}")

@@ -33,6 +33,17 @@ PERSONAL_FIELDS: tuple[PersonalField, ...] = (
     PersonalField("events", "reporter_name", "name", "name"),
     PersonalField("events", "reporter_phone", "phone", "phone", "reporter_phone_hash"),
     PersonalField("events", "reporter_email", "email", "email", "reporter_email_hash"),
+    # the people archive (api/people)
+    PersonalField("persons", "name", "name", "name"),
+    PersonalField("persons", "id_number", "id_number", "id_number", "id_number_hash"),
+    PersonalField("persons", "phone", "phone", "phone", "phone_hash"),
+    PersonalField("organisations", "contact_name", "name", "contact_name"),
+    PersonalField("organisations", "contact_phone", "phone", "contact_phone",
+                  "contact_phone_hash"),
+    PersonalField("residence_declarations", "name", "name", "name"),
+    PersonalField("residence_declarations", "id_number", "id_number", "id_number",
+                  "id_number_hash"),
+    PersonalField("residence_declarations", "phone", "phone", "phone", "phone_hash"),
 )
 
 #: the reporter of an event: ``{"name", "phone", "email"}`` -> its field

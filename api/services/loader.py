@@ -13,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from api.people.sample import load_people
 from api.personal.cipher import PersonalCipher
 from api.personal.service import seal
 from api.services import assignment
@@ -119,6 +120,7 @@ def _steps(d: Path, personal: PersonalCipher) -> list[tuple[str, Callable[[Conne
         ("event_history", lambda c: _load_history(c, d)),
         ("assignment", lambda c: assignment.assign_events(c) + assignment.assign_buildings(c)
                         + assignment.assign_cameras(c)),
+        ("people", lambda c: load_people(c, d, personal)),
     ]
 
 

@@ -46,6 +46,7 @@ PUBLIC = {
     ("POST", "/api/v1/cameras/{code}/heartbeat"),
     ("GET", "/field"),
     ("GET", "/desk"), ("GET", "/desk/cases/{event_id}"), ("GET", "/desk/inbox"),
+    ("POST", "/api/v1/people/declarations"),
 }
 
 #: staff routes on one event: a user outside the event's scope gets 403
@@ -81,6 +82,26 @@ STAFF_ROUTES = {
     ("POST", "/api/v1/routing/preview"),
     ("GET", "/api/v1/auth/me/channels"), ("PUT", "/api/v1/auth/me/channels"),
     ("GET", "/api/v1/calendars/deadline"), ("GET", "/api/v1/workbench/departments"),
+    ("GET", "/api/v1/people/special-tags"),
+}
+
+#: staff routes of the people archive: roles and scope per route in tests/api/test_people.py
+PEOPLE_ROUTES = {
+    ("GET", "/api/v1/people/persons"), ("POST", "/api/v1/people/persons"),
+    ("GET", "/api/v1/people/persons/{person_id}"),
+    ("PATCH", "/api/v1/people/persons/{person_id}"),
+    ("POST", "/api/v1/people/persons/{person_id}/unmask"),
+    ("POST", "/api/v1/people/persons/{person_id}/moves"),
+    ("POST", "/api/v1/people/persons/{person_id}/tags"),
+    ("DELETE", "/api/v1/people/persons/{person_id}/tags/{tag}"),
+    ("POST", "/api/v1/people/persons/{person_id}/visits"),
+    ("POST", "/api/v1/people/visits/{visit_id}/case"), ("GET", "/api/v1/people/visits/due"),
+    ("GET", "/api/v1/people/visits/kpi"), ("POST", "/api/v1/people/lookup"),
+    ("GET", "/api/v1/people/buildings/{code}"), ("PATCH", "/api/v1/people/rooms/{code}"),
+    ("POST", "/api/v1/people/organisations"), ("GET", "/api/v1/people/export.csv"),
+    ("GET", "/api/v1/people/stats"), ("GET", "/api/v1/people/declarations"),
+    ("POST", "/api/v1/people/declarations/{declaration_id}/verify"),
+    ("POST", "/api/v1/people/declarations/{declaration_id}/reject"),
 }
 
 #: what a path parameter is filled with when a route is called without caring for the answer
@@ -91,7 +112,8 @@ FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name":
         "rule_id": "1", "version_id": "1", "notification_id": "1",
         "request_id": "1", "calendar_code": "default", "day": "2025-10-01",
         "department": "CGJ", "alert_id": "1",
-        "shift_id": "00000000-0000-0000-0000-000000000000", "worker_id": "1"}
+        "shift_id": "00000000-0000-0000-0000-000000000000", "worker_id": "1",
+        "person_id": "1", "visit_id": "1", "tag": "elderly_alone", "declaration_id": "1"}
 
 
 def _routes() -> list[tuple[str, str, Any]]:
@@ -120,7 +142,7 @@ def test_every_route_is_classified_and_the_public_surface_is_the_documented_one(
     marked_public = {(m, p) for m, p, endpoint in ROUTES if is_public(endpoint)}
     assert marked_public == PUBLIC
     staff = seen - PUBLIC
-    classified = EVENT_ROUTES | FILTERED_ROUTES | STAFF_ROUTES | role_routes()
+    classified = EVENT_ROUTES | FILTERED_ROUTES | STAFF_ROUTES | PEOPLE_ROUTES | role_routes()
     assert staff - classified == set(), "classify each new staff route in this test"
     assert classified - seen == set(), "these routes are gone: update the test"
 

@@ -1,0 +1,136 @@
+"""Benchmark: the people archive at district scale.
+
+1. Import of ``--n`` synthetic persons (default 1,000,000) from a CSV with the
+   offices' headers (each with a valid ID number, a phone and a room of the small
+   sample town) through ``gridgov import people``'s function; anchor: a plain COPY
+   of the same rows into a scratch table. Goal: under 3 minutes for 1,000,000.
+2. Lookup by ID number over HTTP (``POST /api/v1/people/lookup``, one uvicorn
+   worker, sequential requests): p50 / p99; anchor: ``GET /healthz``. Goal: p99 < 5 ms.
+3. Per-grid population counts uncached (``GET /api/v1/people/stats``, every basic
+   grid; there is no population tile layer yet). Goal: < 50 ms.
+
+Only synthetic people. Run:  .venv/bin/python bench/people.py [--n 1000000] [--lookups 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from api.audit.service import Actor  # noqa: E402
+from api.auth.service import create_user  # noqa: E402
+from api.db.session import make_engine  # noqa: E402
+from api.imports.admin_codes import DivisionTable  # noqa: E402
+from api.people.importer import HEADERS, import_people  # noqa: E402
+from api.personal.cipher import PersonalCipher  # noqa: E402
+from api.settings import Settings  # noqa: E402
+from bench.intake import sample_database, server  # noqa: E402
+from coding.resident_id import make_resident_id  # noqa: E402
+
+
+def synthetic_csv(path: Path, n: int, rooms: list[str]) -> list[str]:
+    """``n`` synthetic persons; returns their ID numbers."""
+    ids: list[str] = []
+    born = date(1940, 1, 1)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow([HEADERS[f][0] for f in ("name", "id_number", "phone", "room_code",
+                                              "residence_kind")])
+        for i in range(n):
+            number = make_resident_id("440305", born + timedelta(days=i // 1000 % 25000),
+                                      i % 1000)
+            ids.append(number)
+            out.writerow([f"测试{i}", number, f"139{i:08d}", rooms[i % len(rooms)], "居住"])
+    return ids
+
+
+def _p(values: list[float], q: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(q * len(values)))] * 1000
+
+
+def bench_import(url: str, n: int, tmp: Path) -> list[str]:
+    engine = make_engine(url, pool_size=2)
+    with engine.connect() as conn:
+        rooms = [str(c) for c in conn.execute(text("SELECT code FROM rooms ORDER BY code"))
+                 .scalars()]
+    path = tmp / "people.csv"
+    ids = synthetic_csv(path, n, rooms)
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE anchor (a text, b text, c text, d text, e text)"))
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur, path.open("rb") as fh, cur.copy(
+                "COPY anchor FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            copy.write(fh.read())
+    anchor = time.perf_counter() - t0
+    cipher = PersonalCipher.from_settings(Settings())
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        counts = import_people(conn, path, cipher, DivisionTable.load(), Actor("bench"))
+    took = time.perf_counter() - t0
+    print(f"import {counts['persons']:,} persons: {took:.1f} s ({n / took:,.0f}/s); plain COPY "
+          f"of the file {anchor:.2f} s; ratio {took / anchor:.0f}x; goal < 180 s for 1,000,000")
+    engine.dispose()
+    return ids
+
+
+def bench_http(url: str, ids: list[str], lookups: int) -> None:
+    import httpx
+
+    engine = make_engine(url, pool_size=2)
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        _, token = create_user(session, name="bench-admin", role="admin")
+        session.commit()
+    engine.dispose()
+    headers = {"Authorization": f"Bearer {token}"}
+    with server(url, 1) as base, httpx.Client(base_url=base, headers=headers) as client:
+        def timed(call: object) -> list[float]:
+            out = []
+            for i in range(lookups):
+                t0 = time.perf_counter()
+                call(i)  # type: ignore[operator]
+                out.append(time.perf_counter() - t0)
+            return out
+
+        health = timed(lambda i: client.get("/healthz"))
+        found = timed(lambda i: client.post("/api/v1/people/lookup",
+                                            json={"id_number": ids[i * 7919 % len(ids)]}))
+        print(f"lookup by ID number over HTTP: p50 {_p(found, .5):.2f} ms, p99 "
+              f"{_p(found, .99):.2f} ms; /healthz p99 {_p(health, .99):.2f} ms; ratio "
+              f"{_p(found, .99) / _p(health, .99):.1f}x; goal p99 < 5 ms")
+        stats = [0.0] * 5
+        for k in range(5):
+            t0 = time.perf_counter()
+            client.get("/api/v1/people/stats", params={"by": "grid"})
+            stats[k] = time.perf_counter() - t0
+        print(f"per-grid population counts: median {statistics.median(stats) * 1000:.0f} ms "
+              "(uncached); goal < 50 ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--lookups", type=int, default=2000)
+    parser.add_argument("--server-url", default=None, help="a PostgreSQL server to use")
+    args = parser.parse_args()
+    with sample_database(args.server_url) as (url, _), \
+            tempfile.TemporaryDirectory() as tmp:
+        ids = bench_import(url, args.n, Path(tmp))
+        bench_http(url, ids, args.lookups)
+
+
+if __name__ == "__main__":
+    main()
