@@ -94,3 +94,13 @@ def test_configuring_a_tag_changes_the_cycle(client: TestClient, session: Sessio
                           headers=tagged.as_("admin"), json={"name": "独居老人",
                                                              "levels": {"2": 15}})
     assert dropping.status_code == 409 and dropping.json()["code"] == "level_in_use"
+
+
+def test_the_field_apps_tasks_list_the_overdue_visit_at_its_building(client: TestClient,
+                                                                      tagged: World) -> None:
+    tasks = client.get("/api/v1/field/tasks", headers=tagged.as_("grid_worker")).json()
+    visits = [t for t in tasks["tasks"] if t["kind"] == "visit"]
+    assert [(v["id"], v["status"], v["task"]) for v in visits] == [
+        (tagged.persons[0], "overdue", "visit")]
+    assert visits[0]["room"] == tagged.rooms[0] and visits[0]["lon"] is not None
+    assert "elderly_alone" in visits[0]["title"] and tasks["counts"]["visit"] == 1
