@@ -32,6 +32,7 @@ from api.auth.principal import Principal
 from api.field.scope import audit_track_read, grid_scope_sql, load_points
 from api.field.settings import FieldSettings
 from api.field.supervision import grids_and_roads, metric_of
+from api.personal.cipher import PersonalCipher
 from gis_core.track_coverage import road_coverage, road_pieces
 from gis_core.tracks import Segments, segments
 
@@ -60,7 +61,8 @@ FROM field_checkins WHERE at >= :start AND at < :end AND worker_id = ANY(CAST(:i
 GROUP BY worker_id""")
 
 
-def worker_kpis(session: Session, principal: Principal, settings: FieldSettings,
+def worker_kpis(session: Session, cipher: PersonalCipher, principal: Principal,
+                settings: FieldSettings,
                 start: datetime, end: datetime) -> list[dict[str, Any]]:
     """One row of KPIs per grid worker in the caller's scope, for ``start`` to ``end``."""
     scope, params = grid_scope_sql(principal, "w.code")
@@ -73,7 +75,7 @@ def worker_kpis(session: Session, principal: Principal, settings: FieldSettings,
         _CASES, {"start": start, "end": end, "names": names}).mappings()}
     checkins = {r["worker_id"]: r for r in session.execute(
         _CHECKINS, {"start": start, "end": end, "ids": ids}).mappings()}
-    patrol = _patrol(session, principal, settings, start, end, workers)
+    patrol = _patrol(session, cipher, principal, settings, start, end, workers)
     audit_track_read(session, principal, None, "kpi",
                      {"start": start.isoformat(), "end": end.isoformat(), "workers": ids})
     session.commit()
@@ -90,9 +92,10 @@ def worker_kpis(session: Session, principal: Principal, settings: FieldSettings,
     return out
 
 
-def _patrol(session: Session, principal: Principal, settings: FieldSettings, start: datetime,
+def _patrol(session: Session, cipher: PersonalCipher, principal: Principal,
+            settings: FieldSettings, start: datetime,
             end: datetime, workers: Any) -> dict[int, dict[str, Any]]:
-    rows = load_points(session, principal, start, end)
+    rows = load_points(session, cipher, principal, start, end)
     if not len(rows):
         return {}
     crs, x, y = metric_of(rows)

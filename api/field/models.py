@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     Uuid,
     func,
@@ -61,7 +62,8 @@ class TrackPoint(Base):
         ForeignKey("patrol_shifts.id", ondelete="CASCADE"))
     worker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    #: "lon,lat" (WGS84) encrypted with api.personal (a worker's whereabouts are personal)
+    position: Mapped[str] = mapped_column(Text)
     accuracy: Mapped[float | None] = mapped_column(Float)
     #: the grid of the field layer holding the point (None: outside every grid)
     grid_code: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -19,6 +19,7 @@ from api.errors import APIError
 from api.field import checkins, kpi, mytasks, supervision, tracks
 from api.field.scheduled import retention_lifespan
 from api.field.scope import SUPERVISOR_ROLES, day_bounds
+from api.personal.router import PersonalDep
 from api.services.grid_lookup import GridLookup, get_grid_lookup
 from api.validation import DbInt
 
@@ -57,9 +58,10 @@ def stop_shift(shift_id: uuid.UUID, body: tracks.ShiftStopIn, session: SessionDe
     404: {"description": "shift_not_found"}, 413: {"description": "too_many_points"}})
 @roles("grid_worker")
 def upload_points(shift_id: uuid.UUID, body: tracks.PointsIn, session: SessionDep,
-                  settings: SettingsDep, lookup: Lookup, worker: Staff) -> dict[str, Any]:
+                  settings: SettingsDep, lookup: Lookup, cipher: PersonalDep,
+                  worker: Staff) -> dict[str, Any]:
     """Upload track points of a shift; GPS noise is dropped and each point is stored once."""
-    return tracks.add_points(session, lookup, settings.field, worker, shift_id, body)
+    return tracks.add_points(session, cipher, lookup, settings.field, worker, shift_id, body)
 
 
 @router.post("/api/v1/field/checkins", status_code=201, responses={
@@ -92,27 +94,28 @@ def my_tasks(request: Request, session: SessionDep, worker: Staff,
 @router.get("/api/v1/field/tracks/{worker_id}")
 @roles(*SUPERVISOR_ROLES)
 def track_replay(worker_id: DbInt, day: Day, session: SessionDep, settings: SettingsDep,
-                 principal: Staff) -> dict[str, Any]:
+                 cipher: PersonalDep, principal: Staff) -> dict[str, Any]:
     """A worker's track of one day (the points in grids of your scope); the read is audited."""
-    return supervision.replay(session, principal, settings.field, settings.api.timezone,
+    return supervision.replay(session, cipher, principal, settings.field, settings.api.timezone,
                               worker_id, day)
 
 
 @router.get("/api/v1/field/idle/{worker_id}")
 @roles(*SUPERVISOR_ROLES)
 def idle_periods(worker_id: DbInt, day: Day, session: SessionDep, settings: SettingsDep,
-                 principal: Staff) -> list[dict[str, Any]]:
+                 cipher: PersonalDep, principal: Staff) -> list[dict[str, Any]]:
     """A worker's idle periods of one day (stays of 10 minutes or more within 30 m)."""
-    return supervision.idle(session, principal, settings.field, settings.api.timezone,
+    return supervision.idle(session, cipher, principal, settings.field, settings.api.timezone,
                             worker_id, day)
 
 
 @router.get("/api/v1/field/coverage")
 @roles(*SUPERVISOR_ROLES)
-def coverage(day: Day, session: SessionDep, settings: SettingsDep, principal: Staff,
+def coverage(day: Day, session: SessionDep, settings: SettingsDep, cipher: PersonalDep,
+             principal: Staff,
              worker_id: DbInt | None = None) -> list[dict[str, Any]]:
     """Patrol coverage per grid of a day: road length within 20 m of tracks, time, check-ins."""
-    return supervision.coverage(session, principal, settings.field, settings.api.timezone,
+    return supervision.coverage(session, cipher, principal, settings.field, settings.api.timezone,
                                 day, worker_id)
 
 
@@ -127,7 +130,8 @@ def unpatrolled(week_of: Day, session: SessionDep, settings: SettingsDep,
 
 @router.get("/api/v1/stats/workers")
 @roles(*SUPERVISOR_ROLES)
-def worker_kpis(session: SessionDep, settings: SettingsDep, principal: Staff,
+def worker_kpis(session: SessionDep, settings: SettingsDep, cipher: PersonalDep,
+                principal: Staff,
                 start: Day, end: Annotated[date | None, Query(
                     ge=FIRST_DAY, le=LAST_DAY,
                     description="the last day included (default: start)")] = None
@@ -137,4 +141,4 @@ def worker_kpis(session: SessionDep, settings: SettingsDep, principal: Staff,
     _, last = day_bounds(end or start, settings.api.timezone)
     if last <= first:
         raise APIError(422, "invalid_period", "end must not be before start")
-    return kpi.worker_kpis(session, principal, settings.field, first, last)
+    return kpi.worker_kpis(session, cipher, principal, settings.field, first, last)

@@ -22,6 +22,10 @@ from sqlalchemy.orm import Session
 
 from api.audit.service import Actor, record
 from api.auth.principal import Principal
+from api.personal.cipher import PersonalCipher
+
+#: the encrypted column of track positions (its name is the ciphertexts' associated data)
+POSITION_COLUMN = "track_points.position"
 
 #: roles that read other workers' tracks, check-ins and KPIs (within their scope)
 SUPERVISOR_ROLES = ("admin", "dispatcher")
@@ -58,6 +62,28 @@ def record_scope_sql(principal: Principal, grid_column: str, worker_column: str
     return grid_scope_sql(principal, grid_column)
 
 
+def seal_position(cipher: PersonalCipher, lon: float, lat: float) -> str:
+    """A track position (WGS84) as stored: ``"lon,lat"`` encrypted for :data:`POSITION_COLUMN`.
+
+    Examples
+    --------
+    >>> from api.personal.keys import new_ring
+    >>> cipher = PersonalCipher(new_ring())
+    >>> stored = seal_position(cipher, 114.0579, 22.5431)
+    >>> "114.05" in stored, open_position(cipher, stored)
+    (False, (114.0579, 22.5431))
+    """
+    sealed = cipher.encrypt(f"{lon:.7f},{lat:.7f}", POSITION_COLUMN)
+    assert sealed is not None  # a value in, a ciphertext out
+    return sealed
+
+
+def open_position(cipher: PersonalCipher, stored: str) -> tuple[float, float]:
+    """The (lon, lat) of a stored track position (:func:`seal_position`)."""
+    lon, _, lat = (cipher.decrypt(stored, POSITION_COLUMN) or "").partition(",")
+    return float(lon), float(lat)
+
+
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     """The first instant of ``day`` and of the next day, in ``timezone``."""
     start = datetime.combine(day, datetime.min.time(), ZoneInfo(timezone))
@@ -81,8 +107,8 @@ class TrackRows:
         return len(self.t)
 
 
-def load_points(session: Session, principal: Principal, start: datetime, end: datetime,
-                worker_id: int | None = None) -> TrackRows:
+def load_points(session: Session, cipher: PersonalCipher, principal: Principal,
+                start: datetime, end: datetime, worker_id: int | None = None) -> TrackRows:
     """The track points from ``start`` to ``end`` that ``principal`` sees (one worker or all)."""
     where, params = record_scope_sql(principal, "p.grid_code", "p.worker_id")
     if worker_id is not None:
@@ -90,18 +116,18 @@ def load_points(session: Session, principal: Principal, start: datetime, end: da
         params["worker"] = worker_id
     rows = session.execute(text(f"""
         SELECT p.worker_id, CAST(p.shift_id AS text) AS shift,
-               EXTRACT(EPOCH FROM p.recorded_at) AS t, ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat,
-               p.accuracy, p.grid_code
+               EXTRACT(EPOCH FROM p.recorded_at) AS t, p.position, p.accuracy, p.grid_code
         FROM track_points p
         WHERE p.recorded_at >= :start AND p.recorded_at < :end AND {where}
         ORDER BY p.worker_id, p.shift_id, p.recorded_at"""),
         {"start": start, "end": end, **params}).all()
-    cols = list(zip(*rows, strict=True)) if rows else [()] * 7
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 6
+    xy = np.array([open_position(cipher, s) for s in cols[3]], dtype=np.float64)
+    xy = xy.reshape(-1, 2)
     return TrackRows(np.array(cols[0], dtype=np.int64), np.array(cols[1], dtype=object),
-                     np.array(cols[2], dtype=np.float64), np.array(cols[3], dtype=np.float64),
-                     np.array(cols[4], dtype=np.float64),
-                     np.array([np.nan if a is None else a for a in cols[5]], dtype=np.float64),
-                     np.array(cols[6], dtype=object))
+                     np.array(cols[2], dtype=np.float64), xy[:, 0], xy[:, 1],
+                     np.array([np.nan if a is None else a for a in cols[4]], dtype=np.float64),
+                     np.array(cols[5], dtype=object))
 
 
 def audit_track_read(session: Session, principal: Principal, worker_id: int | None,

@@ -30,6 +30,7 @@ from api.field.scope import (
     record_scope_sql,
 )
 from api.field.settings import FieldSettings
+from api.personal.cipher import PersonalCipher
 from gis_core.crs import from_wgs84
 from gis_core.metric_zone import metric_crs
 from gis_core.track_coverage import road_coverage, road_pieces
@@ -43,11 +44,12 @@ def metric_of(rows: TrackRows) -> tuple[Any, np.ndarray, np.ndarray]:
     return crs, x, y
 
 
-def replay(session: Session, principal: Principal, settings: FieldSettings, timezone: str,
+def replay(session: Session, cipher: PersonalCipher, principal: Principal,
+           settings: FieldSettings, timezone: str,
            worker_id: int, day: date) -> dict[str, Any]:
     """A worker's track of one day as GeoJSON: one line per piece between gaps, and totals."""
     start, end = day_bounds(day, timezone)
-    rows = load_points(session, principal, start, end, worker_id)
+    rows = load_points(session, cipher, principal, start, end, worker_id)
     audit_track_read(session, principal, worker_id, "track",
                      {"day": day.isoformat(), "points": len(rows)})
     session.commit()
@@ -113,12 +115,13 @@ def _project(geoms: np.ndarray, crs: Any) -> np.ndarray:
     return np.asarray(shapely.transform(geoms, move), dtype=object)
 
 
-def coverage(session: Session, principal: Principal, settings: FieldSettings, timezone: str,
+def coverage(session: Session, cipher: PersonalCipher, principal: Principal,
+             settings: FieldSettings, timezone: str,
              day: date, worker_id: int | None = None, distance: float = 20.0
              ) -> list[dict[str, Any]]:
     """Road coverage, time and check-ins per grid patrolled on ``day`` (by anyone or one)."""
     start, end = day_bounds(day, timezone)
-    rows = load_points(session, principal, start, end, worker_id)
+    rows = load_points(session, cipher, principal, start, end, worker_id)
     audit_track_read(session, principal, worker_id, "coverage",
                      {"day": day.isoformat(), "points": len(rows)})
     session.commit()
@@ -155,11 +158,12 @@ def _checkins_by_grid(session: Session, principal: Principal, start: datetime, e
     return pd.Series({r[0]: r[1] for r in rows}, dtype="int64")
 
 
-def idle(session: Session, principal: Principal, settings: FieldSettings, timezone: str,
+def idle(session: Session, cipher: PersonalCipher, principal: Principal,
+         settings: FieldSettings, timezone: str,
          worker_id: int, day: date) -> list[dict[str, Any]]:
     """A worker's idle periods of a day (stays within a radius for a while), per shift."""
     start, end = day_bounds(day, timezone)
-    rows = load_points(session, principal, start, end, worker_id)
+    rows = load_points(session, cipher, principal, start, end, worker_id)
     audit_track_read(session, principal, worker_id, "idle", {"day": day.isoformat()})
     session.commit()
     if not len(rows):

@@ -27,7 +27,9 @@ from sqlalchemy.orm import Session
 from api.audit.service import Actor, record
 from api.auth.principal import Principal
 from api.errors import APIError
+from api.field.scope import open_position, seal_position
 from api.field.settings import FieldSettings
+from api.personal.cipher import PersonalCipher
 from api.services.grid_lookup import GridLookup
 from gis_core.crs import from_wgs84
 from gis_core.gcj02 import gcj02_to_wgs84
@@ -129,19 +131,20 @@ def shift_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 _ANCHOR = text("""
-SELECT recorded_at, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM track_points
+SELECT recorded_at, position FROM track_points
 WHERE shift_id = :shift AND recorded_at < :before ORDER BY recorded_at DESC LIMIT 1""")
 
 _INSERT = text("""
-INSERT INTO track_points (shift_id, worker_id, recorded_at, geom, accuracy, grid_code)
-SELECT :shift, :worker, to_timestamp(t), ST_SetSRID(ST_MakePoint(x, y), 4326), a, g
-FROM unnest(CAST(:ts AS float8[]), CAST(:xs AS float8[]), CAST(:ys AS float8[]),
-            CAST(:accs AS float8[]), CAST(:grids AS text[])) AS p(t, x, y, a, g)
+INSERT INTO track_points (shift_id, worker_id, recorded_at, position, accuracy, grid_code)
+SELECT :shift, :worker, to_timestamp(t), pos, a, g
+FROM unnest(CAST(:ts AS float8[]), CAST(:positions AS text[]),
+            CAST(:accs AS float8[]), CAST(:grids AS text[])) AS p(t, pos, a, g)
 ON CONFLICT ON CONSTRAINT uq_track_points_shift_time DO NOTHING""")
 
 
-def add_points(session: Session, lookup: GridLookup, settings: FieldSettings,
-               worker: Principal, shift_id: uuid.UUID, batch: PointsIn) -> dict[str, Any]:
+def add_points(session: Session, cipher: PersonalCipher, lookup: GridLookup,
+               settings: FieldSettings, worker: Principal, shift_id: uuid.UUID,
+               batch: PointsIn) -> dict[str, Any]:
     """Store the kept points of a batch once each; say how many were kept, repeated, dropped."""
     if len(batch.points) > settings.track_max_batch:
         raise APIError(413, "too_many_points", f"at most {settings.track_max_batch} points per "
@@ -152,9 +155,9 @@ def add_points(session: Session, lookup: GridLookup, settings: FieldSettings,
     lat = np.array([p.lat for p in points])
     if batch.crs == "GCJ02":
         lon, lat = gcj02_to_wgs84(lon, lat)
-    reasons = _reasons(session, settings, shift_id, points, lon, lat)
+    reasons = _reasons(session, cipher, settings, shift_id, points, lon, lat)
     keep = np.array([r is None for r in reasons])
-    stored = _insert(session, lookup, settings, worker, shift_id,
+    stored = _insert(session, cipher, lookup, settings, worker, shift_id,
                      [p for p, k in zip(points, keep, strict=True) if k], lon[keep], lat[keep])
     session.commit()
     return {"shift": str(shift_id), "received": len(points), "stored": stored,
@@ -162,7 +165,8 @@ def add_points(session: Session, lookup: GridLookup, settings: FieldSettings,
             "dropped": dict(sorted(Counter(r for r in reasons if r is not None).items()))}
 
 
-def _reasons(session: Session, settings: FieldSettings, shift_id: uuid.UUID,
+def _reasons(session: Session, cipher: PersonalCipher, settings: FieldSettings,
+             shift_id: uuid.UUID,
              points: list[PointIn], lon: np.ndarray, lat: np.ndarray) -> list[str | None]:
     crs = metric_crs(float(np.median(lon)), float(np.median(lat)))
     x, y = from_wgs84(lon, lat, crs)
@@ -172,14 +176,15 @@ def _reasons(session: Session, settings: FieldSettings, shift_id: uuid.UUID,
     prev = session.execute(_ANCHOR, {"shift": shift_id, "before": origin}).first()
     anchor = None
     if prev is not None:
-        ax, ay = from_wgs84([prev.lon], [prev.lat], crs)
+        plon, plat = open_position(cipher, prev.position)
+        ax, ay = from_wgs84([plon], [plat], crs)
         anchor = ((prev.recorded_at - origin).total_seconds(), float(ax[0]), float(ay[0]))
     return noise_reasons(t, x, y, acc, noise_rule(settings), anchor)
 
 
-def _insert(session: Session, lookup: GridLookup, settings: FieldSettings, worker: Principal,
-            shift_id: uuid.UUID, points: list[PointIn], lon: np.ndarray, lat: np.ndarray
-            ) -> int:
+def _insert(session: Session, cipher: PersonalCipher, lookup: GridLookup,
+            settings: FieldSettings, worker: Principal, shift_id: uuid.UUID,
+            points: list[PointIn], lon: np.ndarray, lat: np.ndarray) -> int:
     if not points:
         return 0
     grids = lookup.assign(lon, lat)
@@ -187,7 +192,9 @@ def _insert(session: Session, lookup: GridLookup, settings: FieldSettings, worke
     codes = grids[layer].tolist() if layer in grids else [None] * len(points)
     result = session.execute(_INSERT, {
         "shift": shift_id, "worker": worker.id, "ts": [p.t.timestamp() for p in points],
-        "xs": lon.tolist(), "ys": lat.tolist(), "accs": [p.accuracy for p in points],
+        "positions": [seal_position(cipher, x, y) for x, y in zip(lon.tolist(), lat.tolist(),
+                                                                   strict=True)],
+        "accs": [p.accuracy for p in points],
         "grids": [c if isinstance(c, str) else None for c in codes]})
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -116,6 +116,7 @@ KINDS: dict[str, tuple[Callable[[str], str], Callable[[str], str]]] = {
     "phone": (mask_phone, normalise_phone),
     "email": (mask_email, normalise_text),
     "id_number": (mask_id_number, normalise_text),
+    "position": (lambda _: "***", normalise_text),
 }
 
 

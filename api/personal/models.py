@@ -41,6 +41,8 @@ PERSONAL_FIELDS: tuple[PersonalField, ...] = (
     PersonalField("organisations", "contact_phone", "phone", "contact_phone",
                   "contact_phone_hash"),
     PersonalField("residence_declarations", "name", "name", "name"),
+    # the grid workers' patrol tracks (api/field): "lon,lat" of each kept point
+    PersonalField("track_points", "position", "position", "position"),
     PersonalField("residence_declarations", "id_number", "id_number", "id_number",
                   "id_number_hash"),
     PersonalField("residence_declarations", "phone", "phone", "phone", "phone_hash"),

@@ -53,7 +53,8 @@ def upgrade() -> None:
             "users.id", ondelete="CASCADE", name="fk_track_points_worker_id_users"),
             nullable=False),
         sa.Column("recorded_at", TS, nullable=False),
-        sa.Column("geom", _point(), nullable=False),
+        # the position, encrypted at rest like every personal field (api.personal)
+        sa.Column("position", sa.Text(), nullable=False),
         sa.Column("accuracy", sa.Float(), nullable=True),
         sa.Column("grid_code", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_track_points"),
@@ -62,8 +63,6 @@ def upgrade() -> None:
     op.create_index("ix_track_points_worker_time", "track_points", ["worker_id", "recorded_at"])
     op.create_index("ix_track_points_recorded_at", "track_points", ["recorded_at"])
     op.create_index("ix_track_points_grid_code", "track_points", ["grid_code"])
-    op.create_geospatial_index("idx_track_points_geom", "track_points", ["geom"], unique=False,
-                               postgresql_using="gist", postgresql_ops={})
     op.create_table(
         "field_checkins",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -94,7 +93,5 @@ def downgrade() -> None:
     op.drop_geospatial_index("idx_field_checkins_geom", table_name="field_checkins",
                              column_name="geom")
     op.drop_geospatial_table("field_checkins")
-    op.drop_geospatial_index("idx_track_points_geom", table_name="track_points",
-                             column_name="geom")
-    op.drop_geospatial_table("track_points")
+    op.drop_table("track_points")
     op.drop_table("patrol_shifts")

@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.field.scope import open_position
 from api.field.tracks import purge_old_points
 from gis_core.gcj02 import wgs84_to_gcj02
 from tests.api.events_support import bearer, token_for
@@ -78,13 +80,29 @@ def test_gcj02_positions_are_stored_in_wgs84(client: TestClient, session: Sessio
     resp = client.post(f"/api/v1/field/shifts/{shift}/points",
                        json={"crs": "GCJ02", "points": gcj}, headers=worker)
     assert resp.json()["stored"] == 5
-    far = session.execute(text("""
-        SELECT max(ST_Distance(CAST(p.geom AS geography), CAST(ST_SetSRID(ST_MakePoint(
-            :lon, :lat), 4326) AS geography))) FROM track_points p
-        WHERE p.shift_id = :s AND p.recorded_at = :t"""),
-        {"s": shift, "t": points[0]["t"], "lon": points[0]["lon"], "lat": points[0]["lat"]}
-    ).scalar_one()
+    stored = session.execute(text(
+        "SELECT position FROM track_points WHERE shift_id = :s AND recorded_at = :t"),
+        {"s": shift, "t": points[0]["t"]}).scalar_one()
+    lon0, lat0 = open_position(client.app.state.personal, stored)  # type: ignore[attr-defined]
+    far = float(np.hypot((lon0 - points[0]["lon"]) * 102_600, (lat0 - points[0]["lat"]) * 110_900))
     assert far < 1.0  # GCJ-02 is 300-500 m off in Shenzhen: converted back
+
+
+def test_track_positions_are_encrypted_at_rest(client: TestClient, session: Session,
+                                               place: dict[str, Any],
+                                               worker: dict[str, str]) -> None:
+    shift = _start(client, worker)
+    points = walk(place["road"], MORNING)[:3]
+    client.post(f"/api/v1/field/shifts/{shift}/points", json={"points": points}, headers=worker)
+    stored = session.execute(text("SELECT position FROM track_points WHERE shift_id = :s"),
+                             {"s": shift}).scalars().all()
+    assert len(stored) == 3 and all(v.startswith("v1:") for v in stored)
+    assert not any(f"{p['lon']:.4f}" in v or f"{p['lat']:.4f}" in v
+                   for p in points for v in stored)
+    columns = session.execute(text(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'track_points'"
+    )).scalars().all()
+    assert "geom" not in columns  # no clear copy of the position beside it
 
 
 def test_shifts_belong_to_their_worker_and_bad_input_is_a_clear_4xx(
