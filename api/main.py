@@ -14,44 +14,41 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 import api
-from api import security
+from api import health, security
+from api.analytics import router as analytics
+from api.analytics.service import ResultCache
 from api.audit import router as audit_router
 from api.auth import router as auth
 from api.auth.access import gate
 from api.auth.principal import ScopeCache
 from api.auth.throttle import SignInThrottle
+from api.buildings import router as buildings
 from api.calendar import router as calendar_router
+from api.cameras import router as cameras
+from api.catalogue import categories_router as categories
 from api.catalogue import router as catalogue_router
+from api.codes import plate_page
+from api.codes import router as codes
 from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
+from api.events import router as events
+from api.events import stats_router as stats
+from api.events.writer import IntakeWriter
+from api.grids import assign_router as assign
+from api.grids import layers_router as grids
 from api.grids import router as grid_versions_router
+from api.grids.lookup import IndexedGridLookup
 from api.notify import router as notify_router
+from api.ogc import router as ogc
+from api.open311 import router as open311
 from api.openapi import document_errors
 from api.personal import router as personal_router
 from api.personal.cipher import PersonalCipher
-from api.routers import (
-    analytics,
-    assign,
-    buildings,
-    cameras,
-    categories,
-    codes,
-    events,
-    grids,
-    health,
-    ogc,
-    open311,
-    plate_page,
-    stats,
-    tiles,
-    web,
-)
-from api.services.analytics import ResultCache
-from api.services.grid_lookup import IndexedGridLookup
-from api.services.intake_writer import IntakeWriter
 from api.settings import Settings
+from api.tiles import router as tiles
 from api.tracking import router as tracking_router
 from api.validation import check_request_text
+from api.web import router as web
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None,

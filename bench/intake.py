@@ -69,7 +69,7 @@ def sample_database(server_url: str | None) -> Iterator[tuple[str, Path]]:
     from api.db.embedded import EmbeddedCluster
     from api.db.migrate import upgrade
     from api.db.session import make_engine
-    from api.services.loader import load_directory
+    from api.io.samples import load_directory
     from data_samples.generator import generate
     from tests.conftest import create_database, drop_database
 
@@ -323,7 +323,7 @@ def synthetic_events(url: str, n: int, path: Path) -> None:
 def bench_bulk(url: str, n: int) -> None:
     """Time the import of ``n`` events against reading the CSV with pandas."""
     from api.db.session import make_engine
-    from api.services.importer import ImportOptions, import_file
+    from api.io.importer import ImportOptions, import_file
 
     path = Path(tempfile.mkdtemp()) / "events.csv"
     synthetic_events(url, n, path)

@@ -108,7 +108,7 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def engine(database_url: str, sample_dir: Path) -> Iterator[Engine]:
     """Engine on the test database with the small sample town loaded (committed)."""
-    from api.services.loader import load_directory
+    from api.io.samples import load_directory
 
     eng = make_engine(database_url, pool_size=5)
     load_directory(eng, sample_dir)

@@ -28,8 +28,8 @@ from api.auth.schemas import MeOut, ScopeOut, SignInIn, SignInOut, scope_out
 from api.auth.throttle import SignInThrottle
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
-from api.routers.web import STATIC_DIR
 from api.settings import Settings
+from api.web.router import STATIC_DIR
 
 logger = logging.getLogger("gridgov.auth")
 router = APIRouter(tags=["auth"])

@@ -13,7 +13,7 @@ from api.catalogue import service, tables
 from api.catalogue.preview import preview
 from api.catalogue.schemas import CategoryIn, CodePath, DepartmentIn, PreviewIn, RuleId, RuleIn
 from api.deps import SessionDep
-from api.services.grid_lookup import GridLookup, get_grid_lookup
+from api.grids.lookup import GridLookup, get_grid_lookup
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 IN_USE: dict[int | str, dict[str, Any]] = {

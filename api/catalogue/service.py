@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from api.audit.service import SYSTEM, Actor, record
 from api.auth.models import User
 from api.db.models import AdminArea, Department, Event, EventCategory, Grid
-from api.db.models_events import ROUTING_SCOPES, RoutingRule
+from api.events.models import ROUTING_SCOPES, RoutingRule
 from gis_core.errors import Conflict, InvalidInput, NotFound
 
 #: the admin level of the area a rule's scope names (grids are looked up in ``grids``)

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
+from api.events.intake import CHANNELS
 from api.imports.tables import rows_of
-from api.services.events import CHANNELS
 from gis_core.errors import InvalidInput
 
 

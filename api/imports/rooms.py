@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from api.imports.tables import find_column, rows_of
-from api.services.bulk import copy_frame
+from api.io.bulk import copy_frame
 from coding.building_codes import make_room_code, parse
 from gis_core.errors import InvalidCode, InvalidInput
 

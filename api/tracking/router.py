@@ -1,7 +1,7 @@
 """Routes of the resident's tracking page: the page and its photos, both by public token.
 
 The evaluation form posts to ``POST /api/v1/track/{token}/evaluation``
-(:mod:`api.routers.events`): one evaluation per closed case, 409 otherwise.
+(:mod:`api.events.router`): one evaluation per closed case, 409 otherwise.
 """
 
 from __future__ import annotations

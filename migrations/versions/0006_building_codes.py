@@ -36,7 +36,7 @@ def upgrade() -> None:
         "INSERT INTO building_code_sequences (community_code, last_seq) "
         "SELECT left(code, 12), max(substr(code, 13, 5)::int) FROM buildings "
         "WHERE code ~ '^[0-9]{17}[0-9A-Z*]$' GROUP BY 1"))
-    from api.services.codes import fill_beidou_codes
+    from api.codes.service import fill_beidou_codes
 
     fill_beidou_codes(conn)
 

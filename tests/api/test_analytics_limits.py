@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from api.services.analytics import (
+from api.analytics.service import (
     MAX_H3_CELLS,
     AnalysisBusy,
     ResultCache,

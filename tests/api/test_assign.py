@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from api.services.grid_lookup import IndexedGridLookup, PostGISGridLookup
+from api.grids.lookup import IndexedGridLookup, PostGISGridLookup
 from gis_core.crs import from_wgs84
 from tests.api.events_support import signed_in
 

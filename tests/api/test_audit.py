@@ -305,7 +305,7 @@ def test_audit_listing_is_for_admins_with_filters_and_csv(client: TestClient,
 def test_automatic_escalation_writes_audit_rows(client: TestClient, session: Session) -> None:
     from datetime import datetime, timedelta
 
-    from api.services.lifecycle import escalate_overdue
+    from api.events.lifecycle import escalate_overdue
 
     g = basic_grids(session)[1]
     r = client.post("/api/v1/events", json={

@@ -322,8 +322,8 @@ def test_an_unknown_category_is_named(admin: TestClient, session: Session) -> No
 
 def test_a_batch_import_routes_as_the_preview_does(client: TestClient, session: Session,
                                                    rules: dict[str, Any]) -> None:
-    from api.services.event_import import import_event_frame
-    from api.services.importer import ImportOptions
+    from api.events.bulk_import import import_event_frame
+    from api.io.importer import ImportOptions
 
     signed_in(client, session, "dispatcher")
     places = [_where(rules, where) for where, *_ in CASES]

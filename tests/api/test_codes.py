@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from api.services.codes import allocate_building_codes
+from api.codes.service import allocate_building_codes
 from coding import beidou, building_codes, qr
 from coding.plates import plate_png
 from tests.api.events_support import signed_in

@@ -19,8 +19,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from api.auth.access import public
-from api.db.models_events import EventPhoto
 from api.deps import get_session
+from api.events.models import EventPhoto
 from api.main import create_app
 from api.settings import Settings
 from coding import qr

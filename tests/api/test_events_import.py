@@ -12,8 +12,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from api.db.session import make_engine
-from api.services.bulk import copy_frame
-from api.services.importer import ImportOptions, import_file
+from api.io.bulk import copy_frame
+from api.io.importer import ImportOptions, import_file
 from data_samples.catalogue import load_categories, load_departments
 from gis_core.errors import InvalidInput
 from tests.conftest import migrated_database

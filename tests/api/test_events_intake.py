@@ -13,8 +13,8 @@ from PIL import Image
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from api.services.events import create_event
-from api.services.grid_lookup import PostGISGridLookup
+from api.events.intake import create_event
+from api.grids.lookup import PostGISGridLookup
 from api.settings import EventSettings, Settings
 from gis_core.crs import from_wgs84
 from tests.api.events_support import basic_grids, bearer, event_settings, token_for

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from api.services.open311 import CLOSED_STATUSES
-from api.services.open311_keys import create_key
+from api.open311.keys import create_key
+from api.open311.service import CLOSED_STATUSES
 from tests.api.open311_schemas import (
     assert_valid,
     errors_validator,
@@ -326,7 +326,7 @@ def test_timezone_is_configurable(client: TestClient, connection: Connection) ->
 
 # -- API keys --------------------------------------------------------------------
 def test_keys_are_stored_hashed_and_revocable(session: Session) -> None:
-    from api.services.open311_keys import check_key, hash_key, revoke_key
+    from api.open311.keys import check_key, hash_key, revoke_key
 
     row, key = create_key(session, "hotline")
     assert row.key_hash == hash_key(key) and key not in (row.key_hash, row.key_prefix)
@@ -379,7 +379,7 @@ def test_post_without_or_with_a_bad_key_is_refused(client: TestClient, connectio
 
 def test_a_revoked_key_is_refused(client: TestClient, session: Session,
                                   inside: tuple[float, float]) -> None:
-    from api.services.open311_keys import revoke_key
+    from api.open311.keys import revoke_key
 
     row, key = create_key(session, "old partner")
     revoke_key(session, row.key_prefix)

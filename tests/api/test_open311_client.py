@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from api.db.migrate import upgrade
 from api.db.session import make_engine
-from api.services.loader import load_directory
-from api.services.open311_keys import create_key
+from api.io.samples import load_directory
+from api.open311.keys import create_key
 from tests.api.open311_schemas import assert_valid, validator
 from tests.conftest import create_database, drop_database
 

@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 from api.db.embedded import EmbeddedCluster
 from api.db.migrate import upgrade
 from api.db.session import make_engine
+from api.io.samples import load_directory
 from api.main import create_app
-from api.services.loader import load_directory
-from api.services.open311_keys import create_key
+from api.open311.keys import create_key
 from api.settings import Settings
 from tests.api.events_support import (
     basic_grids,

@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 
 from api.auth.service import create_user
 from api.db.session import make_engine
+from api.io.samples import load_directory
 from api.main import create_app
-from api.services.loader import load_directory
 from tests.api.events_support import event_settings
 from tests.conftest import migrated_database
 

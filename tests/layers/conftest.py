@@ -14,10 +14,10 @@ from sqlalchemy import make_url
 
 from api.db.migrate import upgrade
 from api.db.session import make_engine
+from api.io.samples import load_directory
 from api.main import create_app
-from api.services.loader import load_directory
-from api.services.tile_cache import dispose_tile_services
 from api.settings import Settings
+from api.tiles.cache import dispose_tile_services
 from tests.conftest import create_database, drop_database
 
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import make_url
 
-from api.services.tile_cache import (
+from api.tiles.cache import (
     CachedTile,
     TileCache,
     TileService,
@@ -36,7 +36,7 @@ def _features(client: TestClient, path: str) -> dict[int, dict[str, object]]:
 
 
 def _service(client: TestClient) -> TileService:
-    from api.routers.tiles import get_tiles
+    from api.tiles.router import get_tiles
 
     class _Req:
         app = client.app
@@ -226,7 +226,7 @@ def test_eviction_by_box_at_every_zoom(box: tuple[float, float, float, float] | 
 
 
 def test_tile_connections_are_tuned_reused_and_replaced_after_a_failure(tiles_db: str) -> None:
-    from api.services.tile_cache import TileConnections
+    from api.tiles.cache import TileConnections
 
     url = make_url(tiles_db).set(drivername="postgresql").render_as_string(hide_password=False)
     conns = TileConnections(url, size=1)

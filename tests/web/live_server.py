@@ -16,7 +16,7 @@ from pathlib import Path
 
 from api.db.migrate import upgrade
 from api.db.session import make_engine
-from api.services.loader import load_directory
+from api.io.samples import load_directory
 from tests.conftest import create_database, drop_database
 
 REPO = Path(__file__).resolve().parents[2]

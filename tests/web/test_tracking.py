@@ -19,9 +19,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from api.db.models import Event
-from api.db.models_events import EventPhoto
 from api.db.session import make_engine
-from api.services.lifecycle import apply_action
+from api.events.lifecycle import apply_action
+from api.events.models import EventPhoto
 from tests.web.cdp import Browser
 from tests.web.live_server import fresh_sample_database, live_server
 
