@@ -202,6 +202,21 @@ class NotifySettings(BaseSettings):
     wecom_agent_id: int | None = None
 
 
+class TileSettings(BaseSettings):
+    """Tile serving (``GRIDGOV_TILES_*``): cache budget and client caching."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_TILES_", extra="ignore")
+
+    cache_bytes: int = Field(default=256 * 2**20, ge=0)
+    #: tile queries running at once per worker (more only queue inside PostgreSQL)
+    connections: int = Field(default=4, ge=1, le=64)
+    max_age: int = Field(default=0, ge=0)
+
+    def cache_control(self) -> str:
+        """``no-cache`` (revalidate with the ETag) or ``public, max-age=N``."""
+        return "no-cache" if self.max_age == 0 else f"public, max-age={self.max_age}"
+
+
 class Settings(BaseSettings):
     """All settings; tests build apps with their own instance."""
 
@@ -215,6 +230,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     personal: PersonalSettings = Field(default_factory=PersonalSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    tiles: TileSettings = Field(default_factory=TileSettings)
 
 
 def normalise_url(url: str) -> str:

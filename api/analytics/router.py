@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from api.analytics import service as svc
 from api.auth.access import roles
-from api.deps import SessionDep
+from api.deps import SessionDep, get_state
 from api.errors import APIError
 from api.validation import Text
 from gis_core.errors import InvalidInput
@@ -37,13 +37,11 @@ TIFF = "image/tiff"
 
 
 def _cache(request: Request) -> svc.ResultCache:
-    cache: svc.ResultCache = request.app.state.analytics_cache
-    return cache
+    return get_state(request).analytics_cache
 
 
 def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+    return get_state(request).engine
 
 
 def _window(start: datetime | None, end: datetime | None) -> None:

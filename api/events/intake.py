@@ -15,7 +15,7 @@ The core writes reports in order on a connection's transaction and never commits
   group commit (``api.events.writer``) writes concurrent reports with it
   in one transaction; ``create_event`` is the one-report form on a session
   (Open311, scripts) and returns the ``Event``, persistent in the session;
-- ``lookup``: the app's ``GridLookup`` (``api.grids.lookup.get_grid_lookup``);
+- ``lookup``: the app's ``GridLookup`` (``api.deps.GridLookupDep``);
 - the location is, in this order of precedence, ``building_code`` (the
   building's point on surface), ``lon``/``lat`` in EPSG:4326, ``x``/``y`` in
   ``crs`` (a CRS ``gis_core.crs.parse_crs`` accepts, ``"GCJ02"``/``"BD09"``

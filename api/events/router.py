@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
@@ -27,17 +24,16 @@ from api.auth.access import MaybePrincipal, Staff, public
 from api.auth.policy import check_action, check_channel, check_event_scope, event_scope
 from api.auth.principal import Principal
 from api.db.models import Department, Event, EventCategory
-from api.deps import SessionDep
+from api.deps import IntakeWriterDep, PersonalDep, SessionDep
 from api.errors import APIError
 from api.events.intake import CHANNELS, MAX_ADDRESS, Intake, PhotoRef, Report, event_detail
-from api.events.lifecycle import EVENT_ACTIONS_DOC, apply_action, escalate_overdue
+from api.events.lifecycle import EVENT_ACTIONS_DOC, apply_action
 from api.events.models import EventPhoto
-from api.events.writer import IntakeWriter, get_intake_writer
+from api.events.writer import IntakeWriter
 from api.features import page_features
 from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature_collection
 from api.geojson import parse_bbox as _parse_bbox
 from api.media import images
-from api.personal.router import PersonalDep
 from api.personal.service import add_reporter
 from api.security.limits import check_json_depth
 from api.settings import Settings
@@ -105,42 +101,7 @@ class EvaluationIn(BaseModel):
     comment: Text | None = Field(None, max_length=2000)
 
 
-# -- background escalation -------------------------------------------------------------
-def run_escalation(app: FastAPI) -> list[int]:
-    """Escalate overdue events once, in its own transaction."""
-    settings: Settings = app.state.settings
-    delay = timedelta(hours=settings.events.escalation_delay_hours)
-    with app.state.sessionmaker() as session:
-        ids = escalate_overdue(session, datetime.now(UTC), delay)
-        session.commit()
-    if ids:
-        logger.info("escalated %d overdue events", len(ids))
-    return ids
-
-
-async def _escalation_loop(app: FastAPI, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await run_in_threadpool(run_escalation, app)
-        except Exception:  # keep the loop alive; the next tick retries
-            logger.exception("automatic escalation failed")
-
-
-@asynccontextmanager
-async def escalation_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run ``escalate_overdue`` every ``GRIDGOV_EVENTS_ESCALATION_INTERVAL_SECONDS`` (0: off)."""
-    settings: Settings = app.state.settings
-    interval = settings.events.escalation_interval_seconds
-    task = asyncio.create_task(_escalation_loop(app, interval)) if interval > 0 else None
-    try:
-        yield
-    finally:
-        if task is not None:
-            task.cancel()
-
-
-router = APIRouter(prefix="/api/v1", tags=["events"], lifespan=escalation_lifespan)
+router = APIRouter(prefix="/api/v1", tags=["events"])
 
 _INTAKE_DOC = {
     "requestBody": {"content": {
@@ -291,7 +252,7 @@ fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
 @public
 async def report_event(
     request: Request,
-    writer: Annotated[IntakeWriter, Depends(get_intake_writer)],
+    writer: IntakeWriterDep,
     principal: MaybePrincipal,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
@@ -474,4 +435,4 @@ def evaluate_event(token: str, body: EvaluationIn, session: SessionDep,
     return track_event(token, session)
 
 
-__all__ = ["CHANNELS", "router", "run_escalation"]
+__all__ = ["CHANNELS", "router"]

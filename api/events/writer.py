@@ -35,7 +35,6 @@ from typing import Any
 
 import anyio.to_thread
 import psycopg
-from fastapi import Request
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -234,10 +233,4 @@ def _unavailable() -> GisError:
                     "writing the report; retry with the same Idempotency-Key")
 
 
-async def get_intake_writer(request: Request) -> IntakeWriter:
-    """The app's intake writer (dependency)."""
-    writer: IntakeWriter = request.app.state.intake_writer
-    return writer
-
-
-__all__ = ["IntakeWriter", "get_intake_writer"]
+__all__ = ["IntakeWriter"]

@@ -13,8 +13,8 @@ import anyio.to_thread
 import numpy as np
 from fastapi import APIRouter, Request, Response
 
+from api.deps import get_state
 from api.errors import APIError
-from api.grids.lookup import IndexedGridLookup
 from gis_core.crs import looks_swapped, parse_crs, to_wgs84
 from gis_core.grid_index import GridIndex
 
@@ -170,9 +170,7 @@ async def assign(request: Request) -> Response:
     exchanged. NaN or infinite coordinates and unknown CRSs are 422.
     """
     raw = await request.body()
-    lookup = request.app.state.grid_lookup
-    if not isinstance(lookup, IndexedGridLookup):  # pragma: no cover - configuration error
-        raise _fail("assignment needs the indexed grid lookup", "internal_error", 500)
+    lookup = get_state(request).grid_lookup
     timezone = request.app.state.settings.api.timezone
     index, layers = await lookup.aindex()
     if len(raw) <= INLINE_BYTES:  # a few points: microseconds, answered on the event loop

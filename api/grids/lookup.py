@@ -1,6 +1,6 @@
 """Which grid, in every layer, holds a point: the server's view of the grid engine.
 
-The app keeps one ``GridLookup`` in ``app.state.grid_lookup``. Services call
+The app keeps one ``GridLookup`` in its state (``api.deps.GridLookupDep``). Services call
 ``lookup.assign(lon, lat, at)`` with arrays in EPSG:4326 and get a DataFrame
 with one column per grid layer (exclusive layers: a code or None;
 non-exclusive layers: a sorted list of codes or None).
@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 import psycopg
 import shapely
-from fastapi import Request
 from sqlalchemy import Connection, Engine, text
 
 from api.tiles.cache import VersionCheck
@@ -222,9 +221,3 @@ class IndexedGridLookup:
             columns[name] = pd.Series([v if isinstance(v, list) or v == v else None
                                        for v in values], dtype=object)
         return pd.DataFrame(columns, index=pd.RangeIndex(n))
-
-
-def get_grid_lookup(request: Request) -> GridLookup:
-    """The app's grid lookup (dependency)."""
-    lookup: GridLookup = request.app.state.grid_lookup
-    return lookup

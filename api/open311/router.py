@@ -19,15 +19,14 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from api.auth.access import public
-from api.deps import PublicBaseDep, SessionDep, SettingsDep
+from api.deps import GridLookupDep, PersonalDep, PublicBaseDep, SessionDep, SettingsDep
 from api.errors import status_of
 from api.events.intake import PhotoRef, create_event
-from api.grids.lookup import GridLookup, get_grid_lookup
+from api.grids.lookup import GridLookup
 from api.open311 import service as o311
 from api.open311.keys import check_key
 from api.openapi import ErrorFormat
 from api.personal.cipher import PersonalCipher
-from api.personal.router import PersonalDep
 from api.settings import Settings
 from gis_core.errors import GisError
 
@@ -233,7 +232,7 @@ POST_DOC = {"requestBody": {"required": True, "content": {
              responses={403: {"description": "the api_key is not valid"}})
 @public
 def post_request(fmt: Format, session: SessionDep, settings: SettingsDep,
-                 lookup: Annotated[GridLookup, Depends(get_grid_lookup)],
+                 lookup: GridLookupDep,
                  fields: Annotated[dict[str, str], Depends(form_fields)],
                  personal: PersonalDep) -> Response:
     """Submit a service request (form-encoded, with an api_key); returns its id and token."""

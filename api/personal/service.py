@@ -47,7 +47,7 @@ def seal(cipher: PersonalCipher | None, table: str,
         value = raw if raw is not None and raw.strip() else None
         if value is not None and cipher is None:
             raise ValueError(f"{f.qualified}: personal data needs the cipher "
-                             "(app.state.personal, PersonalCipher.from_settings)")
+                             "(the app state's ``personal``, PersonalCipher.from_settings)")
         out[f.column] = cipher.encrypt(value, f.qualified) if cipher and value else None
         if f.hash_column:
             out[f.hash_column] = cipher.lookup_hash(value, f.kind) if cipher and value else None

@@ -42,11 +42,10 @@ from typing import Any
 import anyio.to_thread
 import numpy as np
 import psycopg
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
+from api.settings import TileSettings
 from gis_core.errors import InvalidInput, NotFound
 from layers import REGISTRY, Layer, Registry
 
@@ -65,21 +64,6 @@ def tile_connect_options(statement_timeout_ms: int | None = None) -> str:
 
 VERSIONS_SQL = "SELECT table_name, version FROM tile_versions"
 PSYCOPG_DIALECT = psycopg_dialect()
-
-
-class TileSettings(BaseSettings):
-    """Tile serving (``GRIDGOV_TILES_*``): cache budget and client caching."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDGOV_TILES_", extra="ignore")
-
-    cache_bytes: int = Field(default=256 * 2**20, ge=0)
-    #: tile queries running at once per worker (more only queue inside PostgreSQL)
-    connections: int = Field(default=4, ge=1, le=64)
-    max_age: int = Field(default=0, ge=0)
-
-    def cache_control(self) -> str:
-        """``no-cache`` (revalidate with the ETag) or ``public, max-age=N``."""
-        return "no-cache" if self.max_age == 0 else f"public, max-age={self.max_age}"
 
 CacheKey = tuple[str, int, int, int, tuple[tuple[str, str], ...]]
 Box = tuple[float, float, float, float]
@@ -319,6 +303,19 @@ class TileService:
         self.connections = TileConnections(self._libpq_url, connections, self._options)
         self._checks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, VersionCheck] = (
             weakref.WeakKeyDictionary())
+
+    @classmethod
+    def from_settings(cls, engine: Engine, settings: TileSettings,
+                      statement_timeout_ms: int | None = None) -> TileService:
+        """The tile service of ``engine``'s database, with engine and connections of its own."""
+        return cls(make_tile_engine(engine.url, statement_timeout_ms=statement_timeout_ms),
+                   settings.cache_bytes, connections=settings.connections,
+                   statement_timeout_ms=statement_timeout_ms)
+
+    def close(self) -> None:
+        """Close the tile connections and dispose of the tile engine."""
+        self.connections.close()
+        self.engine.dispose()
 
     async def async_sync(self) -> None:
         """:meth:`sync` for the event loop: the version check runs on an async connection.
@@ -603,31 +600,3 @@ def make_tile_engine(url: Any, pool_size: int = 4, statement_timeout_ms: int | N
                          pool_pre_ping=True, isolation_level="AUTOCOMMIT",
                          connect_args={"options": tile_connect_options(statement_timeout_ms),
                                        "prepare_threshold": 0})
-
-
-_SERVICES: dict[tuple[str, int | None], TileService] = {}
-_SERVICES_LOCK = threading.Lock()
-
-
-def tile_service_for(engine: Engine, max_bytes: int, connections: int = 4,
-                     statement_timeout_ms: int | None = None) -> TileService:
-    """The process-wide tile service of ``engine``'s database (one per URL and timeout)."""
-    key = (engine.url.render_as_string(hide_password=False), statement_timeout_ms)
-    with _SERVICES_LOCK:
-        service = _SERVICES.get(key)
-        if service is None:
-            service = TileService(make_tile_engine(engine.url,
-                                                   statement_timeout_ms=statement_timeout_ms),
-                                  max_bytes, connections=connections,
-                                  statement_timeout_ms=statement_timeout_ms)
-            _SERVICES[key] = service
-        return service
-
-
-def dispose_tile_services() -> None:
-    """Close every tile engine (tests and shutdown)."""
-    with _SERVICES_LOCK:
-        for service in _SERVICES.values():
-            service.connections.close()
-            service.engine.dispose()
-        _SERVICES.clear()

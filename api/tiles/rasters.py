@@ -8,7 +8,6 @@ camera range), so an event reported near a tile evicts it.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 
 from sqlalchemy import text
@@ -23,7 +22,7 @@ from api.tiles.cache import (
 )
 from layers.raster import RASTERS, RasterSurface, get_raster
 
-__all__ = ["RASTERS", "RasterService", "raster_service_for"]
+__all__ = ["RASTERS", "RasterService"]
 
 
 class RasterService:
@@ -58,17 +57,3 @@ class RasterService:
         # cache's versions move past them at the next sync, and the tile is evicted
         self.tiles.cache.put(key, entry, surface.tables, versions)
         return data, entry.etag
-
-
-_SERVICES: dict[int, RasterService] = {}
-_LOCK = threading.Lock()
-
-
-def raster_service_for(tiles: TileService) -> RasterService:
-    """The raster service on top of ``tiles`` (one per tile service)."""
-    with _LOCK:
-        service = _SERVICES.get(id(tiles))
-        if service is None or service.tiles is not tiles:
-            service = RasterService(tiles)
-            _SERVICES[id(tiles)] = service
-        return service

@@ -14,8 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from api.auth.access import public
-from api.tiles.cache import TileService, TileSettings, tile_service_for
-from api.tiles.rasters import RASTERS, RasterService, raster_service_for
+from api.deps import RastersDep, TilesDep, get_settings
+from api.settings import TileSettings
+from api.tiles.rasters import RASTERS
 from layers import REGISTRY
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
@@ -28,37 +29,11 @@ XY = Annotated[int, Path(ge=0, description="column / row of the tile")]
 
 
 async def tile_settings(request: Request) -> TileSettings:
-    """Tile settings: ``settings.tiles`` when the app has them, else the environment."""
-    settings = getattr(request.app.state.settings, "tiles", None)
-    if isinstance(settings, TileSettings):
-        return settings
-    cached: TileSettings | None = getattr(request.app.state, "tile_settings", None)
-    if cached is None:
-        cached = TileSettings()
-        request.app.state.tile_settings = cached
-    return cached
+    """The app's tile settings (``settings.tiles``)."""
+    return get_settings(request).tiles
 
 
-async def get_tiles(request: Request) -> TileService:
-    """The process-wide tile service of the app's database."""
-    service: TileService | None = getattr(request.app.state, "tile_service", None)
-    if service is None:
-        settings = await tile_settings(request)
-        service = tile_service_for(request.app.state.engine, settings.cache_bytes,
-                                   settings.connections,
-                                   request.app.state.settings.db.statement_timeout_ms)
-        request.app.state.tile_service = service
-    return service
-
-
-async def get_rasters(request: Request) -> RasterService:
-    """The process-wide raster tile service of the app's database."""
-    return raster_service_for(await get_tiles(request))
-
-
-TilesDep = Annotated[TileService, Depends(get_tiles)]
-RastersDep = Annotated[RasterService, Depends(get_rasters)]
-SettingsDep = Annotated[TileSettings, Depends(tile_settings)]
+TileSettingsDep = Annotated[TileSettings, Depends(tile_settings)]
 
 
 def _layer_ids(layers: str) -> list[str]:
@@ -102,7 +77,7 @@ def raster_tilejson(name: str, request: Request, rasters: RastersDep) -> dict[st
             responses={200: {"content": {"image/png": {}}}, 204: {}, 304: {}})
 @public
 def raster_tile(name: str, z: Z, x: XY, y: XY, request: Request, rasters: RastersDep,
-                settings: SettingsDep) -> Response:
+                settings: TileSettingsDep) -> Response:
     """A PNG tile of a raster surface with its colour ramp (transparent where zero)."""
     data, etag = rasters.tile(name, z, x, y, dict(request.query_params))
     return _tile_response(request, data, etag, "image/png", settings)
@@ -140,7 +115,7 @@ def tilejson(layers: LayersPath, request: Request, tiles: TilesDep) -> dict[str,
             responses={200: {"content": {MVT: {}}}, 204: {}, 304: {}})
 @public
 async def vector_tile(layers: LayersPath, z: Z, x: XY, y: XY, request: Request,
-                      tiles: TilesDep, settings: SettingsDep) -> Response:
+                      tiles: TilesDep, settings: TileSettingsDep) -> Response:
     """A Mapbox Vector Tile of one or several layers (comma-separated); 204 when empty."""
     data, etag = await tiles.atile(_layer_ids(layers), z, x, y, dict(request.query_params))
     return _tile_response(request, data, etag, MVT, settings)

@@ -59,7 +59,7 @@ def test_a_blind_spot_is_not_seen_by_any_camera(client: TestClient, session: Ses
 
 def test_repeats_are_cached_until_the_data_change(client: TestClient, engine: Engine) -> None:
     first = client.get("/api/v1/analytics/hotspots", params={"cell": "h3:8"}).json()
-    cache = client.app.state.analytics_cache  # type: ignore[attr-defined]
+    cache = client.app.state.gridgov.analytics_cache  # type: ignore[attr-defined]
     again = client.get("/api/v1/analytics/hotspots", params={"cell": "h3:8"}).json()
     assert again == first and cache.hits == 1
     x, y = first["cells"]["features"][0]["geometry"]["coordinates"][0][0]

@@ -300,7 +300,7 @@ def test_no_personal_data_in_any_get_response(client: TestClient,
         "SELECT id, reporter_name, reporter_phone FROM events WHERE reporter_phone IS NOT NULL "
         "AND reported_at > now() - interval '80 days' LIMIT 20")).all()
     assert rows
-    personal = client.app.state.personal  # type: ignore[attr-defined]
+    personal = client.app.state.gridgov.personal  # type: ignore[attr-defined]
     clear = [(personal.decrypt(r.reporter_phone, "events.reporter_phone"),
               personal.decrypt(r.reporter_name, "events.reporter_name")) for r in rows]
     ids = ",".join(str(r.id) for r in rows)
@@ -404,7 +404,7 @@ def test_post_stores_the_request_and_get_returns_it_without_personal_data(
         "LEFT JOIN departments d ON d.id = e.department_id WHERE e.public_token = :t"),
         {"t": created["token"]}).one()
     assert str(stored.id) == created["service_request_id"]
-    personal = client.app.state.personal  # type: ignore[attr-defined]
+    personal = client.app.state.gridgov.personal  # type: ignore[attr-defined]
     assert stored.channel == "open311" and stored.reporter_phone.startswith("v1:")
     assert personal.decrypt(stored.reporter_phone, "events.reporter_phone") == "13800138000"
     assert personal.decrypt(stored.reporter_email,

@@ -36,12 +36,7 @@ def _features(client: TestClient, path: str) -> dict[int, dict[str, object]]:
 
 
 def _service(client: TestClient) -> TileService:
-    from api.tiles.router import get_tiles
-
-    class _Req:
-        app = client.app
-
-    return client.portal.call(get_tiles, _Req())  # type: ignore[arg-type,union-attr]
+    return client.app.state.gridgov.tiles  # type: ignore[attr-defined,no-any-return]
 
 
 def _lonlat(pg: psycopg.Connection, sql: str, *params: object) -> tuple[int, float, float]:
