@@ -12,20 +12,14 @@ import re
 
 from layers.filters import LayerFilter
 from layers.model import Layer, LayerProperty, LayerStyle, Title
+from layers.vocabulary import EVENT_STATUSES, becomes_overdue_sql, overdue_sql
 
 P = LayerProperty
 
-#: Event statuses after which an event can no longer be overdue.
-FINAL_STATUSES = ("closed", "evaluated", "cancelled", "duplicate", "rejected")
-EVENT_STATUSES = ("registered", "dispatched", "in_progress", "handled", "verified", "closed",
-                  "evaluated", "rejected", "returned", "duplicate", "cancelled")
-_FINAL_SQL = ", ".join(f"'{s}'" for s in FINAL_STATUSES)
 #: An event is overdue while it is still open after its due time.
-OVERDUE_SQL = (f"(t.closed_at IS NULL AND t.status NOT IN ({_FINAL_SQL}) "
-               "AND t.due_at IS NOT NULL AND t.due_at < now())")
+OVERDUE_SQL = overdue_sql("t")
 #: When an open event that is not overdue yet will become overdue.
-EVENT_EXPIRES_SQL = (f"CASE WHEN t.closed_at IS NULL AND t.status NOT IN ({_FINAL_SQL}) "
-                     "AND t.due_at > now() THEN t.due_at END")
+EVENT_EXPIRES_SQL = becomes_overdue_sql("t")
 #: A grid version is drawn while ``valid_from <= now() < valid_to``.
 GRID_CURRENT_SQL = ("(t.valid_from IS NULL OR t.valid_from <= now()) "
                     "AND (t.valid_to IS NULL OR t.valid_to > now())")

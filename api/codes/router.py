@@ -17,12 +17,12 @@ from api.errors import APIError
 from api.media import images
 from coding import beidou, plates, qr
 from gis_core.errors import InvalidCode, InvalidInput, NotAnImage
+from layers.vocabulary import OPEN_STATUSES
 
 router = APIRouter(prefix="/api/v1", tags=["codes"])
 
 #: Radius of the cameras listed with a scanned building (m).
 CAMERA_RADIUS_M = 100.0
-OPEN_STATES = ("registered", "dispatched", "in_progress", "handled", "verified", "returned")
 
 
 def _building(session: Session, code: str) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def scan_record(session: Session, code: str, scope: tuple[str, dict[str, Any]] =
         "JOIN buildings b ON b.id = e.building_id JOIN event_categories c "
         f"ON c.id = e.category_id WHERE b.code = :code AND e.status = ANY(:open) AND {condition} "
         "ORDER BY e.reported_at DESC LIMIT 50"),
-        {"code": code, "open": list(OPEN_STATES), **scope_params}).mappings()]
+        {"code": code, "open": list(OPEN_STATUSES), **scope_params}).mappings()]
     return record
 
 

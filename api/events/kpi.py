@@ -7,10 +7,11 @@ Definitions (events reported in ``[from, to)``; ``now`` is the time of the query
 - ``closed``: events in status ``closed`` or ``evaluated``;
 - ``closure_rate``: closed / registered (null when nothing is registered);
 - ``on_time_closure_rate``: closed with ``closed_at <= due_at`` / closed;
-- ``overdue``: open events (registered, dispatched, in_progress, handled, verified,
-  returned) past their due time at ``now``, plus closed events closed after their due time
-  (``due_at``: the deadline of the event's step on its calendar, ``api.calendar.deadlines``;
-  a paused event has none and is never overdue);
+- ``overdue`` (超期): open events (registered, dispatched, in_progress, handled, verified,
+  returned) past their due time at ``now`` -- the dashboard's and the map's figure
+  (``layers.vocabulary``; ``due_at``: the deadline of the event's step on its calendar,
+  ``api.calendar.deadlines``; a paused event has none and is never overdue);
+- ``closed_late``: closed events closed after their due time;
 - ``median_hours_to_dispatch``: median of ``dispatched_at - reported_at`` in hours over
   dispatched events; ``median_hours_to_close``: median of ``closed_at - reported_at`` over
   closed events (``percentile_cont(0.5)``);
@@ -30,8 +31,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.events.lifecycle import OPEN_STATES
 from gis_core.errors import InvalidInput
+from layers.vocabulary import CLOSED_STATUSES, NOT_REGISTERED_STATUSES, overdue_sql, sql_in
 
 GROUPS = ("grid", "community", "street", "department", "category")
 
@@ -50,22 +51,24 @@ CROSS JOIN LATERAL jsonb_array_elements_text(CASE jsonb_typeof(e.grids -> :layer
     ELSE '[null]'::jsonb END) AS g(key)
 """
 
+#: the words of :mod:`layers.vocabulary` on the events ``e`` (trusted constants)
+_WORDS = {"overdue": overdue_sql("e", ":now"), "closed": sql_in("e.status", CLOSED_STATUSES),
+          "not_registered": sql_in("e.status", NOT_REGISTERED_STATUSES)}
+
 _SQL = """
 SELECT {key} AS key, GROUPING({key}) AS is_total,
   count(*) AS reported,
-  count(*) FILTER (WHERE e.status NOT IN ('rejected', 'duplicate')) AS registered,
-  count(*) FILTER (WHERE e.status IN ('closed', 'evaluated')) AS closed,
-  count(*) FILTER (WHERE e.status IN ('closed', 'evaluated') AND e.closed_at <= e.due_at)
-      AS closed_on_time,
-  count(*) FILTER (WHERE (e.status = ANY(CAST(:open AS text[])) AND e.due_at < :now)
-                      OR (e.status IN ('closed', 'evaluated') AND e.closed_at > e.due_at))
-      AS overdue,
+  count(*) FILTER (WHERE NOT {not_registered}) AS registered,
+  count(*) FILTER (WHERE {closed}) AS closed,
+  count(*) FILTER (WHERE {closed} AND e.closed_at <= e.due_at) AS closed_on_time,
+  count(*) FILTER (WHERE {overdue}) AS overdue,
+  count(*) FILTER (WHERE {closed} AND e.closed_at > e.due_at) AS closed_late,
   percentile_cont(0.5) WITHIN GROUP (
       ORDER BY EXTRACT(EPOCH FROM e.dispatched_at - e.reported_at) / 3600.0)
       FILTER (WHERE e.dispatched_at IS NOT NULL) AS median_hours_to_dispatch,
   percentile_cont(0.5) WITHIN GROUP (
       ORDER BY EXTRACT(EPOCH FROM e.closed_at - e.reported_at) / 3600.0)
-      FILTER (WHERE e.status IN ('closed', 'evaluated') AND e.closed_at IS NOT NULL)
+      FILTER (WHERE {closed} AND e.closed_at IS NOT NULL)
       AS median_hours_to_close,
   avg(e.satisfaction) FILTER (WHERE e.satisfaction IS NOT NULL) AS mean_satisfaction
 FROM events e
@@ -91,6 +94,7 @@ def _figures(row: dict[str, Any]) -> dict[str, Any]:
         "closure_rate": closed / registered if registered else None,
         "on_time_closure_rate": int(row["closed_on_time"]) / closed if closed else None,
         "overdue": int(row["overdue"]),
+        "closed_late": int(row["closed_late"]),
         "median_hours_to_dispatch": num(row["median_hours_to_dispatch"]),
         "median_hours_to_close": num(row["median_hours_to_close"]),
         "mean_satisfaction": num(row["mean_satisfaction"]),
@@ -120,7 +124,7 @@ def event_kpis(session: Session, *, group_by: str, now: datetime,
     key = _KEYS[group_by]
     condition, scope_params = scope
     sql = _SQL.format(key=key, grid_join=_GRID_JOIN if group_by == "grid" else "",
-                      scope=condition)
+                      scope=condition, **_WORDS)
     rows = session.execute(text(sql), {"open": list(OPEN_STATES), "now": now, "start": start,
                                        "end": end, "layer": layer, **scope_params}
                            ).mappings().all()

@@ -36,11 +36,11 @@ from sqlalchemy.orm import Session
 
 from api.audit.service import Actor, record
 from api.calendar.deadlines import enter_status
-from api.db.models import OPEN_EVENT_STATUSES, Event, EventHistory
+from api.db.models import Event, EventHistory
 from api.notify.outbox import ACTION_KINDS, notify
 from gis_core.errors import Conflict, InvalidInput
+from layers.vocabulary import OPEN_STATUSES
 
-OPEN_STATES = OPEN_EVENT_STATUSES
 """States of an event that still needs work (duplicates link to these; overdue counts them)."""
 
 ESCALATION_LEVELS = ("community", "street", "district", "city")
@@ -243,7 +243,7 @@ def escalate_overdue(session: Session, now: datetime, delay: timedelta) -> list[
         raise InvalidInput("parameter 'delay': must be positive")
     rows = session.execute(text(_ESCALATE), {
         "now": now, "delay": delay.total_seconds(), "top": len(ESCALATION_LEVELS) - 1,
-        "open": list(OPEN_STATES), "levels": list(ESCALATION_LEVELS)}).scalars().all()
+        "open": list(OPEN_STATUSES), "levels": list(ESCALATION_LEVELS)}).scalars().all()
     escalated = sorted(int(r) for r in rows)
     notify(session, [(i, "overdue") for i in escalated])
     return escalated

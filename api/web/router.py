@@ -26,6 +26,7 @@ from api.settings import Settings
 from api.validation import BIGINT_MAX, DbInt
 from api.web import service as service
 from gis_core.errors import GisError
+from layers.vocabulary import EVENT_STATUSES, OPEN_STATUSES
 
 router = APIRouter(tags=["web"])
 
@@ -85,7 +86,7 @@ def vendor_file(package: str, path: str, settings: SettingsDep) -> FileResponse:
 @router.get("/api/v1/web/config")
 @public
 def web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
-    """The one-map's configuration: basemap, data extent, live polling interval."""
+    """The one-map's configuration: basemap, data extent, live polling, event statuses."""
     extent = None
     for geom in (AdminArea.geom, Grid.geom, Building.geom):
         box = session.execute(select(func.ST_XMin(func.ST_Extent(geom)),
@@ -100,7 +101,8 @@ def web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
         basemap = {"url": settings.web.basemap_url,
                    "attribution": settings.web.basemap_attribution}
     return {"name": settings.api.name, "version": api.__version__, "extent": extent,
-            "basemap": basemap, "live_poll_seconds": settings.web.live_poll_seconds}
+            "basemap": basemap, "live_poll_seconds": settings.web.live_poll_seconds,
+            "statuses": list(EVENT_STATUSES), "open_statuses": list(OPEN_STATUSES)}
 
 
 @router.get("/api/v1/web/live-events")

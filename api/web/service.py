@@ -10,19 +10,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, cast, func, select, true
+from sqlalchemy import ColumnElement, Date, and_, cast, func, select, text, true
 from sqlalchemy.orm import Session
 
 from api.db.models import Event, EventCategory, GridLayer
 from api.geojson import feature
-
-#: statuses that end an event's lifecycle successfully
-CLOSED_STATUSES = ("closed", "evaluated")
-#: statuses of reports that were never real work (not counted in rates)
-VOID_STATUSES = ("rejected", "duplicate", "cancelled")
-#: reports that never became cases (not counted in the closure rate)
-NOT_REGISTERED = ("rejected", "duplicate")
-
+from layers.vocabulary import (
+    CLOSED_STATUSES,
+    NOT_REGISTERED_STATUSES,
+    OPEN_STATUSES,
+    overdue_sql,
+)
 
 #: which events a reader may see (``Principal.event_clause()``); everything by default
 Scope = ColumnElement[bool]
@@ -77,7 +75,7 @@ def _rates(session: Session, scope: Scope) -> dict[str, float | None]:
     Closure rate: closed / registered (all but rejected and duplicates); on-time
     rate: closed by the due time / closed.
     """
-    registered = Event.status.notin_(NOT_REGISTERED)
+    registered = Event.status.notin_(NOT_REGISTERED_STATUSES)
     closed = Event.status.in_(CLOSED_STATUSES)
     row = session.execute(select(
         func.count().filter(registered),
@@ -90,7 +88,12 @@ def _rates(session: Session, scope: Scope) -> dict[str, float | None]:
 
 
 def _open_filter() -> Any:
-    return Event.status.notin_(CLOSED_STATUSES + VOID_STATUSES)
+    return Event.status.in_(OPEN_STATUSES)
+
+
+def _overdue_filter(now: datetime) -> Any:
+    """*Overdue* at ``now`` (:func:`layers.vocabulary.overdue_sql`), once per statement."""
+    return text(overdue_sql("events", ":overdue_at")).bindparams(overdue_at=now)
 
 
 def _overdue(session: Session, now: datetime, limit: int, scope: Scope
@@ -99,7 +102,7 @@ def _overdue(session: Session, now: datetime, limit: int, scope: Scope
                    EventCategory.name, EventCategory.name_en,
                    func.ST_X(Event.geom), func.ST_Y(Event.geom))
             .join(EventCategory, EventCategory.id == Event.category_id)
-            .where(_open_filter(), Event.due_at < now, scope)
+            .where(_overdue_filter(now), scope)
             .order_by(Event.due_at).limit(limit))
     return [{"id": r[0], "status": r[1], "due_at": _iso(r[2]), "grids": r[3],
              "category_name": r[4], "category_name_en": r[5], "lon": r[6], "lat": r[7]}
@@ -137,10 +140,10 @@ def grid_figures(session: Session, layer: str, now: datetime, scope: Scope | Non
                  ) -> dict[str, dict[str, Any]]:
     """Per-grid figures of one exclusive grid layer: events, open, overdue, closure rate."""
     code = Event.grids[layer].astext
-    real = Event.status.notin_(NOT_REGISTERED)
+    real = Event.status.notin_(NOT_REGISTERED_STATUSES)
     stmt = (select(code, func.count().filter(real),
                    func.count().filter(_open_filter()),
-                   func.count().filter(and_(_open_filter(), Event.due_at < now)),
+                   func.count().filter(_overdue_filter(now)),
                    func.count().filter(Event.status.in_(CLOSED_STATUSES)))
             .where(code.isnot(None), scope if scope is not None else true()).group_by(code))
     out: dict[str, dict[str, Any]] = {}
@@ -160,9 +163,9 @@ def dashboard(session: Session, *, days: int = 30, now: datetime | None = None,
                                 .order_by(GridLayer.id).limit(1)).scalar_one_or_none()
     by_status = _status_counts(session, scope)
     open_count = sum(n for s, n in by_status.items()
-                     if s not in CLOSED_STATUSES + VOID_STATUSES)
+                     if s in OPEN_STATUSES)
     overdue_total = session.execute(
-        select(func.count()).where(_open_filter(), Event.due_at < now, scope)).scalar_one()
+        select(func.count()).where(_overdue_filter(now), scope)).scalar_one()
     return {
         "generated_at": _iso(now),
         "total": sum(by_status.values()),
@@ -178,4 +181,4 @@ def dashboard(session: Session, *, days: int = 30, now: datetime | None = None,
     }
 
 
-__all__ = ["CLOSED_STATUSES", "VOID_STATUSES", "dashboard", "grid_figures", "live_events"]
+__all__ = ["dashboard", "grid_figures", "live_events"]

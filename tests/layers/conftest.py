@@ -17,7 +17,6 @@ from api.db.session import make_engine
 from api.io.samples import load_directory
 from api.main import create_app
 from api.settings import Settings
-from api.tiles.cache import dispose_tile_services
 from tests.conftest import create_database, drop_database
 
 
@@ -31,7 +30,6 @@ def tiles_db(server_url: str, sample_dir: Path) -> Iterator[str]:
     load_directory(engine, sample_dir)
     engine.dispose()
     yield url
-    dispose_tile_services()
     drop_database(server_url, name)
 
 
