@@ -125,7 +125,7 @@ def event_kpis(session: Session, *, group_by: str, now: datetime,
     condition, scope_params = scope
     sql = _SQL.format(key=key, grid_join=_GRID_JOIN if group_by == "grid" else "",
                       scope=condition, **_WORDS)
-    rows = session.execute(text(sql), {"open": list(OPEN_STATES), "now": now, "start": start,
+    rows = session.execute(text(sql), {"now": now, "start": start,
                                        "end": end, "layer": layer, **scope_params}
                            ).mappings().all()
     groups = [{"key": r["key"], **_figures(dict(r))} for r in rows if not r["is_total"]]
