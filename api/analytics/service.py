@@ -2,7 +2,7 @@
 
 Each analysis reads what it needs from PostGIS into GeoDataFrames and runs the
 :mod:`gis_core` engine on it. Results are cached in memory, keyed by the
-analysis, its parameters and the change counters (``tile_versions``, kept by
+analysis, its parameters and the change counters (``table_versions``, kept by
 the triggers of migration 0003) of the tables it reads: an unchanged repeat is
 answered from the cache, any committed change of those tables computes anew.
 Coverage and hot-spot runs also write their results into ``blind_spots`` and
@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, text
 
+from api.db.change_counters import read_versions
 from gis_core import anomalies, coverage, hotspots, placement
 from gis_core.crs import metric_crs_for
 from gis_core.errors import InvalidInput, NotFound
@@ -114,10 +115,8 @@ class ResultCache:
 def versions(engine: Engine, name: str) -> tuple[tuple[str, int], ...]:
     """The change counters of the tables analysis ``name`` reads."""
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT table_name, version FROM tile_versions "
-                                 "WHERE table_name = ANY(:t) ORDER BY table_name"),
-                            {"t": list(DEPENDS[name])}).all()
-    return tuple((str(t), int(v)) for t, v in rows)
+        found = read_versions(conn, DEPENDS[name])
+    return tuple(sorted(found.items()))
 
 
 # --------------------------------------------------------------------------- reading

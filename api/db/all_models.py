@@ -8,7 +8,7 @@ from api.analytics import models as analytics_models  # noqa: F401
 from api.audit import models as audit_models  # noqa: F401
 from api.auth import models as auth_models  # noqa: F401
 from api.calendar import models as calendar_models  # noqa: F401
-from api.db import models  # noqa: F401
+from api.db import change_counters, models  # noqa: F401
 from api.db.models import Base
 from api.events import models as event_models  # noqa: F401
 from api.grids import models as grid_version_models  # noqa: F401

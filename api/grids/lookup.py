@@ -30,7 +30,7 @@ import psycopg
 import shapely
 from sqlalchemy import Connection, Engine, text
 
-from api.tiles.cache import VersionCheck
+from api.db.change_counters import VersionCheck, versions_sql
 from gis_core.grid_index import GridIndex
 
 
@@ -95,8 +95,7 @@ class PostGISGridLookup:
 
 
 _TABLES = ("grid_layers", "grids")
-_VERSIONS = ("SELECT table_name, version FROM tile_versions "
-             "WHERE table_name IN ('grids', 'grid_layers') ORDER BY table_name")
+_VERSIONS = versions_sql(_TABLES)
 _GRIDS = ("SELECT g.code, l.name AS layer, g.valid_from, g.valid_to, ST_AsBinary(g.geom) AS wkb "
           "FROM grids g JOIN grid_layers l ON l.id = g.layer_id ORDER BY g.id")
 

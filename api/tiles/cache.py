@@ -2,10 +2,10 @@
 
 Freshness
 ---------
-Triggers of migration 0003 bump a per-table counter in ``tile_versions`` with
+Triggers of migration 0003 bump a per-table counter in ``table_versions`` with
 every writing statement (the row lock is held to commit, so versions follow
 commit order) and record the changed rows' boxes in ``tile_changes``. Before a
-request is answered the cache *syncs*: it reads ``tile_versions`` (a tiny
+request is answered the cache *syncs*: it reads ``table_versions`` (a tiny
 table) with a query that started after the request arrived, and for every
 table whose version moved it reads the new boxes and evicts every cached tile,
 at every zoom, of every layer depending on that table whose envelope meets a
@@ -45,6 +45,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
+from api.db.change_counters import VERSIONS_JSON_SQL, VersionCheck, read_versions
 from api.settings import TileSettings
 from gis_core.errors import InvalidInput, NotFound
 from layers import REGISTRY, Layer, Registry
@@ -62,7 +63,6 @@ def tile_connect_options(statement_timeout_ms: int | None = None) -> str:
     return f"{TILE_CONNECT_OPTIONS} -c statement_timeout={int(statement_timeout_ms)}"
 
 
-VERSIONS_SQL = "SELECT table_name, version FROM tile_versions"
 PSYCOPG_DIALECT = psycopg_dialect()
 
 CacheKey = tuple[str, int, int, int, tuple[tuple[str, str], ...]]
@@ -156,7 +156,7 @@ class TileCache:
                 self._sync(conn)
 
     def _sync(self, conn: Connection) -> None:
-        current: dict[str, int] = {r[0]: int(r[1]) for r in conn.execute(text(VERSIONS_SQL))}
+        current = read_versions(conn)
         known = self._known
         if known is None:
             self._known = current
@@ -348,8 +348,8 @@ class TileService:
         known = self._sql.get(layer.id)
         if known is not None and known[0] is layer:
             return known[1]
-        stmt = text(f"SELECT q.mvt, q.expires_at, (SELECT json_object_agg(table_name, version) "
-                    f"FROM tile_versions) AS versions FROM ({layer.tile_sql.text}) AS q")
+        stmt = text(f"SELECT q.mvt, q.expires_at, {VERSIONS_JSON_SQL} AS versions "  # noqa: S608
+                    f"FROM ({layer.tile_sql.text}) AS q")
         sql = str(stmt.compile(dialect=PSYCOPG_DIALECT))  # :name -> %(name)s
         self._sql[layer.id] = (layer, sql)
         return sql
@@ -441,49 +441,6 @@ class TileService:
             return parts[0].data, parts[0].etag
         data = b"".join(p.data for p in parts)
         return data, etag_of(data)
-
-
-class VersionCheck:
-    """Reads ``tile_versions`` on one async connection; concurrent callers share a read.
-
-    A caller reuses a read that started after it arrived, so every commit that
-    finished before the call is seen.
-    """
-
-    def __init__(self, url: str, options: str = TILE_CONNECT_OPTIONS) -> None:
-        self.url = url
-        self.options = options
-        self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._lock = asyncio.Lock()
-        self._last_start = 0
-        self._last: dict[str, int] = {}
-
-    async def versions(self) -> dict[str, int]:
-        """Table versions as committed at some moment after this call began."""
-        arrived = time.monotonic_ns()
-        async with self._lock:
-            if self._last_start > arrived:
-                return self._last
-            self._last_start = time.monotonic_ns()
-            self._last = await self._read()
-            return self._last
-
-    async def _read(self) -> dict[str, int]:
-        """Read the versions; a connection that died while idle is replaced once."""
-        reused = self._conn is not None and not self._conn.closed
-        try:
-            if self._conn is None or self._conn.closed:
-                self._conn = await psycopg.AsyncConnection.connect(
-                    self.url, autocommit=True, prepare_threshold=0, options=self.options)
-            cur = await self._conn.execute(VERSIONS_SQL)
-            return {r[0]: int(r[1]) for r in await cur.fetchall()}
-        except psycopg.Error:
-            if self._conn is not None:
-                await self._conn.close()
-            self._conn = None
-            if not reused:
-                raise
-        return await self._read()
 
 
 class TileConnections:

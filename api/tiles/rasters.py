@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import text
-
+from api.db.change_counters import read_versions
 from api.tiles.cache import (
     CachedTile,
     CacheKey,
@@ -48,8 +47,7 @@ class RasterService:
         if hit is not None:
             return hit.data, hit.etag
         with self.tiles.engine.connect() as conn:
-            versions: dict[str, int] = {r[0]: int(r[1]) for r in conn.execute(text(
-                "SELECT table_name, version FROM tile_versions"))}
+            versions = read_versions(conn)
             data = surface.render(conn, z, x, y, params)
         bounds = tile_bounds(z, x, y, buffer=0, margin_deg=surface.margin_deg(z, y))
         entry = CachedTile(data, etag_of(data), bounds, None)
