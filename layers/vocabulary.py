@@ -29,6 +29,10 @@ CLOSED_STATUSES = ("closed", "evaluated")
 VOID_STATUSES = ("rejected", "duplicate", "cancelled")
 #: statuses after which an event can no longer be overdue
 FINAL_STATUSES = CLOSED_STATUSES + VOID_STATUSES
+#: where a report came from
+CHANNELS = ("app", "qr", "hotline", "patrol", "camera", "open311")
+#: the levels an overdue case escalates through, in order
+ESCALATION_LEVELS = ("community", "street", "district", "city")
 #: reports not accepted as cases (``registered`` of the KPIs counts the others)
 NOT_REGISTERED_STATUSES = ("rejected", "duplicate")
 

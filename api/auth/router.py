@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from api import STATIC_DIR
 from api.audit.deps import client_address
 from api.audit.service import Actor, record
 from api.auth import admin, service
@@ -29,7 +30,6 @@ from api.auth.throttle import SignInThrottle
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
 from api.settings import Settings
-from api.web.router import STATIC_DIR
 
 logger = logging.getLogger("gridgov.auth")
 router = APIRouter(tags=["auth"])

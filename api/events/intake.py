@@ -92,8 +92,8 @@ from api.personal.service import seal
 from api.settings import EventSettings
 from gis_core.crs import to_wgs84
 from gis_core.errors import GisError, InvalidCoordinates, InvalidInput, OutsideJurisdiction
+from layers.vocabulary import CHANNELS
 
-CHANNELS = ("app", "qr", "hotline", "patrol", "camera", "open311")
 #: the longest address matched against the buildings (characters)
 MAX_ADDRESS = 200
 

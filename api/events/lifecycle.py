@@ -39,11 +39,7 @@ from api.calendar.deadlines import enter_status
 from api.db.models import Event, EventHistory
 from api.notify.outbox import ACTION_KINDS, notify
 from gis_core.errors import Conflict, InvalidInput
-from layers.vocabulary import OPEN_STATUSES
-
-"""States of an event that still needs work (duplicates link to these; overdue counts them)."""
-
-ESCALATION_LEVELS = ("community", "street", "district", "city")
+from layers.vocabulary import ESCALATION_LEVELS, OPEN_STATUSES
 
 TRANSITIONS: dict[str, dict[str, str]] = {
     "registered": {"dispatch": "dispatched", "reject": "rejected", "cancel": "cancelled",

@@ -45,7 +45,7 @@ from api.db.models import GridLayer
 from api.grids import assignment
 from api.grids import qa as grid_qa
 from api.grids.models import GridVersion, GridVersionGrid
-from api.io.importer import read_any
+from api.imports.reading import read_any
 from gis_core.errors import Conflict, InvalidInput, NotFound
 from gis_core.topology import TopologyReport
 

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from api.events.intake import CHANNELS
 from api.imports.tables import rows_of
 from gis_core.errors import InvalidInput
+from layers.vocabulary import CHANNELS
 
 
 def zone(name: str) -> ZoneInfo:

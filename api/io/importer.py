@@ -22,17 +22,17 @@ import shapely
 from sqlalchemy import Connection, Engine, text
 
 from api.audit.service import record
+from api.catalogue.imports import import_catalogue, read_catalogue
 from api.codes import service as codes_service
+from api.db.bulk import copy_frame
 from api.grids import assignment
 from api.grids import qa as grid_qa
 from api.imports import communities
 from api.imports.admin_codes import TABLE, DivisionTable, parent_codes
 from api.imports.buildings import building_codes
-from api.imports.catalogue import import_catalogue, read_catalogue
 from api.imports.reading import check_geometries, read_any
 from api.imports.rooms import import_rooms
 from api.imports.tables import find_column, read_table
-from api.io.bulk import copy_frame
 from gis_core.errors import InvalidGeometry, InvalidInput
 from gis_core.topology import TopologyReport
 

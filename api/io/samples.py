@@ -14,8 +14,8 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from api.codes.service import fill_beidou_codes
+from api.db.bulk import copy_frame, reset_sequence
 from api.grids import assignment
-from api.io.bulk import copy_frame, reset_sequence
 from api.personal.cipher import PersonalCipher
 from api.personal.service import seal
 

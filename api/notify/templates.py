@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-from api.events.lifecycle import ESCALATION_LEVELS
+from layers.vocabulary import ESCALATION_LEVELS
 
 LEVEL_NAMES = {"zh": ("社区", "街道", "区", "市"), "en": ESCALATION_LEVELS}
 

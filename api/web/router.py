@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import func, select
 
 import api
+from api import STATIC_DIR
 from api.auth.access import Staff, public
 from api.auth.policy import check_action, check_event_scope
 from api.db.models import AdminArea, Building, Grid
@@ -30,7 +31,6 @@ from layers.vocabulary import EVENT_STATUSES, OPEN_STATUSES
 
 router = APIRouter(tags=["web"])
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 REPO_NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
 
 #: npm packages the page may load, and the folder of each that is served
