@@ -155,7 +155,7 @@ def read_cameras(conn: Connection, bbox: Sequence[float] | None = None) -> gpd.G
         where = ("AND ST_DWithin(geom::geography, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
                  "::geography, range_m)")
         params = dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
-    return _frame(conn, "SELECT code, kind, mount_height, heading, hfov, range_m, pan_min, "
+    return _frame(conn, "SELECT code, kind, mount_height, heading, hfov, range_m, pan_min, "  # noqa: S608 - SQL from trusted parts; values bound
                         "pan_max, ST_AsBinary(geom) AS wkb FROM cameras WHERE status <> "
                         f"'removed' {where} ORDER BY code", params)
 
@@ -228,7 +228,7 @@ def coverage_report(conn: Connection, layer: str, grid: str | None, min_area_m2:
                     ) -> dict[str, Any]:
     """Per-grid coverage figures and blind spots; blind spots replace the stored ones."""
     grids = read_grids(conn, layer, grid)
-    visible, buildings, reach = _visible(conn, grids)
+    visible, buildings, _reach = _visible(conn, grids)
     roads = read_roads(conn, grids.total_bounds)
     per_grid = coverage.coverage_by_grid(grids, visible, roads=roads if len(roads) else None,
                                          buildings=buildings if len(buildings) else None)
@@ -244,7 +244,7 @@ def coverage_report(conn: Connection, layer: str, grid: str | None, min_area_m2:
              "w": [shapely.to_wkb(g) for g in holes.geometry]})
     figures = per_grid.reset_index().rename(columns={"index": "code"})
     figures = figures.replace({np.nan: None})
-    return {"layer": layer, "grid": grid, "cameras": int(len(visible)),
+    return {"layer": layer, "grid": grid, "cameras": len(visible),
             "min_area_m2": min_area_m2,
             "grids": figures.to_dict("records"),
             "blind_spots": _feature_collection(holes)}
@@ -309,7 +309,7 @@ def placement_report(conn: Connection, layer: str, grid: str | None, k: int,
         buildings=buildings if len(buildings) else None, range_m=range_m, **kwargs)
     best = best.to_crs(4326)
     return {"layer": layer, "grid": grid, "k": k, "demand": demand,
-            "candidates": int(len(sites)), "sites": _feature_collection(best),
+            "candidates": len(sites), "sites": _feature_collection(best),
             "existing_weight": best.attrs.get("existing_weight"),
             "total_weight": best.attrs.get("total_weight")}
 

@@ -202,7 +202,7 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Resp
 def me(principal: Staff, session: SessionDep) -> MeOut:
     """Who you are: role, scope, how you signed in (and the CSRF token of a cookie session)."""
     user = session.get(User, principal.id)
-    assert user is not None  # the gate found them a moment ago
+    assert user is not None  # noqa: S101 - the gate found them a moment ago
     return MeOut(**scope_out(user, service.department_code(session, user)),
                  via=principal.via, csrf_token=principal.csrf_token)
 

@@ -151,14 +151,14 @@ def _approve(session: Session, event: Event, req: DeadlineRequest, now: datetime
                        "more; refuse the request", code="no_deadline")
     area = area_of(event)
     if req.kind == "pause":
-        assert event.due_at is not None  # a pending pause is never of a paused event
+        assert event.due_at is not None  # noqa: S101 - a pending pause is never of a paused event
         req.working = due_working(session, event)
         req.remaining_seconds = elapsed(session, now, event.due_at, req.working, area)
         event.due_at = None
     elif paused is not None:
         paused.remaining_seconds = (paused.remaining_seconds or 0.0) + float(req.hours or 0) * 3600
     else:
-        assert event.due_at is not None
+        assert event.due_at is not None  # noqa: S101 - an invariant, for the type checker
         event.due_at = deadline(session, event.due_at, float(req.hours or 0) * 3600,
                                 due_working(session, event), area)
 

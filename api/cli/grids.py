@@ -43,7 +43,8 @@ def _print(console: object, name: str, exclusive: bool, report: object) -> None:
 
     from gis_core.topology import TopologyReport
 
-    assert isinstance(console, Console) and isinstance(report, TopologyReport)
+    assert isinstance(console, Console)  # noqa: S101 - the types, for mypy
+    assert isinstance(report, TopologyReport)  # noqa: S101 - the types, for mypy
     state = "[green]ok[/green]" if report.ok else "[red]errors[/red]"
     kind = "exclusive" if exclusive else "non-exclusive"
     console.print(f"layer [bold]{name}[/bold] ({kind}, {report.summary.get('grids', 0)} grids):"

@@ -42,7 +42,7 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[str],
               rows: Iterable[Sequence[Any]]) -> int:
     """COPY ``rows`` into ``table(columns)`` on the connection's current transaction."""
     raw = conn.connection.driver_connection
-    assert raw is not None
+    assert raw is not None  # noqa: S101 - an invariant, for the type checker
     n = 0
     cols = ", ".join(f'"{c}"' for c in columns)
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
@@ -68,7 +68,7 @@ def copy_frame(conn: Connection, table: str, frame: pd.DataFrame,
 def reset_sequence(conn: Connection, table: str, column: str = "id") -> None:
     """Move the id sequence of ``table`` past its largest id (after COPY with explicit ids)."""
     conn.execute(text(
-        f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+        f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "  # noqa: S608 - SQL from trusted parts; values bound
         f"coalesce((SELECT max({column}) FROM {table}), 0) + 1, false)"))
 
 

@@ -28,6 +28,7 @@ the next batch after a failure opens a new connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -94,14 +95,14 @@ class IntakeWriter:
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._wake = asyncio.Event()
             self._task = loop.create_task(self._run(), name="gridgov intake writer")
-        assert self._wake is not None
+        assert self._wake is not None  # noqa: S101 - an invariant, for the type checker
         future: asyncio.Future[Intake] = loop.create_future()
         self._queue.append((report, future))
         self._wake.set()
         return await future
 
     async def _run(self) -> None:
-        assert self._wake is not None
+        assert self._wake is not None  # noqa: S101 - an invariant, for the type checker
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -194,10 +195,9 @@ class IntakeWriter:
         """Stop the batch task and close the connection."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            # the task's own failure was answered to its reports; only stopping it matters
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
             self._task = None
         await anyio.to_thread.run_sync(self.close)
 

@@ -32,7 +32,7 @@ _BODY_SCHEMA: dict[str, Any] = {
                        "items": {"type": "array", "minItems": 2, "maxItems": 2,
                                  "items": {"type": "number"}}},
             "crs": {"type": "string", "default": "EPSG:4326",
-                    "description": "any EPSG code (EPSG:4490, EPSG:4513–4554, ...), "
+                    "description": "any EPSG code (EPSG:4490, EPSG:4513–4554, ...), "  # noqa: RUF001
                                    "'GCJ02' or 'BD09'"},
             "at": {"type": "string", "format": "date-time",
                    "description": "assign to the grids as drawn at this time (default now)"}}},

@@ -142,7 +142,7 @@ class IndexedGridLookup:
             key = tuple((str(t), int(v)) for t, v in conn.execute(text(_VERSIONS)))
             if self._index is None or key != self._key:
                 self._build(conn, key)
-            assert self._index is not None
+            assert self._index is not None  # noqa: S101 - an invariant, for the type checker
             return self._index, self._layers
 
     def _versions(self) -> tuple[tuple[str, int], ...]:

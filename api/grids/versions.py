@@ -203,7 +203,7 @@ def draft_frame(conn: Connection | Session, version_id: int) -> gpd.GeoDataFrame
 def layer_of_version(session: Session, found: GridVersion) -> GridLayer:
     """The layer of a version."""
     layer = session.get(GridLayer, found.layer_id)
-    assert layer is not None  # the version's foreign key
+    assert layer is not None  # noqa: S101 - the version's foreign key
     return layer
 
 

@@ -173,7 +173,7 @@ def _admin_codes(frame: gpd.GeoDataFrame, o: ImportOptions) -> tuple[pd.Series, 
     table = DivisionTable.load(o.admin_codes)
     if o.code_from_name:
         names = _column(frame, o.name_field, ("name", "qh", "mc"), "name")
-        assert names is not None
+        assert names is not None  # noqa: S101 - an invariant, for the type checker
         return table.codes_for_names(names, o.level, o.within), names
     codes = _as_code(_column(frame, o.code_field, ("code", "adcode", "qh"), "code"))
     table.check(codes, o.level)

@@ -191,7 +191,7 @@ def _window(start_date: str | None, end_date: str | None, now: datetime, tz: Zon
     if start is None and end is None:
         return now - span, now
     if start is None:
-        assert end is not None
+        assert end is not None  # noqa: S101 - an invariant, for the type checker
         return end - span, end
     if end is None:
         return start, start + span

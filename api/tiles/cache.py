@@ -195,10 +195,7 @@ class TileCache:
             for table, tbl_boxes in boxes.items():
                 for layer_id in self._layers_on(table):
                     keys = list(self._by_layer.get(layer_id, ()))
-                    if table in everything:
-                        doomed = keys
-                    else:
-                        doomed = self._meeting(keys, tbl_boxes)
+                    doomed = keys if table in everything else self._meeting(keys, tbl_boxes)
                     for key in doomed:
                         self._drop(key)
                     evicted += len(doomed)
@@ -348,7 +345,7 @@ class TileService:
         known = self._sql.get(layer.id)
         if known is not None and known[0] is layer:
             return known[1]
-        stmt = text(f"SELECT q.mvt, q.expires_at, {VERSIONS_JSON_SQL} AS versions "  # noqa: S608
+        stmt = text(f"SELECT q.mvt, q.expires_at, {VERSIONS_JSON_SQL} AS versions "  # noqa: S608 - SQL from trusted parts; values bound
                     f"FROM ({layer.tile_sql.text}) AS q")
         sql = str(stmt.compile(dialect=PSYCOPG_DIALECT))  # :name -> %(name)s
         self._sql[layer.id] = (layer, sql)
