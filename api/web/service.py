@@ -165,7 +165,7 @@ def dashboard(session: Session, *, days: int = 30, now: datetime | None = None,
     open_count = sum(n for s, n in by_status.items()
                      if s in OPEN_STATUSES)
     overdue_total = session.execute(
-        select(func.count()).where(_overdue_filter(now), scope)).scalar_one()
+        select(func.count()).select_from(Event).where(_overdue_filter(now), scope)).scalar_one()
     return {
         "generated_at": _iso(now),
         "total": sum(by_status.values()),
