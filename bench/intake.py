@@ -39,8 +39,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -71,7 +69,7 @@ def sample_database(server_url: str | None) -> Iterator[tuple[str, Path]]:
     from api.db.session import make_engine
     from api.io.samples import load_directory
     from data_samples.generator import generate
-    from tests.conftest import create_database, drop_database
+    from testkit.databases import create_database, drop_database
 
     home = Path(tempfile.mkdtemp(prefix="gridgov-bench-intake-"))
     os.chmod(home, 0o755)
@@ -96,12 +94,6 @@ def sample_database(server_url: str | None) -> Iterator[tuple[str, Path]]:
             cluster.destroy()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 #: the bench's load comes from one address: raise the per-address intake limit out of its way
 UNLIMITED = {"GRIDGOV_API_RATE_LIMIT_INTAKE": "100000000/minute"}
 
@@ -109,29 +101,12 @@ UNLIMITED = {"GRIDGOV_API_RATE_LIMIT_INTAKE": "100000000/minute"}
 @contextmanager
 def server(url: str, workers: int, tree: Path = REPO) -> Iterator[str]:
     """``uvicorn api.main:app_from_env`` of the checkout ``tree`` with ``workers`` processes."""
-    import httpx
+    from testkit.servers import live_server
 
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "GRIDGOV_EVENTS_ESCALATION_INTERVAL_SECONDS": "0",
-           "GRIDGOV_POOL_SIZE": "20", "PYTHONPATH": str(tree), **UNLIMITED}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app_from_env", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level",
-         "warning", "--no-access-log"], cwd=tree, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("server did not start")
+    env = {"GRIDGOV_EVENTS_ESCALATION_INTERVAL_SECONDS": "0", "GRIDGOV_POOL_SIZE": "20",
+           **UNLIMITED}
+    with live_server(url, env, timeout=120.0, workers=workers, tree=tree) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def grid_points(url: str) -> list[tuple[float, float]]:
@@ -257,7 +232,7 @@ def bench_trust_cost(args: argparse.Namespace, url: str, sample: Path) -> None:
     import statistics
 
     from bench.trust_baseline import checkout, prepare, staff_token
-    from tests.conftest import create_database, drop_database
+    from testkit.databases import create_database, drop_database
 
     points = grid_points(url)
     before_db = f"bench_before_{uuid.uuid4().hex[:6]}"

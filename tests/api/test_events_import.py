@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from api.db.bulk import copy_frame
 from api.db.session import make_engine
-from api.io.bulk import copy_frame
 from api.io.importer import ImportOptions, import_file
 from data_samples.catalogue import load_categories, load_departments
 from gis_core.errors import InvalidInput
-from tests.conftest import migrated_database
+from testkit.databases import migrated_database
 
 LA_MAP = {
     "Bulky Items": "0113", "Metal/Household Appliances": "0113", "Electronic Waste": "0113",

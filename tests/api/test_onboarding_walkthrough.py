@@ -25,7 +25,7 @@ from api.main import create_app
 from api.settings import Settings
 from coding.building_codes import is_valid
 from data_samples import onboarding
-from tests.conftest import migrated_database
+from testkit.databases import migrated_database
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "onboarding.md"
 

@@ -12,7 +12,7 @@ from coding.plates import plate_png
 from gis_core.errors import InvalidCode, InvalidInput, NotAnImage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.qr import make_photo
+from testkit.photos import make_photo
 
 BASE = "https://grid.example.cn"
 CODE = building_codes.make_building_code("440307003001", 12)

@@ -17,7 +17,7 @@ from api.db.session import make_engine
 from api.io.samples import load_directory
 from api.main import create_app
 from api.settings import Settings
-from tests.conftest import create_database, drop_database
+from testkit.databases import create_database, drop_database
 
 
 @pytest.fixture(scope="package")

@@ -1,5 +1,8 @@
-"""A real uvicorn server on a fresh database with the small sample, for HTTP clients
-that cannot use TestClient (GDAL's OAPIF driver, headless Chromium)."""
+"""A real uvicorn server of a checkout, on a free port.
+
+For HTTP clients that cannot use TestClient (GDAL's OAPIF driver, headless
+Chromium) and for the benches.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +12,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from api.db.migrate import upgrade
-from api.db.session import make_engine
-from api.io.samples import load_directory
-from tests.conftest import create_database, drop_database
-
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -30,37 +27,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def fresh_sample_database(server_url: str, sample_dir: Path) -> Iterator[str]:
-    """A new database, migrated and loaded with the sample; dropped afterwards."""
-    name = f"gridgov_live_{uuid.uuid4().hex[:8]}"
-    url = create_database(server_url, name)
-    try:
-        upgrade(url)
-        engine = make_engine(url, pool_size=2)
-        try:
-            load_directory(engine, sample_dir)
-        finally:
-            engine.dispose()
-        yield url
-    finally:
-        drop_database(server_url, name)
-
-
-@contextmanager
 def live_server(database_url: str, env: dict[str, str] | None = None,
-                timeout: float = 60.0, access_log: Path | None = None) -> Iterator[str]:
+                timeout: float = 60.0, access_log: Path | None = None, workers: int = 1,
+                tree: Path = REPO) -> Iterator[str]:
     """Run ``uvicorn api.main:app_from_env`` on a free port; yield its base URL; stop it.
 
-    With ``access_log``, uvicorn's access log (one line per request) is written there.
+    With ``access_log``, uvicorn's access log (one line per request) is written there;
+    ``workers`` processes serve the checkout ``tree`` (the benches compare two).
     """
     port = free_port()
-    proc_env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
+    proc_env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(tree),
+                **(env or {})}
     log = open(access_log or os.devnull, "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S603 - our own argv
         [sys.executable, "-m", "uvicorn", "api.main:app_from_env", "--factory",
-         "--host", "127.0.0.1", "--port", str(port),
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
          "--log-level", "info" if access_log else "warning"],
-        cwd=REPO, env=proc_env, stdout=log, stderr=subprocess.PIPE)
+        cwd=tree, env=proc_env, stdout=log, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -69,7 +52,7 @@ def live_server(database_url: str, env: dict[str, str] | None = None,
                 err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
                 raise RuntimeError(f"uvicorn exited with {proc.returncode}: {err[-2000:]}")
             try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as resp:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as resp:  # noqa: S310
                     if resp.status == 200:
                         break
             except OSError:
