@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 import geopandas as gpd
@@ -70,13 +69,3 @@ def reset_sequence(conn: Connection, table: str, column: str = "id") -> None:
     conn.execute(text(
         f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "  # noqa: S608 - SQL from trusted parts; values bound
         f"coalesce((SELECT max({column}) FROM {table}), 0) + 1, false)"))
-
-
-def as_utc(value: datetime | pd.Timestamp | None) -> datetime | None:
-    """A timezone-aware datetime (naive values are taken as UTC)."""
-    if value is None or value is pd.NaT:
-        return None
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return ts.to_pydatetime()
