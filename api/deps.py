@@ -18,8 +18,8 @@ from api.grids.lookup import IndexedGridLookup
 from api.personal.cipher import PersonalCipher
 from api.settings import Settings
 from api.state import AppState
-from api.tiles.cache import TileService
 from api.tiles.rasters import RasterService
+from api.tiles.service import TileService
 
 
 def get_state(request: Request) -> AppState:

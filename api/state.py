@@ -29,8 +29,8 @@ from api.grids.lookup import IndexedGridLookup
 from api.notify.delivery import delivery_schedule
 from api.personal.cipher import PersonalCipher
 from api.settings import Settings
-from api.tiles.cache import TileService
 from api.tiles.rasters import RasterService
+from api.tiles.service import TileService
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.calendar.deadlines import step_deadlines
-from api.events.intake import _grid_dicts, resolve_place
+from api.events.places import grid_dicts, resolve_place
 from api.events.routing import (
     BASIC_LAYERS_SQL,
     COMMUNITY_SQL,
@@ -97,7 +97,7 @@ def preview(session: Session, lookup: GridLookup, *, category: str,
     at = at or datetime.now(UTC)
     place = resolve_place(session, lon=lon, lat=lat, x=x, y=y, crs=crs,
                           building_code=building_code, address=address)
-    grids = _grid_dicts(lookup.assign(np.array([place.lon]), np.array([place.lat]), at=at))[0]
+    grids = grid_dicts(lookup.assign(np.array([place.lon]), np.array([place.lat]), at=at))[0]
     row = session.execute(text(_ROUTE), {
         "grids": json.dumps(grids, ensure_ascii=False), "codes": grid_codes(grids),
         "category": category, "lon": place.lon, "lat": place.lat,

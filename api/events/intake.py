@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,32 +69,21 @@ import numpy as np
 import psycopg
 from geoalchemy2 import WKTElement
 from psycopg.rows import dict_row
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from api.auth.policy import check_channel, role_for_token
-from api.db.models import NORMALISED_ADDRESS, OPEN_EVENTS_SQL, Building, Event
-from api.events.models import EventPhoto
-from api.events.routing import (
-    BASIC_LAYERS_SQL,
-    COMMUNITY_SQL,
-    INSIDE_SQL,
-    MATCHING_RULE_SQL,
-    STREET_SQL,
-    grid_codes,
-)
+from api.db.models import Event
+from api.events.intake_sql import AUDIT_CREATED, INTAKE_PG
+from api.events.places import Place, grid_dicts, invalid, resolve_place
+from api.events.routing import grid_codes
 from api.grids.lookup import GridLookup
-from api.media.images import is_photo_url
 from api.notify.outbox import NOTIFY_CREATED_PG, created_params
 from api.personal.cipher import PersonalCipher
 from api.personal.service import seal
 from api.settings import EventSettings
-from gis_core.crs import to_wgs84
-from gis_core.errors import GisError, InvalidCoordinates, InvalidInput, OutsideJurisdiction
+from gis_core.errors import GisError, OutsideJurisdiction
 from layers.vocabulary import CHANNELS
-
-#: the longest address matched against the buildings (characters)
-MAX_ADDRESS = 200
 
 
 @dataclass(frozen=True)
@@ -106,209 +94,6 @@ class PhotoRef:
     path: str | None = None
     content_type: str | None = None
     size: int | None = None
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a report is: EPSG:4326 point and, when known, the building."""
-
-    lon: float
-    lat: float
-    building_id: int | None = None
-
-
-def _fail(message: str, code: str, **details: Any) -> InvalidInput:
-    return InvalidInput(message, code=code, **details)
-
-
-def _check_lonlat(lon: float, lat: float) -> Place:
-    if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise InvalidCoordinates("field 'location': coordinates must be finite numbers",
-                                 field="location")
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise InvalidCoordinates("field 'location': lon must be in [-180, 180] and lat in "
-                                 "[-90, 90] (give 'crs' for projected coordinates)",
-                                 field="location")
-    return Place(float(lon), float(lat))
-
-
-def resolve_building(session: Session | Connection, code: str) -> Place:
-    """The point of the building with ``code`` (a point on its footprint)."""
-    row = session.execute(
-        select(Building.id, Building.geom.ST_PointOnSurface().ST_X(),
-               Building.geom.ST_PointOnSurface().ST_Y()).where(Building.code == code)
-    ).one_or_none()
-    if row is None:
-        raise _fail(f"field 'building_code': no building with code {code!r}",
-                    "building_not_found", field="building_code")
-    return Place(float(row[1]), float(row[2]), int(row[0]))
-
-
-def resolve_address(session: Session | Connection, address: str, limit: int = 5) -> Place:
-    """The building whose address equals ``address`` once both are normalised.
-
-    Unresolved: 422 ``address_not_found`` with up to ``limit`` close addresses
-    (pg_trgm similarity above its threshold, nearest first, from the trigram
-    index) in ``details.suggestions``. Longer than :data:`MAX_ADDRESS`: 422.
-    """
-    if len(address) > MAX_ADDRESS:
-        raise _fail(f"field 'address': at most {MAX_ADDRESS} characters", "address_too_long",
-                    field="address")
-    norm = NORMALISED_ADDRESS.format(col="b.address")
-    given = NORMALISED_ADDRESS.format(col="CAST(:a AS text)")
-    row = session.execute(text(
-        f"SELECT b.id, ST_X(ST_PointOnSurface(b.geom)), ST_Y(ST_PointOnSurface(b.geom)) "  # noqa: S608 - SQL from trusted parts; values bound
-        f"FROM buildings b WHERE {norm} = {given} ORDER BY b.id LIMIT 1"), {"a": address}
-    ).one_or_none()
-    if row is not None:
-        return Place(float(row[1]), float(row[2]), int(row[0]))
-    suggestions = session.execute(text(
-        "SELECT address FROM buildings WHERE address % CAST(:a AS text) "
-        "ORDER BY address <-> CAST(:a AS text), address LIMIT :n"),
-        {"a": address, "n": limit}).scalars().all()
-    raise _fail(f"field 'address': no building has the address {address!r}",
-                "address_not_found", field="address", suggestions=list(suggestions))
-
-
-def resolve_place(session: Session | Connection, *, lon: float | None, lat: float | None,
-                  x: float | None, y: float | None, crs: str,
-                  building_code: str | None, address: str | None) -> Place:
-    """Turn one of the accepted location forms into an EPSG:4326 point."""
-    if building_code:
-        return resolve_building(session, building_code)
-    if lon is not None and lat is not None:
-        return _check_lonlat(lon, lat)
-    if x is not None and y is not None:
-        if not (math.isfinite(x) and math.isfinite(y)):
-            raise InvalidCoordinates("field 'location': x and y must be finite numbers",
-                                     field="location")
-        try:
-            lons, lats = to_wgs84(np.array([x], float), np.array([y], float), crs)
-        except InvalidInput as exc:
-            raise type(exc)(f"field 'location': {exc.message}", field="location") from None
-        return _check_lonlat(float(lons[0]), float(lats[0]))
-    if address and address.strip():
-        return resolve_address(session, address.strip())
-    raise _fail("a location is required: 'location' {x, y, crs}, 'building_code' or "
-                "'address'", "location_required", field="location")
-
-
-def _grid_dicts(frame: Any) -> list[dict[str, Any]]:
-    """Rows of ``GridLookup.assign`` as ``{layer: code or sorted codes}`` (no empty layers)."""
-    out = []
-    for row in frame.itertuples(index=False, name=None):
-        out.append({str(k): (sorted(map(str, v)) if isinstance(v, list | tuple | np.ndarray)
-                             else str(v))
-                    for k, v in zip(frame.columns, row, strict=True) if v is not None})
-    return out
-
-
-# One statement does the whole intake after the grid lookup: check the category and the
-# jurisdiction, find building, community, street, department (routing rules) and an open
-# duplicate, insert the event (its deadline: api.calendar.deadlines), its history rows,
-# photos and idempotency key.
-_INTAKE = f"""
-WITH input AS (
-    SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom, CAST(:grids AS jsonb) AS grids,
-           CAST(:now AS timestamptz) AS now
-), cat AS (
-    SELECT id, code, major_code, department_id, time_limit_hours, ec AS limits
-    FROM event_categories ec WHERE code = :category
-), basic AS ({BASIC_LAYERS_SQL}), inside AS (
-    SELECT {INSIDE_SQL.format(names="b.names", grids="i.grids")} AS ok FROM basic b, input i
-), place AS MATERIALIZED (
-    SELECT coalesce(CAST(:building_id AS int),
-                    (SELECT b.id FROM buildings b, input i WHERE ST_Covers(b.geom, i.geom)
-                     ORDER BY b.id LIMIT 1)) AS building_id,
-           {COMMUNITY_SQL.format(names="bs.names", grids="i.grids")} AS community_code
-    FROM basic bs, input i
-), area AS MATERIALIZED (
-    SELECT p.building_id, p.community_code,
-           {STREET_SQL.format(community="p.community_code")} AS street_code
-    FROM place p
-), dept AS MATERIALIZED (
-    SELECT coalesce((SELECT m.department_id FROM cat c, area a, LATERAL ({MATCHING_RULE_SQL}) m),
-                    (SELECT department_id FROM cat)) AS department_id
-), dup AS MATERIALIZED (
-    SELECT (SELECT e.id FROM events e, cat c, input i
-            WHERE :dedupe AND e.category_id = c.id AND e.{OPEN_EVENTS_SQL}
-              AND e.reported_at >= i.now - make_interval(secs => :window)
-              AND e.reported_at <= i.now
-              AND ST_DWithin(e.geom, i.geom, :deg)
-              AND ST_DWithin(e.geom::geography, i.geom::geography, :radius)
-            ORDER BY e.reported_at, e.id LIMIT 1) AS id
-), seen AS (
-    SELECT k.event_id, CAST(k.response AS text) AS body, k.request_hash
-    FROM (SELECT 1) AS one LEFT JOIN idempotency_keys k ON k.key = :key
-), ins AS (
-    INSERT INTO events (public_token, category_id, description, status, channel, geom, address,
-                        building_id, grids, community_code, street_code, department_id,
-                        reported_at, registered_at, dispatched_at, due_at, reporter_name,
-                        reporter_phone, reporter_email, reporter_phone_hash,
-                        reporter_email_hash, attributes)
-    SELECT :token, c.id, :description,
-           CASE WHEN du.id IS NOT NULL THEN 'duplicate'
-                WHEN d.department_id IS NOT NULL THEN 'dispatched' ELSE 'registered' END,
-           :channel, i.geom, :address, a.building_id, i.grids, a.community_code, a.street_code,
-           d.department_id, i.now, i.now,
-           CASE WHEN du.id IS NULL AND d.department_id IS NOT NULL THEN i.now END,
-           gridgov_event_due(c.limits, NULL, CASE WHEN du.id IS NULL AND d.department_id IS NOT NULL
-                                              THEN 'dispatched' ELSE 'registered' END,
-                             i.now, coalesce(a.street_code, a.community_code), NULL),
-           :reporter_name, :reporter_phone, :reporter_email,
-           :reporter_phone_hash, :reporter_email_hash,
-           CASE WHEN du.id IS NOT NULL THEN jsonb_build_object('duplicate_of', du.id)
-                ELSE '{{}}'::jsonb END
-    FROM cat c, input i, area a, dept d, dup du, inside ok, seen s
-    WHERE ok.ok AND s.event_id IS NULL
-    RETURNING id, status, building_id, community_code, street_code, department_id,
-              dispatched_at, due_at, attributes
-), hist AS (
-    INSERT INTO event_history (event_id, action, from_status, to_status, actor, note, at)
-    SELECT id, 'register', NULL, 'registered', :actor, NULL, CAST(:now AS timestamptz)
-    FROM ins
-    UNION ALL
-    SELECT id, 'mark_duplicate', 'registered', 'duplicate', 'system',
-           'duplicate of event ' || (attributes ->> 'duplicate_of'), CAST(:now AS timestamptz)
-    FROM ins WHERE status = 'duplicate'
-    UNION ALL
-    SELECT id, 'dispatch', 'registered', 'dispatched', 'system',
-           'automatic dispatch by routing', CAST(:now AS timestamptz)
-    FROM ins WHERE status = 'dispatched'
-), photo AS (
-    INSERT INTO event_photos (event_id, url, path, content_type, size)
-    SELECT ins.id, p.url, p.path, p.content_type, p.size
-    FROM ins, jsonb_to_recordset(CAST(:photos AS jsonb))
-         AS p(url text, path text, content_type text, size int)
-), body AS (
-    SELECT ins.id, jsonb_build_object(
-        'id', ins.id, 'public_token', CAST(:token AS text), 'status', ins.status,
-        'category', CAST(:category AS text),
-        'location', jsonb_build_object('lon', CAST(:lon AS float8), 'lat', CAST(:lat AS float8)),
-        'grids', CAST(:grids AS jsonb), 'community_code', ins.community_code,
-        'street_code', ins.street_code, 'building_code', b.code,
-        'department', CASE WHEN dep.id IS NOT NULL
-                           THEN jsonb_build_object('code', dep.code, 'name', dep.name) END,
-        'reported_at', CAST(:now AS timestamptz), 'due_at', ins.due_at,
-        'duplicate', ins.attributes ? 'duplicate_of',
-        'duplicate_of', ins.attributes -> 'duplicate_of') AS body
-    FROM ins
-    LEFT JOIN departments dep ON dep.id = ins.department_id
-    LEFT JOIN buildings b ON b.id = ins.building_id
-), k AS (
-    INSERT INTO idempotency_keys (key, event_id, response, request_hash)
-    SELECT :key, id, body, :request_hash FROM body WHERE CAST(:key AS text) IS NOT NULL
-    ON CONFLICT DO NOTHING RETURNING key
-)
-SELECT (SELECT id FROM cat) AS category_id, (SELECT ok FROM inside) AS inside,
-       (SELECT event_id FROM seen) AS seen_event, (SELECT body FROM seen) AS seen_body,
-       (SELECT request_hash FROM seen) AS seen_hash,
-       (SELECT count(*) FROM k) AS key_claimed, (SELECT names FROM basic) AS basic_layers,
-       ins.*, CAST(body.body AS text) AS body
-FROM (SELECT 1) AS one
-LEFT JOIN ins ON TRUE
-LEFT JOIN body ON body.id = ins.id
-"""  # noqa: S608 - SQL from trusted parts; values bound
 
 
 @dataclass(frozen=True)
@@ -366,11 +151,11 @@ class Intake:
 
 def _check_report(report: Report) -> None:
     if report.channel not in CHANNELS:
-        raise _fail(f"field 'channel': {report.channel!r} is not one of {', '.join(CHANNELS)}",
+        raise invalid(f"field 'channel': {report.channel!r} is not one of {', '.join(CHANNELS)}",
                     "invalid_channel", field="channel")
     key = report.idempotency_key
     if key is not None and not 0 < len(key) <= 200:
-        raise _fail("header 'Idempotency-Key': 1 to 200 characters", "invalid_idempotency_key",
+        raise invalid("header 'Idempotency-Key': 1 to 200 characters", "invalid_idempotency_key",
                     field="Idempotency-Key")
 
 
@@ -388,7 +173,7 @@ def _replay(report: Report, event_id: int, body: str, stored_hash: str | None
             ) -> Intake | GisError:
     """The earlier answer to the report's key, unless the key came with another body."""
     if stored_hash is not None and report.request_hash not in (None, stored_hash):
-        return _fail("header 'Idempotency-Key': this key was used for a different report; "
+        return invalid("header 'Idempotency-Key': this key was used for a different report; "
                      "use a new key for a new report", "idempotency_key_reused",
                      field="Idempotency-Key")
     return Intake(event_id, body, replayed=True)
@@ -408,7 +193,7 @@ def _outcome(conn: Connection | Session, report: Report, row: dict[str, Any], pl
             "SELECT event_id, CAST(response AS text), request_hash FROM idempotency_keys "
             "WHERE key = :k"), {"k": key}).one_or_none()
         if earlier is None or earlier[0] is None:
-            return _fail("header 'Idempotency-Key': this key is in use by a request that "
+            return invalid("header 'Idempotency-Key': this key is in use by a request that "
                          "did not finish; retry", "idempotency_key_in_use",
                          field="Idempotency-Key")
         return _replay(report, int(earlier[0]), earlier[1], earlier[2])
@@ -449,7 +234,7 @@ def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Seque
     if ready:
         frame = lookup.assign(np.array([p.lon for _, p, _ in ready]),
                               np.array([p.lat for _, p, _ in ready]), at=now)
-        grids = _grid_dicts(frame)
+        grids = grid_dicts(frame)
         tokens = [secrets.token_urlsafe(12) for _ in ready]
         params = [_statement_params(reports[i], place, g, now, settings, token, actor,
                                     personal)
@@ -463,29 +248,8 @@ def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Seque
     return [o for o in outcomes if o is not None]
 
 
-#: the ``event.create`` audit rows of a batch, sent in the intake's pipeline after its
-#: statements: one row per report whose event was created (found by its tracking token;
-#: with an idempotency key, only when this report claimed the key), in report order.
-#: Personal fields are named (``fields``), never shown.
-_AUDIT_CREATED = """
-INSERT INTO audit_log (actor, address, action, object_type, object_id, fields, after, details)
-SELECT r->>'actor', r->>'address', 'event.create', 'event', CAST(e.id AS text),
-       ARRAY(SELECT jsonb_array_elements_text(r->'fields')),
-       jsonb_build_object('status', e.status, 'category', r->>'category',
-                          'department_id', e.department_id),
-       jsonb_build_object('channel', r->>'channel')
-FROM jsonb_array_elements(CAST(%(rows)s AS jsonb)) WITH ORDINALITY AS x(r, n)
-CROSS JOIN LATERAL (  -- one index lookup per report, never a scan of the events
-    SELECT id, status, department_id FROM events WHERE public_token = r->>'token' LIMIT 1
-) AS e
-WHERE r->>'key' IS NULL OR EXISTS (
-    SELECT 1 FROM idempotency_keys AS k WHERE k.key = r->>'key' AND k.event_id = e.id)
-ORDER BY n
-"""
-
-
 def _audit_rows(reports: Sequence[tuple[Report, str, str]]) -> str:
-    """The JSON parameter of :data:`_AUDIT_CREATED`: (report, actor, tracking token) each."""
+    """The JSON parameter of :data:`AUDIT_CREATED`: (report, actor, tracking token) each."""
     return json.dumps([{
         "actor": "anonymous" if actor == "public" else actor,
         "address": report.client_address, "token": token, "key": report.idempotency_key,
@@ -505,15 +269,11 @@ def _statement_params(report: Report, place: Place, grids: dict[str, Any], now: 
             "photos": json.dumps([vars(p) for p in report.photos])}
 
 
-#: the intake statement with psycopg's placeholders (run on the driver connection)
-_INTAKE_PG = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", _INTAKE)
-
-
 def _execute_all(conn: Connection | Session, params: list[dict[str, Any]], audit: str,
                  tokens: list[str]) -> list[dict[str, Any]]:
     """Run the intake statements, in order, then the batch's audit rows and notifications.
 
-    One pipeline, one round trip: the audit statement (:data:`_AUDIT_CREATED`)
+    One pipeline, one round trip: the audit statement (:data:`AUDIT_CREATED`)
     and the notifications (``api.notify.outbox.NOTIFY_CREATED_PG``) find the
     events the statements before them created by their tracking ``tokens``.
     """
@@ -526,10 +286,10 @@ def _execute_all(conn: Connection | Session, params: list[dict[str, Any]], audit
         cursors = []
         for p in params:
             cur = driver.cursor(row_factory=dict_row)
-            cur.execute(_INTAKE_PG, p, prepare=True)
+            cur.execute(INTAKE_PG, p, prepare=True)
             cursors.append(cur)
         with driver.cursor() as audit_cur, driver.cursor() as notify_cur:
-            audit_cur.execute(_AUDIT_CREATED, {"rows": audit}, prepare=True)
+            audit_cur.execute(AUDIT_CREATED, {"rows": audit}, prepare=True)
             notify_cur.execute(NOTIFY_CREATED_PG, created_params(tokens), prepare=True)
     rows = []
     for cur in cursors:
@@ -542,7 +302,7 @@ def _execute_all(conn: Connection | Session, params: list[dict[str, Any]], audit
 
 def _failure(row: dict[str, Any], category_code: str, place: Place) -> GisError:
     if row["category_id"] is None:
-        return _fail(f"field 'category': unknown category code {category_code!r} "
+        return invalid(f"field 'category': unknown category code {category_code!r} "
                      "(see GET /api/v1/categories)", "unknown_category", field="category")
     if not row["inside"]:
         names = row["basic_layers"] or []
@@ -620,73 +380,3 @@ def create_event(
     make_transient_to_detached(event)
     session.add(event)
     return event
-
-
-# -- views ----------------------------------------------------------------------------
-_SUMMARY = """
-SELECT e.id, e.public_token, e.status, c.code AS category, c.name AS category_name,
-       d.code AS department_code, d.name AS department_name, b.code AS building_code,
-       ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.grids, e.community_code, e.street_code,
-       e.channel, e.description, e.address, e.reported_at, e.registered_at, e.dispatched_at,
-       e.handled_at, e.closed_at, e.evaluated_at, e.due_at, e.satisfaction, e.attributes,
-       e.department_id
-FROM events e
-JOIN event_categories c ON c.id = e.category_id
-LEFT JOIN departments d ON d.id = e.department_id
-LEFT JOIN buildings b ON b.id = e.building_id
-WHERE {where}
-"""
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _row(session: Session, where: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    row = session.execute(text(_SUMMARY.format(where=where)), params).mappings().first()
-    return dict(row) if row is not None else None
-
-
-def _public(row: dict[str, Any]) -> dict[str, Any]:
-    attrs = row["attributes"] or {}
-    return {
-        "id": row["id"], "status": row["status"], "category": row["category"],
-        "category_name": row["category_name"], "channel": row["channel"],
-        "description": row["description"], "address": row["address"],
-        "location": {"lon": row["lon"], "lat": row["lat"]}, "grids": row["grids"],
-        "community_code": row["community_code"], "street_code": row["street_code"],
-        "building_code": row["building_code"],
-        "department": ({"code": row["department_code"], "name": row["department_name"]}
-                       if row["department_code"] else None),
-        **{k: _iso(row[k]) for k in ("reported_at", "registered_at", "dispatched_at",
-                                     "handled_at", "closed_at", "evaluated_at", "due_at")},
-        "satisfaction": row["satisfaction"],
-        "duplicate_of": attrs.get("duplicate_of"),
-        "escalation_level": attrs.get("escalation_level", 0),
-        "escalated_to": attrs.get("escalated_to"),
-    }
-
-
-def event_detail(session: Session, *, event_id: int | None = None, token: str | None = None
-                 ) -> dict[str, Any] | None:
-    """One event with history and photos, without personal data.
-
-    The reporter is added by ``api.personal.service.add_reporter`` (masked, audited).
-    """
-    if event_id is not None:
-        row = _row(session, "e.id = :id", {"id": event_id})
-    else:
-        row = _row(session, "e.public_token = :t", {"t": token})
-    if row is None:
-        return None
-    out = _public(row)
-    history = session.execute(text(
-        "SELECT action, from_status, to_status, actor, note, at FROM event_history "
-        "WHERE event_id = :id ORDER BY at, id"), {"id": row["id"]}).mappings().all()
-    out["history"] = [{**dict(h), "at": _iso(h["at"])} for h in history]
-    photos = session.execute(select(EventPhoto.id, EventPhoto.url, EventPhoto.path).where(
-        EventPhoto.event_id == row["id"]).order_by(EventPhoto.id)).all()
-    out["photos"] = [{"id": p.id, "url": p.url if is_photo_url(p.url)  # never javascript:
-                      else f"/api/v1/events/{row['id']}/photos/{p.id}"}
-                     for p in photos]
-    return out

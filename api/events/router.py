@@ -26,9 +26,11 @@ from api.auth.principal import Principal
 from api.db.models import Department, Event, EventCategory
 from api.deps import IntakeWriterDep, PersonalDep, SessionDep
 from api.errors import APIError
-from api.events.intake import CHANNELS, MAX_ADDRESS, Intake, PhotoRef, Report, event_detail
+from api.events.detail import event_detail
+from api.events.intake import CHANNELS, Intake, PhotoRef, Report
 from api.events.lifecycle import EVENT_ACTIONS_DOC, apply_action
 from api.events.models import EventPhoto
+from api.events.places import MAX_ADDRESS
 from api.events.writer import IntakeWriter
 from api.features import page_features
 from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature_collection

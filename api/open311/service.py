@@ -39,8 +39,8 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from api.db.models import Building, Department, Event, EventCategory, EventHistory
-from api.events.intake import MAX_ADDRESS
 from api.events.models import EventPhoto
+from api.events.places import MAX_ADDRESS
 from api.validation import db_int, text_problem
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"

@@ -14,11 +14,11 @@ from api.db.change_counters import read_versions
 from api.tiles.cache import (
     CachedTile,
     CacheKey,
-    TileService,
     etag_of,
     filter_key,
     tile_bounds,
 )
+from api.tiles.service import TileService
 from layers.raster import RASTERS, RasterSurface, get_raster
 
 __all__ = ["RASTERS", "RasterService"]

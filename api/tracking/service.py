@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import Event
 from api.errors import APIError
-from api.events.intake import event_detail
+from api.events.detail import event_detail
 from api.events.lifecycle import TRANSITIONS
 from api.events.models import EventPhoto
 from api.media.images import is_photo_url

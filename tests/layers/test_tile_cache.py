@@ -16,11 +16,10 @@ from sqlalchemy import make_url
 from api.tiles.cache import (
     CachedTile,
     TileCache,
-    TileService,
     etag_of,
-    make_tile_engine,
     tile_bounds,
 )
+from api.tiles.service import TileService, make_tile_engine
 from tests.layers.conftest import tile_of
 
 Z = 16
@@ -221,7 +220,7 @@ def test_eviction_by_box_at_every_zoom(box: tuple[float, float, float, float] | 
 
 
 def test_tile_connections_are_tuned_reused_and_replaced_after_a_failure(tiles_db: str) -> None:
-    from api.tiles.cache import TileConnections
+    from api.tiles.service import TileConnections
 
     url = make_url(tiles_db).set(drivername="postgresql").render_as_string(hide_password=False)
     conns = TileConnections(url, size=1)
