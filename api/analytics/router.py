@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
+from api.analytics import hotspots as hot
 from api.analytics import service as svc
 from api.auth.access import roles
 from api.deps import SessionDep, get_state
@@ -143,12 +144,12 @@ def hot_spots(request: Request, session: SessionDep,
     the cells are also stored for the one-map's ``hotspots`` layer.
     """
     _window(start, end)
-    kind, res = svc.parse_cell(cell)
+    kind, res = hot.parse_cell(cell)
     if kind == "h3":
-        svc.check_h3_resolution(session.connection(), int(res), "cell")
+        hot.check_h3_resolution(session.connection(), int(res), "cell")
     params = {"cell": cell, "from": start, "to": end, "category": category, "alpha": alpha}
     result: dict[str, Any] = _run(request, session, "hotspots", params, lambda conn: (
-        svc.hotspot_report(conn, cell, start, end, category, alpha)))
+        hot.hotspot_report(conn, cell, start, end, category, alpha)))
     return result
 
 
@@ -161,11 +162,11 @@ def emerging_hot_spots(request: Request, session: SessionDep,
                        ) -> dict[str, Any]:
     """Emerging hot spot patterns (new, consecutive, intensifying, ... as ArcGIS Pro)."""
     _window(start, end)
-    svc.check_h3_resolution(session.connection(), resolution, "resolution")
+    hot.check_h3_resolution(session.connection(), resolution, "resolution")
     params = {"resolution": resolution, "step": step, "from": start, "to": end,
               "category": category}
     result: dict[str, Any] = _run(request, session, "emerging", params, lambda conn: (
-        svc.emerging_report(conn, resolution, step, start, end, category)))
+        hot.emerging_report(conn, resolution, step, start, end, category)))
     return result
 
 
@@ -183,7 +184,7 @@ def grid_anomalies(request: Request, session: SessionDep, layer: LayerQ = "basic
     params = {"layer": layer, "period": period, "at": at, "method": method,
               "by_category": by_category, "baseline": baseline}
     result: dict[str, Any] = _run(request, session, "anomalies", params, lambda conn: (
-        svc.anomaly_report(conn, layer, period, at, method, by_category, baseline)))
+        hot.anomaly_report(conn, layer, period, at, method, by_category, baseline)))
     return result
 
 
@@ -198,6 +199,6 @@ def density_tif(request: Request, session: SessionDep, start: FromQ = None, end:
     params = {"from": start, "to": end, "category": category, "cell": cell_size_m,
               "bw": bandwidth_m}
     data = _run(request, session, "density", params, lambda conn: (
-        svc.density_geotiff(conn, start, end, category, cell_size_m, bandwidth_m)))
+        hot.density_geotiff(conn, start, end, category, cell_size_m, bandwidth_m)))
     return Response(data, media_type=TIFF, headers={
         "Content-Disposition": 'attachment; filename="density.tif"'})

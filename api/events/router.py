@@ -19,7 +19,6 @@ from sqlalchemy import ColumnElement, and_, or_, select, text
 from starlette.datastructures import UploadFile
 
 from api.audit.deps import AuditActor, client_address
-from api.audit.service import Actor
 from api.auth.access import MaybePrincipal, Staff, public
 from api.auth.policy import check_action, check_channel, check_event_scope, event_scope
 from api.auth.principal import Principal
@@ -27,7 +26,7 @@ from api.db.models import Department, Event, EventCategory
 from api.deps import IntakeWriterDep, PersonalDep, SessionDep
 from api.errors import APIError
 from api.events.detail import event_detail
-from api.events.intake import CHANNELS, Intake, PhotoRef, Report
+from api.events.intake import Intake, PhotoRef, Report
 from api.events.lifecycle import EVENT_ACTIONS_DOC, apply_action
 from api.events.models import EventPhoto
 from api.events.places import MAX_ADDRESS
@@ -39,7 +38,6 @@ from api.media import images
 from api.personal.service import add_reporter
 from api.security.limits import check_json_depth
 from api.settings import Settings
-from api.tracking.service import tracking_view
 from api.validation import DbInt, Text
 
 logger = logging.getLogger("gridgov.events")
@@ -92,14 +90,6 @@ class ActionIn(BaseModel):
     department: Text | None = Field(None, description="department code (dispatch)")
     duplicate_of: DbInt | None = Field(None, description="the original event (mark_duplicate)")
     satisfaction: int | None = Field(None, ge=1, le=5, description="1-5 (evaluate)")
-    comment: Text | None = Field(None, max_length=2000)
-
-
-class EvaluationIn(BaseModel):
-    """A resident's evaluation of a closed event."""
-
-    model_config = ConfigDict(extra="forbid")
-    satisfaction: int = Field(ge=1, le=5)
     comment: Text | None = Field(None, max_length=2000)
 
 
@@ -409,32 +399,4 @@ def get_photo(event_id: DbInt, photo_id: DbInt, session: SessionDep, principal: 
     return FileResponse(path, media_type=media_type, headers=headers)
 
 
-# -- residents: tracking and evaluation by public token --------------------------------
-@router.get("/track/{token}")
-@public
-def track_event(token: str, session: SessionDep) -> dict[str, Any]:
-    """Follow a report by its public token (no login, no personal data, no staff names)."""
-    detail = tracking_view(session, token)
-    if detail is None:
-        raise APIError(404, "event_not_found", "no event with this token")
-    return detail
-
-
-@router.post("/track/{token}/evaluation")
-@public
-def evaluate_event(token: str, body: EvaluationIn, session: SessionDep,
-                   request: Request) -> dict[str, Any]:
-    """Evaluate a closed event by its public token (satisfaction 1-5 and a comment)."""
-    event = session.execute(select(Event).where(Event.public_token == token)
-                            .with_for_update()).scalar_one_or_none()
-    if event is None:
-        raise APIError(404, "event_not_found", "no event with this token")
-    apply_action(session, event, "evaluate", actor="resident", note=body.comment,
-                 now=datetime.now(UTC), audit_actor=Actor("anonymous",
-                                                          address=client_address(request)),
-                 satisfaction=body.satisfaction, comment=body.comment)
-    session.commit()
-    return track_event(token, session)
-
-
-__all__ = ["CHANNELS", "router"]
+__all__ = ["router"]

@@ -23,6 +23,7 @@ from api.deps import GridLookupDep, PersonalDep, PublicBaseDep, SessionDep, Sett
 from api.errors import status_of
 from api.events.intake import PhotoRef, create_event
 from api.grids.lookup import GridLookup
+from api.open311 import posting, xml
 from api.open311 import service as o311
 from api.open311.keys import check_key
 from api.openapi import ErrorFormat
@@ -44,7 +45,7 @@ def render(data: Any, fmt: str, kind: str, status: int = 200) -> Response:
     if fmt == "json":
         return JSONResponse(data, status_code=status, media_type=o311.MEDIA_TYPES["json"])
     root, item = XML_NAMES.get(kind, (kind, None))
-    return Response(o311.to_xml(root, data, item), status_code=status,
+    return Response(xml.to_xml(root, data, item), status_code=status,
                     media_type=o311.MEDIA_TYPES["xml"])
 
 
@@ -203,7 +204,7 @@ async def form_fields(request: Request) -> dict[str, str]:
     fields = dict(request.query_params)
     form = await request.form()
     fields.update({k: v for k, v in form.multi_items() if isinstance(v, str)})
-    o311.check_fields(fields)
+    posting.check_fields(fields)
     return fields
 
 
@@ -237,7 +238,7 @@ def post_request(fmt: Format, session: SessionDep, settings: SettingsDep,
                  personal: PersonalDep) -> Response:
     """Submit a service request (form-encoded, with an api_key); returns its id and token."""
     key_name = _authorise(session, fields)
-    new = o311.parse_new_request(fields)
+    new = posting.parse_new_request(fields)
     try:
         event_id, token, notice = submit(session, lookup, new, key_name, settings,
                                          personal)
@@ -245,10 +246,10 @@ def post_request(fmt: Format, session: SessionDep, settings: SettingsDep,
         session.rollback()
         raise
     session.commit()
-    return render(o311.posted(event_id, token, notice), fmt, "requests")
+    return render(posting.posted(event_id, token, notice), fmt, "requests")
 
 
-def submit(session: Session, lookup: GridLookup, new: o311.NewRequest, key_name: str,
+def submit(session: Session, lookup: GridLookup, new: posting.NewRequest, key_name: str,
            settings: Settings, personal: PersonalCipher | None = None
            ) -> tuple[int, str, str | None]:
     """Store the request through the event intake; return id, token and notice."""

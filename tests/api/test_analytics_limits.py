@@ -12,12 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from api.analytics.service import (
-    MAX_H3_CELLS,
-    AnalysisBusy,
-    ResultCache,
-    max_h3_resolution,
-)
+from api.analytics.hotspots import MAX_H3_CELLS, max_h3_resolution
+from api.analytics.service import AnalysisBusy, ResultCache
 from tests.api.events_support import signed_in
 
 
