@@ -33,6 +33,21 @@ FINAL_STATUSES = CLOSED_STATUSES + VOID_STATUSES
 CHANNELS = ("app", "qr", "hotline", "patrol", "camera", "open311")
 #: the levels an overdue case escalates through, in order
 ESCALATION_LEVELS = ("community", "street", "district", "city")
+#: the lifecycle's actions and the roles that may take each (``api.events.lifecycle``)
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    "dispatch": frozenset({"admin", "dispatcher"}),
+    "reject": frozenset({"admin", "dispatcher"}),
+    "cancel": frozenset({"admin", "dispatcher"}),
+    "mark_duplicate": frozenset({"admin", "dispatcher"}),
+    "accept": frozenset({"admin", "handler"}),
+    "return": frozenset({"admin", "handler"}),
+    "handle": frozenset({"admin", "handler", "grid_worker"}),
+    "verify": frozenset({"admin", "dispatcher", "grid_worker"}),
+    "reopen": frozenset({"admin", "dispatcher", "grid_worker"}),
+    "close": frozenset({"admin", "dispatcher"}),
+    "evaluate": frozenset({"admin", "dispatcher"}),
+    "escalate": frozenset({"admin", "dispatcher", "grid_worker"}),
+}
 #: reports not accepted as cases (``registered`` of the KPIs counts the others)
 NOT_REGISTERED_STATUSES = ("rejected", "duplicate")
 

@@ -3,7 +3,7 @@
 Intake is open to residents on the ``app`` and ``qr`` channels; the
 ``hotline``, ``patrol``, ``camera`` and ``open311`` channels need a staff user
 of the right role (the Open311 endpoint checks its own API keys). Lifecycle
-actions are allowed by :data:`api.events.lifecycle.ACTION_ROLES` on events in
+actions are allowed by :data:`layers.vocabulary.ACTION_ROLES` on events in
 the user's scope.
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.auth.principal import Principal
 from api.auth.service import hash_secret
 from api.errors import APIError
-from api.events.lifecycle import ACTION_ROLES
+from layers.vocabulary import ACTION_ROLES
 
 PUBLIC_CHANNELS = frozenset({"app", "qr"})
 CHANNEL_ROLES: dict[str, frozenset[str]] = {

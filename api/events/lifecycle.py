@@ -39,7 +39,7 @@ from api.calendar.deadlines import enter_status
 from api.db.models import Event, EventHistory
 from api.notify.outbox import ACTION_KINDS, notify
 from gis_core.errors import Conflict, InvalidInput
-from layers.vocabulary import ESCALATION_LEVELS, OPEN_STATUSES
+from layers.vocabulary import ACTION_ROLES, ESCALATION_LEVELS, OPEN_STATUSES
 
 TRANSITIONS: dict[str, dict[str, str]] = {
     "registered": {"dispatch": "dispatched", "reject": "rejected", "cancel": "cancelled",
@@ -58,20 +58,6 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "cancelled": {},
 }
 
-ACTION_ROLES: dict[str, frozenset[str]] = {
-    "dispatch": frozenset({"admin", "dispatcher"}),
-    "reject": frozenset({"admin", "dispatcher"}),
-    "cancel": frozenset({"admin", "dispatcher"}),
-    "mark_duplicate": frozenset({"admin", "dispatcher"}),
-    "accept": frozenset({"admin", "handler"}),
-    "return": frozenset({"admin", "handler"}),
-    "handle": frozenset({"admin", "handler", "grid_worker"}),
-    "verify": frozenset({"admin", "dispatcher", "grid_worker"}),
-    "reopen": frozenset({"admin", "dispatcher", "grid_worker"}),
-    "close": frozenset({"admin", "dispatcher"}),
-    "evaluate": frozenset({"admin", "dispatcher"}),
-    "escalate": frozenset({"admin", "dispatcher", "grid_worker"}),
-}
 ACTIONS = tuple(ACTION_ROLES)
 
 
