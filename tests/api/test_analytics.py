@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -33,7 +34,7 @@ def test_coverage_per_grid_and_blind_spots(client: TestClient, session: Session)
     assert any(g["covered_share"] > 0 for g in grids.values())
     holes = body["blind_spots"]["features"]
     assert holes
-    geoms = dict(session.execute(text(
+    geoms: dict[Any, Any] = dict(session.execute(text(
         "SELECT code, ST_AsText(geom) FROM grids WHERE valid_to IS NULL")).all())
     from shapely import wkt
     for hole in holes[:20]:

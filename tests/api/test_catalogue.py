@@ -219,7 +219,7 @@ def rules(session: Session) -> dict[str, Any]:
         "ORDER BY g.code LIMIT 1")).mappings().one()
     deps = {str(r[0]): int(r[1]) for r in session.execute(text(
         "SELECT code, id FROM departments"))}
-    ids = dict(session.execute(text(
+    ids: dict[Any, Any] = dict(session.execute(text(
         "INSERT INTO routing_rules (scope, scope_code, category_code, department_id) VALUES "
         "('street', :street, '01', :a), ('community', :community, '0101', :b), "
         "('grid', :grid, '01', :c), ('grid', :fgrid, '04', :d) "

@@ -228,7 +228,7 @@ def test_the_bulk_import_uses_the_calendar(connection: Connection, session: Sess
         "external_id": ["a", "b", "c"],
     }, geometry=[shapely.Point(place["lon"], place["lat"])] * 3, crs="EPSG:4326")
     assert import_event_frame(connection, frame, ImportOptions()) == 3
-    due = dict(session.execute(text(
+    due: dict[Any, Any] = dict(session.execute(text(
         "SELECT attributes ->> 'external_id', due_at FROM events "
         "WHERE attributes ->> 'external_id' IN ('a', 'b', 'c')")).all())
     assert due["a"].astimezone(CN) == at(10, 9, 11)  # 1.5 h, National Day, 2.5 h

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,7 @@ def test_local_times_of_the_la_export_are_stored_in_utc(fresh: Engine, la: pd.Da
             "SELECT to_char(reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
             "to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), channel "
             "FROM events WHERE attributes->>'external_id' = '1-1523590121'")).one()
-        channels = dict(conn.execute(text(
+        channels: dict[Any, Any] = dict(conn.execute(text(
             "SELECT channel, count(*) FROM events GROUP BY channel")).all())
     row = la[la["srnumber"] == "1-1523590121"].iloc[0]
     assert (row["createddate"], row["closeddate"], row["requestsource"]) == (

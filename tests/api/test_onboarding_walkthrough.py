@@ -89,7 +89,7 @@ def test_the_page_has_the_steps_of_an_onboarding() -> None:
 
 def test_everything_is_linked_to_its_community_street_and_district(engine: Engine) -> None:
     with engine.connect() as conn:
-        areas = dict(conn.execute(text(
+        areas: dict[Any, Any] = dict(conn.execute(text(
             "SELECT code, parent_code FROM admin_areas ORDER BY code")).all())
         unlinked = conn.execute(text(
             "SELECT (SELECT count(*) FROM grids WHERE community_code IS NULL), "

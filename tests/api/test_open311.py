@@ -316,11 +316,11 @@ def test_no_personal_data_in_any_get_response(client: TestClient,
 
 
 def test_timezone_is_configurable(client: TestClient, connection: Connection) -> None:
-    client.app.state.settings.api.timezone = "UTC"
+    client.app.state.settings.api.timezone = "UTC"  # type: ignore[attr-defined]
     try:
         req = client.get(f"{BASE}/requests/{_recent_event(connection)}.json").json()[0]
     finally:
-        client.app.state.settings.api.timezone = "Asia/Shanghai"
+        client.app.state.settings.api.timezone = "Asia/Shanghai"  # type: ignore[attr-defined]
     assert req["requested_datetime"].endswith("+00:00")
 
 
@@ -419,11 +419,11 @@ def test_post_stores_the_request_and_get_returns_it_without_personal_data(
     assert req["expected_datetime"].endswith("+08:00")
     # residents' text and photos are not published unless the district says so
     assert req["media_url"] is None and req["description"] is None
-    client.app.state.settings.open311.public_details = True
+    client.app.state.settings.open311.public_details = True  # type: ignore[attr-defined]
     (shown,) = _json(client.get(f"{BASE}/requests/{stored.id}.json"))
     assert shown["media_url"] == "https://photos.example.cn/bin.jpg"
     assert shown["description"] == stored_description(connection, stored.id)
-    client.app.state.settings.open311.public_details = False
+    client.app.state.settings.open311.public_details = False  # type: ignore[attr-defined]
     assert (req["long"], req["lat"]) == pytest.approx(inside)
     for fmt in ("json", "xml"):
         text_ = client.get(f"{BASE}/requests/{stored.id}.{fmt}").text

@@ -35,7 +35,7 @@ def _features(client: TestClient, path: str) -> dict[int, dict[str, object]]:
 
 
 def _service(client: TestClient) -> TileService:
-    return client.app.state.gridgov.tiles  # type: ignore[attr-defined,no-any-return]
+    return client.app.state.gridgov.tiles  # type: ignore[attr-defined]
 
 
 def _lonlat(pg: psycopg.Connection, sql: str, *params: object) -> tuple[int, float, float]:
