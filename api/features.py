@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from api.geojson import feature
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
+from layers.model import jsonable
 
 
 def page_features(
@@ -46,7 +40,7 @@ def page_features(
             .limit(limit).offset(offset))
     features = []
     for row in session.execute(stmt).mappings():
-        props = {k: _jsonable(v) for k, v in row.items() if k != "__geometry"}
+        props = {k: jsonable(v) for k, v in row.items() if k != "__geometry"}
         features.append(feature(row["__geometry"], props,
                                 props.get(id_key) if id_key else None))
     return features, int(total)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -35,7 +35,14 @@ TILEJSON_TYPES = {"string": "String", "integer": "Number", "number": "Number",
                   "boolean": "Boolean", "datetime": "String"}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A property value as JSON has it: dates and times in ISO 8601, the rest as is.
+
+    Examples
+    --------
+    >>> jsonable(date(2026, 12, 1)), jsonable(3)
+    ('2026-12-01', 3)
+    """
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
@@ -239,10 +246,36 @@ class Layer(BaseModel):
     def feature(self, conn: Connection, fid: int) -> dict[str, Any] | None:
         """One GeoJSON feature by id, or None."""
         row = conn.execute(self._one_sql, {**self.params, "fid": fid}).mappings().one_or_none()
-        return self._feature(row) if row is not None else None
+        return self.feature_of(row) if row is not None else None
 
-    def _feature(self, row: RowMapping) -> dict[str, Any]:
-        props = {p.name: _jsonable(row[p.name]) for p in self.properties}
+    def items_sql(self, bbox: bool, conditions: Sequence[str] = (), order: str | None = None
+                  ) -> tuple[str, str]:
+        """The count and page statements of the layer's features (OGC items).
+
+        The layer's ``where`` and filters always hold; with ``bbox`` the features
+        meet ``:minx, :miny, :maxx, :maxy``; ``conditions`` are further SQL
+        fragments the caller built from trusted parts (values bound), ``order``
+        an ORDER BY list (default: the id). The page binds ``:limit, :offset``;
+        its rows make features with :meth:`feature_of`.
+        """
+        geom = f"t.{self.geometry_column}"
+        spatial = "TRUE"
+        if bbox:
+            env = "ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
+            index = f"t.{self.index_column or self.geometry_column}"
+            spatial = (f"{index} && ST_Expand({env}, {self.search_margin_deg}) "
+                       f"AND ST_Intersects({geom}, {env})")
+        where = " AND ".join([self._conditions(spatial), *conditions])
+        cols = ", ".join(f"{p.expression()} AS {p.name}" for p in self.properties)
+        count = f"SELECT count(*) FROM {self._source()} WHERE {where}"  # noqa: S608 - see _build_sql
+        page = (f"SELECT t.{self.id_column} AS __fid, {cols}, ST_AsGeoJSON({geom}, 7) AS "  # noqa: S608 - see _build_sql
+                f"__geometry FROM {self._source()} WHERE {where} "
+                f"ORDER BY {order or f't.{self.id_column}'} LIMIT :limit OFFSET :offset")
+        return count, page
+
+    def feature_of(self, row: RowMapping) -> dict[str, Any]:
+        """The GeoJSON feature of a row of :meth:`items_sql` or :meth:`feature`."""
+        props = {p.name: jsonable(row[p.name]) for p in self.properties}
         geometry = json.loads(row["__geometry"]) if row["__geometry"] else None
         return {"type": "Feature", "id": row["__fid"], "geometry": geometry,
                 "properties": props}

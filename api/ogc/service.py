@@ -11,7 +11,6 @@ over the same declared properties. Invalid or unknown query parameters raise
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -204,19 +203,10 @@ def _source(layer: Layer) -> str:
     return f"{layer.table} AS t" if layer.table else f"({layer.query}) AS t"
 
 
-def _items_sql(layer: Layer, query: ItemsQuery) -> tuple[str, str]:
-    """The count and page SQL of one items request (names from the declaration only)."""
-    geom = f"t.{layer.geometry_column}"
-    index = f"t.{layer.index_column or layer.geometry_column}"
-    conds = ["TRUE"]
-    if layer.where:
-        conds.append(f"({layer.where})")
-    conds += [f"({f.sql})" for f in layer.all_filters]
-    if query.bbox is not None:
-        env = "ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
-        conds.append(f"{index} && ST_Expand({env}, {layer.search_margin_deg})")
-        conds.append(f"ST_Intersects({geom}, {env})")
+def _item_conditions(layer: Layer, query: ItemsQuery) -> list[str]:
+    """The conditions of an items request beyond the layer's own (names from the declaration)."""
     by_name = {p.name: p for p in layer.properties}
+    conds = []
     for name in sorted(query.properties):
         expr = by_name[name].expression()
         if by_name[name].type == "string":
@@ -224,17 +214,7 @@ def _items_sql(layer: Layer, query: ItemsQuery) -> tuple[str, str]:
         else:
             conds.append(f"({expr}) = :pf_{name}")
     conds.append(query.cql.sql)
-    where = " AND ".join(conds)
-    cols = ", ".join(f"{p.expression()} AS {p.name}" for p in layer.properties)
-    count = f"SELECT count(*) FROM {_source(layer)} WHERE {where}"  # noqa: S608 - SQL from trusted parts; values bound
-    page = (f"SELECT t.{layer.id_column} AS __fid, {cols}, ST_AsGeoJSON({geom}, 7) AS "  # noqa: S608 - SQL from trusted parts; values bound
-            f"__geometry FROM {_source(layer)} WHERE {where} ORDER BY {query.order} "
-            "LIMIT :limit OFFSET :offset")
-    return count, page
-
-
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    return conds
 
 
 def items(conn: Connection, layer: Layer, query: ItemsQuery) -> tuple[list[dict[str, Any]], int]:
@@ -250,17 +230,12 @@ def items(conn: Connection, layer: Layer, query: ItemsQuery) -> tuple[list[dict[
         params.update(zip(("minx", "miny", "maxx", "maxy"), query.bbox, strict=True))
     params.update({f"pf_{k}": v for k, v in query.properties.items()})
     params.update(query.cql.params)
-    count_sql, page_sql = _items_sql(layer, query)
+    count_sql, page_sql = layer.items_sql(query.bbox is not None, _item_conditions(layer, query),
+                                          query.order)
     total = int(conn.execute(text(count_sql), params).scalar_one())
     rows = conn.execute(text(page_sql), {**params, "limit": query.limit,
                                          "offset": query.offset}).mappings()
-    features = []
-    for row in rows:
-        props = {p.name: _jsonable(row[p.name]) for p in layer.properties}
-        features.append({"type": "Feature", "id": row["__fid"],
-                         "geometry": json.loads(row["__geometry"]) if row["__geometry"] else None,
-                         "properties": props})
-    return features, total
+    return [layer.feature_of(row) for row in rows], total
 
 
 def temporal_interval(conn: Connection, layer: Layer) -> list[str | None] | None:
