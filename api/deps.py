@@ -1,4 +1,7 @@
-"""Request dependencies: the database session, settings and the public base URL."""
+"""Request dependencies: the app's state and its parts, a session, settings, the base URL.
+
+The parts are read on the event loop (``async``: no thread hop for an attribute).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +9,28 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from api.analytics.service import ResultCache
+from api.events.writer import IntakeWriter
+from api.grids.lookup import IndexedGridLookup
+from api.personal.cipher import PersonalCipher
 from api.settings import Settings
+from api.state import AppState
+from api.tiles.rasters import RasterService
+from api.tiles.service import TileService
+
+
+def get_state(request: Request) -> AppState:
+    """The app's state, built in its lifespan (:func:`api.state.open_state`)."""
+    state: AppState = request.app.state.gridgov
+    return state
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """Yield a session for one request; the service layer commits, nothing else does."""
-    session: Session = request.app.state.sessionmaker()
+    session = get_state(request).sessions()
     try:
         yield session
     finally:
@@ -31,6 +48,48 @@ def get_public_base_url(request: Request) -> str:
     return get_settings(request).api.base_url(str(request.base_url))
 
 
+async def get_engine(request: Request) -> Engine:
+    """The app's engine (work outside the request's session)."""
+    return get_state(request).engine
+
+
+async def get_grid_lookup(request: Request) -> IndexedGridLookup:
+    """The app's grid lookup."""
+    return get_state(request).grid_lookup
+
+
+async def get_intake_writer(request: Request) -> IntakeWriter:
+    """The app's intake writer."""
+    return get_state(request).intake_writer
+
+
+async def get_tiles(request: Request) -> TileService:
+    """The app's vector tile service."""
+    return get_state(request).tiles
+
+
+async def get_rasters(request: Request) -> RasterService:
+    """The app's raster tile service."""
+    return get_state(request).rasters
+
+
+async def get_analytics_cache(request: Request) -> ResultCache:
+    """The app's cache of analysis results."""
+    return get_state(request).analytics_cache
+
+
+async def get_personal(request: Request) -> PersonalCipher:
+    """The app's personal-data cipher."""
+    return get_state(request).personal
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PublicBaseDep = Annotated[str, Depends(get_public_base_url)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+GridLookupDep = Annotated[IndexedGridLookup, Depends(get_grid_lookup)]
+IntakeWriterDep = Annotated[IntakeWriter, Depends(get_intake_writer)]
+TilesDep = Annotated[TileService, Depends(get_tiles)]
+RastersDep = Annotated[RasterService, Depends(get_rasters)]
+AnalyticsCacheDep = Annotated[ResultCache, Depends(get_analytics_cache)]
+PersonalDep = Annotated[PersonalCipher, Depends(get_personal)]

@@ -76,7 +76,7 @@ def _retry_after(status: int) -> dict[str, str] | None:
 
 
 async def _gis_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, gis.GisError)
+    assert isinstance(exc, gis.GisError)  # noqa: S101 - an invariant, for the type checker
     status = status_of(exc)
     return JSONResponse(error_body(exc.code, exc.message, exc.details or None),
                         status_code=status,
@@ -129,7 +129,7 @@ def _describe(error: dict[str, Any]) -> str:
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - an invariant, for the type checker
     errs = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
             for e in exc.errors()]
     message = "; ".join(_describe(e) for e in exc.errors())
@@ -138,7 +138,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - an invariant, for the type checker
     code = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
             403: "forbidden", 413: "too_large", 415: "unsupported_media_type"}.get(
         exc.status_code, "http_error")

@@ -3,63 +3,50 @@
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio.to_thread
-import psycopg
 from fastapi import Depends, FastAPI
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 import api
-from api import security
+from api import health, security
 from api.alerts import router as alerts_router
+from api.analytics import router as analytics
 from api.audit import router as audit_router
 from api.auth import router as auth
 from api.auth.access import gate
 from api.auth.principal import ScopeCache
 from api.auth.throttle import SignInThrottle
+from api.buildings import router as buildings
 from api.calendar import router as calendar_router
 from api.camera_feed import router as camera_feed_router
+from api.cameras import router as cameras
+from api.catalogue import categories_router as categories
 from api.catalogue import router as catalogue_router
-from api.db.session import make_engine, make_sessionmaker
+from api.codes import plate_page
+from api.codes import router as codes
 from api.errors import add_exception_handlers
 from api.escalation import router as escalation_router
+from api.events import router as events
+from api.events import stats_router as stats
 from api.field import router as field_router
+from api.grids import assign_router as assign
+from api.grids import layers_router as grids
 from api.grids import router as grid_versions_router
 from api.joint import router as joint_router
-from api.imports.admin_codes import DivisionTable
 from api.notify import router as notify_router
+from api.ogc import router as ogc
+from api.open311 import router as open311
 from api.openapi import document_errors
 from api.people import router as people_router
 from api.personal import router as personal_router
-from api.personal.cipher import PersonalCipher
-from api.replicas.routing import ReadReplicas
-from api.routers import (
-    analytics,
-    assign,
-    buildings,
-    cameras,
-    categories,
-    codes,
-    events,
-    grids,
-    health,
-    ogc,
-    open311,
-    plate_page,
-    stats,
-    tiles,
-    web,
-)
-from api.services.analytics import ResultCache
-from api.services.grid_lookup import IndexedGridLookup
-from api.services.intake_writer import IntakeWriter
 from api.settings import Settings
+from api.state import open_state
+from api.tiles import router as tiles
 from api.tracking import router as tracking_router
 from api.validation import check_request_text
+from api.web import router as web
 from api.workbench import router as workbench_router
 
 
@@ -83,40 +70,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # the key of personal data first: a missing or too widely readable key stops here
-        app.state.personal = personal = PersonalCipher.from_settings(settings)
-        app.state.divisions = DivisionTable.load()  # GB/T 2260 codes (people archive)
-        own = engine is None
-        eng = engine or make_engine(settings.db.resolved_url(), settings.db.pool_size,
-                                    settings.db.statement_timeout_ms)
-        app.state.engine = eng
-        app.state.sessionmaker = make_sessionmaker(eng)
-        app.state.replicas = replicas = ReadReplicas(settings.db.read_urls(),
-                                                     settings.db.pool_size,
-                                                     settings.db.statement_timeout_ms)
-        app.state.analytics_cache = ResultCache()
-        app.state.grid_lookup = lookup = IndexedGridLookup(eng)
-        app.state.intake_writer = writer = IntakeWriter(eng, lookup, settings.events,
-                                                        connection=intake_connection,
-                                                        personal=personal)
-        try:  # load the grid index now rather than on the first report
-            await anyio.to_thread.run_sync(lookup.index)
-        except (SQLAlchemyError, psycopg.Error) as exc:  # not migrated yet: built on first use
-            logging.getLogger(__name__).warning("grid index not loaded at start-up: %s", exc)
-        # What is loaded now (modules, the grid index) lives as long as the app: keep it
-        # out of the garbage collector's full passes, which otherwise walk these few
-        # hundred thousand objects again and again and stall every request ~0.2 s.
-        gc.collect()
-        gc.freeze()
-        try:
-            yield
-        finally:
-            gc.unfreeze()
-            await writer.aclose()
-            lookup.close()
-            replicas.dispose()
-            if own:
-                eng.dispose()
+        async with open_state(settings, engine, intake_connection) as state:
+            app.state.gridgov = state
+            # What is loaded now (modules, the grid index) lives as long as the app: keep
+            # it out of the garbage collector's full passes, which otherwise walk these few
+            # hundred thousand objects again and again and stall every request ~0.2 s.
+            gc.collect()
+            gc.freeze()
+            try:
+                yield
+            finally:
+                gc.unfreeze()
 
     app = FastAPI(
         title="gridgov",

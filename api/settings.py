@@ -13,8 +13,6 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from api.field.settings import FieldSettings
-
 
 class DatabaseSettings(BaseSettings):
     """Where the database is."""
@@ -224,6 +222,47 @@ class NotifySettings(BaseSettings):
     wecom_agent_id: int | None = None
 
 
+class TileSettings(BaseSettings):
+    """Tile serving (``GRIDGOV_TILES_*``): cache budget and client caching."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_TILES_", extra="ignore")
+
+    cache_bytes: int = Field(default=256 * 2**20, ge=0)
+    #: tile queries running at once per worker (more only queue inside PostgreSQL)
+    connections: int = Field(default=4, ge=1, le=64)
+    max_age: int = Field(default=0, ge=0)
+
+    def cache_control(self) -> str:
+        """``no-cache`` (revalidate with the ETag) or ``public, max-age=N``."""
+        return "no-cache" if self.max_age == 0 else f"public, max-age={self.max_age}"
+
+
+class FieldSettings(BaseSettings):
+    """Patrol tracks (noise rule, retention), check-ins, coverage."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_", extra="ignore")
+
+    #: track points older than this many days are deleted by the retention job
+    track_retention_days: int = Field(default=180, ge=1)
+    #: how often the retention job runs in the server, seconds (0: off)
+    track_retention_interval_seconds: float = Field(default=3600.0, ge=0)
+    #: the noise rule (gis_core.tracks): worst accuracy kept, fastest speed, largest spike
+    track_max_accuracy_m: float = Field(default=50.0, gt=0)
+    track_max_speed_mps: float = Field(default=12.0, gt=0)
+    track_max_jump_m: float = Field(default=100.0, gt=0)
+    #: a pause longer than this (no fix) is a gap no coverage or time is assumed across
+    track_max_gap_s: float = Field(default=300.0, gt=0)
+    #: most points in one upload
+    track_max_batch: int = Field(default=5000, ge=1, le=100_000)
+    #: a check-in farther than this from the building's footprint is flagged (not refused)
+    checkin_flag_distance_m: float = Field(default=50.0, ge=0)
+    #: the grid layer tracks, check-ins and coverage are counted in
+    field_grid_layer: str = "basic"
+    #: a stay within this radius for at least ``field_idle_minutes`` is an idle period
+    field_idle_radius_m: float = Field(default=30.0, gt=0)
+    field_idle_minutes: float = Field(default=10.0, gt=0)
+
+
 class Settings(BaseSettings):
     """All settings; tests build apps with their own instance."""
 
@@ -238,6 +277,7 @@ class Settings(BaseSettings):
     personal: PersonalSettings = Field(default_factory=PersonalSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     field: FieldSettings = Field(default_factory=FieldSettings)
+    tiles: TileSettings = Field(default_factory=TileSettings)
 
 
 def normalise_url(url: str) -> str:

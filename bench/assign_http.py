@@ -39,7 +39,7 @@ def run(url: str, args: argparse.Namespace) -> None:
 
     from api.db.migrate import upgrade
     from api.db.session import make_engine
-    from api.services.importer import ImportOptions, import_file
+    from api.io.importer import ImportOptions, import_file
     from gis_core.grid_index import GridIndex
 
     grids = make_grids(args.grids)

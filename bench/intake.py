@@ -49,7 +49,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -91,9 +90,9 @@ def sample_database(server_url: str | None) -> Iterator[tuple[str, Path]]:
     from api.db.embedded import EmbeddedCluster
     from api.db.migrate import upgrade
     from api.db.session import make_engine
-    from api.services.loader import load_directory
+    from api.io.samples import load_directory
     from data_samples.generator import generate
-    from tests.conftest import create_database, drop_database
+    from testkit.databases import create_database, drop_database
 
     home = Path(tempfile.mkdtemp(prefix="gridgov-bench-intake-"))
     os.chmod(home, 0o755)
@@ -118,12 +117,6 @@ def sample_database(server_url: str | None) -> Iterator[tuple[str, Path]]:
             cluster.destroy()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 #: the bench's load comes from one address: raise the per-address intake limit out of its way
 UNLIMITED = {"GRIDGOV_API_RATE_LIMIT_INTAKE": "100000000/minute"}
 
@@ -134,7 +127,9 @@ def server_process(url: str, workers: int, tree: Path = REPO) -> Iterator[tuple[
     its base URL and process id."""
     import httpx
 
-    port = _free_port()
+    from testkit.servers import free_port
+
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "GRIDGOV_EVENTS_ESCALATION_INTERVAL_SECONDS": "0",
            "GRIDGOV_POOL_SIZE": "20", "PYTHONPATH": str(tree), **UNLIMITED}
     proc = subprocess.Popen(
@@ -351,7 +346,7 @@ def bench_trust_cost(args: argparse.Namespace, url: str, sample: Path) -> None:
     import statistics
 
     from bench.trust_baseline import checkout, prepare, staff_token
-    from tests.conftest import create_database, drop_database
+    from testkit.databases import create_database, drop_database
 
     points = grid_points(url)
     before_db = f"bench_before_{uuid.uuid4().hex[:6]}"
@@ -417,7 +412,7 @@ def synthetic_events(url: str, n: int, path: Path) -> None:
 def bench_bulk(url: str, n: int) -> None:
     """Time the import of ``n`` events against reading the CSV with pandas."""
     from api.db.session import make_engine
-    from api.services.importer import ImportOptions, import_file
+    from api.io.importer import ImportOptions, import_file
 
     path = Path(tempfile.mkdtemp()) / "events.csv"
     synthetic_events(url, n, path)

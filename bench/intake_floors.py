@@ -3,7 +3,7 @@
 * The HTTP floor is ``GET /healthz`` driven by ``bench/intake.py`` itself (same
   server, same workers, same clients).
 * The database floor (:func:`database_floor`): the intake's own statements
-  (``api.services.events``' intake statement, the audit rows, the notification
+  (``api.events.intake``' intake statement, the audit rows, the notification
   outbox) sent straight with psycopg, one pipeline and one commit per batch of
   the size the server's group commit reached, on as many connections as the
   server has workers (each worker has one intake writer), on the same cluster
@@ -198,7 +198,7 @@ class Batches:
 
     def batch(self, start: int, size: int) -> tuple[list[dict[str, Any]], str, list[str]]:
         """``size`` reports from ``start`` with new tracking tokens and idempotency keys."""
-        from api.services.events import _audit_rows
+        from api.events.intake import _audit_rows
 
         n = len(self.template)
         params, rows, tokens = [], [], []
@@ -214,8 +214,9 @@ def prepare_batches(url: str, points: list[tuple[float, float]], categories: tup
                     n: int = 4000) -> Batches:
     """Parameters of ``n`` reports as the server makes them (grid lookup done here, untimed)."""
     from api.db.session import make_engine
-    from api.services.events import Place, Report, _grid_dicts, _statement_params
-    from api.services.grid_lookup import IndexedGridLookup
+    from api.events.intake import Place, Report, _statement_params
+    from api.events.places import grid_dicts
+    from api.grids.lookup import IndexedGridLookup
     from api.settings import EventSettings
 
     engine = make_engine(url, pool_size=1)
@@ -224,7 +225,7 @@ def prepare_batches(url: str, points: list[tuple[float, float]], categories: tup
     reports = [Report(category_code=categories[i % len(categories)], lon=x, lat=y,
                       description="bench", authenticated=True) for i, (x, y) in enumerate(pts)]
     now = datetime.now(UTC)
-    grids = _grid_dicts(lookup.assign(np.array([p[0] for p in pts]),
+    grids = grid_dicts(lookup.assign(np.array([p[0] for p in pts]),
                                       np.array([p[1] for p in pts]), at=now))
     template = []
     for r, g in zip(reports, grids, strict=True):
@@ -239,18 +240,18 @@ def prepare_batches(url: str, points: list[tuple[float, float]], categories: tup
 def _write_batch(conn: psycopg.Connection, params: list[dict[str, Any]], audit: str,
                  tokens: list[str]) -> None:
     """The intake writer's statements for one batch: one pipeline, then one commit."""
+    from api.events.intake_sql import AUDIT_CREATED, INTAKE_PG
     from api.notify.outbox import NOTIFY_CREATED_PG, created_params
-    from api.services.events import _AUDIT_CREATED, _INTAKE_PG
 
     now = datetime.now(UTC)
     with conn.pipeline():
         cursors = []
         for p in params:
             cur = conn.cursor(row_factory=dict_row)
-            cur.execute(_INTAKE_PG, {**p, "now": now}, prepare=True)
+            cur.execute(INTAKE_PG, {**p, "now": now}, prepare=True)
             cursors.append(cur)
         with conn.cursor() as audit_cur, conn.cursor() as notify_cur:
-            audit_cur.execute(_AUDIT_CREATED, {"rows": audit}, prepare=True)
+            audit_cur.execute(AUDIT_CREATED, {"rows": audit}, prepare=True)
             notify_cur.execute(NOTIFY_CREATED_PG, created_params(tokens), prepare=True)
     for cur in cursors:
         row = cur.fetchone()

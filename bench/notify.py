@@ -94,7 +94,7 @@ def change_cost(engine: Any, n: int, rounds: int = 4) -> tuple[float, float]:
     from sqlalchemy import text
     from sqlalchemy.orm import Session
 
-    import api.services.lifecycle as lifecycle
+    import api.events.lifecycle as lifecycle
     from api.db.models import Event
 
     with engine.connect() as conn:

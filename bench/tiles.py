@@ -47,7 +47,7 @@ sys.path.insert(0, str(REPO))
 from api.db.embedded import EmbeddedCluster  # noqa: E402
 from api.db.migrate import upgrade  # noqa: E402
 from api.db.session import make_engine  # noqa: E402
-from api.services.loader import load_directory  # noqa: E402
+from api.io.samples import load_directory  # noqa: E402
 from bench.trust_baseline import BEFORE_TRUST, checkout  # noqa: E402
 from layers import get_layer  # noqa: E402
 

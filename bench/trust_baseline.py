@@ -26,7 +26,7 @@ _PREPARE = """
 import sys
 from api.db.migrate import upgrade
 from api.db.session import make_engine
-from api.services.loader import load_directory
+from api.io.samples import load_directory
 upgrade(sys.argv[1])
 engine = make_engine(sys.argv[1], pool_size=2)
 load_directory(engine, sys.argv[2])

@@ -5,8 +5,8 @@
 'datetime'
 """
 
-from layers.model import Layer, LayerProperty, LayerStyle, TileResult, Title
+from layers.model import Layer, LayerProperty, LayerStyle, Title
 from layers.registry import REGISTRY, Registry, all_layers, get_layer
 
-__all__ = ["REGISTRY", "Layer", "LayerProperty", "LayerStyle", "Registry", "TileResult", "Title",
+__all__ = ["REGISTRY", "Layer", "LayerProperty", "LayerStyle", "Registry", "Title",
            "all_layers", "get_layer"]

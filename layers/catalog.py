@@ -10,22 +10,17 @@ from __future__ import annotations
 
 import re
 
+from gis_core.coverage.sectors import DISC_KINDS, DISC_WITHOUT_PAN_KINDS, PANNING_KINDS
 from layers.filters import LayerFilter
 from layers.model import Layer, LayerProperty, LayerStyle, Title
+from layers.vocabulary import EVENT_STATUSES, becomes_overdue_sql, overdue_sql, sql_in
 
 P = LayerProperty
 
-#: Event statuses after which an event can no longer be overdue.
-FINAL_STATUSES = ("closed", "evaluated", "cancelled", "duplicate", "rejected")
-EVENT_STATUSES = ("registered", "dispatched", "in_progress", "handled", "verified", "closed",
-                  "evaluated", "rejected", "returned", "duplicate", "cancelled")
-_FINAL_SQL = ", ".join(f"'{s}'" for s in FINAL_STATUSES)
 #: An event is overdue while it is still open after its due time.
-OVERDUE_SQL = (f"(t.closed_at IS NULL AND t.status NOT IN ({_FINAL_SQL}) "
-               "AND t.due_at IS NOT NULL AND t.due_at < now())")
+OVERDUE_SQL = overdue_sql("t")
 #: When an open event that is not overdue yet will become overdue.
-EVENT_EXPIRES_SQL = (f"CASE WHEN t.closed_at IS NULL AND t.status NOT IN ({_FINAL_SQL}) "
-                     "AND t.due_at > now() THEN t.due_at END")
+EVENT_EXPIRES_SQL = becomes_overdue_sql("t")
 #: A grid version is drawn while ``valid_from <= now() < valid_to``.
 GRID_CURRENT_SQL = ("(t.valid_from IS NULL OR t.valid_from <= now()) "
                     "AND (t.valid_to IS NULL OR t.valid_to > now())")
@@ -40,8 +35,9 @@ ADMIN_LEVELS = {
 
 #: Sector of a camera's view (clockwise from north, as gis_core.coverage):
 #: fixed/long_range heading +- hfov/2; ptz/long_range with a pan range sweep it
-#: widened by hfov/2; dome and ptz without pan range see a full disc.
-CAMERA_VIEW_QUERY = """
+#: widened by hfov/2; dome and ptz without pan range see a full disc (the rule of
+#: ``gis_core.coverage.sectors``, the same constants).
+CAMERA_VIEW_QUERY = f"""
 SELECT c.id, c.code, c.name, c.kind, c.status, c.heading, c.hfov, c.range_m, c.geom,
   CASE WHEN s.sweep >= 360 THEN ST_Buffer(c.geom::geography, c.range_m, 8)::geometry
   ELSE ST_MakePolygon(ST_MakeLine(
@@ -51,15 +47,16 @@ SELECT c.id, c.code, c.name, c.kind, c.status, c.heading, c.hfov, c.range_m, c.g
   END AS view_geom
 FROM cameras AS c CROSS JOIN LATERAL (
   SELECT CASE
-      WHEN c.kind = 'dome' OR (c.kind = 'ptz' AND (c.pan_min IS NULL OR c.pan_max IS NULL))
+      WHEN {sql_in('c.kind', DISC_KINDS)} OR ({sql_in('c.kind', DISC_WITHOUT_PAN_KINDS)}
+                                          AND (c.pan_min IS NULL OR c.pan_max IS NULL))
         THEN 360.0
-      WHEN c.kind IN ('ptz', 'long_range') AND c.pan_min IS NOT NULL AND c.pan_max IS NOT NULL
+      WHEN {sql_in('c.kind', PANNING_KINDS)} AND c.pan_min IS NOT NULL AND c.pan_max IS NOT NULL
         THEN ((c.pan_max - c.pan_min)::numeric % 360 + 360) % 360 + c.hfov
       ELSE c.hfov END AS sweep,
-    CASE WHEN c.kind IN ('ptz', 'long_range') AND c.pan_min IS NOT NULL
+    CASE WHEN {sql_in('c.kind', PANNING_KINDS)} AND c.pan_min IS NOT NULL
               AND c.pan_max IS NOT NULL THEN c.pan_min - c.hfov / 2
          ELSE c.heading - c.hfov / 2 END AS start) AS s
-"""
+"""  # noqa: S608 - the kinds are constants of gis_core
 
 EVENT_QUERY = """
 SELECT e.id, e.status, e.channel, e.geom, e.community_code, e.street_code, e.reported_at,

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -25,7 +24,7 @@ from gis_core.errors import InvalidInput
 from layers.declaration import IDENT, GeometryType, LayerProperty, LayerStyle, Title
 from layers.filters import LayerFilter, bind_filters
 
-__all__ = ["Layer", "LayerProperty", "LayerStyle", "TileResult", "Title"]
+__all__ = ["Layer", "LayerProperty", "LayerStyle", "Title"]
 
 EXTENT = 4096
 BUFFER = 64
@@ -36,15 +35,14 @@ TILEJSON_TYPES = {"string": "String", "integer": "Number", "number": "Number",
                   "boolean": "Boolean", "datetime": "String"}
 
 
-@dataclass(frozen=True)
-class TileResult:
-    """A built tile: MVT bytes (empty: no feature) and when time alone changes it."""
+def jsonable(value: Any) -> Any:
+    """A property value as JSON has it: dates and times in ISO 8601, the rest as is.
 
-    data: bytes
-    expires_at: datetime | None = None
-
-
-def _jsonable(value: Any) -> Any:
+    Examples
+    --------
+    >>> jsonable(date(2026, 12, 1)), jsonable(3)
+    ('2026-12-01', 3)
+    """
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
@@ -113,8 +111,6 @@ class Layer(BaseModel):
     style: LayerStyle
 
     _tile_sql: TextClause = PrivateAttr()
-    _count_sql: dict[bool, TextClause] = PrivateAttr()
-    _page_sql: dict[bool, TextClause] = PrivateAttr()
     _one_sql: TextClause = PrivateAttr()
 
     @model_validator(mode="after")
@@ -216,20 +212,7 @@ class Layer(BaseModel):
             expires = (f"(SELECT min({self.expires_sql}) FROM _tile, {self._source()} "  # noqa: S608
                        f"WHERE {self._conditions(spatial, with_where=False)})")
         self._tile_sql = text(f"{envelopes}SELECT ({mvt}) AS mvt, {expires} AS expires_at")
-        self._count_sql, self._page_sql = {}, {}
         cols = ", ".join(f'{p.expression()} AS "{p.name}"' for p in self.properties)
-        for has_bbox in (False, True):
-            spatial = (f"{index} && ST_Expand(ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326), "
-                       f"{self.search_margin_deg})" if has_bbox else "TRUE")
-            where = self._conditions(spatial)
-            if has_bbox and index != geom:
-                where += f" AND ST_Intersects({geom}, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, "\
-                         "4326))"
-            self._count_sql[has_bbox] = text(f"SELECT count(*) FROM {self._source()} WHERE {where}")  # noqa: S608
-            self._page_sql[has_bbox] = text(
-                f"SELECT t.{self.id_column} AS __fid, {cols}, ST_AsGeoJSON({geom}, 7) AS "  # noqa: S608
-                f"__geometry FROM {self._source()} WHERE {where} ORDER BY t.{self.id_column} "
-                "LIMIT :limit OFFSET :offset")
         self._one_sql = text(
             f"SELECT t.{self.id_column} AS __fid, {cols}, ST_AsGeoJSON({geom}, 7) AS __geometry "  # noqa: S608
             f"FROM {self._source()} WHERE t.{self.id_column} = :fid"
@@ -260,58 +243,39 @@ class Layer(BaseModel):
         params.update(bind_filters(self.all_filters, filters))
         return params
 
-    def tile(self, conn: Connection, z: int, x: int, y: int,
-             filters: Mapping[str, Any] | None = None) -> TileResult:
-        """Build one tile: MVT bytes (``b""`` when no feature) and its time expiry."""
-        self.check_tile(z, x, y)
-        if not self.minzoom <= z <= self.maxzoom:
-            return TileResult(b"")
-        row = conn.execute(self._tile_sql, {**self.bind(filters), "z": z, "x": x, "y": y}).one()
-        return TileResult(bytes(row.mvt or b""), row.expires_at)
-
-    def get_tile(self, conn: Connection, z: int, x: int, y: int, **filters: Any) -> bytes:
-        """MVT bytes of tile ``z/x/y`` (``b""`` when empty), filters by keyword.
-
-        Examples
-        --------
-        >>> from layers.registry import get_layer
-        >>> sorted(get_layer("buildings").tile_sql.compile().params)
-        ['x', 'y', 'z']
-        """
-        return self.tile(conn, z, x, y, filters).data
-
-    def features(self, conn: Connection, bbox: tuple[float, float, float, float] | None = None,
-                 limit: int = 100, offset: int = 0,
-                 datetime: str | tuple[Any, Any] | None = None,
-                 filters: Mapping[str, Any] | None = None) -> tuple[list[dict[str, Any]], int]:
-        """A page of GeoJSON features ordered by id, and the number of matching features.
-
-        ``bbox`` is ``(minx, miny, maxx, maxy)`` in EPSG:4326; ``datetime`` an
-        RFC 3339 instant or interval on ``time_column``; ``filters`` by name.
-        """
-        if limit < 1 or offset < 0:
-            raise InvalidInput("limit must be >= 1 and offset >= 0", parameter="limit")
-        given = dict(filters or {})
-        if datetime is not None:
-            if not self.time_column:
-                raise InvalidInput(f"query parameter 'datetime': layer {self.id!r} has no time",
-                                   code="invalid_parameter", parameter="datetime")
-            given["datetime"] = datetime
-        params = self.bind(given)
-        if bbox is not None:
-            params.update(zip(("minx", "miny", "maxx", "maxy"), map(float, bbox), strict=True))
-        has = bbox is not None
-        total = int(conn.execute(self._count_sql[has], params).scalar_one())
-        rows = conn.execute(self._page_sql[has], {**params, "limit": limit, "offset": offset})
-        return [self._feature(r) for r in rows.mappings()], total
-
     def feature(self, conn: Connection, fid: int) -> dict[str, Any] | None:
         """One GeoJSON feature by id, or None."""
         row = conn.execute(self._one_sql, {**self.params, "fid": fid}).mappings().one_or_none()
-        return self._feature(row) if row is not None else None
+        return self.feature_of(row) if row is not None else None
 
-    def _feature(self, row: RowMapping) -> dict[str, Any]:
-        props = {p.name: _jsonable(row[p.name]) for p in self.properties}
+    def items_sql(self, bbox: bool, conditions: Sequence[str] = (), order: str | None = None
+                  ) -> tuple[str, str]:
+        """The count and page statements of the layer's features (OGC items).
+
+        The layer's ``where`` and filters always hold; with ``bbox`` the features
+        meet ``:minx, :miny, :maxx, :maxy``; ``conditions`` are further SQL
+        fragments the caller built from trusted parts (values bound), ``order``
+        an ORDER BY list (default: the id). The page binds ``:limit, :offset``;
+        its rows make features with :meth:`feature_of`.
+        """
+        geom = f"t.{self.geometry_column}"
+        spatial = "TRUE"
+        if bbox:
+            env = "ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
+            index = f"t.{self.index_column or self.geometry_column}"
+            spatial = (f"{index} && ST_Expand({env}, {self.search_margin_deg}) "
+                       f"AND ST_Intersects({geom}, {env})")
+        where = " AND ".join([self._conditions(spatial), *conditions])
+        cols = ", ".join(f"{p.expression()} AS {p.name}" for p in self.properties)
+        count = f"SELECT count(*) FROM {self._source()} WHERE {where}"  # noqa: S608 - see _build_sql
+        page = (f"SELECT t.{self.id_column} AS __fid, {cols}, ST_AsGeoJSON({geom}, 7) AS "  # noqa: S608 - see _build_sql
+                f"__geometry FROM {self._source()} WHERE {where} "
+                f"ORDER BY {order or f't.{self.id_column}'} LIMIT :limit OFFSET :offset")
+        return count, page
+
+    def feature_of(self, row: RowMapping) -> dict[str, Any]:
+        """The GeoJSON feature of a row of :meth:`items_sql` or :meth:`feature`."""
+        props = {p.name: jsonable(row[p.name]) for p in self.properties}
         geometry = json.loads(row["__geometry"]) if row["__geometry"] else None
         return {"type": "Feature", "id": row["__fid"], "geometry": geometry,
                 "properties": props}

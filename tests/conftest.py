@@ -10,47 +10,26 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, make_url
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from api.db.embedded import EmbeddedCluster
-from api.db.migrate import upgrade
 from api.db.session import make_engine
 from api.deps import get_session
 from api.main import create_app
 from api.settings import Settings, normalise_url
+from testkit.databases import migrated_database
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 # One key of personal data for the whole run (apps, the sample loader, servers started
 # by tests); the tests of key files build settings of their own.
 os.environ.setdefault("GRIDGOV_PERSONAL_KEY", "Z3JpZGdvdiB0ZXN0IGtleSBvZiAzMiBieXRlcyEhISE=")
-
-def _plain(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def create_database(server_url: str, name: str) -> str:
-    """Create database ``name`` next to ``server_url``'s and return its URL."""
-    with psycopg.connect(_plain(server_url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(server_url: str, name: str) -> None:
-    """Drop database ``name`` on ``server_url``'s server."""
-    with psycopg.connect(_plain(server_url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
 
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
@@ -67,18 +46,6 @@ def server_url() -> Iterator[str]:
         yield cluster.url("postgres")
     finally:
         cluster.destroy()
-
-
-@contextmanager
-def migrated_database(server_url: str, prefix: str) -> Iterator[str]:
-    """A new database migrated to head, dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    url = create_database(server_url, name)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        drop_database(server_url, name)
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +75,7 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def engine(database_url: str, sample_dir: Path) -> Iterator[Engine]:
     """Engine on the test database with the small sample town loaded (committed)."""
-    from api.services.loader import load_directory
+    from api.io.samples import load_directory
 
     eng = make_engine(database_url, pool_size=5)
     load_directory(eng, sample_dir)

@@ -24,7 +24,7 @@ logger = logging.getLogger("gridgov.alerts")
 
 def run_scheduled(app: FastAPI) -> list[dict[str, Any]]:
     """Compute, store and notify the new alerts once, in a transaction of its own."""
-    with app.state.sessionmaker() as session:
+    with app.state.gridgov.sessions() as session:
         stored = service.run_alerts(session)
         session.commit()
     if stored:

@@ -1,7 +1,7 @@
 """Anomaly alerts on a schedule: compute, store new ones, tell the area's people, acknowledge.
 
 :func:`run_alerts` runs the analytics' anomaly test
-(``api.services.analytics.anomaly_report``: this period's count of each grid
+(``api.analytics.service.anomaly_report``: this period's count of each grid
 against its own past, ``gis_core.anomalies``) and stores each rising alert
 once per grid, period and category; a new alert is notified (``anomaly``,
 urgent) to the responsible people of the grid's community
@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.analytics.hotspots import anomaly_report
 from api.audit.service import Actor, record
 from api.notify.outbox import notify_area
-from api.services.analytics import anomaly_report
 from gis_core.errors import Conflict, NotFound
 
 #: the advisory lock of a run (one per database)

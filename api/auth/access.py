@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from api.auth.principal import Principal, resolve
 from api.auth.service import hash_secret
-from api.deps import get_session
+from api.deps import get_session, get_state
 from api.errors import APIError
 
 logger = logging.getLogger("gridgov.auth")
@@ -112,8 +112,8 @@ def _touch(request: Request, via: str, credential_id: Any, last_used: Any) -> No
     table, column = (("api_tokens", "last_used_at") if via == "token"
                      else ("user_sessions", "last_seen_at"))
     try:  # outside the request's transaction: reads never commit
-        with request.app.state.engine.connect() as conn:
-            conn.execute(text(f"UPDATE {table} SET {column} = now() WHERE id = :id"),
+        with get_state(request).engine.connect() as conn:
+            conn.execute(text(f"UPDATE {table} SET {column} = now() WHERE id = :id"),  # noqa: S608 - SQL from trusted parts; values bound
                          {"id": credential_id})
             conn.commit()
     except Exception:  # the last-used time is informative; never fail a request for it

@@ -93,5 +93,5 @@ def revoke_token(token_id: TokenId, session: SessionDep, actor: AuditActor) -> d
     row = service.revoke_token(session, token_id, by=actor)
     session.commit()
     user = session.get(User, row.user_id)
-    assert user is not None
+    assert user is not None  # noqa: S101 - an invariant, for the type checker
     return token_out(row, user)

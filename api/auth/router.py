@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from api import STATIC_DIR
 from api.audit.deps import client_address
 from api.audit.service import Actor, record
 from api.auth import admin, service
@@ -28,7 +29,6 @@ from api.auth.schemas import MeOut, ScopeOut, SignInIn, SignInOut, scope_out
 from api.auth.throttle import SignInThrottle
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
-from api.routers.web import STATIC_DIR
 from api.settings import Settings
 
 logger = logging.getLogger("gridgov.auth")
@@ -202,7 +202,7 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Resp
 def me(principal: Staff, session: SessionDep) -> MeOut:
     """Who you are: role, scope, how you signed in (and the CSRF token of a cookie session)."""
     user = session.get(User, principal.id)
-    assert user is not None  # the gate found them a moment ago
+    assert user is not None  # noqa: S101 - the gate found them a moment ago
     return MeOut(**scope_out(user, service.department_code(session, user)),
                  via=principal.via, csrf_token=principal.csrf_token)
 

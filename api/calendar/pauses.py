@@ -30,8 +30,9 @@ from api.audit.service import Actor, record
 from api.calendar.deadlines import active_pause, deadline, due_working, elapsed, end_pause
 from api.calendar.deadlines import event_area as area_of
 from api.calendar.models import REQUEST_KINDS, DeadlineRequest
-from api.db.models import OPEN_EVENT_STATUSES, Event, EventHistory
+from api.db.models import Event, EventHistory
 from gis_core.errors import Conflict, InvalidInput, NotFound
+from layers.vocabulary import OPEN_STATUSES
 
 #: the most hours one extension may add
 MAX_EXTENSION_HOURS = 24 * 365
@@ -86,7 +87,7 @@ def request(session: Session, event: Event, *, kind: str, reason: str, actor: st
         raise InvalidInput(f"field 'hours': an extension needs hours, more than 0 and at "
                            f"most {MAX_EXTENSION_HOURS}", code="invalid_request")
     paused = active_pause(session, event.id)
-    if event.status not in OPEN_EVENT_STATUSES or (event.due_at is None and paused is None):
+    if event.status not in OPEN_STATUSES or (event.due_at is None and paused is None):
         raise Conflict(f"event {event.id} in status {event.status!r} has no deadline to "
                        "pause or extend", code="no_deadline")
     if kind == "pause" and paused is not None:
@@ -145,19 +146,19 @@ def decide(session: Session, event: Event, req: DeadlineRequest, *, approve: boo
 
 def _approve(session: Session, event: Event, req: DeadlineRequest, now: datetime) -> None:
     paused = active_pause(session, event.id)
-    if event.status not in OPEN_EVENT_STATUSES or (event.due_at is None and paused is None):
+    if event.status not in OPEN_STATUSES or (event.due_at is None and paused is None):
         raise Conflict(f"event {event.id} in status {event.status!r} has no deadline any "
                        "more; refuse the request", code="no_deadline")
     area = area_of(event)
     if req.kind == "pause":
-        assert event.due_at is not None  # a pending pause is never of a paused event
+        assert event.due_at is not None  # noqa: S101 - a pending pause is never of a paused event
         req.working = due_working(session, event)
         req.remaining_seconds = elapsed(session, now, event.due_at, req.working, area)
         event.due_at = None
     elif paused is not None:
         paused.remaining_seconds = (paused.remaining_seconds or 0.0) + float(req.hours or 0) * 3600
     else:
-        assert event.due_at is not None
+        assert event.due_at is not None  # noqa: S101 - an invariant, for the type checker
         event.due_at = deadline(session, event.due_at, float(req.hours or 0) * 3600,
                                 due_working(session, event), area)
 

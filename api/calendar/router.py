@@ -226,7 +226,7 @@ ScopedEvent = Annotated[int, Depends(scoped_event)]
 
 def _locked(session: Session, event_id: int) -> Event:
     event = session.get(Event, event_id, with_for_update=True)
-    assert event is not None  # scoped_event found it
+    assert event is not None  # noqa: S101 - scoped_event found it
     return event
 
 

@@ -9,6 +9,7 @@ audit row (``calendar.*``); the caller commits.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -94,7 +95,7 @@ def check_hours(hours: Hours) -> None:
             raise InvalidInput(f"field 'hours': weekday {day} is not 1 (Monday) .. 7 (Sunday)",
                                code="invalid_hours")
         ordered = sorted(spans)
-        for (_, e1), (s2, _) in zip(ordered, ordered[1:], strict=False):
+        for (_, e1), (s2, _) in itertools.pairwise(ordered):
             if s2 < e1:
                 raise InvalidInput(f"field 'hours': periods of weekday {day} overlap",
                                    code="invalid_hours")

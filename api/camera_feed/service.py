@@ -5,7 +5,7 @@ SHA-256, a new key replaces the old one). The camera (or the video-analytics
 system behind it) sends heartbeats with the key (:func:`heartbeat`): each
 sets the camera's ``status`` (``online`` unless it reports ``offline`` or
 ``fault``) and the time of its last heartbeat. Coverage and blind spots count
-only cameras whose status is ``online`` (``api.services.analytics.read_cameras``).
+only cameras whose status is ``online`` (``api.analytics.service.read_cameras``).
 """
 
 from __future__ import annotations
@@ -62,5 +62,5 @@ def heartbeat(session: Session, camera: Camera, status: str, now: datetime) -> N
     """Record a heartbeat: the camera's status and the time; the caller commits."""
     camera.status = status
     link = session.get(CameraLink, camera.id)
-    assert link is not None  # authenticate found it
+    assert link is not None  # authenticate found it  # noqa: S101
     link.last_heartbeat_at = now

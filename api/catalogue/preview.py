@@ -1,9 +1,9 @@
 """Where a report would go, without storing anything: grids, area, department, rule, deadlines.
 
 :func:`preview` locates a point (or a building code, or an address) as intake
-does (``api.services.events.resolve_place``), assigns it to a grid in every
+does (``api.events.intake.resolve_place``), assigns it to a grid in every
 layer with the app's grid lookup, and routes it by the statement fragments of
-``api.services.routing`` that intake runs, so the department it answers is the
+``api.events.routing`` that intake runs, so the department it answers is the
 one intake would assign for the same point, category and time.
 """
 
@@ -18,9 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.calendar.deadlines import step_deadlines
-from api.services.events import _grid_dicts, resolve_place
-from api.services.grid_lookup import GridLookup
-from api.services.routing import (
+from api.events.places import grid_dicts, resolve_place
+from api.events.routing import (
     BASIC_LAYERS_SQL,
     COMMUNITY_SQL,
     INSIDE_SQL,
@@ -28,6 +27,7 @@ from api.services.routing import (
     STREET_SQL,
     grid_codes,
 )
+from api.grids.lookup import GridLookup
 from gis_core.errors import InvalidInput, OutsideJurisdiction
 
 _ROUTE = f"""
@@ -59,7 +59,7 @@ LEFT JOIN departments d ON d.id = coalesce(m.department_id, c.department_id)
 LEFT JOIN admin_areas cm ON cm.code = a.community_code
 LEFT JOIN admin_areas st ON st.code = a.street_code
 LEFT JOIN buildings b ON b.id = a.building_id
-"""
+"""  # noqa: S608 - SQL from trusted parts; values bound
 
 
 def _steps(session: Session, category: str, at: datetime, area: str | None
@@ -97,7 +97,7 @@ def preview(session: Session, lookup: GridLookup, *, category: str,
     at = at or datetime.now(UTC)
     place = resolve_place(session, lon=lon, lat=lat, x=x, y=y, crs=crs,
                           building_code=building_code, address=address)
-    grids = _grid_dicts(lookup.assign(np.array([place.lon]), np.array([place.lat]), at=at))[0]
+    grids = grid_dicts(lookup.assign(np.array([place.lon]), np.array([place.lat]), at=at))[0]
     row = session.execute(text(_ROUTE), {
         "grids": json.dumps(grids, ensure_ascii=False), "codes": grid_codes(grids),
         "category": category, "lon": place.lon, "lat": place.lat,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Response, UploadFile
+from fastapi import APIRouter, Response, UploadFile
 from fastapi import Path as PathParam
 
 from api.audit.deps import AuditActor
@@ -12,8 +12,7 @@ from api.auth.access import roles
 from api.catalogue import service, tables
 from api.catalogue.preview import preview
 from api.catalogue.schemas import CategoryIn, CodePath, DepartmentIn, PreviewIn, RuleId, RuleIn
-from api.deps import SessionDep
-from api.services.grid_lookup import GridLookup, get_grid_lookup
+from api.deps import GridLookupDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 IN_USE: dict[int | str, dict[str, Any]] = {
@@ -123,7 +122,7 @@ def import_table(kind: Kind, file: UploadFile, session: SessionDep,
 
 @router.post("/routing/preview")
 def routing_preview(body: PreviewIn, session: SessionDep,
-                    lookup: Annotated[GridLookup, Depends(get_grid_lookup)]) -> dict[str, Any]:
+                    lookup: GridLookupDep) -> dict[str, Any]:
     """Where a report would go: grids, community, street, department, rule, due times."""
     loc = body.location
     return preview(session, lookup, category=body.category,

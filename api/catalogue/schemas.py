@@ -9,7 +9,7 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth.schemas import Text
-from api.db.models_events import ROUTING_SCOPES
+from api.events.models import ROUTING_SCOPES
 
 CodePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[^\x00]+$")]
 RuleId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from api.audit.service import SYSTEM, Actor, record
 from api.auth.models import User
 from api.db.models import AdminArea, Department, Event, EventCategory, Grid
-from api.db.models_events import ROUTING_SCOPES, RoutingRule
+from api.events.models import ROUTING_SCOPES, RoutingRule
 from gis_core.errors import Conflict, InvalidInput, NotFound
 
 #: the admin level of the area a rule's scope names (grids are looked up in ``grids``)
@@ -332,7 +332,7 @@ def save_rule(session: Session, *, scope: str, scope_code: str, category: str,
         RoutingRule.category_code == category)).scalar_one_or_none()
     before = rule_json(found, department_code_of(session, found.department_id)) if found else None
     found = found or RoutingRule(scope=scope, scope_code=scope_code, category_code=category)
-    assert dep is not None  # a code was given: found, or 422 above
+    assert dep is not None  # noqa: S101 - a code was given: found, or 422 above
     found.department_id = dep
     found.note = _text(note, "note", 500, required=False) if note is not None else found.note
     session.add(found)

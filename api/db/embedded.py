@@ -152,7 +152,8 @@ class EmbeddedCluster:
     def _run(self, cmd: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         if self.as_root:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        result = subprocess.run(cmd, capture_output=True, text=True,  # noqa: S603 - our argv
+                                check=False)
         if check and result.returncode != 0:
             raise EmbeddedError(
                 f"{Path(cmd[-1] if self.as_root else cmd[0]).name} failed: "
@@ -170,10 +171,10 @@ class EmbeddedCluster:
         pg = pwd.getpwnam("postgres")
         target = self.root
         if not _reachable_by(self.home, pg.pw_uid, pg.pw_gid):
-            digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:12]
+            digest = hashlib.sha1(str(self.home).encode(), usedforsecurity=False).hexdigest()[:12]
             target = Path("/var/lib/gridgov") / digest
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(target.parent, 0o755)
+            os.chmod(target.parent, 0o755)  # noqa: S103 - postgres must traverse it
             if target.exists():
                 shutil.rmtree(target)
             self.root.symlink_to(target)

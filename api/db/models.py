@@ -8,7 +8,7 @@ to this schema by Alembic migration.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -32,6 +32,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from gis_core.coverage import KINDS as CAMERA_KINDS
+from layers.vocabulary import EVENT_STATUSES, OPEN_STATUSES
+from layers.vocabulary import sql_in as _in
+
 SRID = 4326
 
 NAMING = {
@@ -43,32 +47,10 @@ NAMING = {
 }
 
 ADMIN_LEVELS = ("city", "district", "street", "community")
-CAMERA_KINDS = ("fixed", "ptz", "dome", "long_range")
-EVENT_STATUSES = (
-    "registered",
-    "dispatched",
-    "in_progress",
-    "handled",
-    "verified",
-    "closed",
-    "evaluated",
-    "rejected",
-    "returned",
-    "duplicate",
-    "cancelled",
-)
-#: statuses of an event that still needs work (duplicates link to these; overdue counts them)
-OPEN_EVENT_STATUSES = ("registered", "dispatched", "in_progress", "handled", "verified",
-                       "returned")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
 
 #: the predicate of the partial index ``ix_events_open_geom`` (the duplicate check's);
 #: a query uses that index when it states this predicate word for word
-OPEN_EVENTS_SQL = _in("status", OPEN_EVENT_STATUSES)
+OPEN_EVENTS_SQL = _in("status", OPEN_STATUSES)
 
 
 #: an address as matched: NFKC, lower case, without spaces and punctuation; the exact
@@ -82,7 +64,7 @@ class Base(DeclarativeBase):
     """Declarative base with a stable constraint naming convention."""
 
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSONB}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSONB}
 
 
 class AdminArea(Base):

@@ -1,7 +1,7 @@
 """Escalation queues and trails, read from the events, the audit chain and the outbox.
 
 An event at escalation level ``k`` (0 community, 1 street, 2 district, 3 city;
-``api.services.lifecycle``) belongs to the queue of the people responsible for
+``api.events.lifecycle``) belongs to the queue of the people responsible for
 its area at that level (``api.notify.outbox.RESPONSIBLE`` on
 ``gridgov_level_area``): the same people the escalation notified. Its trail is
 the ``event.action.escalate`` rows of the audit chain (manual and automatic
@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.db.models import OPEN_EVENT_STATUSES
+from api.events.lifecycle import ESCALATION_LEVELS
 from api.notify.outbox import RESPONSIBLE, level_area_sql
-from api.services.lifecycle import ESCALATION_LEVELS
+from layers.vocabulary import OPEN_STATUSES
 
 _LEVEL = "coalesce((e.attributes->>'escalation_level')::int, 0)"
 
@@ -32,7 +32,7 @@ WHERE e.status = ANY(CAST(:open AS text[])) AND {_LEVEL} >= 1
   AND (u.role = 'admin' OR ({RESPONSIBLE.format(area=level_area_sql("e"))}))
 ORDER BY level DESC, e.due_at NULLS LAST, e.id
 LIMIT :limit
-""")
+""")  # noqa: S608
 
 _AFTER = "coalesce((a.after->>'escalation_level')::int, 0)"
 _TRAIL = text(f"""
@@ -50,17 +50,17 @@ LEFT JOIN admin_areas ar ON ar.code = {level_area_sql("e", _AFTER)}
 WHERE a.action = 'event.action.escalate' AND a.object_type = 'event'
   AND a.object_id = CAST(:id AS text)
 ORDER BY a.id
-""")
+""")  # noqa: S608
 
 _NOW = text(f"""
 SELECT {_LEVEL} AS level, {level_area_sql("e")} AS area_code
 FROM events e WHERE e.id = :id
-""")
+""")  # noqa: S608
 
 
 def queue(session: Session, user_id: int, limit: int = 200) -> list[dict[str, Any]]:
     """The open escalated cases user ``user_id`` is responsible for (admins: all), top first."""
-    rows = session.execute(_QUEUE, {"me": user_id, "open": list(OPEN_EVENT_STATUSES),
+    rows = session.execute(_QUEUE, {"me": user_id, "open": list(OPEN_STATUSES),
                                     "limit": limit}).mappings()
     return [_named(_plain(r)) for r in rows]
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.auth.principal import Principal
 from api.errors import APIError
-from api.field.settings import FieldSettings
+from api.settings import FieldSettings
 from coding import qr
 from gis_core.gcj02 import gcj02_to_wgs84
 

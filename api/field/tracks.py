@@ -3,7 +3,7 @@
 Upload: a batch of positions (time, lon/lat in WGS84 or GCJ-02, accuracy) is
 put in time order, converted to WGS84, projected to the territory's metric CRS
 and passed through the noise rule of :func:`gis_core.tracks.noise_reasons`
-(thresholds from :class:`api.field.settings.FieldSettings`), continuing from
+(thresholds from :class:`api.settings.FieldSettings`), continuing from
 the shift's last stored point before the batch. Kept points are stored with
 their grid of the field layer; a point already stored for the shift at the
 same time is skipped, so a batch sent again (a phone back online that never
@@ -28,9 +28,9 @@ from api.audit.service import Actor, record
 from api.auth.principal import Principal
 from api.errors import APIError
 from api.field.scope import open_position, seal_position
-from api.field.settings import FieldSettings
+from api.grids.lookup import GridLookup
 from api.personal.cipher import PersonalCipher
-from api.services.grid_lookup import GridLookup
+from api.settings import FieldSettings
 from gis_core.crs import from_wgs84
 from gis_core.gcj02 import gcj02_to_wgs84
 from gis_core.metric_zone import metric_crs

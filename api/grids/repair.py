@@ -19,9 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.audit.service import SYSTEM, Actor, record
+from api.grids import qa as grid_qa
 from api.grids.models import GridVersion
 from api.grids.versions import as_multipolygon, draft, draft_frame, layer_of_version
-from api.services import grid_qa
 from gis_core.crs import metric_crs_for
 from gis_core.errors import InvalidInput
 from gis_core.topology import repair

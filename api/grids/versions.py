@@ -4,7 +4,7 @@
   column, optional ``name`` and ``alias_code``; polygons in EPSG:4326). Invalid
   geometries are kept: QA reports them and repair fixes them.
 - :func:`qa` checks the draft as ``gridgov grids check`` checks a stored layer
-  (:func:`api.services.grid_qa.check_grids`); :func:`changes` compares it with
+  (:func:`api.grids.qa.check_grids`); :func:`changes` compares it with
   the layer's current grids (added, changed, removed, unchanged codes).
 - ``api.grids.repair`` previews :func:`gis_core.topology.repair` on the draft
   against the district boundary (exclusive layers) and applies it.
@@ -42,9 +42,10 @@ from sqlalchemy.orm import Session
 
 from api.audit.service import SYSTEM, Actor, record
 from api.db.models import GridLayer
+from api.grids import assignment
+from api.grids import qa as grid_qa
 from api.grids.models import GridVersion, GridVersionGrid
-from api.services import assignment, grid_qa
-from api.services.importer import read_any
+from api.imports.reading import read_any
 from gis_core.errors import Conflict, InvalidInput, NotFound
 from gis_core.topology import TopologyReport
 
@@ -202,7 +203,7 @@ def draft_frame(conn: Connection | Session, version_id: int) -> gpd.GeoDataFrame
 def layer_of_version(session: Session, found: GridVersion) -> GridLayer:
     """The layer of a version."""
     layer = session.get(GridLayer, found.layer_id)
-    assert layer is not None  # the version's foreign key
+    assert layer is not None  # noqa: S101 - the version's foreign key
     return layer
 
 

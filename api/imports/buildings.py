@@ -7,7 +7,7 @@ Every imported building gets a standard building code
   a ``code`` / ``building_code`` column is there; every one must then be a
   valid standard code, or the import is refused naming the rows;
 - otherwise codes are allocated from the sequence of each building's community
-  (:func:`api.services.codes.allocate_building_codes`).
+  (:func:`api.codes.service.allocate_building_codes`).
 
 A foreign identifier (``external_code_field``, else the first of
 :data:`EXTERNAL_NAMES` found: an OSM id, a BIN, a feature ``Id``) is kept in
@@ -21,9 +21,9 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Connection
 
+from api.codes.service import allocate_building_codes
 from api.imports.communities import building_communities
 from api.imports.tables import find_column, rows_of
-from api.services.codes import allocate_building_codes
 from coding.building_codes import BUILDING_CODE_LENGTH, is_valid, normalize
 from gis_core.errors import InvalidInput
 

@@ -49,7 +49,7 @@ _LINKED_GRIDS = ("SELECT g.code, g.community_code, ST_AsBinary(g.geom) AS wkb FR
 
 def _frame(conn: Connection, sql: str, **params: object) -> gpd.GeoDataFrame:
     result = conn.execute(text(sql), params)
-    columns = [k for k in result.keys() if k != "wkb"]
+    columns = [k for k in result.keys() if k != "wkb"]  # noqa: SIM118 - a Result, not a dict
     rows = result.mappings().all()
     data = pd.DataFrame([[r[k] for k in columns] for r in rows], columns=columns)
     geoms = shapely.from_wkb([bytes(r["wkb"]) for r in rows])

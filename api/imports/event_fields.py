@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from api.imports.tables import rows_of
-from api.services.events import CHANNELS
 from gis_core.errors import InvalidInput
+from layers.vocabulary import CHANNELS
 
 
 def zone(name: str) -> ZoneInfo:

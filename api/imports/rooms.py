@@ -16,8 +16,8 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from api.db.bulk import copy_frame
 from api.imports.tables import find_column, rows_of
-from api.services.bulk import copy_frame
 from coding.building_codes import make_room_code, parse
 from gis_core.errors import InvalidCode, InvalidInput
 

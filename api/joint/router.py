@@ -48,7 +48,7 @@ class HandlingIn(BaseModel):
 
 def _event(session: Session, event_id: int) -> Event:
     event = session.get(Event, event_id, with_for_update=True)
-    assert event is not None  # the scope check found it
+    assert event is not None  # the scope check found it  # noqa: S101
     return event
 
 

@@ -25,10 +25,10 @@ from api.audit.service import Actor, record
 from api.calendar.deadlines import deadline, event_area
 from api.catalogue.service import department_id
 from api.db.models import Event, EventCategory
+from api.events.lifecycle import apply_action
 from api.joint.models import EventSubtask
 from api.joint.rules import open_departments
 from api.notify.outbox import notify
-from api.services.lifecycle import apply_action
 from gis_core.errors import Conflict, InvalidInput, NotFound
 
 #: statuses in which a case can be shared (before it is handled)
@@ -59,7 +59,7 @@ def share(session: Session, event: Event, *, lead: str, assisting: Sequence[str]
                        ).first() is not None:
         raise Conflict(f"case {event.id} is handled jointly already", code="already_joint")
     category = session.get(EventCategory, event.category_id)
-    assert category is not None  # events reference their category
+    assert category is not None  # events reference their category  # noqa: S101
     made = []
     for i, code in enumerate(codes):
         dept = department_id(session, code, "lead" if i == 0 else f"assisting[{i - 1}]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-#: the escalation pass (``api.routers.events.run_escalation``): one process at a time
+#: the escalation pass (``api.events.router.run_escalation``): one process at a time
 ESCALATION_LOCK_KEY = 0x65736361  # "esca"
 
 

@@ -6,7 +6,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from api.notify.channels import Channel
 from api.notify.channels.email import EmailChannel
@@ -14,6 +14,7 @@ from api.notify.channels.sms import SmsChannel
 from api.notify.channels.webhook import WebhookChannel
 from api.notify.channels.wecom import WeComChannel
 from api.notify.worker import DeliveryWorker
+from api.personal.cipher import PersonalCipher
 from api.settings import NotifySettings, Settings
 
 
@@ -39,22 +40,23 @@ def build_channels(settings: NotifySettings) -> dict[str, Channel]:
     return made
 
 
-def worker_from_settings(app: FastAPI, settings: Settings) -> DeliveryWorker:
-    """The delivery worker of ``app``: its engine and cipher, the configured channels."""
-    return DeliveryWorker(app.state.engine, build_channels(settings.notify), settings.notify,
-                          app.state.personal, base_url=settings.api.public_base_url or "",
+def worker_from_settings(engine: Engine, personal: PersonalCipher,
+                         settings: Settings) -> DeliveryWorker:
+    """The delivery worker on ``engine`` with ``personal``'s cipher and the configured channels."""
+    return DeliveryWorker(engine, build_channels(settings.notify), settings.notify,
+                          personal, base_url=settings.api.public_base_url or "",
                           timezone=settings.api.timezone)
 
 
 @asynccontextmanager
-async def delivery_lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def delivery_schedule(engine: Engine, personal: PersonalCipher,
+                            settings: Settings) -> AsyncIterator[None]:
     """Run the delivery worker in a thread while the app runs (``GRIDGOV_NOTIFY_WORKER``)."""
-    settings: Settings = app.state.settings
     if not settings.notify.worker:
         yield
         return
     stop = threading.Event()
-    worker = worker_from_settings(app, settings)
+    worker = worker_from_settings(engine, personal, settings)
     thread = threading.Thread(target=worker.run_forever, args=(stop,),
                               name="gridgov-delivery", daemon=True)
     thread.start()

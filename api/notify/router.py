@@ -14,13 +14,12 @@ from api.auth.access import Staff, roles
 from api.auth.schemas import Text, UserName
 from api.deps import SessionDep, SettingsDep
 from api.notify import service
-from api.notify.delivery import delivery_lifespan
 from api.notify.models import CHANNELS, LANGUAGES, STATUSES
 from api.settings import Settings
 from api.validation import DbInt
 from gis_core.errors import InvalidInput
 
-router = APIRouter(tags=["notifications"], lifespan=delivery_lifespan)
+router = APIRouter(tags=["notifications"])
 
 
 class ChannelIn(BaseModel):

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-from api.services.lifecycle import ESCALATION_LEVELS
+from layers.vocabulary import ESCALATION_LEVELS
 
 LEVEL_NAMES = {"zh": ("社区", "街道", "区", "市"), "en": ESCALATION_LEVELS}
 

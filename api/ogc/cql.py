@@ -52,7 +52,7 @@ SPATIAL = {ast.GeometryIntersects: "ST_Intersects", ast.GeometryWithin: "ST_With
 
 
 class _Transformer(cql2_text.CQLTransformer):
-    def SINGLE_QUOTED(self, token: str) -> str:  # noqa: N802 - the grammar's terminal name
+    def SINGLE_QUOTED(self, token: str) -> str:
         return token[1:-1].replace("''", "'")
 
 

@@ -61,7 +61,7 @@ def pending(session: Session, cipher: PersonalCipher, principal: Principal, acto
     """The pending declarations at the buildings of the user's scope (masked), audited."""
     cond, params = building_sql(principal)
     rows = session.execute(text(
-        f"SELECT d.id, b.code AS building, r.code AS room, d.kind, d.from_date, d.declared_at, "
+        f"SELECT d.id, b.code AS building, r.code AS room, d.kind, d.from_date, d.declared_at, "  # noqa: S608
         f"d.name, d.id_number, d.phone FROM residence_declarations d JOIN buildings b ON "
         f"b.id = d.building_id JOIN rooms r ON r.id = d.room_id WHERE d.status = 'pending' "
         f"AND {cond} ORDER BY d.declared_at"), params).mappings().all()

@@ -25,7 +25,7 @@ def _allowing(allowed: tuple[str, ...]) -> Callable[[Principal], Principal]:
 
 def get_divisions(request: Request) -> DivisionTable:
     """The GB/T 2260 table (loaded in the lifespan)."""
-    table: DivisionTable = request.app.state.divisions
+    table: DivisionTable = request.app.state.gridgov.divisions
     return table
 
 

@@ -40,12 +40,12 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from api.audit.service import Actor, record
+from api.db.bulk import copy_rows
 from api.errors import APIError
 from api.imports.admin_codes import DivisionTable
 from api.imports.tables import find_column, read_table
 from api.people.archive import person_row
 from api.personal.cipher import PersonalCipher
-from api.services.bulk import copy_rows
 from gis_core.errors import InvalidInput
 
 MAX_ERRORS = 200
@@ -142,7 +142,7 @@ def _ids(conn: Connection, table: str, frame: pd.DataFrame, column: str | None
         return {}
     codes = sorted(set(frame[column].dropna()))
     return {str(c): int(i) for c, i in conn.execute(text(
-        f"SELECT code, id FROM {table} WHERE code = ANY(CAST(:c AS text[]))"), {"c": codes})}
+        f"SELECT code, id FROM {table} WHERE code = ANY(CAST(:c AS text[]))"), {"c": codes})}  # noqa: S608
 
 
 def _in_archive(conn: Connection, hashes: list[str]) -> set[str]:

@@ -30,7 +30,7 @@ OCCUPANCY = ("occupied", "vacant")
 def check_building(session: Session, principal: Principal, code: str) -> int:
     """The id of building ``code``: 404 when unknown, 403 ``out_of_scope``."""
     cond, params = building_sql(principal)
-    row = session.execute(text(f"SELECT b.id, {cond} FROM buildings b WHERE b.code = :c"),
+    row = session.execute(text(f"SELECT b.id, {cond} FROM buildings b WHERE b.code = :c"),  # noqa: S608
                           {**params, "c": code}).first()
     if row is None:
         raise APIError(404, "building_not_found", f"no building with code {code!r}")
@@ -55,7 +55,7 @@ def update_room(session: Session, principal: Principal, actor: Actor, code: str,
         raise APIError(422, "nothing_to_change", "give use, area_m2, rented or occupancy")
     before = session.execute(text("SELECT use, area_m2, rented, occupancy FROM rooms "
                                   "WHERE id = :id"), {"id": room[0]}).mappings().one()
-    session.execute(text(f"UPDATE rooms SET {', '.join(f'{k} = :{k}' for k in sets)} "
+    session.execute(text(f"UPDATE rooms SET {', '.join(f'{k} = :{k}' for k in sets)} "  # noqa: S608
                          "WHERE id = :id"), {**sets, "id": room[0]})
     record(session, actor=actor, action="room.update", object_type="room", object_id=code,
            before={k: before[k] for k in sets}, after=sets)
@@ -110,7 +110,7 @@ def building_record(session: Session, cipher: PersonalCipher, principal: Princip
         "SELECT code, unit, floor, number, use, area_m2, rented, occupancy FROM rooms "
         "WHERE building_id = :b ORDER BY code"), {"b": building}).mappings().all()
     residents = session.execute(text(
-        f"SELECT p.id, p.name, p.id_number, p.phone, p.gender, p.birth_date, ro.code AS room, "
+        f"SELECT p.id, p.name, p.id_number, p.phone, p.gender, p.birth_date, ro.code AS room, "  # noqa: S608
         f"r.kind, h.code AS household FROM residences r JOIN rooms ro ON ro.id = r.room_id "
         f"JOIN persons p ON p.id = r.person_id LEFT JOIN households h ON h.id = p.household_id "
         f"WHERE ro.building_id = :b AND {CURRENT_RESIDENCE} AND {cond} ORDER BY ro.code, p.id"),

@@ -10,14 +10,13 @@ from fastapi import APIRouter, Path, Query, Request
 
 from api.audit.deps import AuditActor
 from api.auth.access import Staff, roles
-from api.deps import SessionDep, SettingsDep
+from api.deps import PersonalDep, SessionDep, SettingsDep
 from api.errors import APIError
+from api.events.intake import create_event
 from api.people import stats, tags, visits
 from api.people.deps import Reader, StatsReader, Writer
 from api.people.schemas import CaseIn, PersonTagIn, TagIn, VisitIn
 from api.people.service import check_person
-from api.personal.router import PersonalDep
-from api.services.events import create_event
 from api.validation import DbInt
 
 router = APIRouter()
@@ -94,7 +93,8 @@ def visit_case(visit_id: DbInt, body: CaseIn, request: Request, session: Session
     if place.get("building_code") is None and place.get("lon") is None:
         raise APIError(422, "no_place", "the person has no residence and the visit no "
                        "position: the case cannot be placed")
-    event = create_event(session, request.app.state.grid_lookup, category_code=body.category,
+    event = create_event(session, request.app.state.gridgov.grid_lookup,
+                         category_code=body.category,
                          description=body.description or found["findings"], channel="patrol",
                          actor=principal.name, idempotency_key=f"visit-case-{visit_id}",
                          settings=settings.events, personal=personal, **place)

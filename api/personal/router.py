@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.audit.deps import AuditActor
 from api.auth.access import Staff
 from api.auth.policy import check_event_scope
-from api.deps import SessionDep
-from api.personal.cipher import PersonalCipher
+from api.deps import PersonalDep, SessionDep
 from api.personal.service import check_personal, find_events, read_reporter
 from api.validation import DbInt, Text
 
 router = APIRouter(prefix="/api/v1", tags=["personal data"])
 
 
-def get_personal(request: Request) -> PersonalCipher:
-    """The app's personal-data cipher (built in the lifespan)."""
-    cipher: PersonalCipher = request.app.state.personal
-    return cipher
-
-
-PersonalDep = Annotated[PersonalCipher, Depends(get_personal)]
 
 
 class LookupIn(BaseModel):

@@ -1,7 +1,7 @@
 """Where a read goes: a replica's session, or the primary's when there is none.
 
 The app builds :class:`ReadReplicas` once in its lifespan
-(``app.state.replicas``); :func:`get_read_session` gives a request a session on
+(``AppState.replicas``); :func:`get_read_session` gives a request a session on
 the next replica (round robin). Without replicas it is the request's primary
 session (``api.deps.get_session``), so the same code runs on one database.
 """
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db.session import make_engine, make_sessionmaker
 from api.deps import SessionDep
 
-VERSIONS_OF = ("SELECT table_name, version FROM tile_versions "
+VERSIONS_OF = ("SELECT table_name, version FROM table_versions "
                "WHERE table_name = ANY(CAST(:t AS text[]))")
 
 
@@ -80,7 +80,8 @@ def caught_up(replica: Connection, primary: Engine, tables: Iterable[str]) -> bo
 
 def get_read_session(request: Request, primary: SessionDep) -> Iterator[Session]:
     """A session on a replica for one request; without replicas, the request's session."""
-    replicas: ReadReplicas | None = getattr(request.app.state, "replicas", None)
+    state = getattr(request.app.state, "gridgov", None)
+    replicas: ReadReplicas | None = state.replicas if state is not None else None
     maker = replicas.sessionmaker() if replicas else None
     if maker is None:
         yield primary

@@ -83,7 +83,7 @@ def _evaluation(view: dict[str, Any], token: str) -> str:
     stars = "".join(f"<label><input type='radio' name='satisfaction' value='{n}' required>"
                     f" {n}</label>" for n in (5, 4, 3, 2, 1))
     return (f"<form id='evaluation' data-token='{escape(token)}'>"
-            "<fieldset><legend>满意度 Satisfaction (1–5)</legend>" + stars + "</fieldset>"
+            "<fieldset><legend>满意度 Satisfaction (1–5)</legend>" + stars + "</fieldset>"  # noqa: RUF001
             "<label for='comment'>意见（选填） Comment (optional)</label>"
             "<textarea id='comment' name='comment' rows='3' maxlength='2000'></textarea>"
             "<button type='submit'>提交评价 Submit</button>"

@@ -1,6 +1,6 @@
 """What a resident may see of a report, found by its public token.
 
-The view is :func:`api.services.events.event_detail` without staff names (the
+The view is :func:`api.events.intake.event_detail` without staff names (the
 history's actors and free-text notes are dropped), with the photos served by token,
 and for a report merged as a duplicate the public token of the case it joined, so its
 page can link there.
@@ -15,11 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.models import Event
-from api.db.models_events import EventPhoto
 from api.errors import APIError
+from api.events.detail import event_detail
+from api.events.lifecycle import TRANSITIONS
+from api.events.models import EventPhoto
 from api.media.images import is_photo_url
-from api.services.events import event_detail
-from api.services.lifecycle import TRANSITIONS
 
 
 def photo_url(token: str, photo_id: int) -> str:

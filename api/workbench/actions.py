@@ -1,7 +1,7 @@
 """A lifecycle action taken from the case page: note, department and photos together.
 
 The body is JSON or multipart/form-data (fields ``action``, ``note``, ``department``,
-``duplicate_of``; files ``photos``). The action (:func:`api.services.lifecycle.apply_action`)
+``duplicate_of``; files ``photos``). The action (:func:`api.events.lifecycle.apply_action`)
 and its photos are stored in one transaction, each photo tagged with the action
 (``handle``: an after-photo); a refused action leaves no photo file behind. A
 department returns a case with a reason (422 ``reason_required`` without a note).
@@ -21,12 +21,12 @@ from api.audit.service import Actor
 from api.auth.policy import check_action, event_scope
 from api.auth.principal import Principal
 from api.db.models import Department, Event
-from api.db.models_events import EventPhoto
 from api.errors import APIError
+from api.events.intake import PhotoRef
+from api.events.lifecycle import apply_action
+from api.events.models import EventPhoto
+from api.events.router import _read_photos, _remove_photos, _save_photos
 from api.media import images
-from api.routers.events import _read_photos, _remove_photos, _save_photos
-from api.services.events import PhotoRef
-from api.services.lifecycle import apply_action
 from api.settings import Settings
 from api.validation import DbInt, Text
 
@@ -87,7 +87,7 @@ def take_action(session: Session, event_id: int, principal: Principal, actor: Ac
     if body.action in REASON_ACTIONS and not body.note:
         raise APIError(422, "reason_required", f"field 'note': {body.action!r} needs a reason")
     event = session.get(Event, event_id, with_for_update=True)
-    assert event is not None
+    assert event is not None  # noqa: S101
     apply_action(session, event, body.action, actor=principal.name, note=body.note, now=now,
                  audit_actor=actor, department_id=_department_id(session, body.department),
                  duplicate_of=body.duplicate_of)

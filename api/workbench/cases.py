@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 
 from api.audit.service import Actor, record
 from api.auth.principal import Principal
-from api.db.models import OPEN_EVENT_STATUSES, OPEN_EVENTS_SQL, Department, Event, EventCategory
-from api.db.models_events import EventPhoto
+from api.db.models import OPEN_EVENTS_SQL, OPEN_STATUSES, Department, Event, EventCategory
 from api.errors import APIError
-from api.services.events import event_detail
-from api.services.kpi import DISPATCH_TARGET_MINUTES
-from api.services.lifecycle import ACTION_ROLES, TRANSITIONS, add_history
-from api.services.routing import grid_codes, route_rows
+from api.events.detail import event_detail
+from api.events.kpi import DISPATCH_TARGET_MINUTES
+from api.events.lifecycle import ACTION_ROLES, TRANSITIONS, add_history
+from api.events.models import EventPhoto
+from api.events.routing import grid_codes, route_rows
 
 #: metres around a case within which other open cases are listed
 NEARBY_METRES = 200.0
@@ -49,7 +49,7 @@ JOIN event_categories c ON c.id = o.category_id
 WHERE e.id = :id AND ({{scope}})
   AND ST_DWithin(o.geom::geography, e.geom::geography, :metres)
 ORDER BY metres, o.id LIMIT 20
-"""
+"""  # noqa: S608
 
 _DUPLICATES = """
 SELECT d.id, d.status, d.reported_at FROM events d
@@ -93,9 +93,9 @@ def case_view(session: Session, principal: Principal, event_id: int, now: dateti
               ) -> dict[str, Any]:
     """What the case page shows of event ``event_id`` (in scope: checked by the caller)."""
     detail = event_detail(session, event_id=event_id)
-    assert detail is not None
+    assert detail is not None  # noqa: S101
     event = session.get(Event, event_id)
-    assert event is not None
+    assert event is not None  # noqa: S101
     attrs = event.attributes or {}
     nearby, duplicates = _related(session, principal, event_id)
     building = session.execute(text(_BUILDING), {"id": event_id}).mappings().first()
@@ -109,7 +109,7 @@ def case_view(session: Session, principal: Principal, event_id: int, now: dateti
         building=dict(building) if building else None,
         minutes_to_dispatch=minutes, dispatch_target_minutes=DISPATCH_TARGET_MINUTES,
         overdue=bool(event.due_at and event.due_at < now
-                     and event.status in OPEN_EVENT_STATUSES),
+                     and event.status in OPEN_STATUSES),
         category_id=event.category_id)
     return detail
 

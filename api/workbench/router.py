@@ -27,8 +27,7 @@ from api.auth.access import Staff, public
 from api.auth.policy import check_event_scope
 from api.auth.principal import Principal
 from api.db.models import Department, Event
-from api.deps import SessionDep
-from api.personal.router import PersonalDep
+from api.deps import PersonalDep, SessionDep
 from api.personal.service import add_reporter
 from api.validation import DbInt, Text
 from api.workbench import actions, cases, queue
@@ -42,7 +41,7 @@ KEEP_ALIVE_SECONDS = 15.0
 @asynccontextmanager
 async def live_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Listen for changed cases while the app runs (``app.state.workbench_live``)."""
-    hub = LiveHub.for_engine(app.state.engine)
+    hub = LiveHub.for_engine(app.state.gridgov.engine)
     app.state.workbench_live = hub
     await hub.start()
     try:
@@ -191,7 +190,7 @@ ScopedCase = Annotated[int, Depends(scoped_case)]
 
 def _locked(session: Session, event_id: int) -> Event:
     event = session.get(Event, event_id, with_for_update=True)
-    assert event is not None  # scoped_case found it
+    assert event is not None  # scoped_case found it  # noqa: S101
     return event
 
 
@@ -230,7 +229,8 @@ async def act_on_case(event_id: DbInt, request: Request, session: SessionDep, pr
     return view
 
 
-_CLOSED = {409: {"description": "`case_closed`: the case is finished"}}
+_CLOSED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "`case_closed`: the case is finished"}}
 
 
 @router.post("/api/v1/workbench/cases/{event_id}/supervise", responses=_CLOSED)

@@ -32,7 +32,8 @@ from gis_core.crs import metric_crs_of
 from gis_core.errors import InvalidInput
 from gis_core.types import FloatArray, GeomArray
 
-__all__ = ["CAMERA_DEFAULTS", "KINDS", "camera_column", "view_polygons"]
+__all__ = ["CAMERA_DEFAULTS", "DISC_KINDS", "DISC_WITHOUT_PAN_KINDS", "KINDS", "PANNING_KINDS",
+           "camera_column", "view_polygons"]
 
 CAMERA_DEFAULTS: dict[str, Any] = {
     "mount_height": 6.0,
@@ -44,6 +45,12 @@ CAMERA_DEFAULTS: dict[str, Any] = {
     "pan_max": np.nan,
 }
 KINDS = ("fixed", "ptz", "dome", "long_range")
+#: the sector rule, one home for Python here and the SQL of the camera layer
+#: (``layers.catalog``): these kinds with a pan range sweep it, widened by hfov/2 ...
+PANNING_KINDS = ("ptz", "long_range")
+#: ... these see a full disc always, and these when they have no pan range
+DISC_KINDS = ("dome",)
+DISC_WITHOUT_PAN_KINDS = ("ptz",)
 
 
 def camera_column(df: pd.DataFrame, name: str) -> pd.Series:
@@ -75,10 +82,11 @@ def _sweeps(cameras: gpd.GeoDataFrame) -> tuple[FloatArray, FloatArray]:
     pan_width = np.mod(pmax - pmin, 360.0)
     start = heading - hfov / 2
     sweep = hfov.copy()
-    panning = has_pan & np.isin(kind, ("ptz", "long_range"))
+    panning = has_pan & np.isin(kind, PANNING_KINDS)
     start = np.where(panning, pmin - hfov / 2, start)
     sweep = np.where(panning, pan_width + hfov, sweep)
-    sweep = np.where((kind == "dome") | ((kind == "ptz") & ~has_pan), 360.0, sweep)
+    disc = np.isin(kind, DISC_KINDS) | (np.isin(kind, DISC_WITHOUT_PAN_KINDS) & ~has_pan)
+    sweep = np.where(disc, 360.0, sweep)
     return np.mod(start, 360.0), sweep
 
 

@@ -12,6 +12,7 @@ Create Date: 2026-11-23 02:00:00
 
 from collections.abc import Sequence
 
+import numpy as np
 import sqlalchemy as sa
 from alembic import op
 
@@ -36,9 +37,24 @@ def upgrade() -> None:
         "INSERT INTO building_code_sequences (community_code, last_seq) "
         "SELECT left(code, 12), max(substr(code, 13, 5)::int) FROM buildings "
         "WHERE code ~ '^[0-9]{17}[0-9A-Z*]$' GROUP BY 1"))
-    from api.services.codes import fill_beidou_codes
+    _fill_beidou_codes(conn)
 
-    fill_beidou_codes(conn)
+
+def _fill_beidou_codes(conn: sa.Connection) -> None:
+    """Store each building's level-8 BeiDou code (frozen here: no application code)."""
+    from coding import beidou  # GB/T 39409, the standard library of codes
+
+    rows = conn.execute(sa.text(
+        "SELECT id, ST_X(p), ST_Y(p) FROM (SELECT id, ST_PointOnSurface(geom) p "
+        "FROM buildings WHERE beidou_code IS NULL) s")).all()
+    if not rows:
+        return
+    lon = np.array([r[1] for r in rows], dtype=float)
+    lat = np.array([r[2] for r in rows], dtype=float)
+    conn.execute(sa.text(
+        "UPDATE buildings b SET beidou_code = v.code FROM unnest(CAST(:ids AS int[]), "
+        "CAST(:codes AS text[])) AS v(id, code) WHERE b.id = v.id"),
+        {"ids": [r[0] for r in rows], "codes": beidou.encode_array(lon, lat, 8).tolist()})
 
 
 def downgrade() -> None:

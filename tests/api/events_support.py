@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from api.auth.service import create_user
 from api.db.migrate import upgrade
 from api.db.session import make_engine
-from api.services.loader import load_directory
+from api.io.samples import load_directory
 from api.settings import Settings
-from tests.conftest import create_database, drop_database
+from testkit.databases import create_database, drop_database
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -118,7 +118,7 @@ FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name":
 
 def _routes() -> list[tuple[str, str, Any]]:
     app = create_app()
-    out = []
+    out: list[Any] = []
     for route in iter_route_contexts(app.routes):
         if route.endpoint is None or not hasattr(route.original_route, "dependant"):
             continue  # FastAPI's own /openapi.json and /docs pages
@@ -358,10 +358,10 @@ def test_a_new_sub_area_joins_cached_scopes_when_they_expire(session: Session) -
     cache = ScopeCache(ttl=30.0, clock=lambda: now[0])
     street = session.execute(text(
         "SELECT code FROM admin_areas WHERE level = 'street' ORDER BY code LIMIT 1")).scalar()
-    areas, _ = expand_scope(session, (street,), (), cache)
+    areas, _ = expand_scope(session, (street,), (), cache)  # type: ignore[arg-type]
     session.execute(text("INSERT INTO admin_areas (code, name, level, parent_code) "
                          "VALUES (:c, '新社区', 'community', :s)"),
                     {"c": f"{street}999", "s": street})
-    assert expand_scope(session, (street,), (), cache)[0] == areas  # still the cached one
+    assert expand_scope(session, (street,), (), cache)[0] == areas  # type: ignore[arg-type]  # still the cached one
     now[0] = 31.0
-    assert set(expand_scope(session, (street,), (), cache)[0]) == {*areas, f"{street}999"}
+    assert set(expand_scope(session, (street,), (), cache)[0]) == {*areas, f"{street}999"}  # type: ignore[arg-type]

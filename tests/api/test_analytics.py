@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -33,7 +34,7 @@ def test_coverage_per_grid_and_blind_spots(client: TestClient, session: Session)
     assert any(g["covered_share"] > 0 for g in grids.values())
     holes = body["blind_spots"]["features"]
     assert holes
-    geoms = dict(session.execute(text(
+    geoms: dict[Any, Any] = dict(session.execute(text(
         "SELECT code, ST_AsText(geom) FROM grids WHERE valid_to IS NULL")).all())
     from shapely import wkt
     for hole in holes[:20]:
@@ -59,7 +60,7 @@ def test_a_blind_spot_is_not_seen_by_any_camera(client: TestClient, session: Ses
 
 def test_repeats_are_cached_until_the_data_change(client: TestClient, engine: Engine) -> None:
     first = client.get("/api/v1/analytics/hotspots", params={"cell": "h3:8"}).json()
-    cache = client.app.state.analytics_cache  # type: ignore[attr-defined]
+    cache = client.app.state.gridgov.analytics_cache  # type: ignore[attr-defined]
     again = client.get("/api/v1/analytics/hotspots", params={"cell": "h3:8"}).json()
     assert again == first and cache.hits == 1
     x, y = first["cells"]["features"][0]["geometry"]["coordinates"][0][0]

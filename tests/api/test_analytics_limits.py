@@ -12,12 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from api.services.analytics import (
-    MAX_H3_CELLS,
-    AnalysisBusy,
-    ResultCache,
-    max_h3_resolution,
-)
+from api.analytics.hotspots import MAX_H3_CELLS, max_h3_resolution
+from api.analytics.service import AnalysisBusy, ResultCache
 from tests.api.events_support import signed_in
 
 
@@ -98,7 +94,7 @@ def test_one_computation_per_kind_and_repeats_from_the_cache(engine: Engine) -> 
 
 
 def test_a_busy_kind_is_429_with_retry_after(client: TestClient) -> None:
-    cache: ResultCache = client.app.state.analytics_cache
+    cache: ResultCache = client.app.state.gridgov.analytics_cache  # type: ignore[attr-defined]
     cache._running["hotspots"] = (("held",), threading.Event())  # a computation in flight
     try:
         resp = client.get("/api/v1/analytics/hotspots", params={"cell": "h3:8"})

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from api.services.grid_lookup import IndexedGridLookup, PostGISGridLookup
+from api.grids.lookup import IndexedGridLookup, PostGISGridLookup
 from gis_core.crs import from_wgs84
 from tests.api.events_support import signed_in
 
@@ -169,7 +169,7 @@ def test_a_redrawn_grid_is_used_at_once_and_history_keeps_the_old(
     before = client.post("/api/v1/assign", json={
         "points": [[x, y]], "at": (cut - timedelta(hours=1)).isoformat()}).json()
     assert before["results"][0]["basic"] == old
-    lookup = client.app.state.grid_lookup  # type: ignore[attr-defined]
+    lookup = client.app.state.gridgov.grid_lookup  # type: ignore[attr-defined]
     builds = lookup.builds
     client.post("/api/v1/assign", json={"points": [[x, y]]})
     assert lookup.builds == builds, "an unchanged database does not rebuild the index"

@@ -181,7 +181,7 @@ def test_row_hash_is_recomputed_in_python(connection: Connection) -> None:
         "fields, CAST(before AS text) AS before, CAST(after AS text) AS after, "
         "CAST(details AS text) AS details, prev_hash, hash FROM audit_log "
         "WHERE action = 'test.python'")).mappings().one()
-    assert row_hash(row["prev_hash"], row) == row["hash"]
+    assert row_hash(row["prev_hash"], row) == row["hash"]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("fields", [[], ["phone"], ["姓名", "", "e-mail"]])
@@ -204,7 +204,7 @@ def test_the_plpgsql_chain_hashes_as_migration_0010_did(connection: Connection,
         "fields, CAST(before AS text) AS before, CAST(after AS text) AS after, "
         "CAST(details AS text) AS details, prev_hash, hash FROM audit_log "
         "WHERE action = 'test.0010'")).mappings().one()
-    assert row_hash(row["prev_hash"], row) == row["hash"]
+    assert row_hash(row["prev_hash"], row) == row["hash"]  # type: ignore[arg-type]
 
 
 def test_rows_written_together_are_chained_in_order(connection: Connection) -> None:
@@ -305,7 +305,7 @@ def test_audit_listing_is_for_admins_with_filters_and_csv(client: TestClient,
 def test_automatic_escalation_writes_audit_rows(client: TestClient, session: Session) -> None:
     from datetime import datetime, timedelta
 
-    from api.services.lifecycle import escalate_overdue
+    from api.events.lifecycle import escalate_overdue
 
     g = basic_grids(session)[1]
     r = client.post("/api/v1/events", json={

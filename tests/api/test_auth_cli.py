@@ -138,7 +138,7 @@ def test_an_expired_token_is_refused(run: Any, api: TestClient, own: Engine) -> 
 
 def test_the_demo_makes_one_admin_who_can_sign_in(own: Engine, api: TestClient,
                                                   tmp_path: Any) -> None:
-    from api.cli import _demo_admin
+    from api.cli.server import _demo_admin
 
     first = _demo_admin(own, tmp_path)
     name, password = (tmp_path / "demo-admin.txt").read_text().split()

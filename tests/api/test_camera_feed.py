@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.services.analytics import read_cameras
+from api.analytics.reading import read_cameras
 from tests.api.events_support import bearer, token_for
 
 

@@ -219,7 +219,7 @@ def rules(session: Session) -> dict[str, Any]:
         "ORDER BY g.code LIMIT 1")).mappings().one()
     deps = {str(r[0]): int(r[1]) for r in session.execute(text(
         "SELECT code, id FROM departments"))}
-    ids = dict(session.execute(text(
+    ids: dict[Any, Any] = dict(session.execute(text(
         "INSERT INTO routing_rules (scope, scope_code, category_code, department_id) VALUES "
         "('street', :street, '01', :a), ('community', :community, '0101', :b), "
         "('grid', :grid, '01', :c), ('grid', :fgrid, '04', :d) "
@@ -322,8 +322,8 @@ def test_an_unknown_category_is_named(admin: TestClient, session: Session) -> No
 
 def test_a_batch_import_routes_as_the_preview_does(client: TestClient, session: Session,
                                                    rules: dict[str, Any]) -> None:
-    from api.services.event_import import import_event_frame
-    from api.services.importer import ImportOptions
+    from api.events.bulk_import import import_event_frame
+    from api.io.importer import ImportOptions
 
     signed_in(client, session, "dispatcher")
     places = [_where(rules, where) for where, *_ in CASES]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from api.services.codes import allocate_building_codes
+from api.codes.service import allocate_building_codes
 from coding import beidou, building_codes, qr
 from coding.plates import plate_png
 from tests.api.events_support import signed_in
@@ -41,16 +41,16 @@ def _photo(png: bytes, size: tuple[int, int] = (1600, 1200), angle: float = 12.0
     plate = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     rng = np.random.default_rng(5)
     photo = rng.integers(90, 170, (size[1], size[0], 3), dtype=np.uint8)
-    h, w = plate.shape[:2]
+    h, w = plate.shape[:2]  # type: ignore[union-attr]
     y, x = (size[1] - h) // 2, (size[0] - w) // 2
-    photo[y:y + h, x:x + w] = plate
+    photo[y:y + h, x:x + w] = plate  # type: ignore[assignment]
     turn = cv2.getRotationMatrix2D((size[0] / 2, size[1] / 2), angle, 1.0)
-    photo = cv2.warpAffine(photo, turn, size, borderValue=(128, 128, 128))
+    photo = cv2.warpAffine(photo, turn, size, borderValue=(128, 128, 128))  # type: ignore[assignment]
     # perspective tilt: the top edge of the photo seen 25% narrower than the bottom
-    src = np.float32([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]])
-    dst = np.float32([[size[0] * 0.125, 0], [size[0] * 0.875, 0], [size[0], size[1]],
+    src = np.float32([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]])  # type: ignore[arg-type]
+    dst = np.float32([[size[0] * 0.125, 0], [size[0] * 0.875, 0], [size[0], size[1]],  # type: ignore[arg-type]
                       [0, size[1]]])
-    photo = cv2.warpPerspective(photo, cv2.getPerspectiveTransform(src, dst), size,
+    photo = cv2.warpPerspective(photo, cv2.getPerspectiveTransform(src, dst), size,  # type: ignore[assignment,call-overload]
                                 borderValue=(128, 128, 128))
     noisy = np.clip(photo + rng.normal(0, 6, photo.shape), 0, 255).astype(np.uint8)
     ok, jpeg = cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 85])
@@ -101,7 +101,7 @@ def test_grid_plates_pdf_has_a_plate_per_building(client: TestClient, session: S
                            check=True).stdout
     first = session.execute(text("SELECT code FROM buildings WHERE attributes->'grids'->>"
                                  "'basic' = :g ORDER BY code LIMIT 1"), {"g": grid}).scalar()
-    assert first in words
+    assert first in words  # type: ignore[operator]
     # Chinese text comes back from the embedded CJK font (title, name and address)
     first_address = session.execute(text("SELECT coalesce(address, '') FROM buildings "
                                          "WHERE code = :c"), {"c": first}).scalar_one()

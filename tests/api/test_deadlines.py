@@ -19,12 +19,12 @@ from api.calendar import pauses
 from api.calendar.deadlines import deadline, step_deadlines
 from api.calendar.models import DeadlineRequest
 from api.db.models import Department, Event, EventCategory
-from api.services.event_import import import_event_frame
-from api.services.events import create_event
-from api.services.grid_lookup import PostGISGridLookup
-from api.services.importer import ImportOptions
-from api.services.kpi import event_kpis
-from api.services.lifecycle import apply_action, escalate_overdue
+from api.events.bulk_import import import_event_frame
+from api.events.intake import create_event
+from api.events.kpi import event_kpis
+from api.events.lifecycle import apply_action, escalate_overdue
+from api.grids.lookup import PostGISGridLookup
+from api.io.importer import ImportOptions
 from api.settings import EventSettings
 from tests.api.events_support import bearer, token_for
 
@@ -228,7 +228,7 @@ def test_the_bulk_import_uses_the_calendar(connection: Connection, session: Sess
         "external_id": ["a", "b", "c"],
     }, geometry=[shapely.Point(place["lon"], place["lat"])] * 3, crs="EPSG:4326")
     assert import_event_frame(connection, frame, ImportOptions()) == 3
-    due = dict(session.execute(text(
+    due: dict[Any, Any] = dict(session.execute(text(
         "SELECT attributes ->> 'external_id', due_at FROM events "
         "WHERE attributes ->> 'external_id' IN ('a', 'b', 'c')")).all())
     assert due["a"].astimezone(CN) == at(10, 9, 11)  # 1.5 h, National Day, 2.5 h

@@ -19,8 +19,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from api.auth.access import public
-from api.db.models_events import EventPhoto
 from api.deps import get_session
+from api.events.models import EventPhoto
 from api.main import create_app
 from api.settings import Settings
 from coding import qr
@@ -225,7 +225,7 @@ async def _stream_to(app: FastAPI, path: str, total: int, chunk: int = 1 << 20,
              "query_string": b"", "root_path": "", "client": ("192.0.2.1", 1),
              "server": ("testserver", 80), "state": {},
              "headers": [(b"content-type", ctype), (b"transfer-encoding", b"chunked")]}
-    await app(scope, receive, send)
+    await app(scope, receive, send)  # type: ignore[arg-type]
     return status, pulled
 
 
@@ -426,13 +426,13 @@ def test_a_url_photo_is_a_link_in_the_event_never_a_redirect(
 def no_decoding(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record any call of the image decoders of the QR reader."""
     calls: list[str] = []
-    real_decode = qr.cv2.imdecode
+    real_decode = qr.cv2.imdecode  # type: ignore[attr-defined]
 
     def spy(*args: Any) -> Any:
         calls.append("cv2.imdecode")
         return real_decode(*args)
 
-    monkeypatch.setattr(qr.cv2, "imdecode", spy)
+    monkeypatch.setattr(qr.cv2, "imdecode", spy)  # type: ignore[attr-defined]
     return calls
 
 

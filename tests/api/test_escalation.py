@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.db.models import Event
+from api.events.lifecycle import apply_action, escalate_overdue
 from api.notify.models import UserChannel
-from api.services.lifecycle import apply_action, escalate_overdue
 from tests.api.events_support import basic_grids, bearer, token_for
 
 
@@ -30,20 +30,20 @@ def _areas(session: Session, event_id: int) -> dict[str, str]:
     return {"community": row[0], "street": row[1], "district": row[2]}
 
 
-def _people(session: Session, areas: dict[str, str]) -> dict[str, dict[str, str]]:
+def _people(session: Session, areas: dict[str, str]) -> dict[str, dict[str, Any]]:
     """A dispatcher per level (and one of another street), each with a token and a channel."""
     other = session.execute(text("SELECT code FROM admin_areas WHERE level = 'street' "
                                  "AND code <> :s LIMIT 1"), {"s": areas["street"]}).scalar()
     scopes: dict[str, list[str]] = {**{k: [v] for k, v in areas.items()}, "centre": [],
                                     "other": [str(other)]}
-    people = {}
+    people: dict[str, dict[str, Any]] = {}
     for level, codes in scopes.items():
         name = f"esc-{level}"
         token = token_for(session, "dispatcher", name, areas=codes)
         user_id = session.execute(text("SELECT id FROM users WHERE name = :n"),
                                   {"n": name}).scalar_one()
         session.add(UserChannel(user_id=user_id, channel="sms", address="13900000010"))
-        people[level] = {"name": name, "headers": bearer(token)}  # type: ignore[dict-item]
+        people[level] = {"name": name, "headers": bearer(token)}
     session.flush()
     return people
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,12 +12,12 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from api.db.bulk import copy_frame
 from api.db.session import make_engine
-from api.services.bulk import copy_frame
-from api.services.importer import ImportOptions, import_file
+from api.io.importer import ImportOptions, import_file
 from data_samples.catalogue import load_categories, load_departments
 from gis_core.errors import InvalidInput
-from tests.conftest import migrated_database
+from testkit.databases import migrated_database
 
 LA_MAP = {
     "Bulky Items": "0113", "Metal/Household Appliances": "0113", "Electronic Waste": "0113",
@@ -98,7 +99,7 @@ def test_local_times_of_the_la_export_are_stored_in_utc(fresh: Engine, la: pd.Da
             "SELECT to_char(reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
             "to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), channel "
             "FROM events WHERE attributes->>'external_id' = '1-1523590121'")).one()
-        channels = dict(conn.execute(text(
+        channels: dict[Any, Any] = dict(conn.execute(text(
             "SELECT channel, count(*) FROM events GROUP BY channel")).all())
     row = la[la["srnumber"] == "1-1523590121"].iloc[0]
     assert (row["createddate"], row["closeddate"], row["requestsource"]) == (

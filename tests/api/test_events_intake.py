@@ -13,8 +13,9 @@ from PIL import Image
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from api.services.events import create_event
-from api.services.grid_lookup import PostGISGridLookup
+from api.events.intake import create_event
+from api.events.lifecycle import TRANSITIONS
+from api.grids.lookup import PostGISGridLookup
 from api.settings import EventSettings, Settings
 from gis_core.crs import from_wgs84
 from tests.api.events_support import basic_grids, bearer, event_settings, token_for
@@ -186,6 +187,23 @@ def test_duplicate_within_50_m_and_24_h_is_linked(
                          settings=EventSettings(),
                          now=datetime.now(UTC) + timedelta(hours=25))
     assert later.status == "dispatched"
+
+
+def test_intake_makes_only_transitions_the_lifecycle_allows(
+        client: TestClient, session: Session, grids: list[dict[str, Any]]) -> None:
+    g = grids[3]
+    made = [_report(client, {"category": "0106", "location": {"x": g["lon"], "y": lat}})
+            for lat in (g["lat"], g["lat"] + 20 / 111_000)]  # a case and its duplicate
+    assert [r.json()["status"] for r in made] == ["dispatched", "duplicate"]
+    rows = session.execute(text(
+        "SELECT action, from_status, to_status FROM event_history WHERE event_id = ANY(:ids) "
+        "ORDER BY id"), {"ids": [r.json()["id"] for r in made]}).all()
+    assert len(rows) == 4  # register, then dispatch or mark_duplicate, for each
+    for action, before, after in rows:
+        if before is None:
+            assert (action, after) == ("register", "registered")
+        else:
+            assert TRANSITIONS[before][action] == after, (action, before, after)
 
 
 def test_multipart_with_photos(client: TestClient, tmp_path: Path, session: Session,

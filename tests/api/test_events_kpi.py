@@ -38,7 +38,7 @@ def constructed(session: Session) -> dict[str, Any]:
     #  grid, status, dispatched h, closed h, due h, satisfaction
     spec = [
         (g1, "evaluated", 1.0, 3.0, 4.0, 5),     # closed on time
-        (g1, "closed", 2.0, 10.0, 4.0, None),    # closed late -> overdue
+        (g1, "closed", 2.0, 10.0, 4.0, None),    # closed late
         (g2, "in_progress", 3.0, None, 4.0, None),  # open past due -> overdue
         (g1, "rejected", None, None, 4.0, None),
         (g1, "duplicate", None, None, 4.0, None),
@@ -76,10 +76,19 @@ def test_kpis_by_category_match_the_hand_count(client: TestClient,
     assert figures["closed"] == 3              # closed or evaluated
     assert figures["closure_rate"] == pytest.approx(3 / 5)
     assert figures["on_time_closure_rate"] == pytest.approx(2 / 3)
-    assert figures["overdue"] == 2             # one closed late, one open past due
+    assert figures["overdue"] == 1             # the open one past due
+    assert figures["closed_late"] == 1         # closed after its due time
     assert figures["median_hours_to_dispatch"] == pytest.approx(1.5)   # 0.5, 1, 2, 3
     assert figures["median_hours_to_close"] == pytest.approx(3.0)      # 2, 3, 10
     assert figures["mean_satisfaction"] == pytest.approx(3.5)          # 5, 2
+
+
+def test_dashboard_and_stats_mean_the_same_overdue(client: TestClient,
+                                                  constructed: dict[str, Any]) -> None:
+    stats = client.get("/api/v1/stats/events", params={"group_by": "category"})
+    dashboard = client.get("/api/v1/web/dashboard")
+    assert stats.status_code == dashboard.status_code == 200
+    assert stats.json()["total"]["overdue"] == dashboard.json()["overdue"] > 0
 
 
 def test_kpis_by_grid(client: TestClient, constructed: dict[str, Any]) -> None:

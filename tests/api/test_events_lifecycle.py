@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.db.models import Event
-from api.services.lifecycle import escalate_overdue
+from api.events.lifecycle import escalate_overdue
 from api.settings import Settings
 from tests.api.events_support import basic_grids, bearer, event_settings, token_for
 

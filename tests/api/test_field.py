@@ -83,7 +83,7 @@ def test_gcj02_positions_are_stored_in_wgs84(client: TestClient, session: Sessio
     stored = session.execute(text(
         "SELECT position FROM track_points WHERE shift_id = :s AND recorded_at = :t"),
         {"s": shift, "t": points[0]["t"]}).scalar_one()
-    lon0, lat0 = open_position(client.app.state.personal, stored)  # type: ignore[attr-defined]
+    lon0, lat0 = open_position(client.app.state.gridgov.personal, stored)  # type: ignore[attr-defined]
     far = float(np.hypot((lon0 - points[0]["lon"]) * 102_600, (lat0 - points[0]["lat"]) * 110_900))
     assert far < 1.0  # GCJ-02 is 300-500 m off in Shenzhen: converted back
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli
 from api.db.session import make_engine
-from api.services.importer import ImportOptions, import_file
+from api.io.importer import ImportOptions, import_file
 from tests.api.events_support import signed_in
 
 

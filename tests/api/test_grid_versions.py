@@ -70,7 +70,7 @@ def merge(session: Session) -> dict[str, Any]:
 
 def _tiles(session: Session) -> dict[str, int]:
     return {str(t): int(v) for t, v in session.execute(text(
-        "SELECT table_name, version FROM tile_versions"))}
+        "SELECT table_name, version FROM table_versions"))}
 
 
 def _upload(client: TestClient, frame: gpd.GeoDataFrame, name: str = "basic.geojson",

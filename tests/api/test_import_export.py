@@ -13,8 +13,8 @@ from shapely.geometry import Polygon, box
 from sqlalchemy import Engine, text
 
 from api.db.session import make_engine
-from api.services.exporter import export_layer
-from api.services.importer import ImportOptions, import_file
+from api.io.export import export_layer
+from api.io.importer import ImportOptions, import_file
 from gis_core.errors import InvalidGeometry, InvalidInput, UnknownCRS
 
 

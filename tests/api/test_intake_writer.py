@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from api.services.events import Intake, Report
-from api.services.grid_lookup import IndexedGridLookup
-from api.services.intake_writer import IntakeWriter
+from api.events.intake import Intake, Report
+from api.events.writer import IntakeWriter
+from api.grids.lookup import IndexedGridLookup
 from api.settings import EventSettings
 from gis_core.errors import GisError
 from tests.api.events_support import basic_grids

@@ -22,14 +22,14 @@ from sqlalchemy.orm import Session
 
 from api.auth.service import create_user
 from api.db.models import Event
+from api.events.intake import Report, write_reports
+from api.events.lifecycle import apply_action, escalate_overdue
+from api.grids.lookup import IndexedGridLookup
 from api.notify.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from api.notify.delivery import build_channels
 from api.notify.models import UserChannel
 from api.notify.worker import DeliveryWorker
 from api.personal.cipher import PersonalCipher
-from api.services.events import Report, write_reports
-from api.services.grid_lookup import IndexedGridLookup
-from api.services.lifecycle import apply_action, escalate_overdue
 from api.settings import NotifySettings, Settings
 from tests.api.events_support import basic_grids, sample_database
 from tests.api.notify_counterparts import (

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from api.grids.lookup import IndexedGridLookup
 from api.notify.worker import LOCK_KEY
 from api.personal.cipher import PersonalCipher
-from api.services.grid_lookup import IndexedGridLookup
 from api.settings import Settings
 from tests.api.events_support import REPO, sample_database
 from tests.api.notify_counterparts import SECRET, http_counterpart

@@ -65,7 +65,7 @@ def test_recipients_are_the_users_whose_scope_covers_the_event(session: Session)
     heard = session.execute(text("""
         SELECT n.kind, n.event_id, c.user_id FROM notifications n
         JOIN user_channels c ON c.id = n.user_channel_id""")).all()
-    communities = dict(session.execute(text(
+    communities: dict[int, str | None] = dict(session.execute(text(
         "SELECT id, community_code FROM events WHERE id = ANY(:ids)"), {"ids": events}).all())
     for user_id in users:
         p = _principal(session, user_id)

@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import text
 
 from api.db.session import make_engine
-from tests.web.live_server import fresh_sample_database, live_server
+from testkit.databases import fresh_sample_database
+from testkit.servers import live_server
 
 
 @pytest.fixture(scope="module")

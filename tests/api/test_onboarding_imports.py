@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli
 from api.db.session import make_engine
-from api.services import grid_qa
-from api.services.importer import ImportOptions, import_file
+from api.grids import qa as grid_qa
+from api.io.importer import ImportOptions, import_file
 from coding.building_codes import is_valid, make_building_code
 from gis_core.errors import InvalidInput
 

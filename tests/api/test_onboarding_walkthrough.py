@@ -25,7 +25,7 @@ from api.main import create_app
 from api.settings import Settings
 from coding.building_codes import is_valid
 from data_samples import onboarding
-from tests.conftest import migrated_database
+from testkit.databases import migrated_database
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "onboarding.md"
 
@@ -89,7 +89,7 @@ def test_the_page_has_the_steps_of_an_onboarding() -> None:
 
 def test_everything_is_linked_to_its_community_street_and_district(engine: Engine) -> None:
     with engine.connect() as conn:
-        areas = dict(conn.execute(text(
+        areas: dict[Any, Any] = dict(conn.execute(text(
             "SELECT code, parent_code FROM admin_areas ORDER BY code")).all())
         unlinked = conn.execute(text(
             "SELECT (SELECT count(*) FROM grids WHERE community_code IS NULL), "

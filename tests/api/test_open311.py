@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from api.services.open311 import CLOSED_STATUSES
-from api.services.open311_keys import create_key
+from api.open311.keys import create_key
+from api.open311.service import CLOSED_STATUSES
 from tests.api.open311_schemas import (
     assert_valid,
     errors_validator,
@@ -300,7 +300,7 @@ def test_no_personal_data_in_any_get_response(client: TestClient,
         "SELECT id, reporter_name, reporter_phone FROM events WHERE reporter_phone IS NOT NULL "
         "AND reported_at > now() - interval '80 days' LIMIT 20")).all()
     assert rows
-    personal = client.app.state.personal  # type: ignore[attr-defined]
+    personal = client.app.state.gridgov.personal  # type: ignore[attr-defined]
     clear = [(personal.decrypt(r.reporter_phone, "events.reporter_phone"),
               personal.decrypt(r.reporter_name, "events.reporter_name")) for r in rows]
     ids = ",".join(str(r.id) for r in rows)
@@ -316,17 +316,17 @@ def test_no_personal_data_in_any_get_response(client: TestClient,
 
 
 def test_timezone_is_configurable(client: TestClient, connection: Connection) -> None:
-    client.app.state.settings.api.timezone = "UTC"
+    client.app.state.settings.api.timezone = "UTC"  # type: ignore[attr-defined]
     try:
         req = client.get(f"{BASE}/requests/{_recent_event(connection)}.json").json()[0]
     finally:
-        client.app.state.settings.api.timezone = "Asia/Shanghai"
+        client.app.state.settings.api.timezone = "Asia/Shanghai"  # type: ignore[attr-defined]
     assert req["requested_datetime"].endswith("+00:00")
 
 
 # -- API keys --------------------------------------------------------------------
 def test_keys_are_stored_hashed_and_revocable(session: Session) -> None:
-    from api.services.open311_keys import check_key, hash_key, revoke_key
+    from api.open311.keys import check_key, hash_key, revoke_key
 
     row, key = create_key(session, "hotline")
     assert row.key_hash == hash_key(key) and key not in (row.key_hash, row.key_prefix)
@@ -379,7 +379,7 @@ def test_post_without_or_with_a_bad_key_is_refused(client: TestClient, connectio
 
 def test_a_revoked_key_is_refused(client: TestClient, session: Session,
                                   inside: tuple[float, float]) -> None:
-    from api.services.open311_keys import revoke_key
+    from api.open311.keys import revoke_key
 
     row, key = create_key(session, "old partner")
     revoke_key(session, row.key_prefix)
@@ -404,7 +404,7 @@ def test_post_stores_the_request_and_get_returns_it_without_personal_data(
         "LEFT JOIN departments d ON d.id = e.department_id WHERE e.public_token = :t"),
         {"t": created["token"]}).one()
     assert str(stored.id) == created["service_request_id"]
-    personal = client.app.state.personal  # type: ignore[attr-defined]
+    personal = client.app.state.gridgov.personal  # type: ignore[attr-defined]
     assert stored.channel == "open311" and stored.reporter_phone.startswith("v1:")
     assert personal.decrypt(stored.reporter_phone, "events.reporter_phone") == "13800138000"
     assert personal.decrypt(stored.reporter_email,
@@ -419,11 +419,11 @@ def test_post_stores_the_request_and_get_returns_it_without_personal_data(
     assert req["expected_datetime"].endswith("+08:00")
     # residents' text and photos are not published unless the district says so
     assert req["media_url"] is None and req["description"] is None
-    client.app.state.settings.open311.public_details = True
+    client.app.state.settings.open311.public_details = True  # type: ignore[attr-defined]
     (shown,) = _json(client.get(f"{BASE}/requests/{stored.id}.json"))
     assert shown["media_url"] == "https://photos.example.cn/bin.jpg"
     assert shown["description"] == stored_description(connection, stored.id)
-    client.app.state.settings.open311.public_details = False
+    client.app.state.settings.open311.public_details = False  # type: ignore[attr-defined]
     assert (req["long"], req["lat"]) == pytest.approx(inside)
     for fmt in ("json", "xml"):
         text_ = client.get(f"{BASE}/requests/{stored.id}.{fmt}").text

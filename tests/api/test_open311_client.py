@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session
 
 from api.db.migrate import upgrade
 from api.db.session import make_engine
-from api.services.loader import load_directory
-from api.services.open311_keys import create_key
+from api.io.samples import load_directory
+from api.open311.keys import create_key
+from testkit.databases import create_database, drop_database
 from tests.api.open311_schemas import assert_valid, validator
-from tests.conftest import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parents[2]
 

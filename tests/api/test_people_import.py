@@ -95,7 +95,8 @@ def test_row_errors_are_listed_by_row_and_nothing_is_stored(
     before = connection.execute(text("SELECT count(*) FROM persons")).scalar()
     with pytest.raises(InvalidInput) as refused:
         import_people(connection, file, cipher, divisions, Actor("cli:test"))
-    errors = {(e["row"], e["column"]): e["message"] for e in refused.value.details["errors"]}
+    found: Any = refused.value.details["errors"]
+    errors = {(e["row"], e["column"]): e["message"] for e in found}
     assert "check character" in errors[(2, "id_number")]
     assert "unknown room" in errors[(3, "room_code")]
     assert "same ID number as row 1" in errors[(5, "id_number")]

@@ -3,6 +3,8 @@ field in the aggregates, the map layers, OGC features or Open311."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -16,7 +18,7 @@ def world(client: TestClient, session: Session) -> World:
     return make_world(client, session)
 
 
-def _by_key(resp: dict, key: str) -> dict:  # type: ignore[type-arg]
+def _by_key(resp: dict[str, Any], key: str) -> dict[str, Any]:
     return {i[key]: i for i in resp["items"]}
 
 

@@ -20,13 +20,13 @@ from api.audit.service import verify
 from api.cli import app as cli
 from api.db.session import make_engine
 from api.errors import APIError
+from api.io.samples import load_directory
 from api.main import create_app
 from api.personal import cipher as cipher_module
 from api.personal import mask as mask_module
 from api.personal.cipher import PersonalCipher, UnreadableValue, key_of
 from api.personal.keys import KeyFileError, load_ring, read_ring, write_ring
 from api.personal.service import key_usage, retire_keys
-from api.services.loader import load_directory
 from api.settings import Settings
 from tests.api.events_support import basic_grids, bearer, token_for
 

@@ -21,12 +21,13 @@ from fastapi.testclient import TestClient
 
 from api.db.migrate import upgrade
 from api.db.session import make_engine
+from api.deps import get_state
+from api.io.samples import load_directory
 from api.main import create_app
 from api.replicas.routing import caught_up
-from api.services.loader import load_directory
-from api.services.tile_cache import TileService, dispose_tile_services
 from api.settings import Settings
-from tests.conftest import create_database, drop_database
+from api.tiles.service import TileService
+from testkit.databases import create_database, drop_database
 from tests.layers.conftest import tile_of
 from tests.replica import plain, streaming_replica, wait_for_replay
 
@@ -41,7 +42,6 @@ def primary_url(server_url: str, sample_dir: Path) -> Iterator[str]:
     load_directory(engine, sample_dir)
     engine.dispose()
     yield url
-    dispose_tile_services()
     drop_database(server_url, name)
 
 
@@ -111,12 +111,10 @@ def _ogc_status(client: TestClient, eid: int) -> Any:
 
 
 def _service(client: TestClient) -> TileService:
-    from api.routers.tiles import get_tiles
-
     class _Req:
         app = client.app
 
-    return client.portal.call(get_tiles, _Req())  # type: ignore[arg-type,union-attr]
+    return get_state(_Req()).tiles  # type: ignore[arg-type]
 
 
 def test_features_read_the_replica_and_tiles_stay_fresh_under_lag(

@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 from api.db.embedded import EmbeddedCluster
 from api.db.migrate import upgrade
 from api.db.session import make_engine
+from api.io.samples import load_directory
 from api.main import create_app
-from api.services.loader import load_directory
-from api.services.open311_keys import create_key
+from api.open311.keys import create_key
 from api.settings import Settings
 from tests.api.events_support import (
     basic_grids,
@@ -298,7 +298,7 @@ def test_open311_xml_with_control_characters_is_well_formed(client: TestClient,
         "UPDATE events SET description = :d, address = :a, reported_at = now() "
         "WHERE id = (SELECT max(id) FROM events) RETURNING id"),
         {"d": "bell\x07 tab\t vt\x0b ff\x0c esc\x1b end", "a": "路\x01"}).scalar_one()
-    client.app.state.settings.open311.public_details = True  # descriptions are published
+    client.app.state.settings.open311.public_details = True  # type: ignore[attr-defined]  # descriptions are published
     r = client.get(f"/open311/v2/requests/{event_id}.xml")
     assert r.status_code == 200
     root = ElementTree.fromstring(r.content)  # raises when not well-formed

@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session
 
 from api.auth.service import create_user
 from api.db.session import make_engine
+from api.io.samples import load_directory
 from api.main import create_app
-from api.services.loader import load_directory
+from testkit.databases import migrated_database
 from tests.api.events_support import event_settings
-from tests.conftest import migrated_database
 
 #: random examples per operation and run (on top of the schema's examples and boundaries)
 MAX_EXAMPLES = 5

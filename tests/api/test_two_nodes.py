@@ -24,9 +24,9 @@ import pytest
 
 from api.db.migrate import upgrade
 from api.db.session import make_engine
+from api.io.samples import load_directory
 from api.notify.worker import LOCK_KEY
-from api.services.loader import load_directory
-from tests.conftest import create_database, drop_database
+from testkit.databases import create_database, drop_database
 from tests.layers.conftest import tile_of
 from tests.replica import plain
 

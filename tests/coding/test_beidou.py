@@ -271,13 +271,13 @@ def _literal_encode(lon: Fraction, lat: Fraction, level: int) -> str:
     """a_n = floor((lng - lng_{n-1}) / size_n), corners accumulated level by level."""
     x, y = abs(lon) * 3600, abs(lat) * 3600
     code = "N" if lat >= 0 else "S"
-    col = int(x // _SIZES[0][0])
-    code += f"{31 + col if lon >= 0 else 30 - col:02d}" + chr(65 + int(y // _SIZES[0][1]))
-    cx, cy = col * _SIZES[0][0], (y // _SIZES[0][1]) * _SIZES[0][1]
+    col = int(x // _SIZES[0][0])  # type: ignore[operator]
+    code += f"{31 + col if lon >= 0 else 30 - col:02d}" + chr(65 + int(y // _SIZES[0][1]))  # type: ignore[operator]
+    cx, cy = col * _SIZES[0][0], (y // _SIZES[0][1]) * _SIZES[0][1]  # type: ignore[operator]
     for n in range(2, level + 1):
         sx, sy = _SIZES[n - 1]
-        a, b = int((x - cx) // sx), int((y - cy) // sy)
-        cx, cy = cx + a * sx, cy + b * sy
+        a, b = int((x - cx) // sx), int((y - cy) // sy)  # type: ignore[operator]
+        cx, cy = cx + a * sx, cy + b * sy  # type: ignore[operator]
         code += str(b * 2 + a) if n in (3, 6) else f"{a:X}{b:X}"
     return code
 

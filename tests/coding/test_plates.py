@@ -59,14 +59,14 @@ def _pages(pdf: bytes) -> list[bytes]:
     assert pdf.rstrip().endswith(b"%%EOF")
     objs = _objects(pdf)
     pages_obj = next(o for o in objs.values() if re.search(rb"/Type /Pages\b", o))
-    count = int(re.search(rb"/Count (\d+)", pages_obj).group(1))
+    count = int(re.search(rb"/Count (\d+)", pages_obj).group(1))  # type: ignore[union-attr]
     kids = [int(k) for k in re.findall(rb"(\d+) 0 R", pages_obj.split(b"/Kids")[1].split(b"]")[0])]
     assert len(kids) == count
     out = []
     for kid in kids:
         page = objs[kid]
         assert re.search(rb"/Type /Page\b", page)
-        contents = int(re.search(rb"/Contents (\d+) 0 R", page).group(1))
+        contents = int(re.search(rb"/Contents (\d+) 0 R", page).group(1))  # type: ignore[union-attr]
         out.append(_stream(objs[contents]))
     return out
 

@@ -12,7 +12,7 @@ from coding.plates import plate_png
 from gis_core.errors import InvalidCode, InvalidInput, NotAnImage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.qr import make_photo
+from testkit.photos import make_photo
 
 BASE = "https://grid.example.cn"
 CODE = building_codes.make_building_code("440307003001", 12)
@@ -107,14 +107,14 @@ def test_read_tilted_blurred_jpeg_photo():
         np.frombuffer(plate_png({"code": CODE}, width=500, base_url=BASE), np.uint8),
         cv2.IMREAD_GRAYSCALE,
     )
-    h, w = plate.shape
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    h, w = plate.shape  # type: ignore[union-attr]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])  # type: ignore[arg-type]
     # right edge far from the camera: 30 % shorter, plate foreshortened
     dst = np.float32(
-        [[120, 80], [120 + 0.85 * w, 80 + 0.15 * h], [120 + 0.85 * w, 80 + 0.85 * h], [120, 80 + h]]
+        [[120, 80], [120 + 0.85 * w, 80 + 0.15 * h], [120 + 0.85 * w, 80 + 0.85 * h], [120, 80 + h]]  # type: ignore[arg-type]
     )
-    m = cv2.getPerspectiveTransform(src, dst)
-    photo = cv2.warpPerspective(plate, m, (800, 700), borderValue=110)
+    m = cv2.getPerspectiveTransform(src, dst)  # type: ignore[call-overload]
+    photo = cv2.warpPerspective(plate, m, (800, 700), borderValue=110)  # type: ignore[arg-type]
     photo = cv2.GaussianBlur(photo, (0, 0), 1.2)
     photo = np.clip(photo + np.random.default_rng(1).normal(0, 4, photo.shape), 0, 255)
     _ok, jpg = cv2.imencode(".jpg", photo.astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 60])
@@ -147,7 +147,7 @@ def test_read_small_plate_in_a_large_phone_photo():
         np.frombuffer(plate_png({"code": CODE}, width=240, base_url=BASE), np.uint8),
         cv2.IMREAD_GRAYSCALE,
     )
-    photo[1500 : 1500 + plate.shape[0], 2500 : 2500 + plate.shape[1]] = plate
-    photo = cv2.GaussianBlur(photo, (0, 0), 1.0)
+    photo[1500 : 1500 + plate.shape[0], 2500 : 2500 + plate.shape[1]] = plate  # type: ignore[assignment,union-attr]
+    photo = cv2.GaussianBlur(photo, (0, 0), 1.0)  # type: ignore[assignment]
     _ok, jpg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 80])
     assert qr.read(jpg.tobytes()) == URL

@@ -26,7 +26,7 @@ SERIES = {
 
 @pytest.mark.parametrize("method", ["robust_z", "poisson"])
 def test_spike_is_flagged_stable_and_tiny_grids_are_not(method: str) -> None:
-    alerts = grid_anomalies(table(SERIES), method=method)
+    alerts = grid_anomalies(table(SERIES), method=method)  # type: ignore[arg-type]
     assert alerts["grid"].tolist() == ["spike"]
     row = alerts.iloc[0]
     assert row["period"] == "2024-W12"

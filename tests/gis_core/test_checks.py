@@ -113,7 +113,7 @@ def test_geometry_kind_and_frame_messages() -> None:
     with pytest.raises(InvalidInput, match="events must have Point geometries"):
         aggregate_h3(_grids(), 9)
     with pytest.raises(InvalidInput, match="events must be a GeoDataFrame of points, got list"):
-        aggregate_h3([], 9)  # type: ignore[arg-type]
+        aggregate_h3([], 9)
 
 
 def test_an_empty_layer_in_another_crs_adds_nothing_and_is_not_refused() -> None:

@@ -113,7 +113,7 @@ def test_view_polygons_in_wgs84_are_built_in_metres() -> None:
     [("kind", "bogus"), ("range_m", 0.0), ("hfov", 400.0), ("mount_height", -1.0)],
 )
 def test_bad_camera_values_name_the_parameter(col: str, value: object) -> None:
-    c = cams(**{**EAST, col: [value]})
+    c = cams(**{**EAST, col: [value]})  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match=col):
         view_polygons(c) if col != "mount_height" else visible_polygons(c, None)
 

@@ -151,10 +151,10 @@ def test_scalars_and_empty_arrays():
 @given(st.floats(73.6, 135.0), china_lat)
 def test_metric_crs_is_gauss_kruger_zone_near_the_point(lon, lat):
     crs = metric_crs(lon, lat)
-    assert 4534 <= crs.to_epsg() <= 4554
+    assert 4534 <= crs.to_epsg() <= 4554  # type: ignore[operator]
     # checked against PROJ's own definition, not the label
     assert abs(central_meridian(crs) - lon) <= 1.5 + 1e-9
-    assert crs.ellipsoid.name == "CGCS2000"
+    assert crs.ellipsoid.name == "CGCS2000"  # type: ignore[union-attr]
 
 
 def test_metric_crs_outside_china_is_utm():

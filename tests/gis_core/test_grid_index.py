@@ -138,7 +138,7 @@ def test_bad_grids_rejected():
     with pytest.raises(InvalidInput, match="code"):
         GridIndex(frame(["X"], [box(0, 0, 1, 1)]), code="grid_code")
     with pytest.raises(InvalidInput, match="exclusive"):
-        GridIndex(frame(["X"], [box(0, 0, 1, 1)]), exclusive="yes")
+        GridIndex(frame(["X"], [box(0, 0, 1, 1)]), exclusive="yes")  # type: ignore[arg-type]
 
 
 def test_layer_without_grids_named_in_exclusive_gets_an_empty_column():

@@ -14,11 +14,10 @@ from sqlalchemy import make_url
 
 from api.db.migrate import upgrade
 from api.db.session import make_engine
+from api.io.samples import load_directory
 from api.main import create_app
-from api.services.loader import load_directory
-from api.services.tile_cache import dispose_tile_services
 from api.settings import Settings
-from tests.conftest import create_database, drop_database
+from testkit.databases import create_database, drop_database
 
 
 @pytest.fixture(scope="package")
@@ -31,7 +30,6 @@ def tiles_db(server_url: str, sample_dir: Path) -> Iterator[str]:
     load_directory(engine, sample_dir)
     engine.dispose()
     yield url
-    dispose_tile_services()
     drop_database(server_url, name)
 
 

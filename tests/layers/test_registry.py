@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -18,7 +19,7 @@ EXPECTED = {"admin-district", "admin-street", "admin-community", "buildings", "r
             "camera-views", "blind-spots", "events", "hotspots"}
 
 
-def _buildings_decl() -> dict[str, object]:
+def _buildings_decl() -> dict[str, Any]:
     return get_layer("buildings").model_dump(exclude={"properties", "style", "title"}) | {
         "properties": [{"name": "code"}], "style": {"type": "fill"},
         "title": {"zh": "建筑", "en": "Buildings"}}
@@ -46,7 +47,7 @@ def test_no_layer_exposes_personal_data() -> None:
 def test_declarations_reject_unknown_keys_and_bad_values() -> None:
     Layer(**_buildings_decl())  # the base declaration is valid
     with pytest.raises(ValidationError, match="colour"):
-        Layer(**_buildings_decl(), colour="#ff0000")
+        Layer(**_buildings_decl(), colour="#ff0000")  # type: ignore[call-arg]
     with pytest.raises(ValidationError):
         Layer(**{**_buildings_decl(), "id": "Buildings/../x"})
     with pytest.raises(ValidationError, match="minzoom"):

@@ -13,14 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import make_url
 
-from api.services.tile_cache import (
+from api.tiles.cache import (
     CachedTile,
     TileCache,
-    TileService,
     etag_of,
-    make_tile_engine,
     tile_bounds,
 )
+from api.tiles.service import TileService, make_tile_engine
 from tests.layers.conftest import tile_of
 
 Z = 16
@@ -36,12 +35,7 @@ def _features(client: TestClient, path: str) -> dict[int, dict[str, object]]:
 
 
 def _service(client: TestClient) -> TileService:
-    from api.routers.tiles import get_tiles
-
-    class _Req:
-        app = client.app
-
-    return client.portal.call(get_tiles, _Req())  # type: ignore[arg-type,union-attr]
+    return client.app.state.gridgov.tiles  # type: ignore[attr-defined]
 
 
 def _lonlat(pg: psycopg.Connection, sql: str, *params: object) -> tuple[int, float, float]:
@@ -226,7 +220,7 @@ def test_eviction_by_box_at_every_zoom(box: tuple[float, float, float, float] | 
 
 
 def test_tile_connections_are_tuned_reused_and_replaced_after_a_failure(tiles_db: str) -> None:
-    from api.services.tile_cache import TileConnections
+    from api.tiles.service import TileConnections
 
     url = make_url(tiles_db).set(drivername="postgresql").render_as_string(hide_password=False)
     conns = TileConnections(url, size=1)

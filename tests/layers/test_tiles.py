@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import mapbox_vector_tile
 import numpy as np
@@ -55,9 +56,9 @@ def test_buildings_tile_holds_exactly_the_buildings_there(
     expected = _ids_in_tile(pg, "buildings t", Z, x, y)
     assert expected
     assert {f["id"] for f in features} == expected
-    rows = dict(pg.execute("SELECT id, code FROM buildings WHERE id = ANY(%s)",
+    rows: dict[Any, Any] = dict(pg.execute("SELECT id, code FROM buildings WHERE id = ANY(%s)",
                            (list(expected),)).fetchall())
-    floors = dict(pg.execute("SELECT id, floors FROM buildings WHERE id = ANY(%s)",
+    floors: dict[Any, Any] = dict(pg.execute("SELECT id, floors FROM buildings WHERE id = ANY(%s)",
                              (list(expected),)).fetchall())
     for f in features:
         props = f["properties"]

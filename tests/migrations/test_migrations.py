@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect, pool, text
 
 from api.db.all_models import Base
 from api.db.migrate import downgrade, upgrade
-from tests.conftest import create_database, drop_database
+from testkit.databases import create_database, drop_database
 
 CORE_TABLES = {"admin_areas", "grid_layers", "grids", "buildings", "rooms", "roads", "cameras",
                "departments", "event_categories", "events", "event_history"}

@@ -42,7 +42,7 @@ def test_notebook_runs_offline(path: Path, notebook_env: dict[str, str]) -> None
                             resources={"metadata": {"path": str(path.parent)}})
     # the kernel is this interpreter (the project's venv), whatever kernelspecs exist
     client.km = client.kernel_manager_class(kernel_name="python3")
-    client.km.kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f",
+    client.km.kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f",  # type: ignore[attr-defined]
                             "{connection_file}"]
     client.execute(env=_kernel_env(notebook_env))
     outputs = [o for c in book.cells if c.cell_type == "code" for o in c.outputs]

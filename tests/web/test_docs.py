@@ -9,8 +9,9 @@ from urllib.parse import urlparse
 
 import pytest
 
+from testkit.databases import fresh_sample_database
+from testkit.servers import live_server
 from tests.web.cdp import Browser
-from tests.web.live_server import fresh_sample_database, live_server
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 

@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 from api.auth.service import create_user
 from api.db.session import make_engine
 from coding import qr
+from testkit.databases import fresh_sample_database
+from testkit.servers import live_server
 from tests.api.field_support import grid_with_roads
 from tests.web.accounts import PASSWORD, fill_sign_in, make_user, wait_across_navigation
 from tests.web.cdp import Browser
-from tests.web.live_server import fresh_sample_database, live_server
 
 WORKER = "worker-pwa"
 SUPERVISOR = "supervisor-web"

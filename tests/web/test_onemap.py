@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import text
 
 from api.db.session import make_engine
+from testkit.databases import fresh_sample_database
+from testkit.servers import live_server
 from tests.web.accounts import make_user, sign_in
 from tests.web.cdp import Browser
-from tests.web.live_server import fresh_sample_database, live_server
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 

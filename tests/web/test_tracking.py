@@ -19,11 +19,12 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from api.db.models import Event
-from api.db.models_events import EventPhoto
 from api.db.session import make_engine
-from api.services.lifecycle import apply_action
+from api.events.lifecycle import apply_action
+from api.events.models import EventPhoto
+from testkit.databases import fresh_sample_database
+from testkit.servers import live_server
 from tests.web.cdp import Browser
-from tests.web.live_server import fresh_sample_database, live_server
 
 STAFF = "欧阳建国"  # the staff member acting on the case: never on the resident's page
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"

@@ -4,6 +4,7 @@ dashboard figures (checked against SQL), event actions."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -85,7 +86,7 @@ def test_live_feed_returns_new_events_after_the_cursor(client: TestClient,
 def test_dashboard_figures_match_the_events_table(client: TestClient,
                                                   connection: Connection) -> None:
     d = client.get("/api/v1/web/dashboard").json()
-    by_status = dict(connection.execute(text(
+    by_status: dict[Any, Any] = dict(connection.execute(text(
         "SELECT status, count(*) FROM events GROUP BY status")).all())
     assert d["by_status"] == by_status and d["total"] == sum(by_status.values())
     registered = sum(n for s, n in by_status.items() if s not in ("rejected", "duplicate"))

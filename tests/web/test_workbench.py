@@ -18,9 +18,10 @@ import pytest
 from sqlalchemy import text
 
 from api.db.session import make_engine
+from testkit.databases import fresh_sample_database
+from testkit.servers import live_server
 from tests.web.accounts import fill_sign_in, make_user, wait_across_navigation
 from tests.web.cdp import Browser
-from tests.web.live_server import fresh_sample_database, live_server
 
 DISPATCHER, HANDLER = "调度员王芳", "城管处置员李强"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"

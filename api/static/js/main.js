@@ -3,7 +3,9 @@ import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import { esc, getJSON, paintStyles } from './api.js';
 import { Dashboard, choroplethExpression } from './dashboard.js';
 import { applyStatic, currentLang, label, onLangChange, setLang, t } from './i18n.js';
-import { buildingPopup, cameraPopup, eventPopup, gridPopup, takeAction } from './popups.js';
+import {
+  buildingPopup, cameraPopup, eventPopup, gridPopup, takeAction, useVocabulary,
+} from './popups.js';
 import { currentUser, loadMe, signInHref, signOut, signedIn } from './session.js';
 
 const GROUPS = ['base', 'operations', 'analysis'];
@@ -340,6 +342,7 @@ async function start() {
   const [config, catalog] = await Promise.all([getJSON('/api/v1/web/config'), getJSON('/tiles'),
                                                loadMe()]);
   renderUser();
+  useVocabulary(config);
   state.layers = (catalog && catalog.layers) || [];
   state.rasters = (catalog && catalog.rasters) || [];
   const extent = config && config.extent;

@@ -6,7 +6,12 @@ import { esc, exists, fmtPct, fmtTime, getJSON } from './api.js';
 import { label, t } from './i18n.js';
 import { sendJSON, signInHref, signedIn } from './session.js';
 
-const OPEN = ['registered', 'dispatched', 'in_progress', 'handled', 'verified', 'returned'];
+// the open statuses, as the server defines them (layers.vocabulary, /api/v1/web/config)
+let openStatuses = [];
+
+export function useVocabulary(config) {
+  openStatuses = (config && config.open_statuses) || [];
+}
 
 function rows(pairs) {
   return `<table>${pairs.filter(([, v]) => v !== null && v !== undefined && v !== '')
@@ -26,8 +31,9 @@ export async function buildingPopup(feature) {
   const hasQr = await exists(qrUrl);
   let events = null;
   if (feature.id !== undefined && feature.id !== null) {
+    const open = openStatuses.length ? `&status=${openStatuses.join(',')}` : '';
     events = await getJSON(`/ogc/collections/events/items?building_id=${feature.id}`
-                           + `&status=${OPEN.join(',')}&limit=20&f=json`);
+                           + `${open}&limit=20&f=json`);
   }
   const evList = events ? (events.features.map((e) => `<li><a href="#" data-event="${e.id}">#${e.id}</a> `
     + `${esc(t(`status.${e.properties.status}`))} <small>${fmtTime(e.properties.reported_at)}</small></li>`)

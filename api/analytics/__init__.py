@@ -1,0 +1,1 @@
+"""Analytics: camera coverage and placement, hot spots, anomalies, rasters, result tables."""

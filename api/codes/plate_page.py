@@ -1,0 +1,91 @@
+"""``/b/{code}``: the page a phone opens when it scans a building's QR plate.
+
+Server-rendered, its script and style served from ``/static`` (works in a command
+centre without internet, in any phone browser and under the Content-Security-Policy):
+the building's record (address, code, grids, open problems) and a report form that
+posts to the event intake with channel ``qr`` and the building code, so the report
+lands on this building, its grids and its community.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from sqlalchemy import text
+
+from api.auth.access import public
+from api.codes.router import scan_record
+from api.deps import SessionDep
+from api.errors import APIError
+
+router = APIRouter(tags=["codes"])
+
+_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="/static/plate.css">
+</head>
+<body><header><h1>{name}</h1><p>{address}</p></header><main>
+<section><h2>楼栋信息 Building</h2><dl>
+<dt>楼栋编码</dt><dd class="code" id="building-code">{code}</dd>
+<dt>北斗网格码</dt><dd class="code">{beidou}</dd>
+<dt>用途 / 层数</dt><dd>{use} / {floors}</dd>
+{grids}
+</dl></section>
+<section><h2>未办结事件 Open problems ({n_open})</h2>{open_events}</section>
+<section><h2>我要上报 Report a problem</h2>
+<form id="report" data-building="{code}">
+<label for="category">问题类型 Category</label>
+<select id="category" name="category" required>{options}</select>
+<label for="description">问题描述 Description</label>
+<textarea id="description" name="description" rows="4" maxlength="5000" required></textarea>
+<label for="phone">联系电话（选填，不公开） Phone (optional, never shown)</label>
+<input id="phone" name="phone" type="tel" maxlength="50">
+<button type="submit">提交 Submit</button>
+<div id="result" role="status"></div>
+</form></section></main>
+<script src="/static/plate.js"></script></body></html>
+"""
+
+
+def _options(session: Any) -> str:
+    rows = session.execute(text(
+        "SELECT code, name, major_name FROM event_categories ORDER BY major_code, code")).all()
+    return "".join(f'<option value="{escape(r.code)}">{escape(r.major_name)} · '
+                   f"{escape(r.name)}</option>" for r in rows)
+
+
+@router.get("/b/{code}", response_class=HTMLResponse, include_in_schema=True, responses={
+    404: {"description": "no such building (a page for the phone)",
+          "content": {"text/html": {"schema": {"type": "string"}}}}})
+@public
+def plate_page(code: str, session: SessionDep) -> HTMLResponse:
+    """The mobile page of a building plate: its record and a report form (Chinese first)."""
+    try:
+        record = scan_record(session, code)
+    except APIError as exc:
+        if exc.status != 404:
+            raise
+        return HTMLResponse(f"<!doctype html><meta charset='utf-8'><title>未找到</title>"
+                            f"<p>没有编码为 {escape(code)} 的楼栋。No building with this code.</p>",
+                            status_code=404)
+    p = record["properties"]
+    grids = "".join(f"<dt>网格 {escape(str(layer))}</dt><dd class='code'>"
+                    f"{escape(', '.join(v) if isinstance(v, list) else str(v))}</dd>"
+                    for layer, v in (p.get("grids") or {}).items())
+    events = p["open_events"]
+    open_html = ("<ul>" + "".join(
+        f"<li>{escape(str(e['category_name']))}（{escape(str(e['status']))}）"
+        f"{escape(str(e['reported_at'])[:16])}</li>" for e in events) + "</ul>"
+                 if events else "<p>暂无 None</p>")
+    page = _PAGE.format(
+        title=escape(f"{p.get('name') or p['code']} · 楼栋二维码"),
+        name=escape(p.get("name") or "楼栋"), address=escape(p.get("address") or ""),
+        code=escape(p["code"]), beidou=escape(p.get("beidou_code") or "—"),
+        use=escape(str(p.get("use") or "—")), floors=escape(str(p.get("floors") or "—")),
+        grids=grids, n_open=len(events), open_events=open_html, options=_options(session))
+    return HTMLResponse(page)

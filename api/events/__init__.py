@@ -1,0 +1,1 @@
+"""Events: intake, the batch writer, routing, the lifecycle, KPIs and the bulk import."""

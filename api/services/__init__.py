@@ -1,1 +1,0 @@
-"""Services: the units of work behind the routers and the CLI."""

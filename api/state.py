@@ -1,0 +1,111 @@
+"""Everything app-scoped, built once in the lifespan of :func:`api.main.create_app`.
+
+:class:`AppState` holds the engine and the objects that live as long as the app
+(grid lookup, intake writer, tile and raster services, analytics cache, the
+personal-data cipher); :func:`open_state` builds them, starts the background
+schedules (escalation of overdue events, notification delivery) and closes
+everything in reverse order. Requests reach the parts through the typed
+dependencies of :mod:`api.deps`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import anyio.to_thread
+import psycopg
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.analytics.service import ResultCache
+from api.db.session import make_engine, make_sessionmaker
+from api.events.scheduled import escalation_schedule
+from api.events.writer import IntakeWriter
+from api.grids.lookup import IndexedGridLookup
+from api.imports.admin_codes import DivisionTable
+from api.notify.delivery import delivery_schedule
+from api.personal.cipher import PersonalCipher
+from api.settings import Settings
+from api.tiles.rasters import RasterService
+from api.tiles.service import TileService
+
+if TYPE_CHECKING:  # api.replicas.routing reaches the state through api.deps
+    from api.replicas.routing import ReadReplicas
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AppState:
+    """The app-scoped parts, one of each per app."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    personal: PersonalCipher
+    grid_lookup: IndexedGridLookup
+    intake_writer: IntakeWriter
+    tiles: TileService
+    rasters: RasterService
+    analytics_cache: ResultCache
+    #: streaming replicas for reads (none: everything reads the primary)
+    replicas: ReadReplicas
+    #: the GB/T 2260 division table (the people archive's registration places)
+    divisions: DivisionTable
+
+
+@asynccontextmanager
+async def open_state(settings: Settings, engine: Engine | None = None,
+                     intake_connection: Connection | None = None) -> AsyncIterator[AppState]:
+    """Build the app's state, run its background schedules, close it all at the end.
+
+    Parameters
+    ----------
+    settings
+        The app's settings.
+    engine
+        An existing engine (left open at the end); otherwise one is made from ``settings.db``.
+    intake_connection
+        Write reports on this connection, each batch in a savepoint (tests).
+    """
+    # the key of personal data first: a missing or too widely readable key stops here
+    personal = PersonalCipher.from_settings(settings)
+    timeout = settings.db.statement_timeout_ms
+    async with AsyncExitStack() as stack:
+        if engine is None:
+            engine = make_engine(settings.db.resolved_url(), settings.db.pool_size, timeout)
+            stack.callback(engine.dispose)
+        lookup = IndexedGridLookup(engine)
+        stack.callback(lookup.close)
+        writer = IntakeWriter(engine, lookup, settings.events, connection=intake_connection,
+                              personal=personal)
+        stack.push_async_callback(writer.aclose)
+        tiles = TileService.from_settings(engine, settings.tiles, timeout,
+                                          read_urls=settings.db.read_urls())
+        stack.callback(tiles.close)
+        from api.replicas.routing import ReadReplicas
+
+        replicas = ReadReplicas(settings.db.read_urls(), settings.db.pool_size, timeout)
+        stack.callback(replicas.dispose)
+        state = AppState(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
+                         personal=personal, grid_lookup=lookup, intake_writer=writer,
+                         tiles=tiles, rasters=RasterService(tiles),
+                         analytics_cache=ResultCache(), replicas=replicas,
+                         divisions=DivisionTable.load())
+        await _load_grid_index(lookup)
+        await stack.enter_async_context(escalation_schedule(state.sessions, settings.events))
+        await stack.enter_async_context(delivery_schedule(engine, personal, settings))
+        yield state
+
+
+async def _load_grid_index(lookup: IndexedGridLookup) -> None:
+    """Load the grid index now rather than on the first report."""
+    try:
+        await anyio.to_thread.run_sync(lookup.index)
+    except (SQLAlchemyError, psycopg.Error) as exc:  # not migrated yet: built on first use
+        logger.warning("grid index not loaded at start-up: %s", exc)

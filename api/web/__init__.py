@@ -1,0 +1,1 @@
+"""The one-map web client: its page, static files and read models."""

@@ -1,0 +1,1 @@
+"""What the tests and the benches share: throwaway databases and live servers."""
