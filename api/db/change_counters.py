@@ -1,6 +1,6 @@
 """The change counters of the tracked tables (``table_versions``): one reader for all.
 
-Triggers (migrations 0003 and 0018_arch) bump a table's counter in
+Triggers (migrations 0003 and 0022) bump a table's counter in
 ``table_versions`` with every statement that writes it (the row lock orders the
 counters by commit) and record the changed rows' boxes in ``tile_changes``. The
 tile cache, the grid lookup and the analytics cache read the counters here to

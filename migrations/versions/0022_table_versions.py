@@ -4,8 +4,8 @@
 cache, the grid lookup and the analytics cache alike; it is renamed
 ``table_versions`` and the bump function that the triggers call writes there.
 
-Revision ID: 0018_arch
-Revises: 0017
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-01 16:00:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0018_arch"
-down_revision: str | None = "0017"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
