@@ -11,14 +11,30 @@ from __future__ import annotations
 import re
 
 from gis_core.coverage.sectors import DISC_KINDS, DISC_WITHOUT_PAN_KINDS, PANNING_KINDS
+from layers.cluster import LayerCluster
 from layers.filters import LayerFilter
 from layers.model import Layer, LayerProperty, LayerStyle, Title
-from layers.vocabulary import EVENT_STATUSES, becomes_overdue_sql, overdue_sql, sql_in
+from layers.vocabulary import (
+    EVENT_STATUSES,
+    OPEN_STATUSES,
+    becomes_overdue_sql,
+    overdue_sql,
+    sql_in,
+)
 
 P = LayerProperty
 
 #: An event is overdue while it is still open after its due time.
 OVERDUE_SQL = overdue_sql("t")
+#: An event is open while it can still move towards closure.
+OPEN_SQL = f"(t.closed_at IS NULL AND {sql_in('t.status', OPEN_STATUSES)})"
+#: The colour of each event status on the map (every status has one).
+EVENT_COLOURS = {"registered": "#ff7f00", "dispatched": "#fdbf6f", "in_progress": "#e6ab02",
+                 "returned": "#e31a1c", "handled": "#a6d854", "verified": "#66c2a5",
+                 "closed": "#33a02c", "evaluated": "#1b9e77", "rejected": "#6a3d9a",
+                 "duplicate": "#8c8c8c", "cancelled": "#c7c7c7"}
+#: A tile with more events than this is drawn as clusters of 128 tile units (1 089 at most).
+EVENT_CLUSTER = LayerCluster(max_points=2500, cell=128, by="status")
 #: When an open event that is not overdue yet will become overdue.
 EVENT_EXPIRES_SQL = becomes_overdue_sql("t")
 #: A grid version is drawn while ``valid_from <= now() < valid_to``.
@@ -76,6 +92,9 @@ EVENT_FILTERS = (
     LayerFilter(name="overdue", kind="bool", description="true: only overdue open events",
                 sql=f"CAST(:overdue AS boolean) IS NULL OR {OVERDUE_SQL} = "
                     "CAST(:overdue AS boolean)"),
+    LayerFilter(name="open", kind="bool", description="true: only open events; false: only "
+                "finished ones", sql=f"CAST(:open AS boolean) IS NULL OR {OPEN_SQL} = "
+                                     "CAST(:open AS boolean)"),
 )
 
 
@@ -130,6 +149,7 @@ def static_layers() -> list[Layer]:
         Layer(id="events", title=Title(zh="事件", en="Events"), query=EVENT_QUERY,
               depends_on=("events", "event_categories"), geometry_type="Point", minzoom=10,
               time_column="reported_at", filters=EVENT_FILTERS, expires_sql=EVENT_EXPIRES_SQL,
+              cluster=EVENT_CLUSTER,
               properties=(P(name="status"), P(name="category_code"), P(name="major_code"),
                           P(name="channel"), P(name="community_code"),
                           P(name="street_code"), P(name="building_id", type="integer"),
@@ -138,9 +158,7 @@ def static_layers() -> list[Layer]:
                           P(name="closed_at", type="datetime"),
                           P(name="overdue", type="boolean", sql=OVERDUE_SQL)),
               style=LayerStyle(type="circle", color="#ff7f00", radius=5.0, color_by="status",
-                               colors={"registered": "#ff7f00", "dispatched": "#fdbf6f",
-                                       "in_progress": "#e6ab02", "closed": "#33a02c",
-                                       "evaluated": "#1b9e77"}, group="operations")),
+                               colors=EVENT_COLOURS, group="operations")),
         Layer(id="hotspots", title=Title(zh="热点", en="Hot spots"), table="hotspot_cells",
               geometry_type="MultiPolygon", minzoom=10,
               properties=(P(name="method"), P(name="cell"), P(name="value", type="number"),

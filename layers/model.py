@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from sqlalchemy import Connection, RowMapping, TextClause, text
 
 from gis_core.errors import InvalidInput
+from layers.cluster import LayerCluster, cluster_tile_sql
 from layers.declaration import IDENT, GeometryType, LayerProperty, LayerStyle, Title
 from layers.filters import LayerFilter, bind_filters
 
@@ -29,6 +30,7 @@ __all__ = ["Layer", "LayerProperty", "LayerStyle", "Title"]
 EXTENT = 4096
 BUFFER = 64
 MAX_ZOOM = 24
+EARTH_RADIUS = 6378137.0
 WORLD = (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
 LAYER_ID = r"^[a-z][a-z0-9_-]*$"
 TILEJSON_TYPES = {"string": "String", "integer": "Number", "number": "Number",
@@ -83,6 +85,9 @@ class Layer(BaseModel):
         which the tile changes by time alone (a due time passing); NULL: never.
     depends_on
         Tables whose changes invalidate this layer's cached tiles (default: ``table``).
+    cluster
+        For a point layer: how a tile holding too many rows is drawn as clusters
+        (:mod:`layers.cluster`), so that no tile exceeds a bounded size.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -108,6 +113,7 @@ class Layer(BaseModel):
     mercator_column: str | None = Field(default=None, pattern=IDENT)
     pixel_columns: dict[int, str] = Field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
+    cluster: LayerCluster | None = None
     style: LayerStyle
 
     _tile_sql: TextClause = PrivateAttr()
@@ -129,6 +135,10 @@ class Layer(BaseModel):
         if self.mercator_column and (self.index_column or self.search_margin_deg):
             raise ValueError("'mercator_column' is both drawn and searched: no 'index_column' "
                              "or 'search_margin_deg' with it")
+        if self.cluster and (self.geometry_type != "Point" or self.pixel_columns
+                             or self.cluster.by not in names):
+            raise ValueError("'cluster' needs a Point layer without pixel_columns, clustered "
+                             "by one of its properties")
         for zoom, column in self.pixel_columns.items():
             if not 0 <= zoom <= 18 or not re.fullmatch(IDENT, column):
                 raise ValueError(f"pixel_columns: zoom {zoom} must be in 0..18 (extent "
@@ -177,10 +187,10 @@ class Layer(BaseModel):
         env4326 = f"ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {margin}), 4326)"
         if self.search_margin_deg:
             env4326 = f"ST_Expand({env4326}, {self.search_margin_deg})"
-        props = ", ".join(
-            (f"to_char(({p.expression()}) AT TIME ZONE 'UTC', "
-             "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')" if p.type == "datetime" else p.expression())
-            + f' AS "{p.name}"' for p in self.properties)
+        tile_props = [(f"to_char(({p.expression()}) AT TIME ZONE 'UTC', "
+                       "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')" if p.type == "datetime"
+                       else p.expression(), p.name) for p in self.properties]
+        props = ", ".join(f'{sql} AS "{name}"' for sql, name in tile_props)
         drawn, search = f"ST_Transform({geom}, 3857)", env4326
         if self.mercator_column:
             drawn = index = f"t.{self.mercator_column}"
@@ -211,12 +221,33 @@ class Layer(BaseModel):
         if self.expires_sql:
             expires = (f"(SELECT min({self.expires_sql}) FROM _tile, {self._source()} "  # noqa: S608
                        f"WHERE {self._conditions(spatial, with_where=False)})")
-        self._tile_sql = text(f"{envelopes}SELECT ({mvt}) AS mvt, {expires} AS expires_at")
+        tile = f"SELECT ({mvt}) AS mvt"
+        if self.cluster:
+            by = next(p for p in self.properties if p.name == self.cluster.by)
+            tile = cluster_tile_sql(
+                self.cluster, layer_id=self.id, source=self._source(),
+                conditions=self._conditions(spatial), drawn=drawn,
+                position=self._mercator_xy(drawn),
+                geometry_column=self.mercator_column or self.geometry_column,
+                id_column=self.id_column,
+                props=tile_props, by_sql=by.expression(), extent=EXTENT, buffer=BUFFER)
+        self._tile_sql = text(f"{envelopes}{tile}, {expires} AS expires_at")
         cols = ", ".join(f'{p.expression()} AS "{p.name}"' for p in self.properties)
         self._one_sql = text(
             f"SELECT t.{self.id_column} AS __fid, {cols}, ST_AsGeoJSON({geom}, 7) AS __geometry "  # noqa: S608
             f"FROM {self._source()} WHERE t.{self.id_column} = :fid"
             + (f" AND ({self.where})" if self.where else ""))
+
+    def _mercator_xy(self, drawn: str) -> tuple[str, str]:
+        """EPSG:3857 x and y of the drawn point, without a transform per row.
+
+        A stored column's coordinates, else EPSG:3857's spherical formula on the lon/lat.
+        """
+        if self.mercator_column:
+            return f"ST_X({drawn})", f"ST_Y({drawn})"
+        geom = f"t.{self.geometry_column}"
+        return (f"radians(ST_X({geom})) * {EARTH_RADIUS}",
+                f"ln(tan(pi() / 4 + radians(ST_Y({geom})) / 2)) * {EARTH_RADIUS}")
 
     @property
     def tile_sql(self) -> TextClause:

@@ -19,20 +19,22 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import rasterio
+import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from rasterio.errors import NotGeoreferencedWarning
 from sqlalchemy import Connection, text
 
 from gis_core.coverage import coverage_raster, view_polygons
 from gis_core.errors import InvalidInput
-from gis_core.hotspots import kernel_density
 from gis_core.types import FloatArray
 from layers.catalog import EVENT_QUERY
 from layers.model import Title
+from layers.raster_density import tile_density
 from layers.registry import get_layer
 
 TILE_PX = 256
 HALF_WORLD = 20037508.342789244
+EARTH_RADIUS = 6378137.0
 #: Colour stops (value fraction 0-1 -> RGB).
 RAMPS: dict[str, list[tuple[float, tuple[int, int, int]]]] = {
     "heat": [(0.0, (255, 255, 178)), (0.25, (254, 204, 92)), (0.5, (253, 141, 60)),
@@ -109,6 +111,11 @@ class RasterSurface(BaseModel):
     maxzoom: int = Field(default=19, ge=0, le=24)
     unit: str = ""
 
+    @property
+    def uses_events(self) -> bool:
+        """Whether an unfiltered tile reads every event's position (:func:`event_points`)."""
+        return self.kind == "kernel_density"
+
     def margin_deg(self, z: int, y: int) -> float:
         """How far (degrees) beyond a tile its rows reach into it."""
         reach = self.bandwidth_m if self.kind == "kernel_density" else 2000.0
@@ -135,17 +142,22 @@ class RasterSurface(BaseModel):
         return vmax, given
 
     def values(self, conn: Connection, z: int, x: int, y: int,
-               filters: Mapping[str, str] | None = None) -> FloatArray:
-        """The surface on the tile's 256 x 256 pixels (rows north to south)."""
+               filters: Mapping[str, str] | None = None,
+               points: FloatArray | None = None) -> FloatArray:
+        """The surface on the tile's 256 x 256 pixels (rows north to south).
+
+        ``points``: every event's EPSG:3857 position (:func:`event_points`) read
+        earlier in the same snapshot, used instead of the database when no
+        filter is given.
+        """
         bounds = mercator_bounds(z, x, y)
         cell = (bounds[2] - bounds[0]) / TILE_PX
         k = _scale(z, y)
         if self.kind == "kernel_density":
-            pts = _events(conn, bounds, self.bandwidth_m * k, filters or {})
-            if len(pts) == 0:
-                return np.zeros((TILE_PX, TILE_PX))
-            arr, _, _ = kernel_density(pts, bounds, cell, self.bandwidth_m * k, 3857)
-            return np.asarray(arr[:TILE_PX, :TILE_PX], dtype=float) * k * k
+            reach = self.bandwidth_m * k
+            xy = (_within(points, bounds, reach) if points is not None and not filters
+                  else _events(conn, bounds, reach, filters or {}))
+            return tile_density(xy, bounds, TILE_PX, self.bandwidth_m * k) * k * k
         cams = _cameras(conn, bounds, self.margin_deg(z, y))
         if len(cams) == 0:
             return np.zeros((TILE_PX, TILE_PX))
@@ -154,13 +166,14 @@ class RasterSurface(BaseModel):
         return np.asarray(counts[:TILE_PX, :TILE_PX], dtype=float)
 
     def render(self, conn: Connection, z: int, x: int, y: int,
-               params: Mapping[str, str] | None = None) -> bytes:
+               params: Mapping[str, str] | None = None,
+               points: FloatArray | None = None) -> bytes:
         """PNG bytes of tile ``z/x/y``; ``b""`` when the surface is zero there."""
         get_layer("buildings").check_tile(z, x, y)
         vmax, filters = self.parse(params or {})
         if not self.minzoom <= z <= self.maxzoom:
             return b""
-        values = self.values(conn, z, x, y, filters)
+        values = self.values(conn, z, x, y, filters, points)
         if not np.any(values > 0):
             return b""
         return png_bytes(colourise(values, vmax, self.ramp))
@@ -182,19 +195,51 @@ class RasterSurface(BaseModel):
                          for f, c in RAMPS[self.ramp]]}
 
 
+def _lonlat(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Web-mercator metres to degrees (the spherical formula of EPSG:3857)."""
+    return (np.degrees(x / EARTH_RADIUS),
+            np.degrees(2 * np.arctan(np.exp(y / EARTH_RADIUS)) - np.pi / 2))
+
+
+def _mercator(lonlat: FloatArray) -> FloatArray:
+    """Degrees to web-mercator metres."""
+    x = np.radians(lonlat[:, 0]) * EARTH_RADIUS
+    y = np.log(np.tan(np.pi / 4 + np.radians(lonlat[:, 1]) / 2)) * EARTH_RADIUS
+    return np.column_stack([x, y])
+
+
+def event_points(conn: Connection) -> FloatArray:
+    """EPSG:3857 positions of every event (what an unfiltered density tile reads)."""
+    blob = conn.execute(text("SELECT ST_AsBinary(ST_Collect(geom)) FROM events")).scalar_one()
+    if blob is None:
+        return np.zeros((0, 2))
+    return _mercator(shapely.get_coordinates(shapely.from_wkb(bytes(blob))))
+
+
+def _within(xy: FloatArray, bounds: tuple[float, float, float, float],
+            reach: float) -> FloatArray:
+    inside = ((xy[:, 0] >= bounds[0] - reach) & (xy[:, 0] <= bounds[2] + reach)
+              & (xy[:, 1] >= bounds[1] - reach) & (xy[:, 1] <= bounds[3] + reach))
+    return xy[inside]
+
+
 def _events(conn: Connection, bounds: tuple[float, float, float, float], reach: float,
-            filters: Mapping[str, str]) -> gpd.GeoSeries:
+            filters: Mapping[str, str]) -> FloatArray:
+    """EPSG:3857 coordinates of the events within ``reach`` of the tile."""
     layer = get_layer("events")
-    # SQL from the declared layer and EVENT_QUERY only; request values are bound
+    # SQL from the declared layer and EVENT_QUERY only; request values are bound. The box is
+    # given in degrees: a box built in SQL from parameters is transformed once per row.
     where = " AND ".join(f"({f.sql})" for f in layer.all_filters)
-    rows = conn.execute(text(
-        f"SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT ST_Transform(t.geom, 3857) AS p "  # noqa: S608
-        f"FROM ({EVENT_QUERY}) AS t WHERE t.geom && ST_Transform(ST_MakeEnvelope(:minx, :miny, "
-        f":maxx, :maxy, 3857), 4326) AND {where}) AS s"),
-        {**layer.bind(filters), "minx": bounds[0] - reach, "miny": bounds[1] - reach,
-         "maxx": bounds[2] + reach, "maxy": bounds[3] + reach}).all()
-    xy = np.array(rows, dtype=float).reshape(-1, 2)
-    return gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=3857)
+    lon, lat = _lonlat(np.array([bounds[0] - reach, bounds[2] + reach]),
+                       np.array([bounds[1] - reach, bounds[3] + reach]))
+    blob = conn.execute(text(
+        f"SELECT ST_AsBinary(ST_Collect(t.geom)) FROM ({EVENT_QUERY}) AS t "  # noqa: S608
+        f"WHERE t.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AND {where}"),
+        {**layer.bind(filters), "minx": float(lon[0]), "miny": float(lat[0]),
+         "maxx": float(lon[1]), "maxy": float(lat[1])}).scalar_one()
+    if blob is None:
+        return np.zeros((0, 2))
+    return _mercator(shapely.get_coordinates(shapely.from_wkb(bytes(blob))))
 
 
 def _cameras(conn: Connection, bounds: tuple[float, float, float, float],

@@ -104,7 +104,7 @@ def test_tile_sql_binds_request_values_and_is_built_once() -> None:
     events = get_layer("events")
     assert events.tile_sql is events.tile_sql
     params = set(events.tile_sql.compile().params)
-    assert {"z", "x", "y", "status", "category", "overdue", "datetime_start",
+    assert {"z", "x", "y", "status", "category", "overdue", "open", "datetime_start",
             "datetime_end"} == params
     assert "ST_TileEnvelope" in events.tile_sql.text
     assert "ST_AsMVT(" in events.tile_sql.text

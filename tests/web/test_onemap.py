@@ -139,8 +139,29 @@ FIND_EVENT_POINT = """
 """
 
 
+def test_events_default_to_open_ones_of_the_last_30_days_and_the_window_changes(
+        page: Browser) -> None:
+    tiles = page.evaluate("window.gridgovMap.getSource('events').tiles[0]")
+    assert "open=true" in tiles
+    assert "datetime=" in tiles
+    legend = page.evaluate("document.getElementById('legend').textContent")
+    for status in ("已登记", "已退回", "重复", "已撤销", "不予受理", "已核查"):
+        assert status in legend
+    # the sample's year ends on 2026-11-01: show every event of all time
+    page.evaluate("(() => { const s = document.getElementById('event-window'); s.value = '0';"
+                  "s.dispatchEvent(new Event('change')); return true; })()")
+    page.evaluate("document.getElementById('event-open').click(); true")
+    tiles = page.evaluate("window.gridgovMap.getSource('events').tiles[0]")
+    assert "open=" not in tiles
+    assert "datetime=" not in tiles
+
+
 def test_clicking_an_event_shows_its_history(page: Browser) -> None:
     page.evaluate("document.querySelectorAll('.maplibregl-popup').forEach(p => p.remove());"
+                  "(() => { const s = document.getElementById('event-window'); s.value = '0';"
+                  "s.dispatchEvent(new Event('change'));"
+                  "const o = document.getElementById('event-open');"
+                  "if (o.checked) o.click(); return true; })();"
                   "window.gridgovMap.zoomTo(15, {duration: 0}); true")
     page.wait_for("window.gridgovMap.loaded() && window.gridgovMap.areTilesLoaded()")
     target = page.wait_for(FIND_EVENT_POINT, timeout=20)

@@ -3,6 +3,7 @@ import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import { esc, getJSON, paintStyles } from './api.js';
 import { Dashboard, choroplethExpression } from './dashboard.js';
 import { applyStatic, currentLang, label, onLangChange, setLang, t } from './i18n.js';
+import { bindEventViewControls, clusterRadius, eventTilesUrl, eventViewControls } from './event-window.js';
 import {
   buildingPopup, cameraPopup, eventPopup, gridPopup, takeAction, useVocabulary,
 } from './popups.js';
@@ -54,7 +55,8 @@ function styleLayers(layer) {
                paint: { 'line-color': colorExpr(s), 'line-width': s.width, 'line-opacity': 0.9 } });
   } else {
     out.push({ ...base, id: layer.id, type: 'circle',
-               paint: { 'circle-color': colorExpr(s), 'circle-radius': s.radius,
+               paint: { 'circle-color': colorExpr(s),
+                        'circle-radius': layer.id === 'events' ? clusterRadius(s.radius) : s.radius,
                         'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
   }
   return out;
@@ -81,8 +83,10 @@ function addLayers(map) {
                    paint: { 'raster-opacity': 0.7 } });
   }
   for (const layer of state.layers) {
+    const tiles = layer.id === 'events' ? eventTilesUrl(origin)
+      : `${origin}/tiles/${layer.id}/{z}/{x}/{y}.mvt`;
     map.addSource(layer.id, { type: 'vector', minzoom: 0, maxzoom: Math.min(layer.maxzoom, 16),
-                              tiles: [`${origin}/tiles/${layer.id}/{z}/{x}/{y}.mvt`] });
+                              tiles: [tiles] });
     if (kindOf(layer.id) === 'grid' && !map.getLayer('choropleth')) {
       map.addLayer({ id: 'choropleth', type: 'fill', source: layer.id, 'source-layer': layer.id,
                      layout: { visibility: 'none' }, paint: { 'fill-color': '#000', 'fill-opacity': 0.6 } });
@@ -124,7 +128,8 @@ function renderSwitcher(map) {
     if (!members.length) continue;
     html += `<div class="group-title">${esc(t(`group.${group}`))}</div>`;
     html += members.map((l) => `<label class="layer-item"><input type="checkbox" data-layer="${esc(l.id)}"
-      ${isVisible(map, l.id) ? 'checked' : ''}> ${esc(title(l))}</label>`).join('');
+      ${isVisible(map, l.id) ? 'checked' : ''}> ${esc(title(l))}</label>
+      ${l.id === 'events' ? eventViewControls() : ''}`).join('');
   }
   if (state.rasters.length) {
     html += `<div class="group-title">${t('group.raster')}</div>`;
@@ -135,12 +140,21 @@ function renderSwitcher(map) {
     html += `<label class="layer-item"><input type="checkbox" data-raster="basemap" checked> ${t('basemap')}</label>`;
   }
   el.innerHTML = html;
+  bindEventViewControls(el, () => {
+    map.getSource('events').setTiles([eventTilesUrl(window.location.origin)]);
+  });
   el.querySelectorAll('input[data-layer]').forEach((box) => box.addEventListener('change', () => {
     setVisible(map, box.dataset.layer, box.checked);
   }));
   el.querySelectorAll('input[data-raster]').forEach((box) => box.addEventListener('change', () => {
     map.setLayoutProperty(box.dataset.raster, 'visibility', box.checked ? 'visible' : 'none');
   }));
+}
+
+// The label of a value a layer is coloured by: `<layer>.<value>`, else `status.<value>`.
+function valueLabel(layerId, value) {
+  const own = t(`${layerId}.${value}`);
+  return own !== `${layerId}.${value}` ? own : t(`status.${value}`);
 }
 
 function swatch(type, color) {
@@ -152,8 +166,10 @@ function renderLegend(map) {
   el.innerHTML = state.layers.filter((l) => isVisible(map, l.id)).map((l) => {
     const s = l.style;
     const sub = Object.entries(s.colors || {}).map(([k, c]) => `<div class="legend-item legend-sub">
-      ${swatch(s.type, c)} ${esc(t(`status.${k}`) === `status.${k}` ? k : t(`status.${k}`))}</div>`).join('');
-    return `<div class="legend-item">${swatch(s.type, s.color)} ${esc(title(l))}</div>${sub}`;
+      ${swatch(s.type, c)} ${esc(valueLabel(l.id, k))}</div>`).join('');
+    const cluster = l.id === 'events' ? `<div class="legend-item legend-sub">
+      <span class="swatch circle big"></span> ${esc(t('clusterLegend'))}</div>` : '';
+    return `<div class="legend-item">${swatch(s.type, s.color)} ${esc(title(l))}</div>${sub}${cluster}`;
   }).join('');
   paintStyles(el);
 }
@@ -204,6 +220,8 @@ function onClick(map, e) {
   if (kind === 'building') {
     highlight(map, geo);
     openPopup(map, e.lngLat, buildingPopup(f));
+  } else if (kind === 'event' && f.properties.point_count) {
+    map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, 20) });
   } else if (kind === 'event') {
     highlight(map, null);
     openPopup(map, e.lngLat, eventPopup(f.id ?? f.properties.id, f.properties));
