@@ -345,3 +345,7 @@ app.add_typer(notify_app, name="notify")
 from api.calendar.cli import calendar_app  # noqa: E402
 
 app.add_typer(calendar_app, name="calendar")
+
+from api.batch.cli import analytics_app  # noqa: E402
+
+app.add_typer(analytics_app, name="analytics")

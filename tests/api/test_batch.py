@@ -1,0 +1,118 @@
+"""Batch analytics on a 2-process LocalCluster equal the single-process ones on the sample town.
+
+The partitions are chosen so that many grids and H3 cells lie across their
+edges: a wrong halo changes a grid code or a z-score there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from distributed import Client
+from sqlalchemy import Connection, Engine, text
+
+from api.batch import io, runner
+from api.services.analytics import hotspot_report
+from api.services.event_import import assign_grids, grids_json
+from api.settings import libpq_url
+from gis_core import batch
+
+TILES = 3
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Iterator[Client]:
+    with runner.cluster(n_workers=2) as client:
+        yield client
+
+
+@pytest.fixture()
+def url(database_url: str) -> str:
+    return libpq_url(database_url)
+
+
+def _single_process_grids(engine: Engine) -> pd.Series:
+    """events.grids of every event as one process assigns them (event_import)."""
+    with engine.connect() as conn:
+        ev = pd.read_sql(text("SELECT id, ST_X(geom) AS lon, ST_Y(geom) AS lat, reported_at "
+                              "FROM events WHERE geom IS NOT NULL ORDER BY id"), conn)
+        reported = pd.to_datetime(ev["reported_at"], utc=True)
+        found, layers, _ = assign_grids(conn, ev["lon"].to_numpy(), ev["lat"].to_numpy(),
+                                        reported)
+    return pd.Series(grids_json(found, layers).map(json.loads).to_numpy(), index=ev["id"])
+
+
+def _stored_grids(engine: Engine) -> pd.Series:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, grids FROM events WHERE geom IS NOT NULL "
+                                 "ORDER BY id")).all()
+    return pd.Series([r[1] for r in rows], index=[r[0] for r in rows])
+
+
+def _grids_across_tile_edges(engine: Engine, url: str) -> set[str]:
+    """Codes of current basic grids that an inner tile edge cuts."""
+    bounds = runner._widened(io.extent(url))
+    boxes = [shapely.box(*b).boundary for b in batch.tile_boxes(bounds, TILES, TILES)]
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT g.code, ST_AsBinary(g.geom) FROM grids g JOIN "
+                                 "grid_layers l ON l.id = g.layer_id WHERE l.name = 'basic' "
+                                 "AND g.valid_to IS NULL")).all()
+    return {code for code, wkb in rows
+            if sum(shapely.from_wkb(bytes(wkb)).intersects(b) for b in boxes) >= 2}
+
+
+def test_bulk_assignment_equals_one_process_at_tile_edges(
+        engine: Engine, url: str, dask_client: Client) -> None:
+    expected = _single_process_grids(engine)
+    across = _grids_across_tile_edges(engine, url)
+    at_edges = [i for i, g in expected.items() if g.get("basic") in across]
+    assert len(at_edges) > 20, "the tiles must cut grids that hold events"
+    wiped = at_edges[::2] + [i for i in expected.index if i not in set(at_edges)][::7]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE events SET grids = '{}' WHERE id = ANY(:i)"), {"i": wiped})
+    try:
+        summary = runner.run_assign(dask_client, url, tiles=TILES)
+        assert summary == {"events": len(expected), "changed": len(wiped),
+                           "partitions": TILES * TILES}
+        stored = _stored_grids(engine)
+        assert stored.to_dict() == expected.to_dict()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE events e SET grids = CAST(t.g AS jsonb) FROM unnest("
+                              "CAST(:i AS bigint[]), CAST(:g AS text[])) AS t(i, g) "
+                              "WHERE e.id = t.i"),
+                         {"i": wiped, "g": [json.dumps(expected[i]) for i in wiped]})
+
+
+def _stored_hotspots(engine: Engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(text("SELECT method, cell, value, z, p, hot_class FROM hotspot_cells "
+                                "WHERE method LIKE 'gi_star:%' ORDER BY cell"), conn)
+
+
+def test_hotspots_equal_one_process_at_partition_edges(
+        engine: Engine, url: str, dask_client: Client, connection: Connection) -> None:
+    summary = runner.run_hotspots(dask_client, url, resolution=10, parent=8, tiles=TILES)
+    batch_rows = _stored_hotspots(engine)
+    report = hotspot_report(connection, "h3:10", None, None, None, 0.05)
+    cells = pd.DataFrame([f["properties"] for f in report["cells"]["features"]]
+                         ).sort_values("cell").reset_index(drop=True)
+    assert summary["partitions"] >= 3
+    assert summary["classes"] == report["classes"]
+    assert (batch_rows["method"] == "gi_star:h3:10").all()
+    assert batch_rows["cell"].tolist() == cells["cell"].tolist()
+    assert batch_rows["value"].tolist() == cells["count"].astype(float).tolist()
+    np.testing.assert_allclose(batch_rows["z"], cells["z"], rtol=1e-12)
+    assert batch_rows["hot_class"].tolist() == cells["class"].tolist()
+    assert any(c != 0 for c in cells["class"]), "the sample has hot or cold spots"
+    parent = {c: h3.cell_to_parent(c, 8) for c in cells["cell"]}
+    occupied = set(parent)
+    at_edges = [c for c in occupied
+                if any(n in occupied and parent[n] != parent[c] for n in h3.grid_ring(c, 1))]
+    assert len(at_edges) > 20, "the partitions must split neighbouring occupied cells"
