@@ -28,6 +28,9 @@ from gis_core.hotspots.cells import cell_polygons, points_to_cells
 from gis_core.hotspots.gistar import gi_star_classes, gi_star_population
 from gis_core.types import Bounds
 
+#: Seconds to wait for a scheduler given by address.
+CONNECT_SECONDS = 10
+
 #: Called as ``progress(step, done, total)`` after each finished task.
 Progress = Callable[[str, int, int], None]
 
@@ -40,7 +43,13 @@ def _quiet(step: str, done: int, total: int) -> None:
 def cluster(scheduler: str | None = None, n_workers: int = 2) -> Iterator[Client]:
     """A client on ``scheduler`` (``tcp://HOST:PORT``) or on a LocalCluster of processes."""
     if scheduler is not None:
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout=CONNECT_SECONDS)
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"--scheduler {scheduler!r}: no Dask scheduler answers there "
+                               f"({exc}); give tcp://HOST:PORT of a running scheduler",
+                               parameter="scheduler") from None
+        with client:
             yield client
         return
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,

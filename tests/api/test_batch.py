@@ -16,8 +16,10 @@ import pytest
 import shapely
 from distributed import Client
 from sqlalchemy import Connection, Engine, text
+from typer.testing import CliRunner
 
 from api.batch import io, runner
+from api.cli import app as cli
 from api.services.analytics import hotspot_report
 from api.services.event_import import assign_grids, grids_json
 from api.settings import libpq_url
@@ -116,3 +118,24 @@ def test_hotspots_equal_one_process_at_partition_edges(
     at_edges = [c for c in occupied
                 if any(n in occupied and parent[n] != parent[c] for n in h3.grid_ring(c, 1))]
     assert len(at_edges) > 20, "the partitions must split neighbouring occupied cells"
+
+
+def test_cli_runs_on_a_scheduler_given_by_address(engine: Engine, database_url: str,
+                                                  dask_client: Client) -> None:
+    address = dask_client.scheduler.address
+    result = CliRunner().invoke(cli, ["analytics", "run", "assign", "--scheduler", address,
+                                      "--tiles", "2"], env={"DATABASE_URL": database_url})
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM events WHERE geom IS NOT NULL")).scalar()
+    summary = json.loads(result.stdout[result.stdout.index("{"):])
+    assert summary == {"events": stored, "changed": 0, "partitions": 4}
+
+
+def test_cli_names_a_scheduler_that_does_not_answer(database_url: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "CONNECT_SECONDS", 1)
+    result = CliRunner().invoke(cli, ["analytics", "run", "hotspots", "--scheduler",
+                                      "tcp://127.0.0.1:9"], env={"DATABASE_URL": database_url})
+    assert result.exit_code == 1
+    assert "no Dask scheduler answers" in result.output
