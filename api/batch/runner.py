@@ -23,7 +23,7 @@ from distributed import Client, LocalCluster, as_completed
 from api.batch import io
 from api.services.event_import import grids_json
 from gis_core import batch
-from gis_core.errors import InvalidInput
+from gis_core.errors import InvalidInput, NotFound
 from gis_core.hotspots.cells import cell_polygons, points_to_cells
 from gis_core.hotspots.gistar import gi_star_classes, gi_star_population
 from gis_core.types import Bounds
@@ -105,10 +105,9 @@ def run_assign(client: Client, url: str, tiles: int = 4,
     """
     if not isinstance(tiles, int) or tiles < 1:
         raise InvalidInput("tiles must be an integer >= 1", parameter="tiles")
-    bounds = io.extent(url)
-    if not np.isfinite(bounds).all():
+    bounds = territory(url)
+    if bounds is None:
         return {"events": 0, "changed": 0, "partitions": 0}
-    bounds = _widened(bounds)
     exclusive = io.grid_layers(url)
     futures = [client.submit(assign_tile, url, bounds, tiles, tiles, t, exclusive, pure=False)
                for t in range(tiles * tiles)]
@@ -117,9 +116,14 @@ def run_assign(client: Client, url: str, tiles: int = 4,
             "partitions": len(futures)}
 
 
-def _widened(bounds: Bounds) -> Bounds:
-    """``bounds`` with a positive width and height (a single point or a line of events)."""
-    x0, y0, x1, y1 = bounds
+def territory(url: str) -> Bounds | None:
+    """The box the tiles cut: grids and events, widened by 1e-9 degrees; None when empty.
+
+    The widening keeps a positive width and height for a single point or a line.
+    """
+    x0, y0, x1, y1 = io.extent(url)
+    if not np.isfinite((x0, y0, x1, y1)).all():
+        return None
     pad = 1e-9
     return (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
 
@@ -196,13 +200,14 @@ def run_hotspots(client: Client, url: str, resolution: int = 9, parent: int = 6,
                            parameter="parent")
     if not 0 < alpha < 1:
         raise InvalidInput("alpha must be between 0 and 1", parameter="alpha")
-    bounds = io.extent(url)
-    if not np.isfinite(bounds).all():
-        return {"cells": 0, "events": 0, "partitions": 0, "classes": {}}
-    bounds = _widened(bounds)
-    parts = [client.submit(count_tile, url, bounds, tiles, t, resolution, start, end,
-                           pure=False) for t in range(tiles * tiles)]
-    counts = pd.concat(_gather(client, parts, "count", progress)).groupby(level=0).sum()
+    bounds = territory(url)
+    parts = [] if bounds is None else [
+        client.submit(count_tile, url, bounds, tiles, t, resolution, start, end, pure=False)
+        for t in range(tiles * tiles)]
+    counts = pd.concat([pd.Series(dtype=np.int64), *_gather(client, parts, "count", progress)])
+    if counts.empty:
+        raise NotFound("no events in the chosen window", parameter="from")
+    counts = counts.groupby(level=0).sum()
     z = gi_star_cells(client, counts.astype(np.int64), parent, k, progress)
     stats = gi_star_classes(z.to_numpy(), fdr=True, alpha=alpha)
     frame = pd.DataFrame({"cell": z.index, "count": counts.loc[z.index].to_numpy(),

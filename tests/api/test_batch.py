@@ -18,12 +18,13 @@ from distributed import Client
 from sqlalchemy import Connection, Engine, text
 from typer.testing import CliRunner
 
-from api.batch import io, runner
+from api.batch import runner
 from api.cli import app as cli
 from api.services.analytics import hotspot_report
 from api.services.event_import import assign_grids, grids_json
 from api.settings import libpq_url
 from gis_core import batch
+from gis_core.errors import NotFound
 
 TILES = 3
 
@@ -59,7 +60,8 @@ def _stored_grids(engine: Engine) -> pd.Series:
 
 def _grids_across_tile_edges(engine: Engine, url: str) -> set[str]:
     """Codes of current basic grids that an inner tile edge cuts."""
-    bounds = runner._widened(io.extent(url))
+    bounds = runner.territory(url)
+    assert bounds is not None
     boxes = [shapely.box(*b).boundary for b in batch.tile_boxes(bounds, TILES, TILES)]
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT g.code, ST_AsBinary(g.geom) FROM grids g JOIN "
@@ -130,6 +132,15 @@ def test_cli_runs_on_a_scheduler_given_by_address(engine: Engine, database_url: 
         stored = conn.execute(text("SELECT count(*) FROM events WHERE geom IS NOT NULL")).scalar()
     summary = json.loads(result.stdout[result.stdout.index("{"):])
     assert summary == {"events": stored, "changed": 0, "partitions": 4}
+
+
+def test_hotspots_of_an_empty_window_are_refused_and_keep_the_stored_ones(
+        engine: Engine, url: str, dask_client: Client) -> None:
+    before = _stored_hotspots(engine)
+    with pytest.raises(NotFound, match="no events"):
+        runner.run_hotspots(dask_client, url, resolution=10, parent=8, start="2001-01-01",
+                            end="2001-02-01")
+    assert _stored_hotspots(engine).equals(before)
 
 
 def test_cli_names_a_scheduler_that_does_not_answer(database_url: str,
