@@ -30,9 +30,24 @@ def _run(name: str, scheduler: str | None, workers: int, **options: Any) -> None
     with cli._friendly_errors():
         url = libpq_url(cli.database_url())
         with cli._progress(name) as update, runner.cluster(scheduler, workers) as client:
-            run = runner.run_assign if name == "assign" else runner.run_hotspots
-            summary = run(client, url, progress=update, **options)
+            summary = _runs()[name](client, url, progress=update, **options)
     cli.console.print_json(json.dumps(summary))
+
+
+def _emerging_summary(client: Any, url: str, **options: Any) -> dict[str, Any]:
+    """Patterns per cell of :func:`api.batch.runner.run_emerging`, counted."""
+    from api.batch import runner
+
+    cells = runner.run_emerging(client, url, **options)
+    return {"cells": len(cells), "time_steps": len(cells.attrs["time_steps"]),
+            "patterns": {str(k): int(v) for k, v in cells["pattern"].value_counts().items()}}
+
+
+def _runs() -> dict[str, Any]:
+    from api.batch import runner
+
+    return {"assign": runner.run_assign, "hotspots": runner.run_hotspots,
+            "emerging": _emerging_summary}
 
 
 @run_app.command("assign")
@@ -54,3 +69,18 @@ def hotspots(
     """Gi* hot spots with FDR on H3 cells; replaces the stored hot spots."""
     _run("hotspots", scheduler, workers, tiles=tiles, resolution=resolution, parent=parent,
          alpha=alpha)
+
+
+@run_app.command("emerging")
+def emerging(
+    scheduler: Scheduler = None,
+    workers: Workers = 2,
+    tiles: Tiles = 4,
+    resolution: Annotated[int, typer.Option(min=0, max=15, help="H3 resolution")] = 9,
+    parent: Annotated[int, typer.Option(min=0, max=14,
+                                        help="H3 resolution of the partitions")] = 6,
+    step: Annotated[str, typer.Option(help="time step, a pandas frequency (7D, 2W, MS)")] = "7D",
+) -> None:
+    """Emerging hot spot patterns of the H3 cells over time steps (counted per pattern)."""
+    _run("emerging", scheduler, workers, tiles=tiles, resolution=resolution, parent=parent,
+         step=step)

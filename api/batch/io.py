@@ -65,6 +65,19 @@ def read_points(url: str, box: Bounds, start: object = None, end: object = None
     return frame.astype({"id": np.int64, "lon": float, "lat": float})
 
 
+def time_range(url: str, start: object = None, end: object = None
+               ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last report time (UTC) of the located events in a window; None when none."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT min(reported_at), max(reported_at) FROM events WHERE geom IS NOT NULL AND "
+            "(%s::timestamptz IS NULL OR reported_at >= %s) AND "
+            "(%s::timestamptz IS NULL OR reported_at < %s)", (start, start, end, end)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return pd.Timestamp(row[0]).tz_convert("UTC"), pd.Timestamp(row[1]).tz_convert("UTC")
+
+
 def write_event_grids(url: str, ids: Sequence[int], grids_json: Sequence[str]) -> int:
     """COPY ``events.grids`` of the given events in; the number of events that changed."""
     with psycopg.connect(url) as conn:

@@ -10,7 +10,7 @@ Pure functions on arrays and GeoDataFrames: a scheduler (Dask's ``distributed``
 in :mod:`api.batch`, or a notebook) maps them over the partitions.
 """
 
-from gis_core.batch.analyses import assign_at_times, gi_star_partition
+from gis_core.batch.analyses import assign_at_times, emerging_partition, gi_star_partition
 from gis_core.batch.partition import (
     grids_touching,
     h3_halo,
@@ -21,6 +21,7 @@ from gis_core.batch.partition import (
 
 __all__ = [
     "assign_at_times",
+    "emerging_partition",
     "gi_star_partition",
     "grids_touching",
     "h3_halo",

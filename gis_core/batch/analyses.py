@@ -15,10 +15,11 @@ import pandas as pd
 
 from gis_core.grid_index import GridIndex
 from gis_core.hotspots import gi_star_z, spatial_weights
+from gis_core.hotspots.emerging import space_time_z
 from gis_core.hotspots.weights import with_self_weights
 from gis_core.types import FloatArray
 
-__all__ = ["assign_at_times", "gi_star_partition"]
+__all__ = ["assign_at_times", "emerging_partition", "gi_star_partition"]
 
 
 def assign_at_times(grids: gpd.GeoDataFrame, exclusive: Mapping[str, bool], lon: FloatArray,
@@ -109,3 +110,29 @@ def gi_star_partition(counts: pd.Series, core: Sequence[str], k: int,
     weights = with_self_weights(spatial_weights(cells, "contiguity", k=k))
     z = pd.Series(gi_star_z(counts.to_numpy(dtype=float), weights, population), index=cells)
     return z.loc[list(core)]
+
+
+def emerging_partition(cube: pd.DataFrame, core: Sequence[str], k: int, lag: int,
+                       population: tuple[float, float, int]) -> pd.DataFrame:
+    """Space-time Gi* z-scores of the ``core`` cells of one partition.
+
+    Parameters
+    ----------
+    cube
+        Counts per H3 cell (rows, the core and its ``k``-ring halo) and time step.
+    core
+        The partition's own cells.
+    k, lag
+        Rings of the spatial weights and previous steps in a bin's neighbourhood.
+    population
+        ``(mean, std, n)`` of every bin of the whole cube.
+
+    Returns
+    -------
+    pandas.DataFrame
+        z-score per core cell (rows) and step (columns).
+    """
+    cells = list(cube.index)
+    weights = with_self_weights(spatial_weights(cells, "contiguity", k=k))
+    z = space_time_z(cube.to_numpy(dtype=float), weights, lag, population)
+    return pd.DataFrame(z, index=cells, columns=cube.columns).loc[list(core)]

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from api.batch import runner
 from api.cli import app as cli
-from api.services.analytics import hotspot_report
+from api.services.analytics import emerging_report, hotspot_report
 from api.services.event_import import assign_grids, grids_json
 from api.settings import libpq_url
 from gis_core import batch
@@ -132,6 +132,31 @@ def test_cli_runs_on_a_scheduler_given_by_address(engine: Engine, database_url: 
         stored = conn.execute(text("SELECT count(*) FROM events WHERE geom IS NOT NULL")).scalar()
     summary = json.loads(result.stdout[result.stdout.index("{"):])
     assert summary == {"events": stored, "changed": 0, "partitions": 4}
+    result = CliRunner().invoke(cli, ["analytics", "run", "emerging", "--scheduler", address,
+                                      "--resolution", "9", "--parent", "8", "--step", "14D"],
+                                env={"DATABASE_URL": database_url})
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.index("{"):])
+    assert sum(summary["patterns"].values()) == summary["cells"] > 0
+
+
+def test_emerging_patterns_equal_one_process_at_partition_edges(
+        url: str, dask_client: Client, connection: Connection) -> None:
+    batched = runner.run_emerging(dask_client, url, resolution=9, step="14D", parent=8,
+                                  tiles=TILES)
+    report = emerging_report(connection, 9, "14D", None, None, None)
+    cells = pd.DataFrame([f["properties"] for f in report["cells"]["features"]]
+                         ).set_index("cell").sort_index()
+    assert batched.attrs["time_steps"] == list(pd.to_datetime(report["time_steps"]))
+    assert batched.index.tolist() == cells.index.tolist()
+    assert batched["pattern"].tolist() == cells["pattern"].tolist()
+    assert batched["events"].tolist() == cells["events"].tolist()
+    np.testing.assert_allclose(batched["final_z"], cells["final_z"], rtol=1e-9, atol=1e-12)
+    assert batched[["n_hot", "n_cold"]].to_numpy().tolist() == \
+        cells[["n_hot", "n_cold"]].to_numpy().tolist()
+    assert (cells["final_z"].abs() > 1.0).any(), "the z-scores differ from cell to cell"
+    parents = batch.h3_partitions(batched.index, 8)
+    assert parents.nunique() >= 3
 
 
 def test_hotspots_of_an_empty_window_are_refused_and_keep_the_stored_ones(
