@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from api.cli.analytics import analytics_app
 from api.cli.apikey import apikey_app
 from api.cli.audit import audit_app
 from api.cli.calendar import calendar_app
@@ -41,3 +42,4 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(notify_app, name="notify")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(field_app, name="field")
+app.add_typer(analytics_app, name="analytics")

@@ -34,7 +34,6 @@ import io
 import json
 import secrets
 from collections.abc import Iterable
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -119,41 +118,24 @@ def _categories(conn: Connection, raw: pd.Series, category_map: dict[str, str]
     return info
 
 
-def _grid_index(conn: Connection) -> tuple[Any, dict[str, bool], pd.DataFrame]:
-    from gis_core.grid_index import GridIndex
-
+def _grids(conn: Connection) -> tuple[dict[str, bool], gpd.GeoDataFrame]:
+    """Exclusive flag per layer and every grid version (code, layer, validity, community)."""
     grids = gpd.read_postgis(text(
         "SELECT g.code, l.name AS layer, g.valid_from, g.valid_to, g.community_code, g.geom "
         "FROM grids g JOIN grid_layers l ON l.id = g.layer_id ORDER BY g.id"),
         conn, geom_col="geom")
     layers: dict[str, bool] = {str(n): bool(e) for n, e in conn.execute(text(
         "SELECT name, exclusive FROM grid_layers ORDER BY id"))}
-    if grids.empty:
-        return None, layers, grids
-    grids = grids.set_crs(4326, allow_override=True)
-    index = GridIndex(grids, code="code", layer="layer", exclusive=layers)
-    return index, layers, grids
+    return layers, grids if grids.empty else grids.set_crs(4326, allow_override=True)
 
 
 def assign_grids(conn: Connection, lon: np.ndarray, lat: np.ndarray,
                  reported: pd.Series) -> tuple[pd.DataFrame, dict[str, bool], pd.DataFrame]:
     """Grid per layer of each point at its report time (one GridIndex pass per period)."""
-    index, layers, grids = _grid_index(conn)
-    out = pd.DataFrame({name: pd.Series([None] * len(lon), dtype=object) for name in layers})
-    if index is None or len(lon) == 0:
-        return out, layers, grids
-    bounds = pd.concat([grids["valid_from"], grids["valid_to"]]).dropna()
-    breaks = np.unique(pd.to_datetime(bounds, utc=True).to_numpy(dtype="datetime64[ns]"))
-    when = reported.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
-    period = np.searchsorted(breaks, when, side="right")
-    for p in np.unique(period):
-        rows = np.flatnonzero(period == p)
-        at = pd.Timestamp(when[rows].min(), tz="UTC")
-        found = index.assign(lon[rows], lat[rows], at=at)
-        for name in found.columns:
-            if name in out:
-                out.iloc[rows, out.columns.get_loc(name)] = found[name].to_numpy()
-    return out, layers, grids
+    from gis_core.batch import assign_at_times
+
+    layers, grids = _grids(conn)
+    return assign_at_times(grids, layers, lon, lat, reported), layers, grids
 
 
 def grids_json(assigned: pd.DataFrame, layers: dict[str, bool]) -> pd.Series:

@@ -15,7 +15,7 @@ from gis_core._checks import require_column
 from gis_core.errors import InvalidInput
 from gis_core.hotspots.aggregation import select_events
 from gis_core.hotspots.cells import cell_polygons, lonlat, points_to_cells
-from gis_core.hotspots.gistar import fdr_cutoff
+from gis_core.hotspots.gistar import fdr_cutoff, gi_star_population
 from gis_core.hotspots.weights import h3_contiguity, with_self_weights
 from gis_core.types import FloatArray, IntArray
 
@@ -256,20 +256,37 @@ def emerging_hotspots_cube(
             "neighborhood_time_step must be >= 0", parameter="neighborhood_time_step"
         )
     w = with_self_weights(weights)
-    n_loc = x.shape[0]
-    if w.shape[0] != n_loc:
+    if w.shape[0] != x.shape[0]:
         raise InvalidInput("weights and cube differ in locations", parameter="weights")
-    lag = int(neighborhood_time_step)
-    n = x.size
-    mean = x.mean()
-    s = np.sqrt((x * x).mean() - mean * mean)
-    lag_sum = _space_time_sum(x, w, lag)
+    z = space_time_z(x, w, int(neighborhood_time_step), gi_star_population(x.ravel()))
+    return emerging_patterns(z, alpha, fdr, trend_alpha)
+
+
+def space_time_z(cube: FloatArray, weights: sparse.csr_matrix, lag: int,
+                 population: tuple[float, float, int]) -> FloatArray:
+    """Gi* z-score of every bin of a cube (0 where undefined).
+
+    ``weights`` include self-weights; ``population`` is ``(mean, std, n)`` of
+    all bins of the analysis, so a spatial partition of the cube with its halo
+    gives exact rows for its own locations.
+    """
+    mean, s, n = population
+    x = np.asarray(cube, dtype=float)
+    lag_sum = _space_time_sum(x, weights, lag)
     ones = np.ones_like(x)
-    sum_w = _space_time_sum(ones, w, lag)
-    sum_w2 = _space_time_sum(ones, w.multiply(w).tocsr(), lag)
+    sum_w = _space_time_sum(ones, weights, lag)
+    sum_w2 = _space_time_sum(ones, weights.multiply(weights).tocsr(), lag)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (lag_sum - mean * sum_w) / (s * np.sqrt((n * sum_w2 - sum_w**2) / (n - 1)))
-    z = np.nan_to_num(z)
+    return np.asarray(np.nan_to_num(z), dtype=float)
+
+
+def emerging_patterns(z: FloatArray, alpha: float = 0.05, fdr: bool = True,
+                      trend_alpha: float = 0.05) -> pd.DataFrame:
+    """Patterns per location from the bins' z-scores (FDR over every bin given).
+
+    Returns the columns of :func:`emerging_hotspots_cube`.
+    """
     p = 2.0 * stats.norm.sf(np.abs(z))
     cut = fdr_cutoff(p.ravel(), alpha) if fdr else alpha
     sig_mask = p <= cut if fdr else p < cut
@@ -285,6 +302,37 @@ def emerging_hotspots_cube(
             "final_z": z[:, -1],
         }
     )
+
+
+def time_edges(first: Any, last: Any, start: Any, end: Any, time_step: str
+               ) -> pd.DatetimeIndex:
+    """Edges of the time steps of a window: ``[start or first, end or just after last)``.
+
+    The first edge is ``start`` (or the first event) floored to the day, on the
+    ``time_step`` frequency; the last edge reaches the window's end.
+
+    Examples
+    --------
+    >>> e = time_edges(pd.Timestamp("2024-01-03 10:00"), pd.Timestamp("2024-01-20"), None,
+    ...                None, "7D")
+    >>> [str(d.date()) for d in e]
+    ['2024-01-03', '2024-01-10', '2024-01-17', '2024-01-24']
+    """
+    t0 = pd.Timestamp(start) if start is not None else pd.Timestamp(first)
+    # the window is [t0, t1): a given end is exclusive, the last event is included
+    t1 = pd.Timestamp(end) if end is not None else pd.Timestamp(last) + pd.Timedelta(1, "ns")
+    try:
+        edges = pd.date_range(t0.floor("D"), t1, freq=time_step)
+        step = pd.tseries.frequencies.to_offset(time_step)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(
+            f"time_step {time_step!r} is not a pandas frequency", parameter="time_step"
+        ) from exc
+    if len(edges) == 0 or edges[0] > t0:
+        edges = edges.insert(0, edges[0] - step if len(edges) else t0)
+    if edges[-1] < t1:
+        edges = edges.append(pd.DatetimeIndex([edges[-1] + step]))
+    return edges
 
 
 def emerging_hotspots(
@@ -358,20 +406,7 @@ def emerging_hotspots(
         resolution = h3.get_resolution(cells[0])
     ids = points_to_cells(lon, lat, resolution)
     t = pd.to_datetime(ev[time_col])
-    t0 = pd.Timestamp(start) if start is not None else t.min()
-    # the window is [t0, t1): a given end is exclusive, the last event is included
-    t1 = pd.Timestamp(end) if end is not None else t.max() + pd.Timedelta(1, "ns")
-    try:
-        edges = pd.date_range(t0.floor("D"), t1, freq=time_step)
-        step = pd.tseries.frequencies.to_offset(time_step)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(
-            f"time_step {time_step!r} is not a pandas frequency", parameter="time_step"
-        ) from exc
-    if len(edges) == 0 or edges[0] > t0:
-        edges = edges.insert(0, edges[0] - step if len(edges) else t0)
-    if edges[-1] < t1:
-        edges = edges.append(pd.DatetimeIndex([edges[-1] + step]))
+    edges = time_edges(t.min(), t.max(), start, end, time_step)
     bins = np.searchsorted(edges.to_numpy(), t.to_numpy(), side="right") - 1
     if cells is None:
         uniq, loc = np.unique(ids, return_inverse=True)

@@ -39,14 +39,15 @@ from gis_core.errors import InvalidInput
 from gis_core.hotspots.weights import spatial_weights, with_self_weights
 from gis_core.types import FloatArray, IntArray
 
-__all__ = ["fdr_cutoff", "gi_star", "gi_star_z"]
+__all__ = ["fdr_cutoff", "gi_star", "gi_star_classes", "gi_star_population", "gi_star_z"]
 
 ArrayLikeValues: TypeAlias = FloatArray | pd.Series | Sequence[float]
 
 _LEVELS = ((0.10, 1), (0.05, 2), (0.01, 3))
 
 
-def gi_star_z(values: FloatArray, weights: sparse.spmatrix) -> FloatArray:
+def gi_star_z(values: FloatArray, weights: sparse.spmatrix,
+              population: tuple[float, float, int] | None = None) -> FloatArray:
     """Getis-Ord Gi* z-scores for a weights matrix that includes self-weights.
 
     Parameters
@@ -55,6 +56,10 @@ def gi_star_z(values: FloatArray, weights: sparse.spmatrix) -> FloatArray:
         One value per location.
     weights
         ``n x n`` sparse weights with the diagonal set (see module docstring).
+    population
+        ``(mean, std, n)`` of all locations when ``values`` is one spatial
+        partition with its halo (see :mod:`gis_core.batch`); default: those of
+        ``values``. Rows whose neighbours all lie in ``values`` are exact.
 
     Returns
     -------
@@ -69,9 +74,7 @@ def gi_star_z(values: FloatArray, weights: sparse.spmatrix) -> FloatArray:
     True
     """
     x = np.asarray(values, dtype=float)
-    n = x.shape[0]
-    mean = x.mean()
-    s = np.sqrt((x * x).mean() - mean * mean)
+    mean, s, n = population if population is not None else gi_star_population(x)
     w = sparse.csr_matrix(weights)
     sum_w = np.asarray(w.sum(axis=1)).ravel()
     sum_w2 = np.asarray(w.multiply(w).sum(axis=1)).ravel()
@@ -80,6 +83,19 @@ def gi_star_z(values: FloatArray, weights: sparse.spmatrix) -> FloatArray:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = num / den
     return np.asarray(z, dtype=float)
+
+
+def gi_star_population(values: FloatArray) -> tuple[float, float, int]:
+    """``(mean, population std, n)`` of the values, the global terms of Gi*.
+
+    Examples
+    --------
+    >>> gi_star_population(np.array([1.0, 3.0]))
+    (2.0, 1.0, 2)
+    """
+    x = np.asarray(values, dtype=float)
+    mean = float(x.mean())
+    return mean, float(np.sqrt((x * x).mean() - mean * mean)), int(x.shape[0])
 
 
 def fdr_cutoff(p: FloatArray, alpha: float) -> float:
@@ -177,21 +193,28 @@ def gi_star(
     w = with_self_weights(weights)
     if w.shape[0] != len(x):
         raise InvalidInput("weights and values differ in size", parameter="weights")
-    z = gi_star_z(x, w)
+    out = gi_star_classes(gi_star_z(x, w), fdr, alpha)
+    out["n_neighbors"] = np.diff(w.indptr)
+    return out.set_axis(index) if index is not None else out
+
+
+def gi_star_classes(z: FloatArray, fdr: bool = True, alpha: float = 0.05) -> pd.DataFrame:
+    """Two-sided p-values, classes (-3..3) and significance of Gi* z-scores.
+
+    The FDR cutoffs depend on every location, so a partitioned run calls this
+    once on all the z-scores.
+
+    Examples
+    --------
+    >>> gi_star_classes(np.array([3.5, 0.1, -2.0]), fdr=False)["class"].tolist()
+    [3, 0, -2]
+    """
+    z = np.asarray(z, dtype=float)
     p = 2.0 * stats.norm.sf(np.abs(z))
     cls = _classes(z, p, fdr)
     cut = fdr_cutoff(p, alpha) if fdr else alpha
     sig = np.nan_to_num(p, nan=2.0) <= cut if fdr else np.nan_to_num(p, nan=2.0) < cut
-    return pd.DataFrame(
-        {
-            "z": z,
-            "p": p,
-            "class": cls,
-            "significant": sig,
-            "n_neighbors": np.diff(w.indptr),
-        },
-        index=index,
-    )
+    return pd.DataFrame({"z": z, "p": p, "class": cls, "significant": sig})
 
 
 # --------------------------------------------------------------------------- kernel density
