@@ -207,6 +207,21 @@ class NotifySettings(BaseSettings):
     wecom_agent_id: int | None = None
 
 
+class CameraSettings(BaseSettings):
+    """Cameras' detections and heartbeats (``GRIDGOV_CAMERA_*``, ``api.camera_feed``)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_CAMERA_", extra="ignore")
+
+    #: confidence from which a detection registers a case (a type may set its own)
+    threshold: float = Field(default=0.8, ge=0, le=1)
+    #: a repeat of a camera's detection type within this many seconds is a duplicate
+    cooldown_seconds: float = Field(default=600.0, ge=0)
+    #: a camera without a heartbeat for this long is marked offline by the sweep
+    offline_after_seconds: float = Field(default=300.0, gt=0)
+    #: how often the sweep runs (0: off)
+    sweep_interval_seconds: float = Field(default=60.0, ge=0)
+
+
 class Settings(BaseSettings):
     """All settings; tests build apps with their own instance."""
 
@@ -220,6 +235,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     personal: PersonalSettings = Field(default_factory=PersonalSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    camera: CameraSettings = Field(default_factory=CameraSettings)
 
 
 def normalise_url(url: str) -> str:

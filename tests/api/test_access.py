@@ -43,7 +43,7 @@ PUBLIC = {
     ("GET", "/"), ("GET", "/static/{path:path}"), ("GET", "/vendor/{package}/{path:path}"),
     ("GET", "/api/v1/web/config"), ("GET", "/docs"),
     ("GET", "/sign-in"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout"),
-    ("POST", "/api/v1/cameras/{code}/heartbeat"),
+    ("POST", "/api/v1/cameras/{code}/heartbeat"), ("POST", "/api/v1/cameras/{code}/detections"),
 }
 
 #: staff routes on one event: a user outside the event's scope gets 403
@@ -82,7 +82,7 @@ FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name":
         "service_request_id": "1", "code": "G0", "token_id": "1", "kind": "rules",
         "rule_id": "1", "version_id": "1", "notification_id": "1",
         "request_id": "1", "calendar_code": "default", "day": "2025-10-01",
-        "department": "CGJ", "alert_id": "1"}
+        "department": "CGJ", "alert_id": "1", "detection_id": "1"}
 
 
 def _routes() -> list[tuple[str, str, Any]]:
