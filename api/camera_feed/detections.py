@@ -16,8 +16,9 @@ of :mod:`api.media.images`), and decides what it becomes:
   (the case registers then; its repeats follow it) or rejects it.
 
 The camera's link row is locked while a detection is decided, so two at once
-cannot both open a case. Detection types and their categories are administered
-here too (:func:`set_type`, audited).
+cannot both open a case. A scoped dispatcher sees and reviews only the
+detections that lie in their areas or grids (:func:`scope_sql`). Detection
+types and their categories are administered here too (:func:`set_type`, audited).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from api.audit.service import Actor, record
+from api.auth.principal import Principal
 from api.camera_feed.location import locate
 from api.camera_feed.models import Detection, DetectionType
 from api.db.models import Camera, EventCategory
@@ -154,11 +156,49 @@ def link_event(session: Session, row: Detection, event_id: int) -> None:
                     .values(event_id=event_id))
 
 
-def pending(session: Session, detection_id: int) -> tuple[Detection, Camera]:
-    """A detection waiting for review and its camera (404, 409 ``detection_reviewed``)."""
-    row = session.get(Detection, detection_id, with_for_update=True)
-    if row is None:
+def scope_sql(principal: Principal, alias: str = "d") -> tuple[str, dict[str, Any]]:
+    """A boolean SQL condition: detection ``alias`` lies in ``principal``'s areas or grids.
+
+    Examples
+    --------
+    >>> scope_sql(Principal(1, "a", "admin"))
+    ('TRUE', {})
+    """
+    if principal.sees_everything:
+        return "TRUE", {}
+    where, params = ["FALSE"], {}
+    if principal.areas:
+        params["scope_areas"] = list(principal.areas)
+        where.append(f"EXISTS (SELECT 1 FROM admin_areas a WHERE a.code = ANY(:scope_areas) "
+                     f"AND ST_Covers(a.geom, {alias}.geom))")
+    if principal.grids:
+        params["scope_grids"] = list(principal.grids)
+        where.append(f"EXISTS (SELECT 1 FROM grids g WHERE g.code = ANY(:scope_grids) "
+                     f"AND g.valid_to IS NULL AND ST_Covers(g.geom, {alias}.geom))")
+    return "(" + " OR ".join(where) + ")", params
+
+
+def _check_scope(session: Session, principal: Principal, detection_id: int) -> None:
+    """404 ``detection_not_found`` for no detection, 403 ``out_of_scope`` outside the scope."""
+    cond, params = scope_sql(principal)
+    in_scope = session.execute(text(f"SELECT {cond} FROM camera_detections d WHERE d.id = :id"),
+                               {**params, "id": detection_id}).scalar_one_or_none()
+    if in_scope is None:
         raise NotFound(f"no camera detection {detection_id}", code="detection_not_found")
+    if not in_scope:
+        raise APIError(403, "out_of_scope", f"camera detection {detection_id} is not in your "
+                       "scope")
+
+
+def pending(session: Session, principal: Principal, detection_id: int
+            ) -> tuple[Detection, Camera]:
+    """A detection of your scope waiting for review, and its camera (404, 403, 409).
+
+    409 ``detection_reviewed`` when it was accepted or rejected already.
+    """
+    _check_scope(session, principal, detection_id)
+    row = session.get(Detection, detection_id, with_for_update=True)
+    assert row is not None  # _check_scope found it
     if row.status != "review":
         raise APIError(409, "detection_reviewed",
                        f"camera detection {detection_id} is {row.status}, not waiting for review")
@@ -189,18 +229,20 @@ def view(session: Session, row: Detection) -> dict[str, Any]:
             "snapshot": f"/api/v1/camera-detections/{row.id}/snapshot"}
 
 
-def review_queue(session: Session, limit: int) -> list[dict[str, Any]]:
-    """Detections waiting for review, oldest first."""
-    rows = session.execute(select(Detection).where(Detection.status == "review")
+def review_queue(session: Session, principal: Principal, limit: int) -> list[dict[str, Any]]:
+    """Detections of your scope waiting for review, oldest first."""
+    cond, params = scope_sql(principal, "camera_detections")
+    rows = session.execute(select(Detection).where(Detection.status == "review",
+                                                   text(cond).bindparams(**params))
                            .order_by(Detection.received_at, Detection.id).limit(limit)).scalars()
     return [view(session, row) for row in rows]
 
 
-def snapshot_of(session: Session, detection_id: int) -> Path:
-    """The stored snapshot file of a detection (404 ``detection_not_found``)."""
+def snapshot_of(session: Session, principal: Principal, detection_id: int) -> Path:
+    """The stored snapshot file of a detection of your scope (404, 403 ``out_of_scope``)."""
+    _check_scope(session, principal, detection_id)
     row = session.get(Detection, detection_id)
-    if row is None:
-        raise NotFound(f"no camera detection {detection_id}", code="detection_not_found")
+    assert row is not None  # _check_scope found it
     return Path(row.snapshot_path)
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from api.audit.deps import AuditActor
-from api.auth.access import public, roles
+from api.auth.access import Staff, public, roles
 from api.camera_feed import detections, service
 from api.camera_feed.detections import DetectionIn
 from api.camera_feed.models import Detection
@@ -167,18 +167,20 @@ async def camera_detection(
 
 @router.get("/camera-detections")
 @roles("admin", "dispatcher")
-def camera_review_queue(session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+def camera_review_queue(session: SessionDep, principal: Staff,
+                        limit: Annotated[int, Query(ge=1, le=1000)] = 100
                         ) -> list[dict[str, object]]:
-    """Camera detections below their threshold waiting for review, oldest first."""
-    return detections.review_queue(session, limit)
+    """Camera detections of your scope below their threshold waiting for review, oldest first."""
+    return detections.review_queue(session, principal, limit)
 
 
 @router.post("/camera-detections/{detection_id}/accept")
 @roles("admin", "dispatcher")
 async def accept_camera_detection(detection_id: DbInt, session: SessionDep, writer: Writer,
-                                  actor: AuditActor) -> dict[str, object]:
+                                  principal: Staff, actor: AuditActor) -> dict[str, object]:
     """Accept a detection waiting for review: its case registers on channel ``camera``."""
-    row, camera = await run_in_threadpool(detections.pending, session, detection_id)
+    row, camera = await run_in_threadpool(detections.pending, session, principal,
+                                          detection_id)
     lon, lat = await run_in_threadpool(detections.location, session, row.id)
     event_id = await _register(session, writer, row, camera.code, lon, lat)
 
@@ -193,10 +195,10 @@ async def accept_camera_detection(detection_id: DbInt, session: SessionDep, writ
 
 @router.post("/camera-detections/{detection_id}/reject")
 @roles("admin", "dispatcher")
-def reject_camera_detection(detection_id: DbInt, session: SessionDep, actor: AuditActor
-                            ) -> dict[str, object]:
+def reject_camera_detection(detection_id: DbInt, session: SessionDep, principal: Staff,
+                            actor: AuditActor) -> dict[str, object]:
     """Reject a detection waiting for review (no case)."""
-    row, _ = detections.pending(session, detection_id)
+    row, _ = detections.pending(session, principal, detection_id)
     detections.decide(session, row, "rejected", actor, datetime.now(UTC))
     body = detections.view(session, row)
     session.commit()
@@ -205,9 +207,10 @@ def reject_camera_detection(detection_id: DbInt, session: SessionDep, actor: Aud
 
 @router.get("/camera-detections/{detection_id}/snapshot", response_model=None)
 @roles("admin", "dispatcher")
-def camera_detection_snapshot(detection_id: DbInt, session: SessionDep) -> FileResponse:
-    """The snapshot a camera sent with a detection."""
-    path: FilePath = detections.snapshot_of(session, detection_id)
+def camera_detection_snapshot(detection_id: DbInt, session: SessionDep, principal: Staff
+                              ) -> FileResponse:
+    """The snapshot a camera sent with a detection of your scope."""
+    path: FilePath = detections.snapshot_of(session, principal, detection_id)
     if not path.is_file():
         raise APIError(404, "photo_not_found", "the snapshot file is missing")
     media_type, headers = images.served_headers(path, detection_id)

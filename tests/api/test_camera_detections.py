@@ -190,3 +190,28 @@ def test_the_sweep_marks_offline_the_cameras_whose_heartbeats_stopped(
     client.post(f"/api/v1/cameras/{code}/heartbeat", headers={"X-Camera-Key": camera["key"]})
     assert session.execute(text("SELECT status FROM cameras WHERE code = :c"),
                            {"c": code}).scalar_one() == "online"
+
+
+def test_a_scoped_dispatcher_reviews_only_the_detections_of_their_grids(
+        client: TestClient, session: Session, camera: dict[str, Any]) -> None:
+    low = _post(client, camera, 0.4, T0).json()
+    grids = session.execute(text("""
+        SELECT g.code, ST_Covers(g.geom, d.geom) FROM grids g
+        JOIN grid_layers l ON l.id = g.layer_id, camera_detections d
+        WHERE l.name = 'basic' AND g.valid_to IS NULL AND d.id = :id
+        ORDER BY 2 DESC, g.code"""), {"id": low["id"]}).all()
+    (mine, covers), (other, _) = grids[0], grids[-1]
+    assert covers
+    inside = bearer(token_for(session, "dispatcher", "cam-in", grids=[mine]))
+    outside = bearer(token_for(session, "dispatcher", "cam-out", grids=[other]))
+    assert client.get("/api/v1/camera-detections", headers=outside).json() == []
+    refused = client.get(f"/api/v1/camera-detections/{low['id']}/snapshot", headers=outside)
+    assert refused.status_code == 403 and refused.json()["code"] == "out_of_scope"
+    refused = client.post(f"/api/v1/camera-detections/{low['id']}/reject", headers=outside)
+    assert refused.status_code == 403 and refused.json()["code"] == "out_of_scope"
+    seen = client.get("/api/v1/camera-detections", headers=inside).json()
+    assert [d["id"] for d in seen] == [low["id"]]
+    done = client.post(f"/api/v1/camera-detections/{low['id']}/reject", headers=inside)
+    assert done.status_code == 200 and done.json()["status"] == "rejected"
+    missing = client.post("/api/v1/camera-detections/999999/reject", headers=inside)
+    assert missing.status_code == 404 and missing.json()["code"] == "detection_not_found"
