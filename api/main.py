@@ -28,6 +28,7 @@ from api.db.session import make_engine, make_sessionmaker
 from api.errors import add_exception_handlers
 from api.escalation import router as escalation_router
 from api.grids import router as grid_versions_router
+from api.handover import router as handover_router
 from api.joint import router as joint_router
 from api.notify import router as notify_router
 from api.openapi import document_errors
@@ -129,7 +130,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
                    categories, open311, ogc, web, events, stats, analytics, auth,
                    personal_router, audit_router, catalogue_router, grid_versions_router,
                    tracking_router, notify_router, calendar_router, escalation_router,
-                   joint_router, alerts_router, camera_feed_router):
+                   joint_router, alerts_router, camera_feed_router, handover_router):
         app.include_router(module.router)
     document_errors(app)
     return app

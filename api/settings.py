@@ -126,6 +126,8 @@ class EventSettings(BaseSettings):
     escalation_interval_seconds: float = 300.0
     #: how often stored anomaly alerts are computed and notified (``api.alerts``; 0: off)
     anomaly_interval_seconds: float = Field(default=3600.0, ge=0)
+    #: how often the status of reports forwarded to neighbours is polled (``api.handover``; 0: off)
+    handover_poll_interval_seconds: float = Field(default=300.0, ge=0)
     #: largest photo file (bytes), uploaded with a report or to the QR scan
     max_photo_bytes: int = 10_000_000
     #: most photos (files and URLs together) of one report

@@ -17,6 +17,7 @@ from api.db import (
 )
 from api.db.models import Base
 from api.grids import models as grid_version_models  # noqa: F401
+from api.handover import models as handover_models  # noqa: F401
 from api.joint import models as joint_models  # noqa: F401
 from api.notify import models as notify_models  # noqa: F401
 

@@ -32,6 +32,7 @@ from api.deps import SessionDep
 from api.errors import APIError
 from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature_collection
 from api.geojson import parse_bbox as _parse_bbox
+from api.handover.service import forward_outside
 from api.media import images
 from api.personal.router import PersonalDep
 from api.personal.service import add_reporter
@@ -43,6 +44,7 @@ from api.services.lifecycle import EVENT_ACTIONS_DOC, apply_action, escalate_ove
 from api.settings import Settings
 from api.tracking.service import tracking_view
 from api.validation import DbInt, Text
+from gis_core.errors import OutsideJurisdiction
 
 logger = logging.getLogger("gridgov.events")
 
@@ -275,7 +277,8 @@ fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
   from their bytes (else 415 `unsupported_media_type`), each at most 10 MB (413
   `too_large`) and 40 megapixels by its header (413 `image_too_large`). A refused report
   leaves no file behind. URL photos are listed in the event as links.
-- Outside the jurisdiction: 422 `outside_jurisdiction`, nothing stored.
+- Outside the jurisdiction: 422 `outside_jurisdiction`, nothing stored; inside a configured
+  neighbour's territory: forwarded there (202 with `neighbour_request_id`, `api.handover`).
 - The response carries the `public_token` for tracking (`GET /api/v1/track/{token}`) and
   evaluation; it is shown only here.
 """
@@ -293,6 +296,7 @@ async def report_event(
     request: Request,
     writer: Annotated[IntakeWriter, Depends(get_intake_writer)],
     principal: MaybePrincipal,
+    session: SessionDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
     """Report an event (JSON or multipart with photos); an Idempotency-Key makes retries safe."""
@@ -305,6 +309,11 @@ async def report_event(
         digest = request_digest(payload, uploads) if idempotency_key else None
         intake = await _submit(writer, payload, photos, idempotency_key, principal, digest,
                                client_address(request))
+    except OutsideJurisdiction as outside:  # a neighbour's side: forwarded there (202)
+        _remove_photos(saved)
+        forwarded = await run_in_threadpool(forward_outside, session, outside,
+                                            payload.category, payload.description)
+        return Response(json.dumps(forwarded), status_code=202, media_type="application/json")
     except BaseException:
         _remove_photos(saved)  # a refused report leaves no file behind
         raise

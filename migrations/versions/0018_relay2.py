@@ -5,7 +5,9 @@ category its cases get and the confidence above which it registers at once
 (null: ``GRIDGOV_CAMERA_THRESHOLD``). ``camera_detections`` holds every
 detection received: where it is, its snapshot, and what became of it
 (registered as an event, waiting for review, accepted, rejected, or a
-duplicate of an earlier one inside the camera's cool-down).
+duplicate of an earlier one inside the camera's cool-down). ``neighbours``
+holds the neighbouring jurisdictions (territory, Open311 endpoint and key) and
+``handovers`` the reports forwarded to them, with their id and status.
 
 Revision ID: 0018_relay2
 Revises: 0018_relay
@@ -73,9 +75,40 @@ def upgrade() -> None:
                     ["camera_id", "type", "detected_at"])
     op.create_index("ix_camera_detections_review", "camera_detections", ["received_at"],
                     postgresql_where=sa.text("status = 'review'"))
+    op.create_geospatial_table(
+        "neighbours",
+        sa.Column("code", sa.String(length=32), primary_key=True),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("territory", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False),
+                  nullable=False),
+        sa.Column("endpoint", sa.Text(), nullable=False),
+        sa.Column("api_key", sa.Text(), nullable=False),
+    )
+    op.create_geospatial_index("idx_neighbours_territory", "neighbours", ["territory"],
+                               unique=False, postgresql_using="gist", postgresql_ops={})
+    op.create_geospatial_table(
+        "handovers",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("neighbour_code", sa.String(length=32), sa.ForeignKey(
+            "neighbours.code", name="fk_handovers_neighbour_code_neighbours"), nullable=False),
+        sa.Column("their_id", sa.Text(), nullable=False),
+        sa.Column("category_code", sa.String(length=16), nullable=False),
+        sa.Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("their_status", sa.String(length=16), nullable=False),
+        sa.Column("forwarded_at", TS, server_default=sa.func.now(), nullable=False),
+        sa.Column("polled_at", TS, nullable=True),
+    )
+    op.create_geospatial_index("idx_handovers_geom", "handovers", ["geom"],
+                               unique=False, postgresql_using="gist", postgresql_ops={})
 
 
 def downgrade() -> None:
+    op.drop_geospatial_index("idx_handovers_geom", table_name="handovers", column_name="geom")
+    op.drop_geospatial_table("handovers")
+    op.drop_geospatial_index("idx_neighbours_territory", table_name="neighbours",
+                             column_name="territory")
+    op.drop_geospatial_table("neighbours")
     op.drop_geospatial_index("idx_camera_detections_geom", table_name="camera_detections",
                              column_name="geom")
     op.drop_geospatial_table("camera_detections")
