@@ -19,6 +19,7 @@ from api.auth.access import roles
 from api.deps import SessionDep
 from api.handover import service
 from api.handover.models import Neighbour
+from api.personal.router import PersonalDep
 
 logger = logging.getLogger("gridgov.handover")
 
@@ -68,9 +69,10 @@ class NeighbourIn(BaseModel):
 @router.put("/neighbours/{code}")
 @roles("admin")
 def set_neighbour(code: Annotated[str, Path(min_length=1, max_length=32)], body: NeighbourIn,
-                  session: SessionDep, actor: AuditActor) -> dict[str, Any]:
-    """Configure a neighbouring jurisdiction (audited)."""
-    out = service.set_neighbour(session, code, body.name, body.territory, body.endpoint,
+                  session: SessionDep, cipher: PersonalDep, actor: AuditActor
+                  ) -> dict[str, Any]:
+    """Configure a neighbouring jurisdiction (audited; its key is stored encrypted)."""
+    out = service.set_neighbour(session, cipher, code, body.name, body.territory, body.endpoint,
                                 body.api_key, actor)
     session.commit()
     return out

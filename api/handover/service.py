@@ -8,7 +8,8 @@ configured neighbour is forwarded (:func:`forward`): a GeoReport v2
 our id and theirs; the resident is told where the report went. :func:`poll`
 asks each neighbour for the status of the forwarded reports still open
 (``GET {endpoint}/requests.json?service_request_id=...``) and stores it.
-Neighbours are administered with :func:`set_neighbour` (audited). A neighbour
+Neighbours are administered with :func:`set_neighbour` (audited; the key is
+encrypted at rest with the personal-data key). A neighbour
 that cannot be reached or refuses: 502 ``neighbour_unavailable``, nothing stored.
 """
 
@@ -27,9 +28,12 @@ from sqlalchemy.orm import Session
 from api.audit.service import Actor, record
 from api.errors import APIError
 from api.handover.models import Handover, Neighbour
+from api.personal.cipher import PersonalCipher
 from gis_core.errors import OutsideJurisdiction
 
 TIMEOUT_S = 10.0
+#: the column a neighbour's key is sealed for (encrypted like personal data)
+KEY_COLUMN = "neighbours.api_key"
 
 
 def neighbour_at(session: Session, lon: float, lat: float) -> Neighbour | None:
@@ -59,11 +63,12 @@ def _post(neighbour: Neighbour, form: dict[str, str]) -> str:
         raise _unavailable(neighbour, "no service_request_id in its answer") from None
 
 
-def forward(session: Session, neighbour: Neighbour, category: str, lon: float, lat: float,
-            description: str | None) -> dict[str, Any]:
+def forward(session: Session, cipher: PersonalCipher, neighbour: Neighbour, category: str,
+            lon: float, lat: float, description: str | None) -> dict[str, Any]:
     """Forward a report to ``neighbour``; store the hand-over; the caller commits."""
-    form = {"api_key": neighbour.api_key, "service_code": category, "lat": repr(lat),
-            "long": repr(lon), "description": description or ""}
+    form = {"api_key": cipher.decrypt(neighbour.api_key, KEY_COLUMN) or "",
+            "service_code": category, "lat": repr(lat), "long": repr(lon),
+            "description": description or ""}
     their_id = _post(neighbour, form)
     row = Handover(neighbour_code=neighbour.code, their_id=their_id, category_code=category,
                    geom=f"SRID=4326;POINT({lon!r} {lat!r})", description=description,
@@ -114,9 +119,13 @@ def list_handovers(session: Session, limit: int) -> list[dict[str, Any]]:
             for r in rows]
 
 
-def set_neighbour(session: Session, code: str, name: str, territory: dict[str, Any],
-                  endpoint: str, api_key: str, by: Actor) -> dict[str, Any]:
-    """Create or change neighbour ``code`` (territory: GeoJSON, EPSG:4326); audited."""
+def set_neighbour(session: Session, cipher: PersonalCipher, code: str, name: str,
+                  territory: dict[str, Any], endpoint: str, api_key: str, by: Actor
+                  ) -> dict[str, Any]:
+    """Create or change neighbour ``code`` (territory: GeoJSON, EPSG:4326); audited.
+
+    The key is stored encrypted with the personal-data key.
+    """
     try:
         shape = shapely.from_geojson(json.dumps(territory))
     except shapely.errors.GEOSException:
@@ -127,7 +136,8 @@ def set_neighbour(session: Session, code: str, name: str, territory: dict[str, A
                        "MultiPolygon is required", field="territory")
     multi = shapely.MultiPolygon([shape]) if shape.geom_type == "Polygon" else shape
     row = session.get(Neighbour, code) or Neighbour(code=code)
-    row.name, row.endpoint, row.api_key = name, endpoint.rstrip("/"), api_key
+    row.name, row.endpoint = name, endpoint.rstrip("/")
+    row.api_key = cipher.encrypt(api_key, KEY_COLUMN) or ""
     row.territory = f"SRID=4326;{multi.wkt}"
     session.add(row)
     record(session, actor=by, action="neighbour.set", object_type="neighbour", object_id=code,
@@ -135,19 +145,19 @@ def set_neighbour(session: Session, code: str, name: str, territory: dict[str, A
     return {"code": code, "name": name, "endpoint": row.endpoint}
 
 
-def forward_outside(session: Session, outside: OutsideJurisdiction, category: str,
-                    description: str | None) -> dict[str, Any]:
+def forward_outside(session: Session, cipher: PersonalCipher, outside: OutsideJurisdiction,
+                    category: str, description: str | None) -> dict[str, Any]:
     """Forward a report refused as outside our territory when a neighbour covers it.
 
     Re-raises ``outside`` (422 ``outside_jurisdiction``) when no neighbour does;
     commits the hand-over otherwise.
     """
     lon, lat = outside.details.get("lon"), outside.details.get("lat")
-    found = (neighbour_at(session, float(lon), float(lat))  # type: ignore[arg-type]
-             if lon is not None and lat is not None else None)
+    if not isinstance(lon, float | int) or not isinstance(lat, float | int):
+        raise outside
+    found = neighbour_at(session, float(lon), float(lat))
     if found is None:
         raise outside
-    out = forward(session, found, category, float(lon), float(lat),  # type: ignore[arg-type]
-                  description)
+    out = forward(session, cipher, found, category, float(lon), float(lat), description)
     session.commit()
     return out

@@ -297,6 +297,7 @@ async def report_event(
     writer: Annotated[IntakeWriter, Depends(get_intake_writer)],
     principal: MaybePrincipal,
     session: SessionDep,
+    cipher: PersonalDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
     """Report an event (JSON or multipart with photos); an Idempotency-Key makes retries safe."""
@@ -311,7 +312,7 @@ async def report_event(
                                client_address(request))
     except OutsideJurisdiction as outside:  # a neighbour's side: forwarded there (202)
         _remove_photos(saved)
-        forwarded = await run_in_threadpool(forward_outside, session, outside,
+        forwarded = await run_in_threadpool(forward_outside, session, cipher, outside,
                                             payload.category, payload.description)
         return Response(json.dumps(forwarded), status_code=202, media_type="application/json")
     except BaseException:

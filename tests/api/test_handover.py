@@ -72,6 +72,9 @@ def test_a_report_on_the_neighbours_side_is_forwarded_and_its_status_comes_back(
         "name": "East town", "territory": json.loads(territory),
         "endpoint": neighbour["endpoint"], "api_key": neighbour["key"]})
     assert put.status_code == 200, put.text
+    stored = session.execute(text("SELECT api_key FROM neighbours WHERE code = 'east'")
+                             ).scalar_one()
+    assert neighbour["key"] not in stored  # sealed with the personal-data key
     report = {"category": category, "location": {"x": lon, "y": lat, "crs": "EPSG:4326"},
               "description": "across the border"}
     sent = client.post("/api/v1/events", json=report)
