@@ -141,6 +141,8 @@ class EventSettings(BaseSettings):
     escalation_interval_seconds: float = 300.0
     #: how often stored anomaly alerts are computed and notified (``api.alerts``; 0: off)
     anomaly_interval_seconds: float = Field(default=3600.0, ge=0)
+    #: how often the status of reports forwarded to neighbours is polled (``api.handover``; 0: off)
+    handover_poll_interval_seconds: float = Field(default=300.0, ge=0)
     #: largest photo file (bytes), uploaded with a report or to the QR scan
     max_photo_bytes: int = 10_000_000
     #: most photos (files and URLs together) of one report
@@ -261,6 +263,19 @@ class FieldSettings(BaseSettings):
     #: a stay within this radius for at least ``field_idle_minutes`` is an idle period
     field_idle_radius_m: float = Field(default=30.0, gt=0)
     field_idle_minutes: float = Field(default=10.0, gt=0)
+class CameraSettings(BaseSettings):
+    """Cameras' detections and heartbeats (``GRIDGOV_CAMERA_*``, ``api.camera_feed``)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_CAMERA_", extra="ignore")
+
+    #: confidence from which a detection registers a case (a type may set its own)
+    threshold: float = Field(default=0.8, ge=0, le=1)
+    #: a repeat of a camera's detection type within this many seconds is a duplicate
+    cooldown_seconds: float = Field(default=600.0, ge=0)
+    #: a camera without a heartbeat for this long is marked offline by the sweep
+    offline_after_seconds: float = Field(default=300.0, gt=0)
+    #: how often the sweep runs (0: off)
+    sweep_interval_seconds: float = Field(default=60.0, ge=0)
 
 
 class Settings(BaseSettings):
@@ -278,6 +293,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     field: FieldSettings = Field(default_factory=FieldSettings)
     tiles: TileSettings = Field(default_factory=TileSettings)
+    camera: CameraSettings = Field(default_factory=CameraSettings)
 
 
 def normalise_url(url: str) -> str:

@@ -15,6 +15,7 @@ from api.db.models import Base
 from api.events import models as event_models  # noqa: F401
 from api.field import models as field_models  # noqa: F401
 from api.grids import models as grid_version_models  # noqa: F401
+from api.handover import models as handover_models  # noqa: F401
 from api.joint import models as joint_models  # noqa: F401
 from api.notify import models as notify_models  # noqa: F401
 from api.open311 import models as open311_models  # noqa: F401

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, text
 from starlette.datastructures import UploadFile
 
 from api.audit.deps import AuditActor, client_address
-from api.auth.access import MaybePrincipal, Staff, public
+from api.auth.access import MaybePrincipal, Staff, public, request_session
 from api.auth.policy import check_action, check_channel, check_event_scope, event_scope
 from api.auth.principal import Principal
 from api.db.models import Department, Event, EventCategory
@@ -34,11 +34,14 @@ from api.events.writer import IntakeWriter
 from api.features import page_features
 from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature_collection
 from api.geojson import parse_bbox as _parse_bbox
+from api.handover.service import forward_outside
 from api.media import images
+from api.personal.cipher import PersonalCipher
 from api.personal.service import add_reporter
 from api.security.limits import check_json_depth
 from api.settings import Settings
 from api.validation import DbInt, Text
+from gis_core.errors import OutsideJurisdiction
 
 logger = logging.getLogger("gridgov.events")
 
@@ -228,7 +231,8 @@ fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
   from their bytes (else 415 `unsupported_media_type`), each at most 10 MB (413
   `too_large`) and 40 megapixels by its header (413 `image_too_large`). A refused report
   leaves no file behind. URL photos are listed in the event as links.
-- Outside the jurisdiction: 422 `outside_jurisdiction`, nothing stored.
+- Outside the jurisdiction: 422 `outside_jurisdiction`, nothing stored; inside a configured
+  neighbour's territory: forwarded there (202 with `neighbour_request_id`, `api.handover`).
 - The response carries the `public_token` for tracking (`GET /api/v1/track/{token}`) and
   evaluation; it is shown only here.
 """
@@ -246,6 +250,7 @@ async def report_event(
     request: Request,
     writer: IntakeWriterDep,
     principal: MaybePrincipal,
+    cipher: PersonalDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
     """Report an event (JSON or multipart with photos); an Idempotency-Key makes retries safe."""
@@ -258,12 +263,23 @@ async def report_event(
         digest = request_digest(payload, uploads) if idempotency_key else None
         intake = await _submit(writer, payload, photos, idempotency_key, principal, digest,
                                client_address(request))
+    except OutsideJurisdiction as outside:  # a neighbour's side: forwarded there (202)
+        _remove_photos(saved)
+        forwarded = await run_in_threadpool(_forward, request, cipher, outside, payload)
+        return Response(json.dumps(forwarded), status_code=202, media_type="application/json")
     except BaseException:
         _remove_photos(saved)  # a refused report leaves no file behind
         raise
     if intake.replayed:  # a retry: the first request's photos are the event's
         _remove_photos(saved)
     return Response(intake.body, status_code=201, media_type="application/json")
+
+
+def _forward(request: Request, cipher: PersonalCipher, outside: OutsideJurisdiction,
+             payload: EventIn) -> dict[str, Any]:
+    """Hand a report outside our territory to the neighbour holding it (a session only then)."""
+    with request_session(request) as session:
+        return forward_outside(session, cipher, outside, payload.category, payload.description)
 
 
 async def _submit(writer: IntakeWriter, payload: EventIn, photos: list[PhotoRef],

@@ -47,6 +47,7 @@ PUBLIC = {
     ("GET", "/field"),
     ("GET", "/desk"), ("GET", "/desk/cases/{event_id}"), ("GET", "/desk/inbox"),
     ("POST", "/api/v1/people/declarations"),
+    ("POST", "/api/v1/cameras/{code}/detections"),
 }
 
 #: staff routes on one event: a user outside the event's scope gets 403
@@ -113,7 +114,8 @@ FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name":
         "request_id": "1", "calendar_code": "default", "day": "2025-10-01",
         "department": "CGJ", "alert_id": "1",
         "shift_id": "00000000-0000-0000-0000-000000000000", "worker_id": "1",
-        "person_id": "1", "visit_id": "1", "tag": "elderly_alone", "declaration_id": "1"}
+        "person_id": "1", "visit_id": "1", "tag": "elderly_alone", "declaration_id": "1",
+        "detection_id": "1"}
 
 
 def _routes() -> list[tuple[str, str, Any]]:
