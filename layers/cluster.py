@@ -30,8 +30,10 @@ class LayerCluster(BaseModel):
 
     Examples
     --------
-    >>> LayerCluster(max_points=2000, cell=128, by="status").max_features(4096, 64)
+    >>> LayerCluster(max_points=500, cell=128, by="status").max_features(4096, 64)
     1089
+    >>> LayerCluster(max_points=2500, cell=128, by="status").max_features(4096, 64)
+    2500
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
