@@ -55,7 +55,10 @@ def streaming_replica(primary_url: str) -> Iterator[str]:
           "-d", source])
     _run([str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(home / "replica.log"), "-w",
           "-t", "60", "-o", f"-p {port} -k {home} -c listen_addresses=127.0.0.1 "
-          "-c hot_standby=on -c max_connections=200", "start"], home / "replica.log")
+          # feedback: the primary keeps the rows a standby query still reads, so vacuum
+          # on the primary never cancels a test's query on the replica
+          "-c hot_standby=on -c hot_standby_feedback=on -c max_connections=200", "start"],
+         home / "replica.log")
     try:
         yield url.set(port=port).render_as_string(hide_password=False)
     finally:

@@ -48,8 +48,9 @@ def primary_url(server_url: str, sample_dir: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def replica_url(primary_url: str) -> Iterator[str]:
     """The same database on a streaming replica of the cluster, caught up."""
-    with streaming_replica(primary_url) as url, psycopg.connect(plain(primary_url)) as p, \
-            psycopg.connect(plain(url)) as r:
+    with streaming_replica(primary_url) as url, \
+            psycopg.connect(plain(primary_url), autocommit=True) as p, \
+            psycopg.connect(plain(url), autocommit=True) as r:
         wait_for_replay(p, r)
         yield url
 
