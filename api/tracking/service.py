@@ -40,8 +40,8 @@ def tracking_view(session: Session, token: str) -> dict[str, Any] | None:
     for step in detail["history"]:  # who acted, and staff's free-text notes, stay inside
         step.pop("actor", None)
         step.pop("note", None)
-    stored = {photo_id: path for photo_id, path in session.execute(
-        select(EventPhoto.id, EventPhoto.path).where(EventPhoto.event_id == detail["id"]))}
+    stored: dict[int, str | None] = dict(session.execute(
+        select(EventPhoto.id, EventPhoto.path).where(EventPhoto.event_id == detail["id"])).all())
     detail["photos"] = [
         {"id": p["id"], "stored": bool(stored.get(p["id"])),
          "url": photo_url(token, p["id"]) if stored.get(p["id"]) else p["url"]}
