@@ -155,8 +155,8 @@ class RasterSurface(BaseModel):
         k = _scale(z, y)
         if self.kind == "kernel_density":
             reach = self.bandwidth_m * k
-            xy = (_within(points, bounds, reach) if points is not None and not filters
-                  else _events(conn, bounds, reach, filters or {}))
+            xy = _within(points if points is not None and not filters
+                         else _events(conn, bounds, reach, filters or {}), bounds, reach)
             return tile_density(xy, bounds, TILE_PX, self.bandwidth_m * k) * k * k
         cams = _cameras(conn, bounds, self.margin_deg(z, y))
         if len(cams) == 0:
@@ -218,9 +218,15 @@ def event_points(conn: Connection) -> FloatArray:
 
 def _within(xy: FloatArray, bounds: tuple[float, float, float, float],
             reach: float) -> FloatArray:
+    """The points within ``reach`` of ``bounds``, in x then y order.
+
+    The order makes the kernel sums, and so the PNG bytes, the same whichever
+    way the points were read (the in-memory copy or the tile's own rows).
+    """
     inside = ((xy[:, 0] >= bounds[0] - reach) & (xy[:, 0] <= bounds[2] + reach)
               & (xy[:, 1] >= bounds[1] - reach) & (xy[:, 1] <= bounds[3] + reach))
-    return xy[inside]
+    kept = xy[inside]
+    return kept[np.lexsort((kept[:, 1], kept[:, 0]))]
 
 
 def _events(conn: Connection, bounds: tuple[float, float, float, float], reach: float,
