@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,12 +9,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query
-from fastapi.concurrency import run_in_threadpool
 
 from api.alerts import service
 from api.audit.deps import AuditActor
 from api.auth.access import roles
 from api.deps import SessionDep
+from api.nodes.schedule import every
 from api.settings import Settings
 from api.validation import DbInt
 
@@ -32,26 +31,13 @@ def run_scheduled(app: FastAPI) -> list[dict[str, Any]]:
     return stored
 
 
-async def _loop(app: FastAPI, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await run_in_threadpool(run_scheduled, app)
-        except Exception:  # keep the loop alive; the next tick retries
-            logger.exception("anomaly alerts failed")
-
-
 @asynccontextmanager
 async def alerts_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the alerts every ``GRIDGOV_EVENTS_ANOMALY_INTERVAL_SECONDS`` (0: off)."""
     settings: Settings = app.state.settings
-    interval = settings.events.anomaly_interval_seconds
-    task = asyncio.create_task(_loop(app, interval)) if interval > 0 else None
-    try:
+    async with every("anomaly alerts", settings.events.anomaly_interval_seconds,
+                     lambda: run_scheduled(app)):
         yield
-    finally:
-        if task is not None:
-            task.cancel()
 
 
 router = APIRouter(prefix="/api/v1", tags=["anomaly alerts"], lifespan=alerts_lifespan)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +25,7 @@ from api.deps import SessionDep, SettingsDep, get_intake_writer
 from api.errors import APIError
 from api.events.writer import IntakeWriter
 from api.media import images
+from api.nodes.schedule import every
 from api.settings import Settings
 from api.validation import DbInt
 
@@ -44,25 +44,12 @@ def run_sweep(app: FastAPI) -> list[str]:
     return codes
 
 
-async def _loop(app: FastAPI, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await run_in_threadpool(run_sweep, app)
-        except Exception:  # keep the loop alive; the next tick retries
-            logger.exception("camera sweep failed")
-
-
 @asynccontextmanager
 async def sweep_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Sweep every ``GRIDGOV_CAMERA_SWEEP_INTERVAL_SECONDS`` (0: off)."""
-    interval = app.state.settings.camera.sweep_interval_seconds
-    task = asyncio.create_task(_loop(app, interval)) if interval > 0 else None
-    try:
+    async with every("camera sweep", app.state.settings.camera.sweep_interval_seconds,
+                     lambda: run_sweep(app)):
         yield
-    finally:
-        if task is not None:
-            task.cancel()
 
 
 router = APIRouter(prefix="/api/v1", tags=["camera feed"], lifespan=sweep_lifespan)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from api.events.lifecycle import escalate_overdue
 from api.nodes.locks import ESCALATION_LOCK_KEY, try_transaction_lock
+from api.nodes.schedule import every
 from api.settings import EventSettings
 
 logger = logging.getLogger(__name__)
@@ -31,23 +29,8 @@ def run_escalation(sessions: sessionmaker[Session], settings: EventSettings) -> 
     return ids
 
 
-async def _escalation_loop(sessions: sessionmaker[Session], settings: EventSettings) -> None:
-    while True:
-        await asyncio.sleep(settings.escalation_interval_seconds)
-        try:
-            await run_in_threadpool(run_escalation, sessions, settings)
-        except Exception:  # keep the loop alive; the next tick retries
-            logger.exception("automatic escalation failed")
-
-
-@asynccontextmanager
-async def escalation_schedule(sessions: sessionmaker[Session],
-                              settings: EventSettings) -> AsyncIterator[None]:
+def escalation_schedule(sessions: sessionmaker[Session],
+                        settings: EventSettings) -> AbstractAsyncContextManager[None]:
     """Run ``escalate_overdue`` every ``GRIDGOV_EVENTS_ESCALATION_INTERVAL_SECONDS`` (0: off)."""
-    interval = settings.escalation_interval_seconds
-    task = asyncio.create_task(_escalation_loop(sessions, settings)) if interval > 0 else None
-    try:
-        yield
-    finally:
-        if task is not None:
-            task.cancel()
+    return every("escalation", settings.escalation_interval_seconds,
+                 lambda: run_escalation(sessions, settings))

@@ -9,17 +9,16 @@ runs the same job from the command line (or cron).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.field.tracks import purge_old_points
+from api.nodes.locks import try_transaction_lock
+from api.nodes.schedule import every
 
 logger = logging.getLogger("gridgov.field")
 
@@ -30,8 +29,7 @@ LOCK_KEY = 0x7472616B
 def run_retention(make_session: sessionmaker[Session], days: int) -> int | None:
     """Delete old track points once; None when another server holds the job's lock."""
     with make_session() as session:
-        if not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
-                               {"k": LOCK_KEY}).scalar_one():
+        if not try_transaction_lock(session, LOCK_KEY):
             return None
         deleted = purge_old_points(session, days)
         session.commit()
@@ -40,24 +38,11 @@ def run_retention(make_session: sessionmaker[Session], days: int) -> int | None:
     return deleted
 
 
-async def _loop(app: FastAPI, interval: float, days: int) -> None:
-    while True:
-        try:
-            await run_in_threadpool(run_retention, app.state.gridgov.sessions, days)
-        except Exception:  # keep the loop alive; the next round retries
-            logger.exception("track retention failed")
-        await asyncio.sleep(interval)
-
-
 @asynccontextmanager
 async def retention_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the retention job in the background while the app runs."""
     settings = app.state.settings.field
-    interval = settings.track_retention_interval_seconds
-    task = (asyncio.create_task(_loop(app, interval, settings.track_retention_days))
-            if interval > 0 else None)
-    try:
+    async with every("track retention", settings.track_retention_interval_seconds,
+                     lambda: run_retention(app.state.gridgov.sessions,
+                                           settings.track_retention_days)):
         yield
-    finally:
-        if task is not None:
-            task.cancel()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Query
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -19,6 +17,7 @@ from api.auth.access import roles
 from api.deps import PersonalDep, SessionDep
 from api.handover import service
 from api.handover.models import Neighbour
+from api.nodes.schedule import every
 
 logger = logging.getLogger("gridgov.handover")
 
@@ -31,25 +30,12 @@ def run_poll(app: FastAPI) -> int:
     return changed
 
 
-async def _loop(app: FastAPI, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await run_in_threadpool(run_poll, app)
-        except Exception:  # a neighbour down: the next tick retries
-            logger.exception("polling the neighbours failed")
-
-
 @asynccontextmanager
 async def poll_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Poll every ``GRIDGOV_EVENTS_HANDOVER_POLL_INTERVAL_SECONDS`` (0: off)."""
     interval = app.state.settings.events.handover_poll_interval_seconds
-    task = asyncio.create_task(_loop(app, interval)) if interval > 0 else None
-    try:
+    async with every("neighbour polling", interval, lambda: run_poll(app)):
         yield
-    finally:
-        if task is not None:
-            task.cancel()
 
 
 router = APIRouter(prefix="/api/v1", tags=["hand-over"], lifespan=poll_lifespan)
