@@ -93,3 +93,20 @@ TilesDep = Annotated[TileService, Depends(get_tiles)]
 RastersDep = Annotated[RasterService, Depends(get_rasters)]
 AnalyticsCacheDep = Annotated[ResultCache, Depends(get_analytics_cache)]
 PersonalDep = Annotated[PersonalCipher, Depends(get_personal)]
+
+
+def get_read_session(request: Request, primary: SessionDep) -> Iterator[Session]:
+    """A session on a replica for one request; without replicas, the request's session."""
+    replicas = get_state(request).replicas
+    maker = replicas.sessionmaker() if replicas else None
+    if maker is None:
+        yield primary
+        return
+    session = maker()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]

@@ -14,7 +14,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import anyio.to_thread
 import psycopg
@@ -30,12 +29,10 @@ from api.grids.lookup import IndexedGridLookup
 from api.imports.admin_codes import DivisionTable
 from api.notify.delivery import delivery_schedule
 from api.personal.cipher import PersonalCipher
+from api.replicas.routing import ReadReplicas
 from api.settings import Settings
 from api.tiles.rasters import RasterService
 from api.tiles.service import TileService
-
-if TYPE_CHECKING:  # api.replicas.routing reaches the state through api.deps
-    from api.replicas.routing import ReadReplicas
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +85,6 @@ async def open_state(settings: Settings, engine: Engine | None = None,
         tiles = TileService.from_settings(engine, settings.tiles, timeout,
                                           read_urls=settings.db.read_urls())
         stack.callback(tiles.close)
-        from api.replicas.routing import ReadReplicas
-
         replicas = ReadReplicas(settings.db.read_urls(), settings.db.pool_size, timeout)
         stack.callback(replicas.dispose)
         state = AppState(settings=settings, engine=engine, sessions=make_sessionmaker(engine),

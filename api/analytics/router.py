@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from api.analytics import hotspots as hot
 from api.analytics import service as svc
 from api.auth.access import roles
-from api.deps import SessionDep, get_state
+from api.deps import ReadSessionDep, SessionDep, get_state
 from api.errors import APIError
-from api.replicas.routing import ReadSessionDep, caught_up
+from api.replicas.routing import caught_up
 from api.validation import Text
 from gis_core.errors import InvalidInput
 

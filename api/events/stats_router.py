@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from api.auth.access import Staff
+from api.deps import ReadSessionDep
 from api.events import kpi
-from api.replicas.routing import ReadSessionDep
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
 

@@ -20,14 +20,13 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Connection, text
 
 from api.auth.access import public
-from api.deps import SettingsDep
+from api.deps import ReadSessionDep, SettingsDep
 from api.errors import APIError
 from api.ogc import cql
 from api.ogc import html as ogc_html
 from api.ogc import service as ogc
 from api.ogc.queryables import SCHEMA_JSON, queryables
 from api.openapi import ErrorFormat
-from api.replicas.routing import ReadSessionDep
 from api.validation import db_int
 from layers.model import Layer
 from layers.registry import REGISTRY

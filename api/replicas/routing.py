@@ -1,24 +1,22 @@
 """Where a read goes: a replica's session, or the primary's when there is none.
 
 The app builds :class:`ReadReplicas` once in its lifespan
-(``AppState.replicas``); :func:`get_read_session` gives a request a session on
-the next replica (round robin). Without replicas it is the request's primary
-session (``api.deps.get_session``), so the same code runs on one database.
+(``AppState.replicas``); ``api.deps.get_read_session`` gives a request a
+session on the next replica (round robin). Without replicas it is the
+request's primary session (``api.deps.get_session``), so the same code runs on
+one database.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable, Iterator
-from typing import Annotated
+from collections.abc import Iterable
 
-from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.session import make_engine, make_sessionmaker
-from api.deps import SessionDep
 
 VERSIONS_OF = ("SELECT table_name, version FROM table_versions "
                "WHERE table_name = ANY(CAST(:t AS text[]))")
@@ -76,21 +74,3 @@ def caught_up(replica: Connection, primary: Engine, tables: Iterable[str]) -> bo
         wanted = versions_of(conn, names)
     seen = versions_of(replica, names)
     return all(seen.get(t, 0) >= v for t, v in wanted.items())
-
-
-def get_read_session(request: Request, primary: SessionDep) -> Iterator[Session]:
-    """A session on a replica for one request; without replicas, the request's session."""
-    state = getattr(request.app.state, "gridgov", None)
-    replicas: ReadReplicas | None = state.replicas if state is not None else None
-    maker = replicas.sessionmaker() if replicas else None
-    if maker is None:
-        yield primary
-        return
-    session = maker()
-    try:
-        yield session
-    finally:
-        session.close()
-
-
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
