@@ -102,7 +102,7 @@ def opened(cipher: PersonalCipher, row: Mapping[Any, Any], table: str = "persons
 
 def shown(cipher: PersonalCipher, row: Mapping[Any, Any], *, clear: bool = False,
           table: str = "persons") -> dict[str, str | None]:
-    """The personal values of a row as shown: masked (``440307********1234``) or clear."""
+    """The personal values of a row as shown: masked (``4403**********1234``) or clear."""
     values = opened(cipher, row, table)
     if clear:
         return values

@@ -68,17 +68,22 @@ def mask_email(value: str) -> str:
 
 
 def mask_id_number(value: str) -> str:
-    """ID number: the first 6 (region) and last 4 characters.
+    """ID number: the first 4 (province and city) and last 4 characters.
+
+    The county digits (5-6) and the birth date stay hidden: with the last four
+    they would narrow a person down within a town.
 
     Examples
     --------
     >>> mask_id_number("11010519491231002X")
-    '110105********002X'
+    '1101**********002X'
+    >>> mask_id_number("A1234567")
+    '******67'
     """
     text = value.strip()
-    if len(text) <= 10:
+    if len(text) <= 8:
         return "*" * max(len(text) - 2, 1) + text[-2:]
-    return text[:6] + "*" * (len(text) - 10) + text[-4:]
+    return text[:4] + "*" * (len(text) - 8) + text[-4:]
 
 
 def normalise_phone(value: str) -> str:
