@@ -2,18 +2,20 @@
 
 :class:`AppState` holds the engine and the objects that live as long as the app
 (grid lookup, intake writer, tile and raster services, analytics cache, the
-personal-data cipher); :func:`open_state` builds them, starts the background
-schedules (escalation of overdue events, notification delivery) and closes
-everything in reverse order. Requests reach the parts through the typed
+personal-data cipher, the listener of live case updates); :func:`open_state`
+builds them, starts the background jobs (:func:`scheduled_jobs`, each on
+:func:`api.nodes.schedule.every`; notification delivery in its worker thread)
+and closes everything in reverse order. Requests reach the parts through the typed
 dependencies of :mod:`api.deps`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import anyio.to_thread
 import psycopg
@@ -21,18 +23,24 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.alerts.scheduled import run_alerts_once
 from api.analytics.service import ResultCache
+from api.camera_feed.scheduled import run_sweep
 from api.db.session import make_engine, make_sessionmaker
-from api.events.scheduled import escalation_schedule
+from api.events.scheduled import run_escalation
 from api.events.writer import IntakeWriter
+from api.field.scheduled import run_retention
 from api.grids.lookup import IndexedGridLookup
+from api.handover.scheduled import run_poll
 from api.imports.admin_codes import DivisionTable
+from api.nodes.schedule import every
 from api.notify.delivery import delivery_schedule
 from api.personal.cipher import PersonalCipher
 from api.replicas.routing import ReadReplicas
 from api.settings import Settings
 from api.tiles.rasters import RasterService
 from api.tiles.service import TileService
+from api.workbench.live import LiveHub
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +62,24 @@ class AppState:
     replicas: ReadReplicas
     #: the GB/T 2260 division table (the people archive's registration places)
     divisions: DivisionTable
+    #: one LISTEN connection fanning changed cases out to the workbench's live streams
+    live: LiveHub
+
+
+def scheduled_jobs(state: AppState) -> list[tuple[str, float, Callable[[], object]]]:
+    """The server's scheduled jobs: (name, seconds between rounds (0: off), the job)."""
+    s, sessions = state.settings, state.sessions
+    return [
+        ("escalation", s.events.escalation_interval_seconds,
+         partial(run_escalation, sessions, s.events)),
+        ("anomaly alerts", s.events.anomaly_interval_seconds, partial(run_alerts_once, sessions)),
+        ("camera sweep", s.camera.sweep_interval_seconds,
+         partial(run_sweep, sessions, s.camera.offline_after_seconds)),
+        ("neighbour polling", s.events.handover_poll_interval_seconds,
+         partial(run_poll, sessions)),
+        ("track retention", s.field.track_retention_interval_seconds,
+         partial(run_retention, sessions, s.field.track_retention_days)),
+    ]
 
 
 @asynccontextmanager
@@ -91,9 +117,12 @@ async def open_state(settings: Settings, engine: Engine | None = None,
                          personal=personal, grid_lookup=lookup, intake_writer=writer,
                          tiles=tiles, rasters=RasterService(tiles),
                          analytics_cache=ResultCache(), replicas=replicas,
-                         divisions=DivisionTable.load())
+                         divisions=DivisionTable.load(), live=LiveHub.for_engine(engine))
         await _load_grid_index(lookup)
-        await stack.enter_async_context(escalation_schedule(state.sessions, settings.events))
+        await state.live.start()
+        stack.push_async_callback(state.live.stop)
+        for name, interval, job in scheduled_jobs(state):
+            await stack.enter_async_context(every(name, interval, job))
         await stack.enter_async_context(delivery_schedule(engine, personal, settings))
         yield state
 

@@ -3,44 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, Query
 
 from api.alerts import service
 from api.audit.deps import AuditActor
 from api.auth.access import roles
 from api.deps import SessionDep
-from api.nodes.schedule import every
-from api.settings import Settings
 from api.validation import DbInt
 
 logger = logging.getLogger("gridgov.alerts")
 
 
-def run_scheduled(app: FastAPI) -> list[dict[str, Any]]:
-    """Compute, store and notify the new alerts once, in a transaction of its own."""
-    with app.state.gridgov.sessions() as session:
-        stored = service.run_alerts(session)
-        session.commit()
-    if stored:
-        logger.info("stored %d new anomaly alerts", len(stored))
-    return stored
-
-
-@asynccontextmanager
-async def alerts_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the alerts every ``GRIDGOV_EVENTS_ANOMALY_INTERVAL_SECONDS`` (0: off)."""
-    settings: Settings = app.state.settings
-    async with every("anomaly alerts", settings.events.anomaly_interval_seconds,
-                     lambda: run_scheduled(app)):
-        yield
-
-
-router = APIRouter(prefix="/api/v1", tags=["anomaly alerts"], lifespan=alerts_lifespan)
+router = APIRouter(prefix="/api/v1", tags=["anomaly alerts"])
 
 
 @router.get("/alerts")

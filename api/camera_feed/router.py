@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,34 +23,12 @@ from api.deps import SessionDep, SettingsDep, get_intake_writer
 from api.errors import APIError
 from api.events.writer import IntakeWriter
 from api.media import images
-from api.nodes.schedule import every
-from api.settings import Settings
 from api.validation import DbInt
 
 logger = logging.getLogger("gridgov.camera_feed")
 
 
-def run_sweep(app: FastAPI) -> list[str]:
-    """Mark offline the cameras whose heartbeats stopped, in a transaction of its own."""
-    settings: Settings = app.state.settings
-    with app.state.gridgov.sessions() as session:
-        codes = detections.sweep_offline(session, datetime.now(UTC),
-                                         settings.camera.offline_after_seconds)
-        session.commit()
-    if codes:
-        logger.info("cameras offline (no heartbeat): %s", ", ".join(codes))
-    return codes
-
-
-@asynccontextmanager
-async def sweep_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Sweep every ``GRIDGOV_CAMERA_SWEEP_INTERVAL_SECONDS`` (0: off)."""
-    async with every("camera sweep", app.state.settings.camera.sweep_interval_seconds,
-                     lambda: run_sweep(app)):
-        yield
-
-
-router = APIRouter(prefix="/api/v1", tags=["camera feed"], lifespan=sweep_lifespan)
+router = APIRouter(prefix="/api/v1", tags=["camera feed"])
 
 CameraCode = Annotated[str, Path(min_length=1, max_length=32)]
 TypeName = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.events.lifecycle import escalate_overdue
 from api.nodes.locks import ESCALATION_LOCK_KEY, try_transaction_lock
-from api.nodes.schedule import every
 from api.settings import EventSettings
 
 logger = logging.getLogger(__name__)
@@ -27,10 +25,3 @@ def run_escalation(sessions: sessionmaker[Session], settings: EventSettings) -> 
     if ids:
         logger.info("escalated %d overdue events", len(ids))
     return ids
-
-
-def escalation_schedule(sessions: sessionmaker[Session],
-                        settings: EventSettings) -> AbstractAsyncContextManager[None]:
-    """Run ``escalate_overdue`` every ``GRIDGOV_EVENTS_ESCALATION_INTERVAL_SECONDS`` (0: off)."""
-    return every("escalation", settings.escalation_interval_seconds,
-                 lambda: run_escalation(sessions, settings))

@@ -17,12 +17,11 @@ from api.auth.access import Staff, public, roles
 from api.deps import PersonalDep, PublicBaseDep, SessionDep, SettingsDep, get_grid_lookup
 from api.errors import APIError
 from api.field import checkins, kpi, mytasks, supervision, tracks
-from api.field.scheduled import retention_lifespan
 from api.field.scope import SUPERVISOR_ROLES, day_bounds
 from api.grids.lookup import GridLookup
 from api.validation import DbInt
 
-router = APIRouter(tags=["field"], lifespan=retention_lifespan)
+router = APIRouter(tags=["field"])
 Lookup = Annotated[GridLookup, Depends(get_grid_lookup)]
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 Day = Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY,

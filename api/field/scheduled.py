@@ -10,15 +10,11 @@ runs the same job from the command line (or cron).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.field.tracks import purge_old_points
 from api.nodes.locks import try_transaction_lock
-from api.nodes.schedule import every
 
 logger = logging.getLogger("gridgov.field")
 
@@ -36,13 +32,3 @@ def run_retention(make_session: sessionmaker[Session], days: int) -> int | None:
     if deleted:
         logger.info("deleted %d track points older than %d days", deleted, days)
     return deleted
-
-
-@asynccontextmanager
-async def retention_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the retention job in the background while the app runs."""
-    settings = app.state.settings.field
-    async with every("track retention", settings.track_retention_interval_seconds,
-                     lambda: run_retention(app.state.gridgov.sessions,
-                                           settings.track_retention_days)):
-        yield

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -17,28 +15,11 @@ from api.auth.access import roles
 from api.deps import PersonalDep, SessionDep
 from api.handover import service
 from api.handover.models import Neighbour
-from api.nodes.schedule import every
 
 logger = logging.getLogger("gridgov.handover")
 
 
-def run_poll(app: FastAPI) -> int:
-    """Poll the neighbours once, in a transaction of its own; how many statuses changed."""
-    with app.state.gridgov.sessions() as session:
-        changed = service.poll(session, datetime.now(UTC))
-        session.commit()
-    return changed
-
-
-@asynccontextmanager
-async def poll_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Poll every ``GRIDGOV_EVENTS_HANDOVER_POLL_INTERVAL_SECONDS`` (0: off)."""
-    interval = app.state.settings.events.handover_poll_interval_seconds
-    async with every("neighbour polling", interval, lambda: run_poll(app)):
-        yield
-
-
-router = APIRouter(prefix="/api/v1", tags=["hand-over"], lifespan=poll_lifespan)
+router = APIRouter(prefix="/api/v1", tags=["hand-over"])
 
 
 class NeighbourIn(BaseModel):

@@ -3,7 +3,7 @@
 Every insert and update of ``events`` sends ``NOTIFY gridgov_cases, '<ids>'`` at commit
 (a trigger of migration ``0020``), whichever process made it: the intake
 writer, a lifecycle action, the escalation job or a batch import. Each API process
-keeps one listening connection (:class:`LiveHub`, started in the router's lifespan);
+keeps one listening connection (:class:`LiveHub`, ``AppState.live``, started with the app);
 for a notification it reads the changed cases once per distinct scope among its
 subscribers, in SQL with that scope (:func:`api.workbench.queue.rows_by_id`), and hands
 each subscriber the rows of its scope. So several API processes serve live updates,

@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,7 +26,7 @@ from api.auth.access import Staff, public
 from api.auth.policy import check_event_scope
 from api.auth.principal import Principal
 from api.db.models import Department, Event
-from api.deps import PersonalDep, SessionDep
+from api.deps import PersonalDep, SessionDep, get_state
 from api.personal.service import add_reporter
 from api.validation import DbInt, Text
 from api.workbench import actions, cases, queue
@@ -38,19 +37,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 KEEP_ALIVE_SECONDS = 15.0
 
 
-@asynccontextmanager
-async def live_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Listen for changed cases while the app runs (``app.state.workbench_live``)."""
-    hub = LiveHub.for_engine(app.state.gridgov.engine)
-    app.state.workbench_live = hub
-    await hub.start()
-    try:
-        yield
-    finally:
-        await hub.stop()
-
-
-router = APIRouter(tags=["workbench"], lifespan=live_lifespan)
+router = APIRouter(tags=["workbench"])
 
 
 class NoteIn(BaseModel):
@@ -172,7 +159,7 @@ async def _stream(request: Request, principal: Principal, hub: LiveHub) -> Async
             include_in_schema=False)
 async def live_updates(request: Request, principal: Staff) -> StreamingResponse:
     """Server-sent events: every new or changed case of your scope as a queue row."""
-    hub: LiveHub = request.app.state.workbench_live
+    hub: LiveHub = get_state(request).live
     stream = _stream(request, principal, hub)
     return StreamingResponse(stream, media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
