@@ -278,6 +278,29 @@ class CameraSettings(BaseSettings):
     sweep_interval_seconds: float = Field(default=60.0, ge=0)
 
 
+class AnalyticsSettings(BaseSettings):
+    """The one-map's stored analyses, kept fresh on a schedule (``GRIDGOV_ANALYTICS_*``).
+
+    ``api.analytics.scheduled`` computes the hot spots of the last
+    ``refresh_window_days`` of events on ``refresh_cell`` and the blind spots of
+    the cameras in ``refresh_layer`` every ``refresh_interval_seconds``; the
+    ``hotspots`` and ``blind-spots`` layers draw what it stored.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_ANALYTICS_", extra="ignore")
+
+    #: how often the hot and blind spots are computed again (0: only on request)
+    refresh_interval_seconds: float = Field(default=21600.0, ge=0)
+    #: the cells of the hot spots (``h3:RES`` or ``grid:LAYER``)
+    refresh_cell: str = Field(default="h3:9", max_length=64)
+    #: the events of this many days before the run count
+    refresh_window_days: int = Field(default=90, ge=1, le=3660)
+    #: the grid layer whose grids' blind spots are computed
+    refresh_layer: str = Field(default="basic", max_length=64)
+    #: the smallest blind spot stored (m²)
+    refresh_min_area_m2: float = Field(default=100.0, ge=0)
+
+
 class Settings(BaseSettings):
     """All settings; tests build apps with their own instance."""
 
@@ -294,6 +317,7 @@ class Settings(BaseSettings):
     field: FieldSettings = Field(default_factory=FieldSettings)
     tiles: TileSettings = Field(default_factory=TileSettings)
     camera: CameraSettings = Field(default_factory=CameraSettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
 
 
 def normalise_url(url: str) -> str:

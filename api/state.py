@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.alerts.scheduled import run_alerts_once
+from api.analytics.scheduled import refresh_map_analyses
 from api.analytics.service import ResultCache
 from api.camera_feed.scheduled import run_sweep
 from api.db.session import make_engine, make_sessionmaker
@@ -79,6 +80,9 @@ def scheduled_jobs(state: AppState) -> list[tuple[str, float, Callable[[], objec
          partial(run_poll, sessions)),
         ("track retention", s.field.track_retention_interval_seconds,
          partial(run_retention, sessions, s.field.track_retention_days)),
+        ("hot and blind spots", s.analytics.refresh_interval_seconds,
+         partial(refresh_map_analyses, sessions, state.engine, state.analytics_cache,
+                 s.analytics)),
     ]
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 import api
 from api import STATIC_DIR
+from api.analytics.scheduled import map_analyses_status
 from api.auth.access import Staff, public
 from api.auth.policy import check_action, check_event_scope
 from api.db.models import AdminArea, Building, Grid
@@ -86,7 +87,11 @@ def vendor_file(package: str, path: str, settings: SettingsDep) -> FileResponse:
 @router.get("/api/v1/web/config")
 @public
 def web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
-    """The one-map's configuration: basemap, data extent, live polling, event statuses."""
+    """The one-map's configuration: basemap, data extent, live polling, event statuses.
+
+    ``analyses``: when the stored hot spot and blind spot layers were computed,
+    how many features they hold, and how often the schedule computes them again.
+    """
     extent = None
     for geom in (AdminArea.geom, Grid.geom, Building.geom):
         box = session.execute(select(func.ST_XMin(func.ST_Extent(geom)),
@@ -102,7 +107,8 @@ def web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
                    "attribution": settings.web.basemap_attribution}
     return {"name": settings.api.name, "version": api.__version__, "extent": extent,
             "basemap": basemap, "live_poll_seconds": settings.web.live_poll_seconds,
-            "statuses": list(EVENT_STATUSES), "open_statuses": list(OPEN_STATUSES)}
+            "statuses": list(EVENT_STATUSES), "open_statuses": list(OPEN_STATUSES),
+            "analyses": map_analyses_status(session, settings.analytics)}
 
 
 @router.get("/api/v1/web/live-events")

@@ -200,6 +200,24 @@ def test_a_new_event_appears_within_five_seconds(page: Browser,
         engine.dispose()
 
 
+def test_the_hot_spot_layer_says_when_it_was_computed_or_why_it_is_empty(
+        page: Browser, server: tuple[str, str]) -> None:
+    base, _ = server
+    note = "document.querySelector('[data-analysis=\"hotspots\"]').textContent"
+    assert page.wait_for(note) == "尚未计算：定时任务每 6 小时计算一次"  # the default schedule
+    # an analyst computes them (what the schedule does), and the map reloaded says so
+    found = page.evaluate("fetch('/api/v1/analytics/hotspots?cell=h3:10')"
+                          ".then(r => r.json()).then(b => b.classes)")
+    significant = sum(n for k, n in found.items() if k != "0")
+    page.navigate(f"{base}/")
+    page.wait_for("window.gridgovMap && window.gridgovMap.loaded()", timeout=60)
+    text = page.wait_for(f"{note}.includes('计算：') && {note}", timeout=30)
+    assert significant > 0
+    assert text.endswith(f"计算：{significant} 个显著单元"), text
+    assert not page.evaluate("document.querySelector('[data-analysis=\"blind-spots\"]')"
+                             ".textContent").startswith("computed")  # Chinese by default
+
+
 def test_no_request_left_the_machine(page: Browser, server: tuple[str, str]) -> None:
     base, _ = server
     urls = page.requested_urls()

@@ -11,7 +11,8 @@ import { currentUser, loadMe, signInHref, signOut, signedIn } from './session.js
 
 const GROUPS = ['base', 'operations', 'analysis'];
 const EMPTY = { type: 'FeatureCollection', features: [] };
-const state = { layers: [], rasters: [], dashboard: null, lastEventId: null, popup: null, live: [] };
+const state = { layers: [], rasters: [], dashboard: null, lastEventId: null, popup: null, live: [],
+  analyses: {} };
 window.gridgovState = state;  // for tests and the browser console
 
 function title(layer) {
@@ -129,7 +130,7 @@ function renderSwitcher(map) {
     html += `<div class="group-title">${esc(t(`group.${group}`))}</div>`;
     html += members.map((l) => `<label class="layer-item"><input type="checkbox" data-layer="${esc(l.id)}"
       ${isVisible(map, l.id) ? 'checked' : ''}> ${esc(title(l))}</label>
-      ${l.id === 'events' ? eventViewControls() : ''}`).join('');
+      ${l.id === 'events' ? eventViewControls() : ''}${analysisNote(l.id)}`).join('');
   }
   if (state.rasters.length) {
     html += `<div class="group-title">${t('group.raster')}</div>`;
@@ -149,6 +150,23 @@ function renderSwitcher(map) {
   el.querySelectorAll('input[data-raster]').forEach((box) => box.addEventListener('change', () => {
     map.setLayoutProperty(box.dataset.raster, 'visibility', box.checked ? 'visible' : 'none');
   }));
+}
+
+// When a stored analysis layer (hot spots, blind spots) was computed, or why it is empty.
+function analysisNote(layerId) {
+  const a = state.analyses[layerId];
+  if (!a) return '';
+  let text;
+  if (!a.computed_at) {
+    text = a.refresh_hours ? t('analysis.never').replace('{h}', String(+a.refresh_hours.toFixed(1)))
+      : t('analysis.neverManual');
+  } else {
+    const at = new Date(a.computed_at).toLocaleString(currentLang() === 'zh' ? 'zh-CN' : 'en-GB',
+      { dateStyle: 'short', timeStyle: 'short' });
+    const key = a.significant ? 'some' : 'none';
+    text = t(`analysis.${key}.${layerId}`).replace('{at}', at).replace('{n}', String(a.significant));
+  }
+  return `<div class="layer-note" data-analysis="${esc(layerId)}">${esc(text)}</div>`;
 }
 
 // The label of a value a layer is coloured by: `<layer>.<value>`, else `status.<value>`.
@@ -361,6 +379,7 @@ async function start() {
                                                loadMe()]);
   renderUser();
   useVocabulary(config);
+  state.analyses = (config && config.analyses) || {};
   state.layers = (catalog && catalog.layers) || [];
   state.rasters = (catalog && catalog.rasters) || [];
   const extent = config && config.extent;
