@@ -61,7 +61,7 @@ def summary(session: Session, principal: Principal, *, now: datetime, timezone: 
     kpis = event_kpis(session, group_by="category", now=now, start=start, end=end, scope=scope)
     since = now - timedelta(days=rank_days)
     return {
-        "now": now.isoformat(), "day": start.date().isoformat(),
+        "now": now.isoformat(), "day": start.date().isoformat(), "timezone": timezone,
         "from": start.isoformat(), "to": end.isoformat(),
         "dispatch_target_minutes": DISPATCH_TARGET_MINUTES,
         "today": kpis["total"],

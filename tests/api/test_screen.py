@@ -58,7 +58,7 @@ def test_todays_figures_are_event_kpis_of_today(client: TestClient, session: Ses
     _today(session, grid, 3)
     _today(session, grid, 2, status="dispatched", dispatched_minutes=5)
     body = _summary(client, admin)
-    start, end = today_bounds(datetime.fromisoformat(body["now"]), "Asia/Shanghai")
+    start, end = today_bounds(datetime.fromisoformat(body["now"]), body["timezone"])
     kpis = event_kpis(session, group_by="category", now=datetime.fromisoformat(body["now"]),
                       start=start, end=end)
     assert body["today"] == kpis["total"]
@@ -96,7 +96,7 @@ def test_a_grid_worker_sees_only_their_grid(client: TestClient, session: Session
     _today(session, other, 4)
     worker = bearer(token_for(session, "grid_worker", "sc-worker", grids=[mine["code"]]))
     body = _summary(client, worker)
-    start, end = today_bounds(datetime.fromisoformat(body["now"]), "Asia/Shanghai")
+    start, end = today_bounds(datetime.fromisoformat(body["now"]), body["timezone"])
     in_grid = session.execute(text(
         "SELECT count(*) FROM events WHERE grids @> jsonb_build_object('basic', CAST(:g AS text)) "
         "AND reported_at >= :s AND reported_at < :e"),
