@@ -19,9 +19,9 @@ left out and the weights of the others are rescaled. A group with no registered 
 has no score. Events without a street, community or department are not ranked.
 
 Grid workers are scored in points on their own work of the period:
-``3 * found + 2 * visits + checkins``, where ``found`` counts the cases they reported
-on patrol (channel ``patrol``, the history's ``register`` row names them, as in
-:mod:`api.field.kpi`), ``visits`` their visits to residents (:mod:`api.people.visits`)
+``3 * found + 2 * visits + checkins``, where ``found`` counts the cases of the period
+they reported on patrol (channel ``patrol``, the history's ``register`` row names them, as
+in :mod:`api.field.kpi`), ``visits`` their visits to residents (:mod:`api.people.visits`)
 and ``checkins`` their plate check-ins not flagged as too far from the building
 (:mod:`api.field.checkins`).
 
@@ -58,19 +58,35 @@ _NAMES = {
     "department": "SELECT code, name FROM departments WHERE code = ANY(CAST(:keys AS text[]))",
 }
 
+#: one row per grid worker in scope; each figure counted in one pass over its table
 _WORKERS = """
-SELECT u.id::text AS key, u.name,
-  (SELECT count(*) FROM event_history h JOIN events e ON e.id = h.event_id
-   WHERE h.actor = u.name AND h.action = 'register' AND e.channel = 'patrol'
-     AND h.at >= :start AND h.at < :end) AS found,
-  (SELECT count(*) FROM visits v
-   WHERE v.worker_id = u.id AND v.visited_at >= :start AND v.visited_at < :end) AS visits,
-  (SELECT count(*) FROM field_checkins k
-   WHERE k.worker_id = u.id AND NOT k.flagged AND k.at >= :start AND k.at < :end) AS checkins
-FROM users u
-WHERE u.role = 'grid_worker' AND u.active
-  AND EXISTS (SELECT 1 FROM unnest(COALESCE(u.grid_codes, CAST('{{}}' AS text[]))) AS w(code)
-              WHERE {scope})
+WITH workers AS (
+  SELECT u.id, u.name FROM users u
+  WHERE u.role = 'grid_worker' AND u.active
+    AND EXISTS (SELECT 1 FROM unnest(COALESCE(u.grid_codes, CAST('{{}}' AS text[]))) AS w(code)
+                WHERE {scope})),
+found AS (
+  SELECT h.actor, count(*) AS n FROM events e
+  JOIN event_history h ON h.event_id = e.id AND h.action = 'register'
+  WHERE e.channel = 'patrol' AND e.reported_at >= :start AND e.reported_at < :end
+    AND h.actor IN (SELECT name FROM workers)
+  GROUP BY h.actor),
+visits AS (
+  SELECT v.worker_id, count(*) AS n FROM visits v
+  WHERE v.visited_at >= :start AND v.visited_at < :end
+    AND v.worker_id IN (SELECT id FROM workers)
+  GROUP BY v.worker_id),
+checkins AS (
+  SELECT k.worker_id, count(*) AS n FROM field_checkins k
+  WHERE NOT k.flagged AND k.at >= :start AND k.at < :end
+    AND k.worker_id IN (SELECT id FROM workers)
+  GROUP BY k.worker_id)
+SELECT w.id::text AS key, w.name, coalesce(f.n, 0) AS found, coalesce(v.n, 0) AS visits,
+       coalesce(c.n, 0) AS checkins
+FROM workers w
+LEFT JOIN found f ON f.actor = w.name
+LEFT JOIN visits v ON v.worker_id = w.id
+LEFT JOIN checkins c ON c.worker_id = w.id
 """
 
 

@@ -28,7 +28,8 @@ const WORDS = {
 };
 const LEVELS = ['street', 'community', 'department', 'grid_worker'];
 const REFRESH_MS = 60000;
-const state = { data: null, refreshes: 0, colours: {}, map: null, pending: null };
+const MIN_READ_GAP_MS = 5000;
+const state = { data: null, refreshes: 0, readAt: 0, colours: {}, map: null, pending: null };
 window.gridgovScreen = state;  // for tests and the browser console
 
 function w(key) { return (WORDS[currentLang()] || WORDS.zh)[key] || WORDS.zh[key] || key; }
@@ -115,6 +116,7 @@ function render() {
 }
 
 async function refresh() {
+  state.readAt = Date.now();
   let resp;
   try {
     resp = await fetch('/api/v1/screen/summary?top=8', { credentials: 'same-origin',
@@ -139,16 +141,19 @@ async function refresh() {
   window.gridgovScreenReady = true;
 }
 
-// Many changes in a burst (a batch import) make one read a second later.
+// A change makes one read a second later; a burst of them (a batch import) at most one
+// read every few seconds.
 function refreshSoon() {
   if (state.pending) return;
-  state.pending = setTimeout(() => { state.pending = null; refresh(); }, 1000);
+  const wait = Math.max(1000, MIN_READ_GAP_MS - (Date.now() - state.readAt));
+  state.pending = setTimeout(() => { state.pending = null; refresh(); }, wait);
 }
 
 function listen() {
   const status = document.getElementById('live-status');
   const source = new EventSource('/api/v1/workbench/live');
   source.addEventListener('ready', () => {
+    if (window.gridgovScreenLive) refreshSoon();  // back after a lost connection: catch up
     status.textContent = `● ${w('live')}`;
     status.className = 'on';
     window.gridgovScreenLive = true;
