@@ -46,6 +46,7 @@ PUBLIC = {
     ("POST", "/api/v1/cameras/{code}/heartbeat"),
     ("GET", "/field"),
     ("GET", "/desk"), ("GET", "/desk/cases/{event_id}"), ("GET", "/desk/inbox"),
+    ("GET", "/screen"),
     ("POST", "/api/v1/people/declarations"),
     ("POST", "/api/v1/cameras/{code}/detections"),
 }
@@ -73,6 +74,7 @@ FILTERED_ROUTES = {
     ("GET", "/api/v1/web/dashboard"), ("GET", "/api/v1/web/live-events"),
     ("POST", "/api/v1/buildings/scan"), ("POST", "/api/v1/personal/lookup"),
     ("GET", "/api/v1/workbench/queue"), ("GET", "/api/v1/workbench/live"),
+    ("GET", "/api/v1/screen/summary"),
 }
 
 #: staff routes holding no event or personal data: any signed-in staff role

@@ -1,0 +1,1 @@
+"""The leaders' big screen (``/screen``): today's figures, a live map, top categories, rankings."""
