@@ -57,31 +57,28 @@ class Area:
         """The condition on the events ``alias`` of the area, and its parameters."""
         return self.scope().event_sql(alias)
 
-    def readable_by(self, principal: Principal) -> bool:
-        """Whether ``principal``'s scope holds the whole area (a street's: not its district)."""
-        return principal.sees_everything or (principal.role in ("dispatcher", "analyst")
-                                             and self.code in principal.areas)
 
-
-def find_area(session: Session, level: str, code: str) -> Area:
-    """The area of ``level`` with ``code``; a clear error naming it when there is none.
+def find_area(session: Session, code: str, level: str | None = None) -> Area:
+    """The area with ``code`` (of ``level`` when given); a clear error naming it otherwise.
 
     Raises
     ------
     InvalidInput
         ``level`` is not one of :data:`LEVELS` (``invalid_parameter``).
     NotFound
-        No area of that level has that code (``area_not_found``); the message lists the
-        codes of that level.
+        No area (of that level) has that code (``area_not_found``); the message lists
+        the codes of that level.
     """
-    if level not in LEVELS:
+    if level is not None and level not in LEVELS:
         raise InvalidInput(f"parameter 'level': {level!r} is not one of {', '.join(LEVELS)}",
                            code="invalid_parameter")
     row = session.execute(_AREA, {"code": code}).mappings().first()
-    if row is None or row["level"] != level:
-        known = session.execute(text("SELECT code FROM admin_areas WHERE level = :level "
-                                     "ORDER BY code LIMIT 20"), {"level": level}).scalars()
-        raise NotFound(f"parameter '{level}': no {level} with code {code!r}; "
-                       f"{level} codes: {', '.join(known) or 'none loaded'}",
-                       code="area_not_found")
+    if row is None or row["level"] not in ((level,) if level else LEVELS):
+        levels = [level] if level else list(LEVELS)
+        known = session.execute(text(
+            "SELECT code FROM admin_areas WHERE level = ANY(CAST(:levels AS text[])) "
+            "ORDER BY code LIMIT 20"), {"levels": levels}).scalars()
+        what = level or "district, street or community"
+        raise NotFound(f"parameter '{level or 'area'}': no {what} with code {code!r}; "
+                       f"codes: {', '.join(known) or 'none loaded'}", code="area_not_found")
     return Area(row["code"], row["name"], row["level"], tuple(row["codes"]))
