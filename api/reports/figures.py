@@ -144,9 +144,10 @@ def _trend(session: Session, area: Area, period: Period) -> list[tuple[date, int
 
 def _categories(session: Session, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     top = sorted(groups, key=lambda g: (-g["reported"], str(g["key"])))[:TOP_CATEGORIES]
-    names: dict[str, str] = dict(session.execute(text(
+    rows = session.execute(text(
         "SELECT code, name FROM event_categories WHERE code = ANY(CAST(:codes AS text[]))"),
-        {"codes": [g["key"] for g in top]}).tuples().all())
+        {"codes": [g["key"] for g in top]})
+    names = {r.code: r.name for r in rows}
     return [{"code": g["key"], "name": names.get(g["key"], g["key"]), **g} for g in top]
 
 
@@ -199,7 +200,7 @@ def _map(session: Session, area: Area, period: Period, now: datetime) -> ReportM
                          closed=sql_in("e.status", CLOSED_STATUSES),
                          void=sql_in("e.status", VOID_STATUSES))
     events = session.execute(text(sql), {"now": now, "start": period.start, "end": period.end,
-                                         **params}).tuples().all()
+                                         **params}).all()
     return ReportMap(outline=shapely.from_wkb(bytes(outline)) if outline is not None else None,
                      grids=[shapely.from_wkb(bytes(g)) for g in grids],
                      events=[(float(x), float(y), str(s)) for x, y, s in events])

@@ -71,8 +71,8 @@ router = APIRouter(prefix="/api/v1/reports", tags=["reports"], lifespan=reports_
 @roles(*READ_ROLES)
 def get_report(session: SessionDep, settings: SettingsDep, principal: Staff, actor: AuditActor,
                district: Code = None, street: Code = None, community: Code = None,
-               month: Annotated[str | None, Query(max_length=7, examples=["2026-11"])] = None,
-               week: Annotated[str | None, Query(max_length=8, examples=["2026-W47"])] = None,
+               month: Annotated[str | None, Query(max_length=32, examples=["2026-11"])] = None,
+               week: Annotated[str | None, Query(max_length=32, examples=["2026-W47"])] = None,
                format: Literal["pdf", "xlsx"] = "pdf") -> Response:
     """Download the weekly or monthly report of a district, street or community (audited)."""
     period = parse_period(month, week, settings.api.timezone)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from api.auth.principal import Principal
 from api.errors import APIError
 from api.reports.area import find_area
-from api.reports.period import KINDS, Period, containing
+from api.reports.period import KINDS, Period, containing, parse_period
 from api.reports.service import file_name, format_of, make_report, readable
 from api.settings import Settings
 from gis_core.errors import NotFound
@@ -94,7 +94,13 @@ def archive(settings: Settings, principal: Principal) -> list[dict[str, Any]]:
                     "format": found["format"], "bytes": stat.st_size,
                     "written_at": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(),
                     "url": f"/api/v1/reports/archive/{path.name}"})
-    return sorted(out, key=lambda r: (r["period"], r["area"], r["format"]), reverse=True)
+    return sorted(out, key=_newest_first)
+
+
+def _newest_first(row: dict[str, Any]) -> tuple[Any, ...]:
+    label = row["period"]
+    period = parse_period(week=label) if "W" in label else parse_period(month=label)
+    return (-period.next_first_day.toordinal(), period.kind, row["area"], row["format"])
 
 
 def archived_file(settings: Settings, principal: Principal, name: str) -> Path:
