@@ -10,8 +10,8 @@
   (:data:`TOP_CATEGORIES` of them);
 - ``overdue``: the period's events overdue at ``now`` (the KPI's ``overdue``), longest
   overdue first (:data:`OVERDUE_LISTED` of them; ``kpis["overdue"]`` counts them all);
-- ``rankings``: per level below the area (and departments), the assessment score's
-  rankings of the period (:func:`api.assessment.score.rankings`) within the area;
+- ``rankings``: per level below the area, departments and grid workers, the assessment
+  score's rankings of the period (:func:`api.assessment.score.rankings`) within the area;
 - ``map``: the area's outline, its current basic grids and the period's events.
 """
 
@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.assessment.score import rankings
 from api.events.kpi import event_kpis
 from api.reports.area import Area
 from api.reports.period import Period
@@ -51,13 +52,25 @@ KPIS: tuple[tuple[str, str, bool], ...] = (
     ("mean_satisfaction", "平均满意度(1-5)", False),
 )
 
-#: the ranking levels of a report, by the area's level; titles in Chinese
+#: the ranking levels of a report (:data:`api.assessment.score.LEVELS`), by the area's level
 RANKING_LEVELS: dict[str, tuple[str, ...]] = {
-    "district": ("street", "community", "department"),
-    "street": ("community", "department"),
-    "community": ("department",),
+    "district": ("street", "community", "department", "grid_worker"),
+    "street": ("community", "department", "grid_worker"),
+    "community": ("department", "grid_worker"),
 }
-RANKING_TITLES = {"street": "街道排名", "community": "社区排名", "department": "部门排名"}
+RANKING_TITLES = {"street": "街道排名", "community": "社区排名", "department": "部门排名",
+                  "grid_worker": "网格员排名"}
+#: the figures a ranking shows beside the score: key, Chinese label, whether it is a rate
+AREA_RANKING_FIGURES: tuple[tuple[str, str, bool], ...] = (
+    ("registered", "立案数", False), ("closure_rate", "结案率", True),
+    ("on_time_closure_rate", "按期结案率", True), ("overdue", "超期数", False))
+WORKER_RANKING_FIGURES: tuple[tuple[str, str, bool], ...] = (
+    ("found", "巡查发现", False), ("visits", "走访", False), ("checkins", "签到", False))
+
+
+def ranking_figures(level: str) -> tuple[tuple[str, str, bool], ...]:
+    """The figures shown beside the score in a ranking of ``level``."""
+    return WORKER_RANKING_FIGURES if level == "grid_worker" else AREA_RANKING_FIGURES
 
 
 @dataclass(frozen=True)
@@ -117,7 +130,10 @@ def gather(session: Session, area: Area, period: Period, now: datetime) -> Repor
                   trend=_trend(session, area, period),
                   categories=_categories(session, by_category["groups"]),
                   overdue=_overdue(session, area, period, now),
-                  map=_map(session, area, period, now))
+                  map=_map(session, area, period, now),
+                  rankings={level: rankings(session, level=level, start=period.start,
+                                            end=period.end, now=now, scope=area.scope())
+                            for level in RANKING_LEVELS[area.level]})
 
 
 _TREND = """

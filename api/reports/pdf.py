@@ -22,7 +22,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from api.reports.drawings import FONT, map_drawing, trend_drawing
-from api.reports.figures import KPIS, RANKING_TITLES, Report, change
+from api.reports.figures import KPIS, RANKING_TITLES, Report, change, ranking_figures
 
 TITLE = ParagraphStyle("title", fontName=FONT, fontSize=18, leading=24, spaceAfter=4)
 HEADING = ParagraphStyle("heading", fontName=FONT, fontSize=13, leading=18, spaceBefore=10,
@@ -98,12 +98,12 @@ def _story(report: Report) -> list[Flowable]:
         _table(_overdue_rows(report), [50, 110, 70, 70, 90, 60]),
     ]
     for i, (level, rows) in enumerate(report.rankings.items()):
-        story += [Paragraph(f"{'六七八'[i]}、{RANKING_TITLES[level]}", HEADING),
-                  _table(_ranking_rows(rows), [40, 170, 60, 60, 60, 60])]
+        story += [Paragraph(f"{'六七八九'[i]}、{RANKING_TITLES[level]}", HEADING),
+                  _table(_ranking_rows(level, rows), None)]
     return story
 
 
-def _table(rows: list[list[str]], widths: list[float]) -> Flowable:
+def _table(rows: list[list[str]], widths: list[float] | None) -> Flowable:
     if len(rows) == 1:
         return Paragraph("无", BODY)
     table = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
@@ -134,9 +134,9 @@ def _overdue_rows(report: Report) -> list[list[str]]:
     return rows
 
 
-def _ranking_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
-    out = [["名次", "名称", "得分", "立案数", "结案率", "超期数"]]
-    out += [[number(r.get("rank")), str(r.get("name") or r.get("key")), number(r.get("score")),
-             number(r.get("registered")), number(r.get("closure_rate"), True),
-             number(r.get("overdue"))] for r in rows]
+def _ranking_rows(level: str, rows: list[dict[str, Any]]) -> list[list[str]]:
+    figures = ranking_figures(level)
+    out = [["名次", "名称", "得分", *(label for _, label, _ in figures)]]
+    out += [[number(r["rank"]), str(r["name"] or r["key"]), number(r["score"]),
+             *(number(r.get(key), is_rate) for key, _, is_rate in figures)] for r in rows]
     return out

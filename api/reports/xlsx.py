@@ -2,9 +2,9 @@
 
 Sheets: ``概要`` (the title, then each KPI with this period, the previous period and the
 change), ``趋势`` (per day: reported, closed), ``类别`` (top categories), ``超期案件``
-(overdue cases) and one ``排名-…`` sheet per ranking. Rates are fractions shown as
-percentages; times are local (the period's time zone) without an offset, as Excel
-keeps them.
+(overdue cases) and one sheet per ranking (``社区排名``, ``部门排名``, ``网格员排名``, ...).
+Rates are fractions shown as percentages; times are local (the period's time zone) without an
+offset, as Excel keeps them.
 """
 
 from __future__ import annotations
@@ -18,14 +18,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from api.reports.figures import KPIS, RANKING_TITLES, Report, change
+from api.reports.figures import KPIS, RANKING_TITLES, Report, change, ranking_figures
 
 PERCENT = "0.0%"
 DECIMAL = "0.00"
-#: the columns of a ranking sheet: key of the row, header
-RANKING_COLUMNS = (("rank", "名次"), ("key", "编码"), ("name", "名称"), ("score", "得分"),
-                   ("registered", "立案数"), ("closure_rate", "结案率"),
-                   ("on_time_closure_rate", "按期结案率"), ("overdue", "超期数"))
 
 
 def render_xlsx(report: Report) -> bytes:
@@ -36,7 +32,7 @@ def render_xlsx(report: Report) -> bytes:
     _categories(book.create_sheet("类别"), report)
     _overdue(book.create_sheet("超期案件"), report)
     for level, rows in report.rankings.items():
-        _ranking(book.create_sheet(f"排名-{RANKING_TITLES[level][:2]}"), rows)
+        _ranking(book.create_sheet(RANKING_TITLES[level]), level, rows)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -97,9 +93,11 @@ def _overdue(sheet: Worksheet, report: Report) -> None:
                       round(case["hours_overdue"], 1)])
 
 
-def _ranking(sheet: Worksheet, rows: list[dict[str, Any]]) -> None:
-    _header(sheet, *(title for _, title in RANKING_COLUMNS))
+def _ranking(sheet: Worksheet, level: str, rows: list[dict[str, Any]]) -> None:
+    figures = ranking_figures(level)
+    _header(sheet, "名次", "编码", "名称", "得分", *(label for _, label, _ in figures))
     for row in rows:
-        sheet.append([row.get(key) for key, _ in RANKING_COLUMNS])
-        for cell in sheet[sheet.max_row][5:7]:
-            cell.number_format = PERCENT
+        sheet.append([row["rank"], row["key"], row["name"], row["score"],
+                      *(row.get(key) for key, _, _ in figures)])
+        for cell, (_, _, is_rate) in zip(sheet[sheet.max_row][4:], figures, strict=True):
+            cell.number_format = PERCENT if is_rate else "General"

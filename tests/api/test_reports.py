@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from api.assessment.score import rankings
 from api.cli import app as cli
 from api.events.kpi import event_kpis
 from api.reports.scheduled import write_due_reports
@@ -84,6 +85,21 @@ def test_xlsx_holds_the_kpis_of_the_month_and_the_month_before(
     assert len(overdue) == october["overdue"]
 
 
+def test_rankings_are_the_assessment_scores_of_the_street_s_communities(
+        client: TestClient, session: Session, admin: dict[str, str]) -> None:
+    r = client.get("/api/v1/reports", params={"street": STREET, "month": "2026-10",
+                                              "format": "xlsx"}, headers=admin)
+    book = openpyxl.load_workbook(io.BytesIO(r.content))
+    assert {"社区排名", "部门排名", "网格员排名"} <= set(book.sheetnames)
+    sheet = [(row[1], row[3]) for row in book["社区排名"].iter_rows(min_row=2, values_only=True)]
+    ours = set(session.execute(text("SELECT code FROM admin_areas WHERE parent_code = :s"),
+                               {"s": STREET}).scalars())
+    everywhere = rankings(session, level="community", start=OCTOBER[0], end=OCTOBER[1],
+                          now=datetime.now(UTC))
+    assert len(ours) == 2 and len(everywhere) > 2  # the district's other street is left out
+    assert sheet == [(row["key"], row["score"]) for row in everywhere if row["key"] in ours]
+
+
 def test_the_download_is_audited(client: TestClient, session: Session,
                                  admin: dict[str, str]) -> None:
     r = client.get("/api/v1/reports", params={"street": STREET, "week": "2026-W43"},
@@ -105,6 +121,7 @@ def test_pdf_holds_the_street_name_and_the_kpi_figures(
     pdf = PdfReader(io.BytesIO(r.content))
     words = "\n".join(page.extract_text() for page in pdf.pages)
     assert "平湖街道 月报 2026-10" in words
+    assert all(title in words for title in ("主要指标", "社区排名", "部门排名", "网格员排名"))
     october, september = _street_kpis(session, OCTOBER), _street_kpis(session, SEPTEMBER)
     kpi_lines = {line.strip() for line in words.splitlines()}
     for figures in (october, september):
