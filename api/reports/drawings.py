@@ -1,8 +1,9 @@
 """The report's pictures as reportlab drawings: the map of the area and the daily trend.
 
-The map is drawn from the PostGIS geometries alone (no tiles): the area's grids, its
-outline and the period's events coloured by state, in an equirectangular projection
-scaled by the cosine of the middle latitude (true shape at the scale of a district).
+The map is drawn from the PostGIS geometries alone (no tiles): the area's grids, the
+outlines of the areas below it (dashed) and its own, and the period's events coloured by
+state, in an equirectangular projection scaled by the cosine of the middle latitude (true
+shape at the scale of a district).
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ def map_drawing(data: ReportMap, width: float = 480, height: float = 340) -> Dra
         for ring in frame.rings(grid):
             drawing.add(Polygon(ring, fillColor=GRID_FILL, strokeColor=GRID_STROKE,
                                 strokeWidth=0.4))
+    for part in data.parts:
+        for ring in frame.rings(part):
+            drawing.add(Polygon(ring, fillColor=None, strokeColor=colors.HexColor("#495057"),
+                                strokeWidth=0.8, strokeDashArray=[3, 2]))
     if data.outline is not None:
         for ring in frame.rings(data.outline):
             drawing.add(Polygon(ring, fillColor=None, strokeColor=colors.black,

@@ -75,9 +75,11 @@ def ranking_figures(level: str) -> tuple[tuple[str, str, bool], ...]:
 
 @dataclass(frozen=True)
 class ReportMap:
-    """What the map draws: the area's outline, its grids, the period's events."""
+    """What the map draws: the area's outline, the areas just below it, grids, events."""
 
     outline: BaseGeometry | None
+    #: the outlines of the areas one level below (a district's streets, a street's communities)
+    parts: list[BaseGeometry]
     grids: list[BaseGeometry]
     #: (lon, lat, state) with state ``open``, ``overdue``, ``closed`` or ``void``
     events: list[tuple[float, float, str]]
@@ -210,6 +212,9 @@ ORDER BY e.id
 def _map(session: Session, area: Area, period: Period, now: datetime) -> ReportMap:
     outline = session.execute(text("SELECT ST_AsBinary(geom) FROM admin_areas "
                                    "WHERE code = :code"), {"code": area.code}).scalar()
+    parts = session.execute(text("SELECT ST_AsBinary(geom) FROM admin_areas WHERE parent_code "
+                                 "= :code AND geom IS NOT NULL ORDER BY code"),
+                            {"code": area.code}).scalars().all()
     grids = session.execute(text(_GRIDS), {"codes": list(area.codes)}).scalars().all()
     condition, params = area.event_sql("e")
     sql = _EVENTS.format(scope=condition, overdue=overdue_sql("e", ":now"),
@@ -218,5 +223,6 @@ def _map(session: Session, area: Area, period: Period, now: datetime) -> ReportM
     events = session.execute(text(sql), {"now": now, "start": period.start, "end": period.end,
                                          **params}).all()
     return ReportMap(outline=shapely.from_wkb(bytes(outline)) if outline is not None else None,
+                     parts=[shapely.from_wkb(bytes(p)) for p in parts],
                      grids=[shapely.from_wkb(bytes(g)) for g in grids],
                      events=[(float(x), float(y), str(s)) for x, y, s in events])
