@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-AreaCode = Annotated[str | None, typer.Option(help="GB/T 2260 code")]
 
 def report(
     out: Annotated[Path, typer.Option("--out", help="the file to write: .pdf or .xlsx")],
