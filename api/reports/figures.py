@@ -126,9 +126,9 @@ def gather(session: Session, area: Area, period: Period, now: datetime) -> Repor
                              end=period.end, scope=scope)
     before = event_kpis(session, group_by="category", now=now, start=previous.start,
                         end=previous.end, scope=scope)
-    empty = {key: None for key, _, _ in KPIS}
+    # the total row is there even without events (the grouping set ``()``)
     return Report(area=area, period=period, now=now,
-                  kpis=by_category["total"] or empty, previous_kpis=before["total"] or empty,
+                  kpis=by_category["total"], previous_kpis=before["total"],
                   trend=_trend(session, area, period),
                   categories=_categories(session, by_category["groups"]),
                   overdue=_overdue(session, area, period, now),

@@ -94,7 +94,7 @@ def _story(report: Report) -> list[Flowable]:
         Paragraph("二、案件分布图", HEADING), map_drawing(report.map),
         Paragraph("三、每日趋势", HEADING), trend_drawing(report.trend),
         Paragraph("四、高发类别", HEADING), _table(_category_rows(report), [60, 150, 60, 60, 60]),
-        Paragraph(f"五、超期案件 (共 {report.kpis.get('overdue') or 0} 件)", HEADING),
+        Paragraph(f"五、超期案件 (共 {report.kpis['overdue']} 件)", HEADING),
         _table(_overdue_rows(report), [50, 110, 70, 70, 90, 60]),
     ]
     for i, (level, rows) in enumerate(report.rankings.items()):

@@ -130,6 +130,19 @@ def test_pdf_holds_the_street_name_and_the_kpi_figures(
         assert f"{100 * figures['on_time_closure_rate']:.1f}%" in kpi_lines
 
 
+def test_a_period_without_events_is_a_report_of_zeros(client: TestClient,
+                                                      admin: dict[str, str]) -> None:
+    files = {}
+    for fmt in ("xlsx", "pdf"):
+        r = client.get("/api/v1/reports", params={"district": "440307", "month": "2020-02",
+                                                  "format": fmt}, headers=admin)
+        assert r.status_code == 200, r.text
+        files[fmt] = r.content
+    summary = _summary(files["xlsx"])
+    assert summary["reported"] == (0, 0) and summary["closure_rate"] == (None, None)
+    assert "龙岗区 月报 2020-02" in PdfReader(io.BytesIO(files["pdf"])).pages[0].extract_text()
+
+
 def test_the_command_line_writes_the_file(database_url: str, engine: Any,
                                           tmp_path: Path) -> None:
     runner = CliRunner()
