@@ -12,7 +12,8 @@
   overdue first (:data:`OVERDUE_LISTED` of them; ``kpis["overdue"]`` counts them all);
 - ``rankings``: per level below the area, departments and grid workers, the assessment
   score's rankings of the period (:func:`api.assessment.score.rankings`) within the area;
-- ``map``: the area's outline, its current basic grids and the period's events.
+- ``map``: the area's outline, its current basic grids and the period's events;
+- ``by_grid``: the period's KPIs per grid of the basic layer (the map as a table).
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class Report:
     categories: list[dict[str, Any]]
     overdue: list[dict[str, Any]]
     map: ReportMap
+    by_grid: list[dict[str, Any]] = field(default_factory=list)
     rankings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
@@ -133,6 +135,8 @@ def gather(session: Session, area: Area, period: Period, now: datetime) -> Repor
                   categories=_categories(session, by_category["groups"]),
                   overdue=_overdue(session, area, period, now),
                   map=_map(session, area, period, now),
+                  by_grid=event_kpis(session, group_by="grid", now=now, start=period.start,
+                                     end=period.end, scope=scope)["groups"],
                   rankings={level: rankings(session, level=level, start=period.start,
                                             end=period.end, now=now, scope=area.scope())
                             for level in RANKING_LEVELS[area.level]})

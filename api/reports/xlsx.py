@@ -2,9 +2,10 @@
 
 Sheets: ``概要`` (the title, then each KPI with this period, the previous period and the
 change), ``趋势`` (per day: reported, closed), ``类别`` (top categories), ``超期案件``
-(overdue cases) and one sheet per ranking (``社区排名``, ``部门排名``, ``网格员排名``, ...).
-Rates are fractions shown as percentages; times are local (the period's time zone) without an
-offset, as Excel keeps them.
+(overdue cases), ``网格分布`` (the map as a table: the KPIs per grid) and one sheet per
+ranking (``社区排名``, ``部门排名``, ``网格员排名``, ...). Rates are fractions shown as
+percentages; times are local (the period's time zone) without an offset, as Excel keeps
+them.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def render_xlsx(report: Report) -> bytes:
     _trend(book.create_sheet("趋势"), report)
     _categories(book.create_sheet("类别"), report)
     _overdue(book.create_sheet("超期案件"), report)
+    _grids(book.create_sheet("网格分布"), report)
     for level, rows in report.rankings.items():
         _ranking(book.create_sheet(RANKING_TITLES[level]), level, rows)
     out = io.BytesIO()
@@ -91,6 +93,14 @@ def _overdue(sheet: Worksheet, report: Report) -> None:
         sheet.append([case["id"], case["category"], case["status_label"], case["community"],
                       _local(case["reported_at"], report), _local(case["due_at"], report),
                       round(case["hours_overdue"], 1)])
+
+
+def _grids(sheet: Worksheet, report: Report) -> None:
+    _header(sheet, "网格编码", "上报数", "立案数", "结案数", "超期数", "结案率")
+    for g in report.by_grid:
+        sheet.append([g["key"], g["reported"], g["registered"], g["closed"], g["overdue"],
+                      g["closure_rate"]])
+        sheet.cell(sheet.max_row, 6).number_format = PERCENT
 
 
 def _ranking(sheet: Worksheet, level: str, rows: list[dict[str, Any]]) -> None:

@@ -83,6 +83,8 @@ def test_xlsx_holds_the_kpis_of_the_month_and_the_month_before(
     assert len(trend) == 31 and sum(row[1] for row in trend) == october["reported"]
     overdue = list(book["超期案件"].iter_rows(min_row=2, values_only=True))
     assert len(overdue) == october["overdue"]
+    grids = list(book["网格分布"].iter_rows(min_row=2, values_only=True))
+    assert sum(row[1] for row in grids) == october["reported"]  # the basic layer is exclusive
 
 
 def test_rankings_are_the_assessment_scores_of_the_street_s_communities(
