@@ -1,6 +1,6 @@
 """The period of a report: a calendar month (``2026-11``) or an ISO week (``2026-W47``).
 
-A period is ``[start, end)`` in local time (``GRIDGOV_API_TIMEZONE``, by default
+A period is ``[start, end)`` in local time (``GRIDGOV_TIMEZONE``, by default
 Asia/Shanghai): a month runs from the 1st at midnight, a week from Monday at
 midnight. :meth:`Period.previous` is the period of the same kind just before, the
 one the KPIs are compared with.

@@ -3,10 +3,11 @@
 :func:`write_due_reports` is the job, a plain function: for each area of
 ``GRIDGOV_REPORTS_AREAS`` and each format of ``GRIDGOV_REPORTS_FORMATS``, it writes
 the report of the month and of the ISO week that ended last (local time,
-``GRIDGOV_API_TIMEZONE``) to ``GRIDGOV_HOME/reports/`` unless that file is there
+``GRIDGOV_TIMEZONE``) to ``GRIDGOV_HOME/reports/`` unless that file is there
 already. So on the 1st of a month the previous month's report appears, on a Monday the
 previous week's; a server that was down then writes them at its next run, and a second
-run writes nothing. Files are written whole (a temporary file renamed). The server runs
+run writes nothing. Files are written whole (a temporary file of the process, renamed), so
+API processes sharing ``GRIDGOV_HOME`` never leave a partial report. The server runs
 the job every ``GRIDGOV_REPORTS_INTERVAL_SECONDS`` (:mod:`api.reports.router`).
 
 The archive (:func:`archive`) lists the files whose area the caller may read.
@@ -15,6 +16,7 @@ The archive (:func:`archive`) lists the files whose area the caller may read.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,7 +75,7 @@ def write_due_reports(session: Session, settings: Settings, now: datetime) -> li
                     continue
                 data = make_report(session, area, period, fmt, now)
                 directory.mkdir(parents=True, exist_ok=True)
-                partial = path.with_name(path.name + ".part")
+                partial = path.with_name(f".{path.name}.{os.getpid()}.part")
                 partial.write_bytes(data)
                 partial.replace(path)
                 written.append(path)
