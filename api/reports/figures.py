@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -99,8 +99,8 @@ class Report:
     categories: list[dict[str, Any]]
     overdue: list[dict[str, Any]]
     map: ReportMap
-    by_grid: list[dict[str, Any]] = field(default_factory=list)
-    rankings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    by_grid: list[dict[str, Any]]
+    rankings: dict[str, list[dict[str, Any]]]
 
     @property
     def title(self) -> str:
