@@ -299,6 +299,32 @@ class AnalyticsSettings(BaseSettings):
     refresh_layer: str = Field(default="basic", max_length=64)
     #: the smallest blind spot stored (m²)
     refresh_min_area_m2: float = Field(default=100.0, ge=0)
+class ReportSettings(BaseSettings):
+    """Scheduled reports (``GRIDGOV_REPORTS_*``, ``api.reports.scheduled``)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGOV_REPORTS_", extra="ignore")
+
+    #: area codes (district, street or community; comma-separated) whose previous month's
+    #: and week's reports are written to ``GRIDGOV_HOME/reports/``; empty: none
+    areas: str = ""
+    #: the formats written for each area and period (comma-separated: pdf, xlsx)
+    formats: str = "pdf,xlsx"
+    #: how often the schedule looks for a period that has ended (0: off)
+    interval_seconds: float = Field(default=3600.0, ge=0)
+
+    def area_codes(self) -> tuple[str, ...]:
+        """The configured area codes, in order.
+
+        Examples
+        --------
+        >>> ReportSettings(areas="440307003, 440307").area_codes()
+        ('440307003', '440307')
+        """
+        return tuple(c.strip() for c in self.areas.split(",") if c.strip())
+
+    def format_names(self) -> tuple[str, ...]:
+        """The configured formats, in order."""
+        return tuple(f.strip().lower() for f in self.formats.split(",") if f.strip())
 
 
 class Settings(BaseSettings):
@@ -318,6 +344,7 @@ class Settings(BaseSettings):
     tiles: TileSettings = Field(default_factory=TileSettings)
     camera: CameraSettings = Field(default_factory=CameraSettings)
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
 
 
 def normalise_url(url: str) -> str:

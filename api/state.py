@@ -38,6 +38,7 @@ from api.nodes.schedule import every
 from api.notify.delivery import delivery_schedule
 from api.personal.cipher import PersonalCipher
 from api.replicas.routing import ReadReplicas
+from api.reports.scheduled import run_reports
 from api.settings import Settings
 from api.tiles.rasters import RasterService
 from api.tiles.service import TileService
@@ -83,6 +84,8 @@ def scheduled_jobs(state: AppState) -> list[tuple[str, float, Callable[[], objec
         ("hot and blind spots", s.analytics.refresh_interval_seconds,
          partial(refresh_map_analyses, sessions, state.engine, state.analytics_cache,
                  s.analytics)),
+        ("reports", s.reports.interval_seconds if s.reports.area_codes() else 0,
+         partial(run_reports, sessions, s)),
     ]
 
 

@@ -18,6 +18,7 @@ from api.cli.grids import grids_app, plates
 from api.cli.imports import import_app
 from api.cli.keys import keys_app
 from api.cli.notify import notify_app
+from api.cli.reports import report
 from api.cli.server import demo, serve
 from api.cli.users import tokens_app, users_app
 
@@ -43,3 +44,4 @@ app.add_typer(notify_app, name="notify")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(field_app, name="field")
 app.add_typer(analytics_app, name="analytics")
+app.command("report")(report)

@@ -15,8 +15,7 @@ from fastapi.responses import FileResponse
 
 from api import STATIC_DIR
 from api.auth.access import Staff, public
-from api.deps import SettingsDep
-from api.replicas.routing import ReadSessionDep
+from api.deps import ReadSessionDep, SettingsDep
 from api.screen import service
 
 router = APIRouter(tags=["screen"])
