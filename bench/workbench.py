@@ -118,6 +118,11 @@ def bench_queue(base: str, token: str, requests: int) -> None:
             floor.append(time.perf_counter() - t)
     p50, p95 = percentile(times, 0.5) * 1000, percentile(times, 0.95) * 1000
     f95 = percentile(floor, 0.95) * 1000
+    shapes: dict[str, list[float]] = {}
+    for params, took in zip(queries(requests), times, strict=True):
+        shapes.setdefault(json.dumps(params, ensure_ascii=False), []).append(took * 1000)
+    for shape, took in sorted(shapes.items(), key=lambda kv: -statistics.median(kv[1])):
+        print(f"  {statistics.median(took):7.1f} ms median  {shape}")
     print(f"queue: {requests} requests  p50 {p50:.1f} ms  p95 {p95:.1f} ms  "
           f"(anchor /healthz p95 {f95:.1f} ms, ratio {p95 / f95:.1f}x)  "
           f"goal p95 < 100 ms: {'OK' if p95 < 100 else 'MISSED'}")

@@ -132,9 +132,19 @@ def _escape_like(value: str) -> str:
 
 
 def _text_condition(q: str) -> str:
-    """Free text: a case number, or words in the description, address or category name."""
-    words = ("e.description ILIKE :q_like OR e.address ILIKE :q_like OR c.name ILIKE :q_like "
-             "OR c.name_en ILIKE :q_like")
+    """Free text: a case number, or words in the description, address or category name.
+
+    Text with no letter that has a case (Chinese, digits) is matched with ``LIKE``,
+    the same answer as ``ILIKE`` at a fraction of its cost per row.
+
+    Examples
+    --------
+    >>> _text_condition("垃圾").count("ILIKE"), _text_condition("Litter").count("ILIKE")
+    (0, 4)
+    """
+    like = "LIKE" if q.lower() == q.upper() else "ILIKE"
+    words = (f"e.description {like} :q_like OR e.address {like} :q_like "
+             f"OR c.name {like} :q_like OR c.name_en {like} :q_like")
     if q.strip().isdigit() and len(q.strip()) < 19:
         return f"(e.id = CAST(:q AS bigint) OR {words})"
     return f"({words})"
