@@ -25,6 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from api.db.session import make_engine  # noqa: E402
+from api.settings import TileSettings  # noqa: E402
+from api.tiles.service import TileService  # noqa: E402
 from bench.tiles import database, tile_of  # noqa: E402
 from layers import get_layer  # noqa: E402
 
@@ -49,14 +51,15 @@ def tiles_at(conn: Connection, z: int, densest: int) -> list[tuple[int, int]]:
     return [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
 
 
-def measure(conn: Connection, zooms: range, densest: int, filters: dict[str, str]) -> bool:
+def measure(conn: Connection, tiles: TileService, zooms: range, densest: int,
+            filters: dict[str, str]) -> bool:
     """Print one row per zoom; True when no tile exceeds the limit."""
     layer, ok = get_layer("events"), True
     print(f"{'zoom':>4} {'tiles':>6} {'median KB':>10} {'max KB':>8} {'max features':>13}")
     for z in zooms:
         sizes, most = [], 0
         for x, y in tiles_at(conn, z, densest):
-            data = layer.tile(conn, z, x, y, filters).data
+            data = tiles.layer_tile(layer, z, x, y, filters).data
             sizes.append(len(data))
             if data:
                 most = max(most, len(mapbox_vector_tile.decode(data)["events"]["features"]))
@@ -80,12 +83,15 @@ def main() -> None:
 
     def run(url: str) -> None:
         engine = make_engine(url, pool_size=1)
+        tiles = TileService.from_settings(engine, TileSettings(cache_bytes=0, connections=1))
+        tiles.sync()
         with engine.connect() as conn:
             n = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
             ok = True
             for name, filters in views.items():
                 print(f"\nevents tiles, {name}; {n} events in the database")
-                ok &= measure(conn, range(10, 23), args.densest, filters)
+                ok &= measure(conn, tiles, range(10, 23), args.densest, filters)
+        tiles.close()
         engine.dispose()
         print(f"\nno tile over 500 KB: {'yes' if ok else 'NO'}")
 

@@ -7,7 +7,10 @@
 2. Lookup by ID number over HTTP (``POST /api/v1/people/lookup``, one uvicorn
    worker, sequential requests): p50 / p99; anchor: ``GET /healthz``. Goal: p99 < 5 ms.
 3. Per-grid population counts uncached (``GET /api/v1/people/stats``, every basic
-   grid; there is no population tile layer yet). Goal: < 50 ms.
+   grid). Goal: < 50 ms.
+4. The ``population`` tile layer uncached: every z14 tile over the town, drawn
+   straight from the database (``Layer.tile``, no cache); anchor: the same tiles of
+   the basic grid layer (the same polygons without the counts). Goal: < 50 ms median.
 
 Only synthetic people. Run:  .venv/bin/python bench/people.py [--n 1000000] [--lookups 2000]
 """
@@ -35,6 +38,7 @@ from api.people.importer import HEADERS, import_people  # noqa: E402
 from api.personal.cipher import PersonalCipher  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from bench.intake import sample_database, server  # noqa: E402
+from bench.tiles import tile_of  # noqa: E402
 from coding.resident_id import make_resident_id  # noqa: E402
 
 
@@ -120,6 +124,36 @@ def bench_http(url: str, ids: list[str], lookups: int) -> None:
               "(uncached); goal < 50 ms")
 
 
+def bench_population_tiles(url: str) -> None:
+    from api.settings import TileSettings
+    from api.tiles.service import TileService
+
+    engine = make_engine(url, pool_size=1)
+    service = TileService.from_settings(engine, TileSettings(cache_bytes=0, connections=1))
+    service.sync()  # reads the registry's grid layers too
+    with engine.connect() as conn:
+        minx, miny, maxx, maxy = conn.execute(text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom) AS e FROM grids) s")).one()
+        x0, y0 = tile_of(minx, maxy, 14)
+        x1, y1 = tile_of(maxx, miny, 14)
+        tiles = [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+        times: dict[str, list[float]] = {"population": [], "grids-basic": []}
+    for name, took in times.items():
+        layer = service.registry.get(name)
+        service.layer_tile(layer, 14, *tiles[0])  # the statement prepared once
+        for x, y in tiles:
+            t0 = time.perf_counter()
+            service.layer_tile(layer, 14, x, y)
+            took.append(time.perf_counter() - t0)
+    service.close()
+    engine.dispose()
+    ours, anchor = (statistics.median(times[k]) * 1000 for k in ("population", "grids-basic"))
+    print(f"population tiles, {len(tiles)} z14 tiles uncached: median {ours:.1f} ms, "
+          f"max {max(times['population']) * 1000:.1f} ms; the grid layer's same tiles "
+          f"{anchor:.1f} ms; ratio {ours / anchor:.1f}x; goal median < 50 ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -130,6 +164,7 @@ def main() -> None:
             tempfile.TemporaryDirectory() as tmp:
         ids = bench_import(url, args.n, Path(tmp))
         bench_http(url, ids, args.lookups)
+        bench_population_tiles(url)
 
 
 if __name__ == "__main__":

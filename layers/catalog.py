@@ -81,6 +81,40 @@ SELECT e.id, e.status, e.channel, e.geom, e.community_code, e.street_code, e.rep
 FROM events AS e JOIN event_categories AS c ON c.id = e.category_id
 """
 
+#: a count shown in public (tiles, OGC): 1 to 4 become NULL (read "<5"), no small group
+#: of residents can be singled out (``api.people.stats`` suppresses the same way)
+_SUPPRESSED = "CASE WHEN {n} BETWEEN 1 AND 4 THEN NULL ELSE {n} END"
+
+#: residents, households, organisations and people of special populations per grid of the
+#: basic layers (exclusive, kind ``basic``), current grids, today; counted per grid in the
+#: tile only (the lateral sub-queries run for the grids the tile's box selects)
+POPULATION_QUERY = f"""
+SELECT g.id, g.code, g.name, g.community_code, g.geom,
+       {_SUPPRESSED.format(n="n.residents")} AS residents,
+       {_SUPPRESSED.format(n="n.households")} AS households,
+       {_SUPPRESSED.format(n="n.special")} AS special,
+       {_SUPPRESSED.format(n="o.organisations")} AS organisations,
+       n.residents BETWEEN 1 AND 4 OR n.households BETWEEN 1 AND 4
+           OR n.special BETWEEN 1 AND 4 OR o.organisations BETWEEN 1 AND 4 AS suppressed
+FROM grids AS g JOIN grid_layers AS l ON l.id = g.layer_id AND l.exclusive AND l.kind = 'basic'
+CROSS JOIN LATERAL (
+  SELECT count(DISTINCT p.id) AS residents, count(DISTINCT p.household_id) AS households,
+         count(DISTINCT p.id) FILTER (WHERE EXISTS (
+           SELECT 1 FROM person_tags AS pt WHERE pt.person_id = p.id
+             AND pt.since <= CURRENT_DATE AND (pt.until IS NULL OR pt.until > CURRENT_DATE)))
+           AS special
+  FROM buildings AS b JOIN rooms AS ro ON ro.building_id = b.id
+  JOIN residences AS r ON r.room_id = ro.id AND r.from_date <= CURRENT_DATE
+       AND (r.to_date IS NULL OR r.to_date > CURRENT_DATE)
+  JOIN persons AS p ON p.id = r.person_id
+  WHERE b.geom && g.geom AND ST_Intersects(g.geom, ST_PointOnSurface(b.geom))) AS n
+CROSS JOIN LATERAL (
+  SELECT count(*) AS organisations FROM buildings AS b JOIN organisations AS og
+    ON og.building_id = b.id
+  WHERE b.geom && g.geom AND ST_Intersects(g.geom, ST_PointOnSurface(b.geom))) AS o
+WHERE (g.valid_from IS NULL OR g.valid_from <= now()) AND (g.valid_to IS NULL OR g.valid_to > now())
+"""  # noqa: S608 - constants only
+
 EVENT_FILTERS = (
     LayerFilter(name="status", kind="list", values=EVENT_STATUSES,
                 description="comma-separated statuses",
@@ -159,6 +193,18 @@ def static_layers() -> list[Layer]:
                           P(name="overdue", type="boolean", sql=OVERDUE_SQL)),
               style=LayerStyle(type="circle", color="#ff7f00", radius=5.0, color_by="status",
                                colors=EVENT_COLOURS, group="operations")),
+        Layer(id="population", title=Title(zh="实有人口（网格）", en="Population per grid"),
+              query=POPULATION_QUERY, geometry_type="MultiPolygon", minzoom=12, aggregate=True,
+              depends_on=("grids", "grid_layers", "buildings", "rooms", "residences",
+                          "persons", "person_tags", "organisations"),
+              properties=(P(name="code"), P(name="name"), P(name="community_code"),
+                          P(name="residents", type="integer"),
+                          P(name="households", type="integer"),
+                          P(name="organisations", type="integer"),
+                          P(name="special", type="integer"),
+                          P(name="suppressed", type="boolean")),
+              style=LayerStyle(type="fill", color="#6a51a3", opacity=0.45, visible=False,
+                               group="analysis")),
         Layer(id="hotspots", title=Title(zh="热点", en="Hot spots"), table="hotspot_cells",
               geometry_type="MultiPolygon", minzoom=10,
               properties=(P(name="method"), P(name="cell"), P(name="value", type="number"),

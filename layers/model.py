@@ -85,6 +85,10 @@ class Layer(BaseModel):
         which the tile changes by time alone (a due time passing); NULL: never.
     depends_on
         Tables whose changes invalidate this layer's cached tiles (default: ``table``).
+    aggregate
+        Each feature sums rows of other tables (people per grid): a changed row
+        changes a feature that reaches beyond the row's box, so any change of a
+        table it depends on evicts every cached tile of the layer.
     cluster
         For a point layer: how a tile holding too many rows is drawn as clusters
         (:mod:`layers.cluster`), so that no tile exceeds a bounded size.
@@ -113,6 +117,7 @@ class Layer(BaseModel):
     mercator_column: str | None = Field(default=None, pattern=IDENT)
     pixel_columns: dict[int, str] = Field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
+    aggregate: bool = False
     cluster: LayerCluster | None = None
     style: LayerStyle
 

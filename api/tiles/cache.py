@@ -173,9 +173,12 @@ class TileCache:
         evicted = 0
         with self._lock:
             for table, tbl_boxes in boxes.items():
+                whole = {layer.id for layer in self.registry.depending_on(table)
+                         if layer.aggregate}
                 for layer_id in self._layers_on(table):
                     keys = list(self._by_layer.get(layer_id, ()))
-                    doomed = keys if table in everything else self._meeting(keys, tbl_boxes)
+                    doomed = (keys if table in everything or layer_id in whole
+                              else self._meeting(keys, tbl_boxes))
                     for key in doomed:
                         self._drop(key)
                     evicted += len(doomed)

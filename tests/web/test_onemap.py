@@ -200,6 +200,41 @@ def test_a_new_event_appears_within_five_seconds(page: Browser,
         engine.dispose()
 
 
+# A screen point on the population layer and on nothing clicked before it (events,
+# cameras, buildings).
+FIND_POPULATION_POINT = """
+(() => {
+  const map = window.gridgovMap;
+  const canvas = map.getCanvas().getBoundingClientRect();
+  const above = ['events', 'cameras', 'live-events', 'buildings'].filter((id) => map.getLayer(id));
+  for (let y = 40; y < canvas.height - 40; y += 10) {
+    for (let x = 40; x < canvas.width - 40; x += 10) {
+      const hits = map.queryRenderedFeatures([x, y], { layers: ['population'] });
+      if (hits.length !== 1) continue;
+      if (map.queryRenderedFeatures([[x - 6, y - 6], [x + 6, y + 6]], { layers: above }).length) {
+        continue;
+      }
+      return { x: x + canvas.left, y: y + canvas.top, code: hits[0].properties.code };
+    }
+  }
+  return null;
+})()
+"""
+
+
+def test_the_population_layer_shows_a_grids_counts_in_a_popup(page: Browser) -> None:
+    page.evaluate("document.querySelector('input[data-layer=\"population\"]').click()")
+    page.evaluate("window.gridgovMap.zoomTo(15, {duration: 0}); true")
+    page.wait_for("window.gridgovMap.loaded() && window.gridgovMap.areTilesLoaded()")
+    target = page.wait_for(FIND_POPULATION_POINT, timeout=20)
+    page.click(target["x"], target["y"])
+    body = page.wait_for("(document.querySelector('.maplibregl-popup .popup-population') "
+                         "|| {}).textContent", timeout=20)
+    assert target["code"] in body
+    assert "居民0" in body.replace(" ", "")  # the test sample has no residents
+    page.evaluate("document.querySelector('input[data-layer=\"population\"]').click()")
+
+
 def test_the_hot_spot_layer_says_when_it_was_computed_or_why_it_is_empty(
         page: Browser, server: tuple[str, str]) -> None:
     base, _ = server

@@ -5,7 +5,7 @@ import { Dashboard, choroplethExpression } from './dashboard.js';
 import { applyStatic, currentLang, label, onLangChange, setLang, t } from './i18n.js';
 import { bindEventViewControls, clusterRadius, eventTilesUrl, eventViewControls } from './event-window.js';
 import {
-  buildingPopup, cameraPopup, eventPopup, gridPopup, takeAction, useVocabulary,
+  buildingPopup, cameraPopup, eventPopup, gridPopup, populationPopup, takeAction, useVocabulary,
 } from './popups.js';
 import { currentUser, loadMe, signInHref, signOut, signedIn } from './session.js';
 
@@ -24,6 +24,7 @@ function kindOf(layerId) {
   if (layerId === 'buildings') return 'building';
   if (layerId === 'events' || layerId === 'live-events') return 'event';
   if (layerId === 'cameras') return 'camera';
+  if (layerId === 'population') return 'population';
   if (layerId.startsWith('grids-')) return 'grid';
   return null;
 }
@@ -225,7 +226,7 @@ function highlight(map, feature) {
   map.getSource('highlight').setData(feature ? { type: 'FeatureCollection', features: [feature] } : EMPTY);
 }
 
-const PRIORITY = { event: 0, camera: 1, building: 2, grid: 3 };
+const PRIORITY = { event: 0, camera: 1, building: 2, population: 3, grid: 4 };
 
 function onClick(map, e) {
   const hits = map.queryRenderedFeatures(e.point)
@@ -245,6 +246,9 @@ function onClick(map, e) {
     openPopup(map, e.lngLat, eventPopup(f.id ?? f.properties.id, f.properties));
   } else if (kind === 'camera') {
     openPopup(map, e.lngLat, cameraPopup(f, (view) => highlight(map, view)));
+  } else if (kind === 'population') {
+    highlight(map, geo);
+    openPopup(map, e.lngLat, Promise.resolve(populationPopup(f)));
   } else {
     highlight(map, geo);
     const name = f.layer.source.replace(/^grids-/, '');

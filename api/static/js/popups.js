@@ -116,3 +116,14 @@ export async function gridPopup(feature, layerName, dashboard) {
     ${rows([[t('name'), esc(p.name)], [t('layer'), esc(layerName)], [t('community'), esc(p.community_code)]])}
     <div>${t('kpis')}</div>${kpis}</div>`;
 }
+
+// The population of a grid (public tiles: a count of 1 to 4 arrives empty and reads "<5").
+export function populationPopup(feature) {
+  const p = feature.properties;
+  const count = (key) => (p[key] === undefined || p[key] === null ? '&lt;5' : esc(p[key]));
+  return `<div class="popup popup-population"><h3>${esc(t('population'))} ${esc(p.code)}</h3>${rows([
+    [t('name'), esc(p.name || '')], [t('residents'), count('residents')],
+    [t('households'), count('households')], [t('organisations'), count('organisations')],
+    [t('special'), count('special')]])}`
+    + (p.suppressed ? `<p class="note">${esc(t('suppressedNote'))}</p>` : '') + '</div>';
+}
