@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -78,11 +79,17 @@ def test_map_renders_buildings_and_grids_from_our_tiles(page: Browser) -> None:
     assert "建筑物" in page.evaluate("document.getElementById('legend').textContent")
 
 
-def test_clicking_a_building_opens_its_popup(page: Browser) -> None:
-    page.evaluate("window.gridgovMap.zoomTo(17, {duration: 0}); true")
+def _click_found(page: Browser, zoom: int, finder: str) -> dict[str, Any]:
+    """Zoom in, wait for the tiles, click the screen point ``finder`` finds; that point."""
+    page.evaluate(f"window.gridgovMap.zoomTo({zoom}, {{duration: 0}}); true")
     page.wait_for("window.gridgovMap.loaded() && window.gridgovMap.areTilesLoaded()")
-    target = page.wait_for(FIND_BUILDING_POINT, timeout=20)
+    target: dict[str, Any] = page.wait_for(finder, timeout=20)
     page.click(target["x"], target["y"])
+    return target
+
+
+def test_clicking_a_building_opens_its_popup(page: Browser) -> None:
+    target = _click_found(page, 17, FIND_BUILDING_POINT)
     shown = page.wait_for("(document.querySelector('.maplibregl-popup .popup.building .code')"
                           " || {}).textContent", timeout=20)
     assert shown == target["code"]
@@ -224,10 +231,7 @@ FIND_POPULATION_POINT = """
 
 def test_the_population_layer_shows_a_grids_counts_in_a_popup(page: Browser) -> None:
     page.evaluate("document.querySelector('input[data-layer=\"population\"]').click()")
-    page.evaluate("window.gridgovMap.zoomTo(15, {duration: 0}); true")
-    page.wait_for("window.gridgovMap.loaded() && window.gridgovMap.areTilesLoaded()")
-    target = page.wait_for(FIND_POPULATION_POINT, timeout=20)
-    page.click(target["x"], target["y"])
+    target = _click_found(page, 15, FIND_POPULATION_POINT)
     body = page.wait_for("(document.querySelector('.maplibregl-popup .popup-population') "
                          "|| {}).textContent", timeout=20)
     assert target["code"] in body
