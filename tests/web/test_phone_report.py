@@ -73,14 +73,11 @@ def _phone(browser: Browser) -> None:
 
 
 @pytest.fixture(scope="module")
-def page(server: dict[str, Any]) -> Iterator[Browser]:
+def page() -> Iterator[Browser]:
     with Browser() as browser:
         browser.open_page()
         _phone(browser)
         yield browser
-        urls = [u for u in browser.requested_urls() if not u.startswith(("data:", "about:",
-                                                                          "blob:"))]
-        assert urls and all(u.startswith(server["base"] + "/") for u in urls)
 
 
 def _geolocation(page: Browser, base: str, allowed: bool, point: tuple[float, float]) -> None:
@@ -272,6 +269,15 @@ def test_a_plate_page_reports_at_its_building_with_the_same_form(
     page.screenshot(ARTIFACTS / "phone-plate-received.png")
 
 
+def test_photos_past_the_documented_count_are_not_added(
+        page: Browser, server: dict[str, Any], tmp_path: Path) -> None:
+    _open(page, f"{server['base']}/report")
+    assert "最多 6 张" in page.evaluate("document.querySelector('label[for=photos]').textContent")
+    _attach(page, [_jpeg(tmp_path / f"{i}.jpg", (30 * i, 80, 80)) for i in range(7)])
+    page.wait_for("document.querySelectorAll('#thumbs img').length === 6")
+    assert "最多 6 张照片" in page.evaluate("document.getElementById('photo-note').textContent")
+
+
 def _width_fits(page: Browser) -> tuple[int, int]:
     got = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     return int(got[0]), int(got[1])
@@ -332,3 +338,8 @@ def _report_token(base: str, server: dict[str, Any]) -> str:
     with urllib.request.urlopen(req, timeout=30) as resp:
         token: str = json.loads(resp.read())["public_token"]
     return token
+
+
+def test_no_request_left_127_0_0_1(page: Browser, server: dict[str, Any]) -> None:
+    urls = [u for u in page.requested_urls() if not u.startswith(("data:", "about:", "blob:"))]
+    assert len(urls) > 20 and all(u.startswith(server["base"] + "/") for u in urls)
