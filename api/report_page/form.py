@@ -28,6 +28,7 @@ _FORM = """<form id="report" class="report-form" data-building="{building}"
 <p id="category-chosen" class="note"></p>
 <label for="photos" data-w="photos">现场照片</label>
 <input id="photos" type="file" accept="image/*" capture="environment" multiple>
+<label for="photos" class="photo-button" data-w="takePhoto">拍照或选择照片</label>
 <p class="note" id="photo-note"></p>
 <ul id="thumbs"></ul>
 <p class="label" data-w="position">位置</p>

@@ -175,7 +175,7 @@ def test_a_resident_reports_with_photos_position_and_a_searched_category(
     assert page.evaluate("document.getElementById('category-list').hidden") is True
     page.evaluate("document.getElementById('description').value = '人行道井盖松动，有响声';"
                   "document.getElementById('phone').value = '13800138000'; true")
-    heights = page.evaluate("[...document.querySelectorAll('button')].filter(b => "
+    heights = page.evaluate("[...document.querySelectorAll('button, .photo-button')].filter(b => "
                             "b.offsetParent).map(b => b.getBoundingClientRect().height)")
     assert heights and min(heights) >= 40
     page.screenshot(ARTIFACTS / "phone-report-filled.png")

@@ -50,7 +50,8 @@ export function createPicker({ input, hidden, list, chosen, categories }) {
       li.textContent = t('noMatch');
       list.append(li);
     }
-    input.setAttribute('aria-activedescendant', active >= 0 ? `category-option-${shown[active].code}` : '');
+    if (active >= 0) input.setAttribute('aria-activedescendant', `category-option-${shown[active].code}`);
+    else input.removeAttribute('aria-activedescendant');
   }
 
   function open() {

@@ -4,7 +4,7 @@ const WORDS = {
   zh: {
     title: '我要上报', category: '问题类型', categorySearch: '输入名称或编码搜索，如 垃圾',
     noMatch: '没有匹配的类型', chosen: '已选：{label}', photos: '现场照片（最多 {n} 张）',
-    photosMax: '最多 {n} 张照片，多出的未加入', remove: '删除', photoAlt: '照片 {n}',
+    photosMax: '最多 {n} 张照片，多出的未加入', takePhoto: '拍照或选择照片', remove: '删除', photoAlt: '照片 {n}',
     position: '位置', locate: '重新定位', buildingCode: '或填写门牌上的楼栋编码',
     locating: '正在获取手机位置…', located: '已定位：{lat}, {lon}（精度约 {acc} 米）',
     atBuilding: '上报到本楼栋（{code}）', geoDenied: '未获准使用位置。请在浏览器中允许定位后点“重新定位”，或填写门牌上的楼栋编码。',
@@ -28,7 +28,7 @@ const WORDS = {
   en: {
     title: 'Report a problem', category: 'Category', categorySearch: 'Type a name or code, e.g. litter',
     noMatch: 'No matching category', chosen: 'Chosen: {label}', photos: 'Photos (at most {n})',
-    photosMax: 'At most {n} photos; the others were not added', remove: 'Remove', photoAlt: 'photo {n}',
+    photosMax: 'At most {n} photos; the others were not added', takePhoto: 'Take or choose photos', remove: 'Remove', photoAlt: 'photo {n}',
     position: 'Location', locate: 'Locate again', buildingCode: 'or the building code on the plate',
     locating: 'Getting the phone\'s position…', located: 'Located: {lat}, {lon} (about {acc} m)',
     atBuilding: 'Reported at this building ({code})', geoDenied: 'Location was not allowed. Allow it in the browser and tap "Locate again", or enter the building code on the plate.',
