@@ -237,7 +237,9 @@ def test_an_api_refusal_is_shown_in_english_too(page: Browser, server: dict[str,
     _open(page, f"{base}/report")
     _tap(page, "#lang-switch")
     page.wait_for("document.getElementById('submit').textContent === 'Submit'")
-    _type_category(page, part)
+    english = _sql(server["url"], "SELECT name_en FROM event_categories WHERE code = :c",
+                   c=code)[0][0]
+    _type_category(page, english.lower())
     _tap(page, f"#category-list li[data-code='{code}']")
     page.evaluate("document.getElementById('building-code').value = 'NO-SUCH-BUILDING'; true")
     _tap(page, "#submit")
