@@ -42,6 +42,7 @@ from api.open311 import router as open311
 from api.openapi import document_errors
 from api.people import router as people_router
 from api.personal import router as personal_router
+from api.report_page import router as report_page
 from api.reports import router as reports_router
 from api.screen import router as screen_router
 from api.settings import Settings
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
                    tracking_router, notify_router, calendar_router, escalation_router,
                    joint_router, alerts_router, camera_feed_router, field_router,
                    workbench_router, people_router, handover_router, screen_router,
-                   reports_router):
+                   reports_router, report_page):
         app.include_router(module.router)
     document_errors(app)
     return app

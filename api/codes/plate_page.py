@@ -2,24 +2,23 @@
 
 Server-rendered, its script and style served from ``/static`` (works in a command
 centre without internet, in any phone browser and under the Content-Security-Policy):
-the building's record (address, code, grids, open problems) and a report form that
-posts to the event intake with channel ``qr`` and the building code, so the report
-lands on this building, its grids and its community.
+the building's record (address, code, grids, open problems) and the residents' report
+form (:mod:`api.report_page.form`) posting to the event intake with channel ``qr`` and
+the building code, so the report lands on this building, its grids and its community.
 """
 
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from sqlalchemy import text
 
 from api.auth.access import public
 from api.codes.router import scan_record
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
+from api.report_page.form import FORM_ASSETS, report_form
 
 router = APIRouter(tags=["codes"])
 
@@ -27,7 +26,9 @@ _PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/plate.css">
+{style}
 </head>
 <body><header><h1>{name}</h1><p>{address}</p></header><main>
 <section><h2>楼栋信息 Building</h2><dl>
@@ -37,33 +38,18 @@ _PAGE = """<!doctype html>
 {grids}
 </dl></section>
 <section><h2>未办结事件 Open problems ({n_open})</h2>{open_events}</section>
-<section><h2>我要上报 Report a problem</h2>
-<form id="report" data-building="{code}">
-<label for="category">问题类型 Category</label>
-<select id="category" name="category" required>{options}</select>
-<label for="description">问题描述 Description</label>
-<textarea id="description" name="description" rows="4" maxlength="5000" required></textarea>
-<label for="phone">联系电话（选填，不公开） Phone (optional, never shown)</label>
-<input id="phone" name="phone" type="tel" maxlength="50">
-<button type="submit">提交 Submit</button>
-<div id="result" role="status"></div>
-</form></section></main>
-<script src="/static/plate.js"></script></body></html>
+<section><h2 data-w="title">我要上报 Report a problem</h2>
+<button type="button" id="lang-switch" class="lang">English</button>
+{form}</section></main>
+{script}</body></html>
 """
-
-
-def _options(session: Any) -> str:
-    rows = session.execute(text(
-        "SELECT code, name, major_name FROM event_categories ORDER BY major_code, code")).all()
-    return "".join(f'<option value="{escape(r.code)}">{escape(r.major_name)} · '
-                   f"{escape(r.name)}</option>" for r in rows)
 
 
 @router.get("/b/{code}", response_class=HTMLResponse, include_in_schema=True, responses={
     404: {"description": "no such building (a page for the phone)",
           "content": {"text/html": {"schema": {"type": "string"}}}}})
 @public
-def plate_page(code: str, session: SessionDep) -> HTMLResponse:
+def plate_page(code: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     """The mobile page of a building plate: its record and a report form (Chinese first)."""
     try:
         record = scan_record(session, code)
@@ -87,5 +73,6 @@ def plate_page(code: str, session: SessionDep) -> HTMLResponse:
         name=escape(p.get("name") or "楼栋"), address=escape(p.get("address") or ""),
         code=escape(p["code"]), beidou=escape(p.get("beidou_code") or "—"),
         use=escape(str(p.get("use") or "—")), floors=escape(str(p.get("floors") or "—")),
-        grids=grids, n_open=len(events), open_events=open_html, options=_options(session))
+        grids=grids, n_open=len(events), open_events=open_html, style=FORM_ASSETS[0],
+        script=FORM_ASSETS[1], form=report_form(settings.events.max_photos, p["code"]))
     return HTMLResponse(page)

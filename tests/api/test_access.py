@@ -24,6 +24,7 @@ PUBLIC = {
     ("POST", "/api/v1/events"), ("GET", "/api/v1/track/{token}"),
     ("POST", "/api/v1/track/{token}/evaluation"), ("GET", "/b/{code}"),
     ("GET", "/t/{token}"), ("GET", "/api/v1/track/{token}/photos/{photo_id}"),
+    ("GET", "/report"),
     ("GET", "/api/v1/buildings/{code}/qr.svg"), ("GET", "/api/v1/buildings/{code}/qr.png"),
     ("GET", "/open311/v2/discovery.{fmt}"), ("GET", "/open311/v2/services.{fmt}"),
     ("GET", "/open311/v2/services/{service_code}.{fmt}"),

@@ -177,13 +177,14 @@ def test_docs_use_local_assets_and_redoc_is_not_served(client: TestClient) -> No
     assert client.get("/redoc").status_code == 404
 
 
-@pytest.mark.parametrize("page", ["/b/{code}", "/ogc?f=html", "/"])
+@pytest.mark.parametrize("page", ["/b/{code}", "/ogc?f=html", "/", "/report"])
 def test_html_pages_have_no_inline_script_or_style(client: TestClient, session: Session,
                                                    page: str) -> None:
     code = session.execute(text("SELECT code FROM buildings ORDER BY code LIMIT 1")).scalar()
     html = client.get(page.format(code=code)).text
     assert "<script>" not in html and "<style" not in html and "style=" not in html
-    for asset in ("/static/plate.css", "/static/plate.js", "/static/ogc.css"):
+    for asset in ("/static/plate.css", "/static/report.css", "/static/js/report/form.js",
+                  "/static/ogc.css"):
         assert client.get(asset).status_code == 200
 
 

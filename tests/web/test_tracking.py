@@ -208,9 +208,12 @@ def test_a_report_from_a_plate_links_to_its_tracking_page(
                                 ).scalar_one()
     engine.dispose()
     page.navigate(f"{base}/b/{building}")
-    page.wait_for("document.readyState === 'complete' && !!document.getElementById('report')")
-    page.evaluate("document.getElementById('description').value = '路灯不亮';"
-                  "document.querySelector('#report button').click(); true")
+    page.wait_for("window.gridgovReportReady === true")
+    page.evaluate("(() => { const search = document.getElementById('category-search');"
+                  "search.focus(); search.value = '0'; search.dispatchEvent(new Event('input'));"
+                  "document.querySelector('#category-list li[data-code]').click();"
+                  "document.getElementById('description').value = '路灯不亮';"
+                  "document.getElementById('submit').click(); return true; })()")
     href = page.wait_for("(document.getElementById('track-link') || {}).href")
     page.evaluate("document.getElementById('track-link').click(); true")
     page.wait_for(f"location.href === {href!r} && window.gridgovTrackReady === true")
