@@ -100,7 +100,8 @@ def bench_http(url: str, ids: list[str], lookups: int) -> None:
         session.commit()
     engine.dispose()
     headers = {"Authorization": f"Bearer {token}"}
-    with server(url, 1) as base, httpx.Client(base_url=base, headers=headers) as client:
+    with server(url, 1) as base, \
+            httpx.Client(base_url=base, headers=headers, timeout=300) as client:
         def timed(call: object) -> list[float]:
             out = []
             for i in range(lookups):

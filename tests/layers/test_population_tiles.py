@@ -45,7 +45,7 @@ def _residents(pg: psycopg.Connection, tag: str, rooms: list[int], households: i
                    "VALUES (%s, %s, 'resident', CURRENT_DATE - 10)", (person, room))
 
 
-@pytest.fixture()
+@pytest.fixture
 def town(pg: psycopg.Connection) -> Iterator[dict[str, Any]]:
     """Two neighbouring basic grids in one z14 tile; 7 residents in 5 households in the
     first, 2 residents in the second; removed afterwards."""
