@@ -98,15 +98,15 @@ SELECT g.id, g.code, g.name, g.community_code, g.geom,
            OR n.special BETWEEN 1 AND 4 OR o.organisations BETWEEN 1 AND 4 AS suppressed
 FROM grids AS g JOIN grid_layers AS l ON l.id = g.layer_id AND l.exclusive AND l.kind = 'basic'
 CROSS JOIN LATERAL (
-  SELECT count(DISTINCT p.id) AS residents, count(DISTINCT p.household_id) AS households,
-         count(DISTINCT p.id) FILTER (WHERE EXISTS (
-           SELECT 1 FROM person_tags AS pt WHERE pt.person_id = p.id
-             AND pt.since <= CURRENT_DATE AND (pt.until IS NULL OR pt.until > CURRENT_DATE)))
-           AS special
+  SELECT count(DISTINCT r.person_id) AS residents,
+         count(DISTINCT p.household_id) AS households,
+         count(DISTINCT t.person_id) AS special
   FROM buildings AS b JOIN rooms AS ro ON ro.building_id = b.id
   JOIN residences AS r ON r.room_id = ro.id AND r.from_date <= CURRENT_DATE
        AND (r.to_date IS NULL OR r.to_date > CURRENT_DATE)
   JOIN persons AS p ON p.id = r.person_id
+  LEFT JOIN person_tags AS t ON t.person_id = r.person_id AND t.since <= CURRENT_DATE
+       AND (t.until IS NULL OR t.until > CURRENT_DATE)
   WHERE b.geom && g.geom AND ST_Intersects(g.geom, ST_PointOnSurface(b.geom))) AS n
 CROSS JOIN LATERAL (
   SELECT count(*) AS organisations FROM buildings AS b JOIN organisations AS og

@@ -97,6 +97,7 @@ class Residence(Base):
         CheckConstraint(_in("kind", RESIDENCE_KINDS), name="kind"),
         CheckConstraint("to_date IS NULL OR to_date >= from_date", name="dates"),
         Index("ix_residences_current", "room_id", postgresql_where=text("to_date IS NULL")),
+        Index("ix_residences_room_id", "room_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

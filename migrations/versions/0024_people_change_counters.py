@@ -1,4 +1,4 @@
-"""people tables counted: change counters for the population tile layer
+"""people tables counted: change counters for the population tile layer; residences by room
 
 The ``population`` layer (``layers.catalog``) counts residents, households,
 special populations and organisations per grid. Its cached tiles must go when
@@ -7,6 +7,10 @@ any of these rows change, so ``rooms``, ``residences``, ``persons``,
 migration 0003's plain tables (a counter in ``table_versions`` and a change
 row without a box: the layer is an aggregate, every change evicts all its
 tiles). One bump per statement, so a bulk import of persons costs one each batch.
+
+``residences`` gets a full index on ``room_id``: the partial one (``to_date IS
+NULL``) does not serve "current today" (``to_date IS NULL OR to_date >
+CURRENT_DATE``), so counting a grid's residents scanned every residence.
 
 Revision ID: 0024
 Revises: 0023
@@ -27,7 +31,8 @@ RUN = "FOR EACH STATEMENT EXECUTE FUNCTION gridgov_tile_track_plain()"
 
 
 def upgrade() -> None:
-    """Count the writes of the people tables."""
+    """Count the writes of the people tables; index residences by room."""
+    op.create_index("ix_residences_room_id", "residences", ["room_id"])
     op.execute("INSERT INTO table_versions (table_name, version) VALUES "
                + ", ".join(f"('{t}', 0)" for t in TABLES)
                + " ON CONFLICT (table_name) DO NOTHING")
@@ -44,3 +49,4 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS gridgov_tiles_{kind} ON {table}")
     op.execute("DELETE FROM table_versions WHERE table_name IN ("
                + ", ".join(f"'{t}'" for t in TABLES) + ")")
+    op.drop_index("ix_residences_room_id", table_name="residences")
