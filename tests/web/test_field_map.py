@@ -157,9 +157,12 @@ def test_the_field_map_shows_my_tasks_and_me_and_starts_offline(server: dict[str
         page.wait_for(f"{MAP}.then(m => m.map.loaded() && m.map.areTilesLoaded())", timeout=60)
         assert page.wait_for(f"{RENDERED_TASKS}.then(k => k.length === {len(placed)} && k)",
                              timeout=30) == placed
-        me = page.wait_for(f"{MAP}.then(m => m.map.queryRenderedFeatures({{layers: ['me']}})"
-                           "[0]?.geometry.coordinates)")
+        me = page.wait_for(f"{MAP}.then(m => m.meMarker.getElement().isConnected && "
+                           "m.meMarker.getLngLat().toArray())")
         assert me == pytest.approx([place["blon"], place["blat"]], abs=1e-5)
+        assert page.evaluate(MAP + ".then(m => { const p = m.map.project(m.meMarker.getLngLat());"
+                             " const c = m.map.getCanvas(); return p.x >= 0 && p.y >= 0 && "
+                             "p.x <= c.clientWidth && p.y <= c.clientHeight; })")  # in view
         distances = page.evaluate("[...document.querySelectorAll('#tasks-list li')]"
                                   ".map(li => li.textContent.match(/ (\\d+) m/)[1] * 1)")
         assert distances == sorted(distances) and len(distances) == len(placed)
@@ -216,8 +219,9 @@ def test_a_supervisor_replays_a_workers_day_on_the_one_map(server: dict[str, Any
     with Browser() as page:
         _signed_in_map(page, base, SUPERVISOR)
         page.wait_for("!document.getElementById('patrol-panel').hidden")
+        assert page.evaluate("document.getElementById('patrol-worker').options.length") == 0
         page.evaluate(f"const d = document.getElementById('patrol-day'); d.value = '{day}';"
-                      "d.dispatchEvent(new Event('change')); true")
+                      "document.getElementById('patrol-panel').open = true; true")
         page.wait_for(f"[...document.getElementById('patrol-worker').options]"
                       f".some(o => o.value === '{wid}')")
         page.evaluate(f"document.getElementById('patrol-worker').value = '{wid}';"

@@ -29,7 +29,7 @@ function style(tileLayers) {
   return {
     version: 8,
     sources: { base: { type: 'vector', tiles, minzoom: 0, maxzoom: 17 },
-               tasks: { type: 'geojson', data: EMPTY }, me: { type: 'geojson', data: EMPTY } },
+               tasks: { type: 'geojson', data: EMPTY } },
     layers: [
       { id: 'background', type: 'background', paint: { 'background-color': '#f4f3ef' } },
       { id: 'buildings', type: 'fill', source: 'base', 'source-layer': buildings,
@@ -38,11 +38,6 @@ function style(tileLayers) {
         paint: { 'line-color': '#ffffff', 'line-width': 3 } },
       { id: 'grids', type: 'line', source: 'base', 'source-layer': grids,
         paint: { 'line-color': '#1f6f43', 'line-width': 1.5, 'line-dasharray': [3, 2] } },
-      { id: 'me-accuracy', type: 'circle', source: 'me',
-        paint: { 'circle-color': '#2b7de9', 'circle-opacity': 0.15, 'circle-radius': 18 } },
-      { id: 'me', type: 'circle', source: 'me',
-        paint: { 'circle-color': '#2b7de9', 'circle-radius': 7, 'circle-stroke-width': 3,
-                 'circle-stroke-color': '#ffffff' } },
       { id: 'tasks', type: 'circle', source: 'tasks',
         paint: { 'circle-color': ['match', ['get', 'task'], ...Object.entries(COLOURS).flat(),
                                   '#555555'],
@@ -69,18 +64,30 @@ export async function createTaskMap(container, { tileLayers, onPick }) {
   await new Promise((resolve) => { map.once('load', resolve); });
   let tasks = [];
   let me = null;
+  // Me: a DOM marker, moved without redrawing the map (positions come every second or so).
+  const meMarker = new maplibregl.Marker({ element: Object.assign(document.createElement('div'),
+                                                                  { className: 'me-marker' }) });
   let selected = null;
-  let framed = false;
+  let framed = '';  // what the view was fitted to: '', 'me', 'tasks' or 'tasks+me'
 
   const draw = () => {
     map.getSource('tasks').setData({ type: 'FeatureCollection',
                                      features: taskFeatures(tasks, selected) });
   };
-  // Show every task and me, once the tasks are known (then the worker moves the map).
+  // Fit the view to every task, and to me too once my position is known; twice at most
+  // (afterwards the worker moves the map as they like). No task: the map centres on me.
   const frame = () => {
     const points = taskFeatures(tasks, null).map((f) => f.geometry.coordinates);
-    if (framed || !points.length) return;
-    framed = true;
+    if (!points.length) {
+      if (me && !framed) {
+        map.jumpTo({ center: [me.lon, me.lat] });
+        framed = 'me';
+      }
+      return;
+    }
+    const want = me ? 'tasks+me' : 'tasks';
+    if (framed === want || framed === 'tasks+me') return;
+    framed = want;
     if (me) points.push([me.lon, me.lat]);
     const lons = points.map((p) => p[0]);
     const lats = points.map((p) => p[1]);
@@ -94,12 +101,11 @@ export async function createTaskMap(container, { tileLayers, onPick }) {
   return {
     map,
     setTasks(list) { tasks = list; draw(); frame(); },
+    meMarker,
     setPosition(position) {
       me = position;
-      map.getSource('me').setData({ type: 'FeatureCollection', features: [{
-        type: 'Feature', geometry: { type: 'Point', coordinates: [me.lon, me.lat] },
-        properties: { accuracy: me.accuracy } }] });
-      if (!framed) map.jumpTo({ center: [me.lon, me.lat] });
+      meMarker.setLngLat([me.lon, me.lat]).addTo(map);
+      frame();
     },
     // Mark a task's marker (a tap on the list: the map also moves to it).
     select(key, move = false) {

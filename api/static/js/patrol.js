@@ -18,10 +18,11 @@ function addLayers(map, gridSource) {
   for (const id of ['patrol-track', 'patrol-checkins', 'patrol-replay']) {
     map.addSource(id, { type: 'geojson', data: EMPTY });
   }
-  if (map.getSource(gridSource)) {
+  if (map.getSource(gridSource)) {  // under the live events and the highlight
     map.addLayer({ id: 'patrol-coverage', type: 'fill', source: gridSource,
                    'source-layer': gridSource, filter: ['==', ['get', 'code'], ''],
-                   paint: { 'fill-color': '#000', 'fill-opacity': 0.45 } });
+                   paint: { 'fill-color': '#000', 'fill-opacity': 0.45 } },
+                 map.getLayer('live-events') ? 'live-events' : undefined);
   }
   map.addLayer({ id: 'patrol-track', type: 'line', source: 'patrol-track',
                  filter: ['==', ['geometry-type'], 'LineString'],
@@ -74,19 +75,24 @@ class PatrolPanel {
     addLayers(map, this.gridSource);
     $('patrol-day').value = new Date().toLocaleDateString('sv');  // YYYY-MM-DD, local day
     $('patrol-day').addEventListener('change', () => this.loadWorkers());
+    $('patrol-panel').addEventListener('toggle', () => {
+      if ($('patrol-panel').open && !$('patrol-worker').options.length) this.loadWorkers();
+    });
     $('patrol-show').addEventListener('click', () => this.show());
     $('patrol-play').addEventListener('click', () => this.togglePlay());
     $('patrol-slider').addEventListener('input', () => this.moveTo(Number($('patrol-slider').value)));
   }
 
+  // Shown, closed: opening it lists the workers (no worker's data is read before).
   open() {
     $('patrol-panel').hidden = false;
-    return this.loadWorkers();
   }
 
   // Back to nothing shown (signed out): the panel hidden, the layers empty.
   close() {
     $('patrol-panel').hidden = true;
+    $('patrol-panel').open = false;
+    $('patrol-worker').replaceChildren();
     this.stop();
     this.points = [];
     this.shown = null;
