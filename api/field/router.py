@@ -98,6 +98,15 @@ def track_replay(worker_id: DbInt, day: Day, session: SessionDep, settings: Sett
                               worker_id, day)
 
 
+@router.get("/api/v1/field/checkins/{worker_id}")
+@roles(*SUPERVISOR_ROLES)
+def day_checkins(worker_id: DbInt, day: Day, session: SessionDep, settings: SettingsDep,
+                 principal: Staff) -> dict[str, Any]:
+    """A worker's plate check-ins of one day (in grids of your scope); the read is audited."""
+    return supervision.checkins_of_day(session, principal, settings.api.timezone, worker_id,
+                                       day)
+
+
 @router.get("/api/v1/field/idle/{worker_id}")
 @roles(*SUPERVISOR_ROLES)
 def idle_periods(worker_id: DbInt, day: Day, session: SessionDep, settings: SettingsDep,

@@ -1,6 +1,7 @@
 """Supervision of patrols.
 
-A worker's day replayed, coverage per grid, idle periods, grids nobody patrolled.
+A worker's day replayed, their check-ins, coverage per grid, idle periods, grids nobody
+patrolled.
 
 Coverage (``gis_core.track_coverage``): the share of a grid's road length
 within ``distance`` (20 m) of the day's tracks (every worker together, or one
@@ -86,6 +87,36 @@ def _lines(rows: TrackRows, max_gap: float) -> list[dict[str, Any]]:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(float(epoch), UTC).isoformat()
+
+
+_CHECKINS_OF_DAY = """
+SELECT c.id, b.code AS building_code, b.address, c.at, c.distance_m, c.flagged, c.grid_code,
+       ST_X(COALESCE(c.geom, ST_PointOnSurface(b.geom))) AS lon,
+       ST_Y(COALESCE(c.geom, ST_PointOnSurface(b.geom))) AS lat
+FROM field_checkins c JOIN buildings b ON b.id = c.building_id
+WHERE c.worker_id = :worker AND c.at >= :start AND c.at < :end AND {scope}
+ORDER BY c.at, c.id"""
+
+
+def checkins_of_day(session: Session, principal: Principal, timezone: str, worker_id: int,
+                    day: date) -> dict[str, Any]:
+    """A worker's check-ins of one day as GeoJSON points (the phone, else the building)."""
+    start, end = day_bounds(day, timezone)
+    where, params = record_scope_sql(principal, "c.grid_code", "c.worker_id")
+    rows = session.execute(text(_CHECKINS_OF_DAY.format(scope=where)), {
+        "worker": worker_id, "start": start, "end": end, **params}).mappings().all()
+    audit_track_read(session, principal, worker_id, "checkins",
+                     {"day": day.isoformat(), "checkins": len(rows)})
+    session.commit()
+    features = [{"type": "Feature", "id": r["id"],
+                 "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+                 "properties": {"building_code": r["building_code"], "address": r["address"],
+                                "at": r["at"].isoformat(), "grid": r["grid_code"],
+                                "flagged": r["flagged"],
+                                "distance_m": None if r["distance_m"] is None
+                                else round(float(r["distance_m"]), 1)}} for r in rows]
+    return {"type": "FeatureCollection", "features": features, "worker_id": worker_id,
+            "day": day.isoformat()}
 
 
 def grids_and_roads(session: Session, layer: str, codes: list[str], crs: Any

@@ -24,6 +24,7 @@ from api.db.models import AdminArea, Building, Grid
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
 from api.events.lifecycle import TRANSITIONS
+from api.field.scope import SUPERVISOR_ROLES
 from api.settings import Settings
 from api.validation import BIGINT_MAX, DbInt
 from api.web import service as service
@@ -91,6 +92,8 @@ def web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
 
     ``analyses``: when the stored hot spot and blind spot layers were computed,
     how many features they hold, and how often the schedule computes them again.
+    ``patrol``: the roles that see the patrol tracks panel and the grid layer of its
+    coverage.
     """
     extent = None
     for geom in (AdminArea.geom, Grid.geom, Building.geom):
@@ -108,7 +111,9 @@ def web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     return {"name": settings.api.name, "version": api.__version__, "extent": extent,
             "basemap": basemap, "live_poll_seconds": settings.web.live_poll_seconds,
             "statuses": list(EVENT_STATUSES), "open_statuses": list(OPEN_STATUSES),
-            "analyses": map_analyses_status(session, settings.analytics)}
+            "analyses": map_analyses_status(session, settings.analytics),
+            "patrol": {"roles": list(SUPERVISOR_ROLES),
+                       "grid_layer": settings.field.field_grid_layer}}
 
 
 @router.get("/api/v1/web/live-events")

@@ -1,5 +1,6 @@
 // The grid worker's app: my tasks, reports (channel patrol), patrol shifts with their track,
 // plate check-ins, and the outbox that sends everything made offline once, in order.
+import { createTaskMap, taskKey } from '/static/field/map.js';
 import { enqueue, flush, items, newKey, retryFailed } from '/static/field/queue.js';
 
 const TEXT = {
@@ -14,7 +15,7 @@ const TEXT = {
         checkedIn: '已签到：{code}', handle: '处置', verify: '核查', visit: '走访',
         overdue: '已超期', noTasks: '暂无任务', failed: '失败', tilesDone: '已缓存 {n} 个瓦片',
         tilesBudget: '超出空间预算，已停止', report: '上报', checkin: '签到', shift: '巡查开始',
-        stop: '巡查结束', points: '轨迹点', lang: 'English' },
+        stop: '巡查结束', points: '轨迹点', mapMe: '我的位置', lang: 'English' },
   en: { title: 'Grid worker', refresh: 'Refresh', category: 'Category',
         searchCategory: 'Search categories', description: 'Description', photos: 'Photos',
         building: 'Building', scanForReport: 'Scan plate', position: 'Position',
@@ -29,7 +30,7 @@ const TEXT = {
         verify: 'verify', visit: 'visit', overdue: 'overdue', noTasks: 'No tasks',
         failed: 'failed', tilesDone: '{n} tiles cached', tilesBudget: 'Over the size budget; stopped',
         report: 'Report', checkin: 'Check-in', shift: 'Patrol start', stop: 'Patrol end',
-        points: 'Track points', lang: '中文' },
+        points: 'Track points', mapMe: 'Me', lang: '中文' },
 };
 //: the offline map's size budget, shown in the app
 const TILE_BUDGET_MB = 50;
@@ -47,6 +48,7 @@ let buffer = [];
 let lastBatch = Date.now();
 let recorded = 0;
 let categories = [];
+let taskMap = null;  // a promise of the map of my tasks (map.js)
 
 function t(key, vars = {}) {
   return (TEXT[lang][key] || key).replace(/\{(\w+)\}/g, (_, k) => vars[k]);
@@ -117,11 +119,14 @@ function renderNet() {
 
 // -- position ------------------------------------------------------------------------------------
 function onPosition(p) {
+  const first = position === null;
   position = { lon: p.coords.longitude, lat: p.coords.latitude, accuracy: p.coords.accuracy,
                t: new Date(p.timestamp).toISOString() };
   $('report-position').textContent = `${position.lon.toFixed(6)}, ${position.lat.toFixed(6)} `
     + `±${Math.round(position.accuracy)} m`;
   if (patrol) record(position);
+  taskMap.then((m) => m.setPosition(position)).catch(() => {});
+  if (first) loadTasks();  // now sorted by distance from me
 }
 
 function watchPosition() {
@@ -283,12 +288,24 @@ async function loadTasks() {
   $('tasks-list').replaceChildren(...(tasks.length ? tasks : [null]).map((task) => {
     const li = document.createElement('li');
     if (!task) { li.textContent = t('noTasks'); return li; }
+    li.dataset.key = taskKey(task);
+    li.addEventListener('click', () => pickTask(li.dataset.key, true));
     li.textContent = `${t(task.task)} · ${task.title} · ${task.address || task.building_code || ''}`
       + (task.distance_m != null ? ` · ${Math.round(task.distance_m)} m` : '')
       + (task.overdue ? ` · ${t('overdue')}` : '');
     if (task.overdue) li.className = 'overdue';
     return li;
   }));
+  taskMap.then((m) => m.setTasks(tasks)).catch(() => {});
+}
+
+// A task picked on the map (or in the list, which also moves the map): marked in both.
+function pickTask(key, fromList = false) {
+  document.querySelectorAll('#tasks-list li').forEach((li) => {
+    li.classList.toggle('picked', li.dataset.key === key);
+    if (li.dataset.key === key && !fromList) li.scrollIntoView({ block: 'nearest' });
+  });
+  taskMap.then((m) => m.select(key, fromList)).catch(() => {});
 }
 
 // -- offline tiles -------------------------------------------------------------------------------
@@ -367,7 +384,7 @@ function go(tab) {
 }
 
 window.fieldApp = { queued: 0, tileBytes: 0, send, decodeImage, checkIn,
-                    recorded: () => recorded, patrol: () => patrol };
+                    recorded: () => recorded, patrol: () => patrol, map: () => taskMap };
 
 async function main() {
   document.querySelectorAll('nav button').forEach((b) => b.addEventListener('click',
@@ -397,6 +414,8 @@ async function main() {
   window.addEventListener('offline', renderNet);
   setInterval(() => { if (patrol && buffer.length) sendPoints(); send(); }, 5000);
   applyLanguage();
+  taskMap = createTaskMap($('task-map'), { tileLayers: TILE_LAYERS, onPick: pickTask });
+  taskMap.catch(() => { $('task-map').hidden = true; });  // no WebGL: the list alone
   await loadMe();
   if ('serviceWorker' in navigator) {
     await navigator.serviceWorker.register('/static/field/sw.js', { scope: '/static/field/' });

@@ -33,6 +33,10 @@ const DICT = {
     signInForLive: '登录后接收实时事件',
     'error.invalid_credentials': '用户名或密码错误', 'error.too_many_attempts': '失败次数过多，请 {n} 秒后再试',
     'error.network': '无法连接服务器，请稍后再试', 'error.other': '登录失败，请重试',
+    'patrol.title': '巡查轨迹', 'patrol.day': '日期', 'patrol.worker': '网格员', 'patrol.show': '显示轨迹',
+    'patrol.play': '回放', 'patrol.pause': '暂停', 'patrol.grid': '网格', 'patrol.share': '道路覆盖',
+    'patrol.hours': '时长(h)', 'patrol.checkins': '签到', 'patrol.noWorkers': '范围内没有网格员',
+    'patrol.summary': '{n} 个轨迹点 · {km} 公里 · {h} 小时 · {c} 次签到', 'patrol.empty': '当天没有轨迹 · {c} 次签到',
   },
   en: {
     title: 'Grid governance one-map', layers: 'Layers', legend: 'Legend', dashboard: 'Dashboard',
@@ -67,6 +71,10 @@ const DICT = {
     signInForLive: 'sign in to receive live events',
     'error.invalid_credentials': 'Wrong name or password', 'error.too_many_attempts': 'Too many failed attempts; try again in {n} s',
     'error.network': 'Cannot reach the server; try again later', 'error.other': 'Sign-in failed; try again',
+    'patrol.title': 'Patrol tracks', 'patrol.day': 'Day', 'patrol.worker': 'Grid worker', 'patrol.show': 'Show track',
+    'patrol.play': 'Replay', 'patrol.pause': 'Pause', 'patrol.grid': 'Grid', 'patrol.share': 'Road coverage',
+    'patrol.hours': 'Hours', 'patrol.checkins': 'Check-ins', 'patrol.noWorkers': 'No grid worker in your scope',
+    'patrol.summary': '{n} track points · {km} km · {h} h · {c} check-ins', 'patrol.empty': 'No track that day · {c} check-ins',
   },
 };
 

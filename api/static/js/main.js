@@ -7,6 +7,7 @@ import { bindEventViewControls, clusterRadius, eventTilesUrl, eventViewControls 
 import {
   buildingPopup, cameraPopup, eventPopup, gridPopup, populationPopup, takeAction, useVocabulary,
 } from './popups.js';
+import { patrolPanel } from './patrol.js';
 import { currentUser, loadMe, signInHref, signOut, signedIn } from './session.js';
 
 const GROUPS = ['base', 'operations', 'analysis'];
@@ -310,6 +311,7 @@ function signedOut() {
   if (map && map.getLayer('choropleth')) map.setLayoutProperty('choropleth', 'visibility', 'none');
   if (state.popup) { state.popup.remove(); state.popup = null; }
   if (state.dashboardObj) state.dashboardObj.refresh();
+  if (state.patrol) state.patrol.close();
   document.getElementById('live-status').classList.remove('on');
 }
 
@@ -401,6 +403,8 @@ async function start() {
     renderSwitcher(map);
     renderLegend(map);
     map.on('click', (e) => onClick(map, e));
+    state.patrol = patrolPanel(map, config, currentUser());
+    if (state.patrol) state.patrol.open();
     const dash = new Dashboard(document.getElementById('dashboard'), {
       onFlyTo: (lon, lat, target) => {
         map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 16) });
@@ -441,6 +445,7 @@ async function start() {
     if (state.popup) { state.popup.remove(); state.popup = null; }
     if (map.loaded()) { renderSwitcher(map); renderLegend(map); }
     if (state.dashboardObj) state.dashboardObj.render();
+    if (state.patrol) state.patrol.render();
   });
 }
 
