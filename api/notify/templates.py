@@ -40,13 +40,16 @@ WHERE e.id = :event_id
 
 
 def render(conn: Connection, event_id: int, kind: str, language: str, base_url: str,
-           tz: tzinfo) -> tuple[str, str] | None:
-    """The subject and body of ``kind`` for ``event_id`` in ``language`` (None: no template)."""
+           tz: tzinfo, payload: dict[str, Any] | None = None) -> tuple[str, str] | None:
+    """The subject and body of ``kind`` for ``event_id`` in ``language`` (None: no template).
+
+    ``payload``'s values (e.g. ``forwarded``'s ``$neighbour``) join the event's.
+    """
     row = conn.execute(_CONTEXT, {"event_id": event_id, "kind": kind,
                                   "language": language}).mappings().one_or_none()
     if row is None:
         return None
-    values = fields(row, language, base_url, tz)
+    values = {**_strings(payload or {}), **fields(row, language, base_url, tz)}
     return (Template(row["subject"]).safe_substitute(values),
             Template(row["body"]).safe_substitute(values))
 
@@ -63,8 +66,12 @@ def render_payload(conn: Connection, kind: str, language: str,
     row = conn.execute(_PAYLOAD_TEMPLATE, {"kind": kind, "language": language}).one_or_none()
     if row is None:
         return None
-    values = {k: "-" if v is None else str(v) for k, v in payload.items()}
+    values = _strings(payload)
     return Template(row[0]).safe_substitute(values), Template(row[1]).safe_substitute(values)
+
+
+def _strings(payload: dict[str, Any]) -> dict[str, str]:
+    return {k: "-" if v is None else str(v) for k, v in payload.items()}
 
 
 def fields(row: Any, language: str, base_url: str,
