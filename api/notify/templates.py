@@ -6,8 +6,10 @@ the default row of its kind. Placeholders are ``string.Template``'s
 (``$id``, ``$category``, ``$address``, ``$status``, ``$level``, ``$due_at``,
 ``$track_url``: the resident's tracking page ``/t/<token>`` under
 ``GRIDGOV_PUBLIC_BASE_URL``), so a template cannot reach anything but these values.
-A message about no event (``visit_due``, ``anomaly``) takes its values from the
-notification's ``payload`` (:func:`render_payload`).
+A message about no event (``visit_due``, ``anomaly``, ``forwarded`` of a report
+forwarded at intake) takes its values from the notification's ``payload``
+(:func:`render_payload`); one about an event adds its payload's values to the
+event's. Admins set the texts through :mod:`api.notify.texts`.
 """
 
 from __future__ import annotations

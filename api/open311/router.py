@@ -236,14 +236,19 @@ def _authorise(session: SessionDep, fields: dict[str, str]) -> str:
 
 
 _FIELD = {"type": "string"}
-#: the spec's POST fields, form-encoded (they are also read from the query string)
+_POST_SCHEMA = {
+    "type": "object", "required": ["api_key", "service_code"],
+    "properties": dict.fromkeys((
+        "api_key", "service_code", "lat", "long", "address_string", "address_id",
+        "description", "media_url", "first_name", "last_name", "phone", "email"), _FIELD)}
+#: the spec's POST fields, form-encoded (they are also read from the query string); as
+#: multipart, photo files may come as ``media`` parts
 POST_DOC = {"requestBody": {"required": True, "content": {
-    "application/x-www-form-urlencoded": {"schema": {
-        "type": "object", "required": ["api_key", "service_code"],
-        "properties": dict.fromkeys((
-            "api_key", "service_code", "lat", "long", "address_string", "address_id",
-            "description", "media_url", "first_name", "last_name", "phone", "email"), _FIELD),
-    }}}}}
+    "application/x-www-form-urlencoded": {"schema": _POST_SCHEMA},
+    "multipart/form-data": {"schema": {**_POST_SCHEMA, "properties": {
+        **_POST_SCHEMA["properties"],  # type: ignore[dict-item]
+        "media": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+}}}
 
 
 @router.post("/requests.{fmt}", dependencies=[Jurisdiction], openapi_extra=POST_DOC,

@@ -120,7 +120,7 @@ FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name":
         "department": "CGJ", "alert_id": "1",
         "shift_id": "00000000-0000-0000-0000-000000000000", "worker_id": "1",
         "person_id": "1", "visit_id": "1", "tag": "elderly_alone", "declaration_id": "1",
-        "detection_id": "1", "transfer_id": "1"}
+        "detection_id": "1", "transfer_id": "1", "language": "zh"}
 
 
 def _routes() -> list[tuple[str, str, Any]]:

@@ -1,4 +1,4 @@
-"""Hand-over with photos, the reporter told, transfers by hand.
+"""Hand-over with photos, the reporter told, transfers by hand, notification templates.
 
 Against a real second gridgov server on loopback (``tests/api/test_handover.py``'s
 ``neighbour``: the sample town moved east by its width).
@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi.testclient import TestClient
@@ -16,7 +17,7 @@ from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.notify.templates import render_payload
+from api.notify.templates import render, render_payload
 from tests.api.events_support import bearer, token_for
 from tests.api.test_handover import _their_event, neighbour
 
@@ -216,3 +217,48 @@ def test_a_case_transferred_to_a_plain_open311_neighbour_goes_at_once(
                           json={"neighbour": "nowhere", "reason": "x"})
     assert unknown.status_code == 409  # no longer ours: cancelled here
 
+
+def test_a_template_set_by_an_admin_is_the_next_notifications_text(
+        client: TestClient, session: Session) -> None:
+    admin = bearer(token_for(session, "admin", "tpl-admin"))
+    event_id, category = session.execute(text(
+        "SELECT e.id, c.code FROM events e JOIN event_categories c ON c.id = e.category_id "
+        "ORDER BY e.id LIMIT 1")).one()
+    conn = session.connection()
+    tz = ZoneInfo("Asia/Shanghai")
+    default = render(conn, event_id, "closed", "en", "https://g.example", tz)
+    assert default is not None and "Case" not in default[0]
+    put = client.put("/api/v1/notifications/templates/closed/en", headers=admin, json={
+        "category": category, "subject": "Case $id closed", "body": "See $track_url ($$0)"})
+    assert put.status_code == 200, put.text
+    subject, body = render(conn, event_id, "closed", "en", "https://g.example", tz) or ("", "")
+    token = session.execute(text("SELECT public_token FROM events WHERE id = :id"),
+                            {"id": event_id}).scalar_one()
+    assert subject == f"Case {event_id} closed"
+    assert body == f"See https://g.example/t/{token} ($0)"
+    listed = client.get("/api/v1/notifications/templates", headers=admin,
+                        params={"kind": "closed", "language": "en"}).json()
+    assert [t["category"] for t in listed] == [None, category]
+    assert session.execute(text("SELECT count(*) FROM audit_log WHERE action = "
+                                "'notify.template'")).scalar_one() == 1
+
+
+def test_a_template_with_an_unknown_placeholder_is_refused(
+        client: TestClient, session: Session) -> None:
+    admin = bearer(token_for(session, "admin", "tpl-admin2"))
+    before = client.get("/api/v1/notifications/templates", headers=admin).json()
+    for text_, code in (("Hello $name", "unknown_placeholder"), ("Costs $5", "invalid_template")):
+        bad = client.put("/api/v1/notifications/templates/forwarded/zh", headers=admin,
+                         json={"subject": "转交", "body": text_})
+        assert bad.status_code == 422 and bad.json()["code"] == code, bad.text
+    nokind = client.put("/api/v1/notifications/templates/birthday/zh", headers=admin,
+                        json={"subject": "s", "body": "b"})
+    assert nokind.status_code == 422 and nokind.json()["code"] == "invalid_parameter"
+    wrong = client.put("/api/v1/notifications/templates/closed/zh", headers=admin,
+                       json={"category": "nosuch", "subject": "s", "body": "b"})
+    assert wrong.status_code == 422 and wrong.json()["code"] == "unknown_category"
+    assert client.get("/api/v1/notifications/templates", headers=admin).json() == before
+    dispatcher = bearer(token_for(session, "dispatcher", "tpl-disp"))
+    denied = client.put("/api/v1/notifications/templates/closed/zh", headers=dispatcher,
+                        json={"subject": "s", "body": "b"})
+    assert denied.status_code == 403
