@@ -101,7 +101,7 @@ def transfer_event(event_id: DbInt, body: TransferIn, session: SessionDep, princ
 @router.get("/transfers/incoming")
 @roles("admin", "dispatcher")
 def list_incoming(session: SessionDep,
-                  status: Annotated[str, Query(pattern="^(pending|accepted|refused)$",
+                  status: Annotated[str, Query(pattern=f"^({'|'.join(INCOMING_STATUSES)})$",
                                                description=f"one of "
                                                f"{', '.join(INCOMING_STATUSES)}")] = "pending",
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:

@@ -56,7 +56,8 @@ def neighbour_at(session: Session, lon: float, lat: float) -> Neighbour | None:
         .order_by(Neighbour.code).limit(1)).scalar_one_or_none()
 
 
-def _unavailable(neighbour: Neighbour, why: str) -> APIError:
+def unavailable(neighbour: Neighbour, why: str) -> APIError:
+    """The 502 ``neighbour_unavailable`` of a neighbour that did not answer as it should."""
     return APIError(502, "neighbour_unavailable",
                     f"the report is in the territory of {neighbour.name}, whose system did not "
                     f"take it ({why}); try again later")
@@ -90,13 +91,13 @@ def post_form(neighbour: Neighbour, url: str, form: dict[str, str],
     try:
         resp = httpx.post(url, data=form, files=files or None, timeout=TIMEOUT_S)
     except httpx.HTTPError as exc:
-        raise _unavailable(neighbour, type(exc).__name__) from None
+        raise unavailable(neighbour, type(exc).__name__) from None
     if resp.status_code >= 400:
-        raise _unavailable(neighbour, f"HTTP {resp.status_code}: {resp.text[:200]}")
+        raise unavailable(neighbour, f"HTTP {resp.status_code}: {resp.text[:200]}")
     try:
         return resp.json()
     except ValueError:
-        raise _unavailable(neighbour, "its answer is not JSON") from None
+        raise unavailable(neighbour, "its answer is not JSON") from None
 
 
 def post_request(neighbour: Neighbour, form: dict[str, str],
@@ -106,7 +107,7 @@ def post_request(neighbour: Neighbour, form: dict[str, str],
     try:
         return str(answer[0]["service_request_id"])
     except (LookupError, TypeError):
-        raise _unavailable(neighbour, "no service_request_id in its answer") from None
+        raise unavailable(neighbour, "no service_request_id in its answer") from None
 
 
 def case_form(cipher: PersonalCipher, neighbour: Neighbour, case: Case) -> dict[str, str]:
@@ -162,7 +163,7 @@ def _statuses(neighbour: Neighbour, ids: Sequence[str]) -> dict[str, str]:
         resp.raise_for_status()
         return {str(r["service_request_id"]): str(r["status"]) for r in resp.json()}
     except (httpx.HTTPError, ValueError, LookupError, TypeError) as exc:
-        raise _unavailable(neighbour, type(exc).__name__) from None
+        raise unavailable(neighbour, type(exc).__name__) from None
 
 
 def poll(session: Session, now: datetime) -> int:

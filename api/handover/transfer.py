@@ -35,12 +35,12 @@ from api.handover.service import (
     KEY_COLUMN,
     TIMEOUT_S,
     Case,
-    _unavailable,
     case_form,
     poll,
     post_form,
     post_request,
     record_handover,
+    unavailable,
 )
 from api.notify.outbox import notify_forwarded
 from api.personal.cipher import PersonalCipher
@@ -117,7 +117,7 @@ def _field(neighbour: Neighbour, answer: Any, name: str) -> Any:
     try:
         return answer[name]
     except (LookupError, TypeError):
-        raise _unavailable(neighbour, f"no {name} in its answer") from None
+        raise unavailable(neighbour, f"no {name} in its answer") from None
 
 
 def _answer(cipher: PersonalCipher, neighbour: Neighbour, transfer_id: str) -> dict[str, Any]:
@@ -130,7 +130,7 @@ def _answer(cipher: PersonalCipher, neighbour: Neighbour, transfer_id: str) -> d
         return {"status": str(answer["status"]), "request_id": answer.get("service_request_id"),
                 "reason": answer.get("refusal_reason")}
     except (httpx.HTTPError, ValueError, LookupError, TypeError) as exc:
-        raise _unavailable(neighbour, type(exc).__name__) from None
+        raise unavailable(neighbour, type(exc).__name__) from None
 
 
 def poll_transfers(session: Session, cipher: PersonalCipher, now: datetime) -> int:
