@@ -34,6 +34,7 @@ from api.field import router as field_router
 from api.grids import assign_router as assign
 from api.grids import layers_router as grids
 from api.grids import router as grid_versions_router
+from api.handover import peer as handover_peer
 from api.handover import router as handover_router
 from api.joint import router as joint_router
 from api.notify import router as notify_router
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
                    tracking_router, notify_router, calendar_router, escalation_router,
                    joint_router, alerts_router, camera_feed_router, field_router,
                    workbench_router, people_router, handover_router, screen_router,
-                   reports_router, report_page):
+                   reports_router, report_page, handover_peer):
         app.include_router(module.router)
     document_errors(app)
     return app

@@ -38,8 +38,9 @@ from api.camera_feed.location import locate
 from api.camera_feed.models import Detection, DetectionType
 from api.db.models import Camera, EventCategory
 from api.errors import APIError
-from api.events.intake import PhotoRef, Report
+from api.events.intake import Report
 from api.media.images import Photo
+from api.media.store import PhotoRef
 from api.settings import Settings
 from gis_core.errors import NotFound
 

@@ -78,22 +78,13 @@ from api.events.intake_sql import AUDIT_CREATED, INTAKE_PG
 from api.events.places import Place, grid_dicts, invalid, resolve_place
 from api.events.routing import grid_codes
 from api.grids.lookup import GridLookup
+from api.media.store import PhotoRef
 from api.notify.outbox import NOTIFY_CREATED_PG, created_params
 from api.personal.cipher import PersonalCipher
 from api.personal.service import seal
 from api.settings import EventSettings
 from gis_core.errors import GisError, OutsideJurisdiction
 from layers.vocabulary import CHANNELS
-
-
-@dataclass(frozen=True)
-class PhotoRef:
-    """A photo of a report: a URL, or a file stored under the photo directory."""
-
-    url: str | None = None
-    path: str | None = None
-    content_type: str | None = None
-    size: int | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,7 +25,7 @@ from api.db.models import Department, Event, EventCategory
 from api.deps import IntakeWriterDep, PersonalDep, SessionDep
 from api.errors import APIError
 from api.events.detail import event_detail
-from api.events.intake import Intake, PhotoRef, Report
+from api.events.intake import Intake, Report
 from api.events.lifecycle import EVENT_ACTIONS_DOC, apply_action
 from api.events.models import EventPhoto
 from api.events.places import MAX_ADDRESS
@@ -36,6 +35,7 @@ from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature
 from api.geojson import parse_bbox as _parse_bbox
 from api.handover.service import forward_outside
 from api.media import images
+from api.media.store import PhotoRef, remove_photos, save_photos
 from api.personal.cipher import PersonalCipher
 from api.personal.service import add_reporter
 from api.security.limits import check_json_depth
@@ -183,31 +183,6 @@ def request_digest(payload: EventIn, uploads: list[images.Photo]) -> str:
     return digest.hexdigest()
 
 
-def _save_photos(settings: Settings, uploads: list[images.Photo]) -> list[PhotoRef]:
-    if not uploads:
-        return []
-    folder = settings.events.photo_dir or (settings.db.home / "photos")
-    folder.mkdir(parents=True, exist_ok=True)
-    refs: list[PhotoRef] = []
-    try:
-        for photo in uploads:
-            path = folder / f"{uuid.uuid4().hex}{photo.kind.extension}"
-            path.write_bytes(photo.content)
-            refs.append(PhotoRef(path=str(path), content_type=photo.kind.media_type,
-                                 size=len(photo.content)))
-    except BaseException:
-        _remove_photos(refs)
-        raise
-    return refs
-
-
-def _remove_photos(refs: list[PhotoRef]) -> None:
-    """Delete the stored files of a report that was not registered."""
-    for ref in refs:
-        if ref.path:
-            Path(ref.path).unlink(missing_ok=True)
-
-
 _INTAKE_TEXT = """Report an event: JSON, or multipart/form-data with an `event` JSON part (or flat
 fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
 `reporter_name`/`reporter_phone`/`reporter_email`) and `photos` files.
@@ -257,29 +232,34 @@ async def report_event(
     settings: Settings = request.app.state.settings
     payload, uploads = await _read_request(request, settings)
     check_channel(principal.role if principal else None, payload.channel)  # before saving
-    saved = await run_in_threadpool(_save_photos, settings, uploads) if uploads else []
+    saved = await run_in_threadpool(save_photos, settings, uploads) if uploads else []
     photos = [PhotoRef(url=u) for u in payload.photos] + saved
     try:
         digest = request_digest(payload, uploads) if idempotency_key else None
         intake = await _submit(writer, payload, photos, idempotency_key, principal, digest,
                                client_address(request))
     except OutsideJurisdiction as outside:  # a neighbour's side: forwarded there (202)
-        _remove_photos(saved)
-        forwarded = await run_in_threadpool(_forward, request, cipher, outside, payload)
+        try:
+            forwarded = await run_in_threadpool(_forward, request, cipher, outside, payload,
+                                                photos)
+        finally:
+            remove_photos(saved)  # sent with the report; not ours to keep
         return Response(json.dumps(forwarded), status_code=202, media_type="application/json")
     except BaseException:
-        _remove_photos(saved)  # a refused report leaves no file behind
+        remove_photos(saved)  # a refused report leaves no file behind
         raise
     if intake.replayed:  # a retry: the first request's photos are the event's
-        _remove_photos(saved)
+        remove_photos(saved)
     return Response(intake.body, status_code=201, media_type="application/json")
 
 
 def _forward(request: Request, cipher: PersonalCipher, outside: OutsideJurisdiction,
-             payload: EventIn) -> dict[str, Any]:
+             payload: EventIn, photos: list[PhotoRef]) -> dict[str, Any]:
     """Hand a report outside our territory to the neighbour holding it (a session only then)."""
+    reporter = payload.reporter.model_dump() if payload.reporter else None
     with request_session(request) as session:
-        return forward_outside(session, cipher, outside, payload.category, payload.description)
+        return forward_outside(session, cipher, outside, payload.category, payload.description,
+                               photos, reporter)
 
 
 async def _submit(writer: IntakeWriter, payload: EventIn, photos: list[PhotoRef],

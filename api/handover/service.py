@@ -8,6 +8,13 @@ configured neighbour is forwarded (:func:`forward`): a GeoReport v2
 our id and theirs; the resident is told where the report went. :func:`poll`
 asks each neighbour for the status of the forwarded reports still open
 (``GET {endpoint}/requests.json?service_request_id=...``) and stores it.
+
+Photos go with the report: the first photo given as a URL is the spec's
+``media_url``; photo files are sent as ``media`` parts of a multipart form (a
+gridgov's Open311 endpoint stores them as the new request's photos; others
+ignore the parts). The reporter, when they left a contact, is told through the
+outbox (a ``forwarded`` notification: the neighbour's name and request id); the
+contact of a report forwarded at intake is kept, sealed, on the hand-over row.
 Neighbours are administered with :func:`set_neighbour` (audited; the key is
 encrypted at rest with the personal-data key). A neighbour
 that cannot be reached or refuses: 502 ``neighbour_unavailable``, nothing stored.
@@ -17,7 +24,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,7 +37,10 @@ from sqlalchemy.orm import Session
 from api.audit.service import Actor, record
 from api.errors import APIError
 from api.handover.models import Handover, Neighbour
+from api.media.store import PhotoRef
+from api.notify.outbox import notify_forwarded
 from api.personal.cipher import PersonalCipher
+from api.personal.models import HANDOVER_REPORTER
 from gis_core.errors import OutsideJurisdiction
 
 TIMEOUT_S = 10.0
@@ -44,37 +56,100 @@ def neighbour_at(session: Session, lon: float, lat: float) -> Neighbour | None:
         .order_by(Neighbour.code).limit(1)).scalar_one_or_none()
 
 
-def _unavailable(neighbour: Neighbour, why: str) -> APIError:
+def unavailable(neighbour: Neighbour, why: str) -> APIError:
+    """The 502 ``neighbour_unavailable`` of a neighbour that did not answer as it should."""
     return APIError(502, "neighbour_unavailable",
                     f"the report is in the territory of {neighbour.name}, whose system did not "
                     f"take it ({why}); try again later")
 
 
-def _post(neighbour: Neighbour, form: dict[str, str]) -> str:
+@dataclass(frozen=True)
+class Case:
+    """What a neighbour is sent of a report or case: category, point, text and photos."""
+
+    category: str
+    lon: float
+    lat: float
+    description: str | None
+    photos: tuple[PhotoRef, ...] = field(default=())
+
+    def media(self) -> tuple[dict[str, str], list[tuple[str, tuple[str, bytes, str]]]]:
+        """The ``media_url`` form field (the first URL photo) and the ``media`` file parts."""
+        urls = [p.url for p in self.photos if p.url]
+        files = [("media", (Path(p.path).name, Path(p.path).read_bytes(),
+                            p.content_type or "application/octet-stream"))
+                 for p in self.photos if p.path and Path(p.path).is_file()]
+        return ({"media_url": urls[0]} if urls else {}), files
+
+
+def post_form(neighbour: Neighbour, url: str, form: dict[str, str],
+              files: list[tuple[str, tuple[str, bytes, str]]] | None = None) -> Any:
+    """POST ``form`` (and ``files``) to ``url`` of ``neighbour``; its JSON answer.
+
+    Any failure is 502 ``neighbour_unavailable``.
+    """
     try:
-        resp = httpx.post(f"{neighbour.endpoint}/requests.json", data=form, timeout=TIMEOUT_S)
+        resp = httpx.post(url, data=form, files=files or None, timeout=TIMEOUT_S)
     except httpx.HTTPError as exc:
-        raise _unavailable(neighbour, type(exc).__name__) from None
+        raise unavailable(neighbour, type(exc).__name__) from None
     if resp.status_code >= 400:
-        raise _unavailable(neighbour, f"HTTP {resp.status_code}: {resp.text[:200]}")
+        raise unavailable(neighbour, f"HTTP {resp.status_code}: {resp.text[:200]}")
     try:
-        return str(resp.json()[0]["service_request_id"])
-    except (ValueError, LookupError, TypeError):
-        raise _unavailable(neighbour, "no service_request_id in its answer") from None
+        return resp.json()
+    except ValueError:
+        raise unavailable(neighbour, "its answer is not JSON") from None
 
 
-def forward(session: Session, cipher: PersonalCipher, neighbour: Neighbour, category: str,
-            lon: float, lat: float, description: str | None) -> dict[str, Any]:
-    """Forward a report to ``neighbour``; store the hand-over; the caller commits."""
-    form = {"api_key": cipher.decrypt(neighbour.api_key, KEY_COLUMN) or "",
-            "service_code": category, "lat": repr(lat), "long": repr(lon),
-            "description": description or ""}
-    their_id = _post(neighbour, form)
-    row = Handover(neighbour_code=neighbour.code, their_id=their_id, category_code=category,
-                   geom=f"SRID=4326;POINT({lon!r} {lat!r})", description=description,
-                   their_status="open")
+def post_request(neighbour: Neighbour, form: dict[str, str],
+                 files: list[tuple[str, tuple[str, bytes, str]]]) -> str:
+    """POST a new service request to ``neighbour``; its ``service_request_id``."""
+    answer = post_form(neighbour, f"{neighbour.endpoint}/requests.json", form, files)
+    try:
+        return str(answer[0]["service_request_id"])
+    except (LookupError, TypeError):
+        raise unavailable(neighbour, "no service_request_id in its answer") from None
+
+
+def case_form(cipher: PersonalCipher, neighbour: Neighbour, case: Case) -> dict[str, str]:
+    """The Open311 form fields of ``case`` for ``neighbour`` (with its key)."""
+    return {"api_key": cipher.decrypt(neighbour.api_key, KEY_COLUMN) or "",
+            "service_code": case.category, "lat": repr(case.lat), "long": repr(case.lon),
+            "description": case.description or ""}
+
+
+def record_handover(session: Session, cipher: PersonalCipher, neighbour: Neighbour, case: Case,
+                    their_id: str, status: str, *, reporter: dict[str, Any] | None = None,
+                    event_id: int | None = None, reason: str | None = None,
+                    notify: bool = True) -> Handover:
+    """Store a hand-over of ``case``; queue the reporter's ``forwarded`` notification.
+
+    ``notify`` False: not yet (a transfer waiting for a gridgov's answer).
+    """
+    contact = {k: cipher.encrypt(str(v), f.qualified) for k, f in HANDOVER_REPORTER.items()
+               if (v := (reporter or {}).get(k))}
+    row = Handover(neighbour_code=neighbour.code, their_id=their_id, category_code=case.category,
+                   geom=f"SRID=4326;POINT({case.lon!r} {case.lat!r})",
+                   description=case.description, their_status=status, event_id=event_id,
+                   reason=reason, reporter_phone=contact.get("phone"),
+                   reporter_email=contact.get("email"))
     session.add(row)
     session.flush()
+    if notify:
+        notify_forwarded(session, row.id, {"neighbour": neighbour.name,
+                                           "request_id": their_id, "category": case.category})
+    return row
+
+
+def forward(session: Session, cipher: PersonalCipher, neighbour: Neighbour, case: Case,
+            reporter: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Forward a report to ``neighbour`` with its photos; store the hand-over; caller commits.
+
+    ``reporter`` (clear ``phone``/``email``, as given) is sealed on the hand-over
+    and told through the outbox.
+    """
+    url, files = case.media()
+    their_id = post_request(neighbour, {**case_form(cipher, neighbour, case), **url}, files)
+    row = record_handover(session, cipher, neighbour, case, their_id, "open", reporter=reporter)
     return {"forwarded": True, "handover_id": row.id, "neighbour": neighbour.code,
             "neighbour_request_id": their_id,
             "message": f"This place is in the territory of {neighbour.name}; your report was "
@@ -88,7 +163,7 @@ def _statuses(neighbour: Neighbour, ids: Sequence[str]) -> dict[str, str]:
         resp.raise_for_status()
         return {str(r["service_request_id"]): str(r["status"]) for r in resp.json()}
     except (httpx.HTTPError, ValueError, LookupError, TypeError) as exc:
-        raise _unavailable(neighbour, type(exc).__name__) from None
+        raise unavailable(neighbour, type(exc).__name__) from None
 
 
 def poll(session: Session, now: datetime) -> int:
@@ -120,8 +195,8 @@ def list_handovers(session: Session, limit: int) -> list[dict[str, Any]]:
 
 
 def set_neighbour(session: Session, cipher: PersonalCipher, code: str, name: str,
-                  territory: dict[str, Any], endpoint: str, api_key: str, by: Actor
-                  ) -> dict[str, Any]:
+                  territory: dict[str, Any], endpoint: str, api_key: str, by: Actor, *,
+                  gridgov: bool = False) -> dict[str, Any]:
     """Create or change neighbour ``code`` (territory: GeoJSON, EPSG:4326); audited.
 
     The key is stored encrypted with the personal-data key.
@@ -136,17 +211,19 @@ def set_neighbour(session: Session, cipher: PersonalCipher, code: str, name: str
                        "MultiPolygon is required", field="territory")
     multi = shapely.MultiPolygon([shape]) if shape.geom_type == "Polygon" else shape
     row = session.get(Neighbour, code) or Neighbour(code=code)
-    row.name, row.endpoint = name, endpoint.rstrip("/")
+    row.name, row.endpoint, row.gridgov = name, endpoint.rstrip("/"), gridgov
     row.api_key = cipher.encrypt(api_key, KEY_COLUMN) or ""
     row.territory = f"SRID=4326;{multi.wkt}"
     session.add(row)
     record(session, actor=by, action="neighbour.set", object_type="neighbour", object_id=code,
-           after={"name": name, "endpoint": row.endpoint})
-    return {"code": code, "name": name, "endpoint": row.endpoint}
+           after={"name": name, "endpoint": row.endpoint, "gridgov": gridgov})
+    return {"code": code, "name": name, "endpoint": row.endpoint, "gridgov": gridgov}
 
 
 def forward_outside(session: Session, cipher: PersonalCipher, outside: OutsideJurisdiction,
-                    category: str, description: str | None) -> dict[str, Any]:
+                    category: str, description: str | None,
+                    photos: Sequence[PhotoRef] = (), reporter: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
     """Forward a report refused as outside our territory when a neighbour covers it.
 
     Re-raises ``outside`` (422 ``outside_jurisdiction``) when no neighbour does;
@@ -158,6 +235,7 @@ def forward_outside(session: Session, cipher: PersonalCipher, outside: OutsideJu
     found = neighbour_at(session, float(lon), float(lat))
     if found is None:
         raise outside
-    out = forward(session, cipher, found, category, float(lon), float(lat), description)
+    case = Case(category, float(lon), float(lat), description, tuple(photos))
+    out = forward(session, cipher, found, case, reporter)
     session.commit()
     return out

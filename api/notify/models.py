@@ -35,7 +35,7 @@ CHANNELS = ("email", "webhook", "sms", "wecom")
 LANGUAGES = ("zh", "en")
 #: what a notification is about; the urgent kinds ignore quiet hours
 KINDS = ("dispatched", "overdue", "escalated", "duplicate", "closed", "subtask", "visit_due",
-         "anomaly")
+         "anomaly", "forwarded")
 URGENT_KINDS = frozenset({"overdue", "escalated", "anomaly"})
 #: kinds about no event: their template values come from the notification's ``payload``
 PAYLOAD_KINDS = ("visit_due", "anomaly")
@@ -73,8 +73,8 @@ class Notification(Base):
         CheckConstraint("(user_channel_id IS NULL) <> (reporter_field IS NULL)",
                         name="one_recipient"),
         CheckConstraint("reporter_field IN ('phone', 'email')", name="reporter_field"),
-        CheckConstraint("event_id IS NOT NULL OR kind IN ('visit_due', 'anomaly')",
-                        name="about_something"),
+        CheckConstraint("event_id IS NOT NULL OR handover_id IS NOT NULL "
+                        "OR kind IN ('visit_due', 'anomaly')", name="about_something"),
         Index("ix_notifications_due", "next_attempt_at", "id",
               postgresql_where=text("status = 'pending'")),
     )
@@ -103,6 +103,9 @@ class Notification(Base):
     #: the template values of a kind about no event (:data:`PAYLOAD_KINDS`)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict,
                                                     server_default=text("'{}'::jsonb"))
+    #: the hand-over a ``forwarded`` notification tells the reporter of (0024)
+    handover_id: Mapped[int | None] = mapped_column(
+        ForeignKey("handovers.id", ondelete="CASCADE"))
 
 
 class NotificationAttempt(Base):

@@ -20,7 +20,8 @@ back takes its notifications with it. Who hears what:
 
 Kinds about no event (``visit_due`` to a grid worker, ``anomaly`` to the
 responsible people of an area) are queued by :func:`notify_users` and
-:func:`notify_area`.
+:func:`notify_area`; ``forwarded`` (a report or case handed to a neighbour) by
+:func:`notify_forwarded`, to its reporter as for ``closed``.
 
 The scope conditions are those of :class:`api.auth.principal.Principal`,
 written for many users and events at once (``tests/api/test_notify_outbox.py``
@@ -212,3 +213,29 @@ def notify_area(conn: Connection | Session, kind: str, area_code: str | None,
     """
     args = _payload_args(kind, payload)
     conn.execute(_TO_AREA, {**args, "area": area_code})
+
+
+_TO_FORWARDED = text("""
+INSERT INTO notifications (kind, event_id, handover_id, reporter_field, channel, language,
+                           urgent, payload)
+SELECT 'forwarded', h.event_id, h.id,
+       CASE WHEN c.phone IS NOT NULL THEN 'phone' ELSE 'email' END,
+       CASE WHEN c.phone IS NOT NULL THEN 'sms' ELSE 'email' END,
+       NULL, FALSE, CAST(:payload AS jsonb)
+FROM handovers h LEFT JOIN events e ON e.id = h.event_id,
+     LATERAL (SELECT coalesce(e.reporter_phone, h.reporter_phone) AS phone,
+                     coalesce(e.reporter_email, h.reporter_email) AS email) c
+WHERE h.id = :id AND (c.phone IS NOT NULL OR c.email IS NOT NULL)
+""")
+
+
+def notify_forwarded(conn: Connection | Session, handover_id: int,
+                     payload: dict[str, object]) -> None:
+    """Queue the ``forwarded`` message of a hand-over to its reporter, if they left a contact.
+
+    The contact is the case's (a transfer by hand) or the hand-over's own (a
+    report forwarded at intake). ``payload`` holds the template's values
+    (``neighbour``, ``request_id``, ``category``). Never commits.
+    """
+    conn.execute(_TO_FORWARDED, {"id": handover_id,
+                                 "payload": json.dumps(payload, ensure_ascii=False)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.audit.deps import AuditActor
@@ -13,8 +13,8 @@ from api.auth import service as users
 from api.auth.access import Staff, roles
 from api.auth.schemas import Text, UserName
 from api.deps import SessionDep, SettingsDep
-from api.notify import service
-from api.notify.models import CHANNELS, LANGUAGES, STATUSES
+from api.notify import service, texts
+from api.notify.models import CHANNELS, KINDS, LANGUAGES, STATUSES
 from api.settings import Settings
 from api.validation import DbInt
 from gis_core.errors import InvalidInput
@@ -107,3 +107,43 @@ def retry_notification(notification_id: DbInt, session: SessionDep,
     """Send a dead letter again, from its first attempt (admins)."""
     service.retry_dead(session, notification_id, actor)
     session.commit()
+
+
+Language = Literal["zh", "en"]
+
+
+class TemplateIn(BaseModel):
+    """The text of one kind in one language, for a category (or the default: null)."""
+
+    model_config = ConfigDict(extra="forbid")
+    category: str | None = Field(None, min_length=1, max_length=16,
+                                 description="a category or major category code; null: the "
+                                 "kind's default")
+    subject: Text = Field(min_length=1, max_length=300)
+    body: Text = Field(min_length=1, max_length=4000)
+
+
+@router.get("/api/v1/notifications/templates")
+@roles("admin")
+def list_templates(session: SessionDep,
+                   kind: Annotated[str | None, Query(max_length=16,
+                                                     description=f"one of {', '.join(KINDS)}")
+                                   ] = None,
+                   language: Language | None = None) -> list[dict[str, Any]]:
+    """The notification texts per kind, category and language (admins)."""
+    return texts.list_templates(session, kind, language)
+
+
+@router.put("/api/v1/notifications/templates/{kind}/{language}",
+            description=f"Kinds: {', '.join(KINDS)}. Placeholders per kind: "
+            + "; ".join(f"{k}: {', '.join('$' + p for p in v)}"
+                        for k, v in texts.PLACEHOLDERS.items())
+            + ". An unknown placeholder is 422 `unknown_placeholder`.")
+@roles("admin")
+def set_template(kind: Annotated[str, Path(max_length=16)], language: Language,
+                 body: TemplateIn, session: SessionDep, actor: AuditActor) -> dict[str, Any]:
+    """Set the text of a kind in a language, for a category or as its default (audited)."""
+    out = texts.set_template(session, kind, language, body.category, body.subject, body.body,
+                             actor)
+    session.commit()
+    return out

@@ -6,8 +6,10 @@ the default row of its kind. Placeholders are ``string.Template``'s
 (``$id``, ``$category``, ``$address``, ``$status``, ``$level``, ``$due_at``,
 ``$track_url``: the resident's tracking page ``/t/<token>`` under
 ``GRIDGOV_PUBLIC_BASE_URL``), so a template cannot reach anything but these values.
-A message about no event (``visit_due``, ``anomaly``) takes its values from the
-notification's ``payload`` (:func:`render_payload`).
+A message about no event (``visit_due``, ``anomaly``, ``forwarded`` of a report
+forwarded at intake) takes its values from the notification's ``payload``
+(:func:`render_payload`); one about an event adds its payload's values to the
+event's. Admins set the texts through :mod:`api.notify.texts`.
 """
 
 from __future__ import annotations
@@ -40,13 +42,16 @@ WHERE e.id = :event_id
 
 
 def render(conn: Connection, event_id: int, kind: str, language: str, base_url: str,
-           tz: tzinfo) -> tuple[str, str] | None:
-    """The subject and body of ``kind`` for ``event_id`` in ``language`` (None: no template)."""
+           tz: tzinfo, payload: dict[str, Any] | None = None) -> tuple[str, str] | None:
+    """The subject and body of ``kind`` for ``event_id`` in ``language`` (None: no template).
+
+    ``payload``'s values (e.g. ``forwarded``'s ``$neighbour``) join the event's.
+    """
     row = conn.execute(_CONTEXT, {"event_id": event_id, "kind": kind,
                                   "language": language}).mappings().one_or_none()
     if row is None:
         return None
-    values = fields(row, language, base_url, tz)
+    values = {**_strings(payload or {}), **fields(row, language, base_url, tz)}
     return (Template(row["subject"]).safe_substitute(values),
             Template(row["body"]).safe_substitute(values))
 
@@ -63,8 +68,12 @@ def render_payload(conn: Connection, kind: str, language: str,
     row = conn.execute(_PAYLOAD_TEMPLATE, {"kind": kind, "language": language}).one_or_none()
     if row is None:
         return None
-    values = {k: "-" if v is None else str(v) for k, v in payload.items()}
+    values = _strings(payload)
     return Template(row[0]).safe_substitute(values), Template(row[1]).safe_substitute(values)
+
+
+def _strings(payload: dict[str, Any]) -> dict[str, str]:
+    return {k: "-" if v is None else str(v) for k, v in payload.items()}
 
 
 def fields(row: Any, language: str, base_url: str,

@@ -38,7 +38,7 @@ from api.audit.service import record
 from api.notify.channels import Channel, Message, Result
 from api.notify.templates import render, render_payload
 from api.personal.cipher import PersonalCipher, UnreadableValue
-from api.personal.models import REPORTER
+from api.personal.models import HANDOVER_REPORTER, REPORTER
 from api.settings import NotifySettings
 
 logger = logging.getLogger("gridgov.notify")
@@ -48,10 +48,12 @@ LOCK_KEY = 0x6E6F7469  # "noti"
 
 _CLAIM = text("""
 SELECT n.id, n.key, n.kind, n.event_id, n.channel, n.language, n.urgent, n.attempts,
-       n.reporter_field, n.payload, c.address, c.quiet_from, c.quiet_until,
-       e.reporter_phone, e.reporter_email
+       n.reporter_field, n.payload, n.handover_id, c.address, c.quiet_from, c.quiet_until,
+       coalesce(e.reporter_phone, h.reporter_phone) AS reporter_phone,
+       coalesce(e.reporter_email, h.reporter_email) AS reporter_email
 FROM notifications n
 LEFT JOIN events e ON e.id = n.event_id
+LEFT JOIN handovers h ON h.id = n.handover_id AND n.event_id IS NULL
 LEFT JOIN user_channels c ON c.id = n.user_channel_id
 WHERE n.status = 'pending' AND n.next_attempt_at <= :now
   AND n.channel = ANY(CAST(:channels AS text[]))
@@ -171,7 +173,8 @@ class DeliveryWorker:
         if address is None:
             return Result(False, "no readable address", retry=False)
         language = row["language"] or self.settings.reporter_language
-        text_ = (render(conn, row["event_id"], row["kind"], language, self.base_url, self.tz)
+        text_ = (render(conn, row["event_id"], row["kind"], language, self.base_url, self.tz,
+                        row["payload"])
                  if row["event_id"] is not None
                  else render_payload(conn, row["kind"], language, row["payload"]))
         if text_ is None:
@@ -190,13 +193,15 @@ class DeliveryWorker:
             return str(row["address"]) if row["address"] is not None else None
         if self.cipher is None:
             return None
-        f = REPORTER[field]
+        on_event = row["event_id"] is not None  # else a report forwarded at intake
+        f = (REPORTER if on_event else HANDOVER_REPORTER)[field]
         try:
             clear = self.cipher.decrypt(row[f.column], f.qualified)
         except UnreadableValue:
             return None
-        record(conn, actor="system", action="personal.notify", object_type="event",
-               object_id=row["event_id"], fields=[field],
+        record(conn, actor="system", action="personal.notify",
+               object_type="event" if on_event else "handover",
+               object_id=row["event_id"] if on_event else row["handover_id"], fields=[field],
                details={"notification": row["id"], "channel": row["channel"]})
         return clear
 

@@ -8,7 +8,7 @@ See :mod:`api.open311.service` for how our lifecycle maps to open/closed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,12 +17,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from api.auth.access import public
 from api.deps import GridLookupDep, PersonalDep, PublicBaseDep, SessionDep, SettingsDep
 from api.errors import status_of
-from api.events.intake import PhotoRef, create_event
+from api.events.intake import create_event
 from api.grids.lookup import GridLookup
+from api.media import images
+from api.media.store import PhotoRef, remove_photos, save_photos
 from api.open311 import posting, xml
 from api.open311 import service as o311
 from api.open311.keys import check_key
@@ -208,6 +211,20 @@ async def form_fields(request: Request) -> dict[str, str]:
     return fields
 
 
+async def media_files(request: Request, settings: SettingsDep) -> list[images.Photo]:
+    """The photo files of a multipart POST (``media`` parts; a gridgov neighbour sends them).
+
+    Checked as a report's photos (type, size, count: ``GRIDGOV_EVENTS_*``).
+    """
+    form = await request.form()
+    files = [item for item in form.getlist("media") if isinstance(item, UploadFile)]
+    limits = settings.events
+    images.check_photo_count(len(files), limits.max_photos)
+    return [images.check_photo(await item.read(limits.max_photo_bytes + 1),
+                               max_bytes=limits.max_photo_bytes,
+                               max_pixels=limits.max_photo_pixels) for item in files]
+
+
 def _authorise(session: SessionDep, fields: dict[str, str]) -> str:
     key = (fields.get("api_key") or "").strip()
     if not key:
@@ -219,14 +236,19 @@ def _authorise(session: SessionDep, fields: dict[str, str]) -> str:
 
 
 _FIELD = {"type": "string"}
-#: the spec's POST fields, form-encoded (they are also read from the query string)
+_POST_SCHEMA = {
+    "type": "object", "required": ["api_key", "service_code"],
+    "properties": dict.fromkeys((
+        "api_key", "service_code", "lat", "long", "address_string", "address_id",
+        "description", "media_url", "first_name", "last_name", "phone", "email"), _FIELD)}
+#: the spec's POST fields, form-encoded (they are also read from the query string); as
+#: multipart, photo files may come as ``media`` parts
 POST_DOC = {"requestBody": {"required": True, "content": {
-    "application/x-www-form-urlencoded": {"schema": {
-        "type": "object", "required": ["api_key", "service_code"],
-        "properties": dict.fromkeys((
-            "api_key", "service_code", "lat", "long", "address_string", "address_id",
-            "description", "media_url", "first_name", "last_name", "phone", "email"), _FIELD),
-    }}}}}
+    "application/x-www-form-urlencoded": {"schema": _POST_SCHEMA},
+    "multipart/form-data": {"schema": {**_POST_SCHEMA, "properties": {
+        **_POST_SCHEMA["properties"],  # type: ignore[dict-item]
+        "media": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+}}}
 
 
 @router.post("/requests.{fmt}", dependencies=[Jurisdiction], openapi_extra=POST_DOC,
@@ -235,29 +257,35 @@ POST_DOC = {"requestBody": {"required": True, "content": {
 def post_request(fmt: Format, session: SessionDep, settings: SettingsDep,
                  lookup: GridLookupDep,
                  fields: Annotated[dict[str, str], Depends(form_fields)],
+                 media: Annotated[list[images.Photo], Depends(media_files)],
                  personal: PersonalDep) -> Response:
-    """Submit a service request (form-encoded, with an api_key); returns its id and token."""
+    """Submit a service request (form-encoded, with an api_key; photo files as `media`)."""
     key_name = _authorise(session, fields)
     new = posting.parse_new_request(fields)
+    saved = save_photos(settings, media)
     try:
         event_id, token, notice = submit(session, lookup, new, key_name, settings,
-                                         personal)
-    except GisError:
+                                         personal, saved)
+        session.commit()
+    except BaseException:
         session.rollback()
+        remove_photos(saved)  # a refused request leaves no file behind
         raise
-    session.commit()
     return render(posting.posted(event_id, token, notice), fmt, "requests")
 
 
 def submit(session: Session, lookup: GridLookup, new: posting.NewRequest, key_name: str,
-           settings: Settings, personal: PersonalCipher | None = None
-           ) -> tuple[int, str, str | None]:
-    """Store the request through the event intake; return id, token and notice."""
+           settings: Settings, personal: PersonalCipher | None = None,
+           files: Sequence[PhotoRef] = ()) -> tuple[int, str, str | None]:
+    """Store the request through the event intake; return id, token and notice.
+
+    ``files``: its photo files, already stored (see :func:`media_files`).
+    """
     event = create_event(
         session, lookup, category_code=new.service_code, lon=new.lon, lat=new.lat,
         building_code=new.building_code, address=new.address, description=new.description,
         channel="open311", reporter=new.reporter or None,
-        photos=(PhotoRef(url=new.media_url),) if new.media_url else (),
+        photos=((PhotoRef(url=new.media_url),) if new.media_url else ()) + tuple(files),
         actor=f"open311:{key_name}", settings=settings.events, personal=personal)
     extra = {"open311": {"api_key": key_name, "attributes": new.attributes}}
     event.attributes = {**(event.attributes or {}), **extra}

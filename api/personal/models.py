@@ -46,11 +46,17 @@ PERSONAL_FIELDS: tuple[PersonalField, ...] = (
     PersonalField("residence_declarations", "id_number", "id_number", "id_number",
                   "id_number_hash"),
     PersonalField("residence_declarations", "phone", "phone", "phone", "phone_hash"),
+    # the reporter of a report forwarded to a neighbour (api/handover), told by the outbox
+    PersonalField("handovers", "reporter_phone", "phone", "phone"),
+    PersonalField("handovers", "reporter_email", "email", "email"),
 )
 
 #: the reporter of an event: ``{"name", "phone", "email"}`` -> its field
 REPORTER: dict[str, PersonalField] = {f.key: f for f in PERSONAL_FIELDS
                                       if f.table == "events"}
+#: the reporter of a report forwarded at intake (no event): ``{"phone", "email"}``
+HANDOVER_REPORTER: dict[str, PersonalField] = {f.key: f for f in PERSONAL_FIELDS
+                                               if f.table == "handovers"}
 
 
 def fields_of(table: str) -> tuple[PersonalField, ...]:

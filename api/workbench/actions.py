@@ -22,11 +22,11 @@ from api.auth.policy import check_action, event_scope
 from api.auth.principal import Principal
 from api.db.models import Department, Event
 from api.errors import APIError
-from api.events.intake import PhotoRef
 from api.events.lifecycle import apply_action
 from api.events.models import EventPhoto
-from api.events.router import _read_photos, _remove_photos, _save_photos
-from api.media import images
+from api.events.router import _read_photos
+from api.media import images, store
+from api.media.store import PhotoRef
 from api.settings import Settings
 from api.validation import DbInt, Text
 
@@ -99,9 +99,9 @@ def take_action(session: Session, event_id: int, principal: Principal, actor: Ac
 
 def save_photos(settings: Settings, uploads: list[images.Photo]) -> list[PhotoRef]:
     """Store the uploaded files where the reports' photos go."""
-    return _save_photos(settings, uploads)
+    return store.save_photos(settings, uploads)
 
 
 def remove_photos(refs: list[PhotoRef]) -> None:
     """Delete the files of an action that was refused."""
-    _remove_photos(refs)
+    store.remove_photos(refs)

@@ -50,6 +50,9 @@ PUBLIC = {
     ("GET", "/screen"),
     ("POST", "/api/v1/people/declarations"),
     ("POST", "/api/v1/cameras/{code}/detections"),
+    # a neighbouring gridgov's transfers, with the Open311 key we gave it (api/handover/peer)
+    ("POST", "/open311/v2/gridgov/transfers.json"),
+    ("GET", "/open311/v2/gridgov/transfers/{transfer_id}.json"),
 }
 
 #: staff routes on one event: a user outside the event's scope gets 403
@@ -118,7 +121,7 @@ FILL = {"fmt": "json", "layers": "events", "z": "0", "x": "0", "y": "0", "name":
         "department": "CGJ", "alert_id": "1",
         "shift_id": "00000000-0000-0000-0000-000000000000", "worker_id": "1",
         "person_id": "1", "visit_id": "1", "tag": "elderly_alone", "declaration_id": "1",
-        "detection_id": "1"}
+        "detection_id": "1", "transfer_id": "1", "language": "zh"}
 
 
 def _routes() -> list[tuple[str, str, Any]]:
