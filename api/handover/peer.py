@@ -49,7 +49,11 @@ def _key_name(session: SessionDep, key: str | None) -> str:
     return row.name
 
 
-@router.post("/transfers.json", status_code=201)
+_BAD_KEY = {403: {"description": "the api_key is not a valid Open311 key of ours"}}
+
+
+@router.post("/transfers.json", status_code=201, responses={
+    **_BAD_KEY, 422: {"description": "a required field is missing or not valid"}})
 @public
 def receive_transfer(session: SessionDep, settings: SettingsDep,
                      fields: Annotated[dict[str, str], Depends(peer_fields)],
@@ -77,7 +81,7 @@ def receive_transfer(session: SessionDep, settings: SettingsDep,
     return {"transfer_id": row.id, "status": row.status}
 
 
-@router.get("/transfers/{transfer_id}.json")
+@router.get("/transfers/{transfer_id}.json", responses=_BAD_KEY)
 @public
 def transfer_answer(transfer_id: DbInt, session: SessionDep,
                     api_key: Annotated[str | None, Query(max_length=200)] = None
