@@ -49,7 +49,8 @@ def _key_name(session: SessionDep, key: str | None) -> str:
     return row.name
 
 
-_BAD_KEY = {403: {"description": "the api_key is not a valid Open311 key of ours"}}
+_BAD_KEY: dict[int | str, dict[str, Any]] = {
+    403: {"description": "the api_key is not a valid Open311 key of ours"}}
 
 
 @router.post("/transfers.json", status_code=201, responses={
