@@ -22,11 +22,12 @@ REPO = Path(__file__).resolve().parents[1]
 #: the last commit before the trust layer (issue 13)
 BEFORE_TRUST = "b413d34"
 
+#: run inside the checkout, so its module names are those of that commit (not today's)
 _PREPARE = """
 import sys
 from api.db.migrate import upgrade
 from api.db.session import make_engine
-from api.io.samples import load_directory
+from api.services.loader import load_directory
 upgrade(sys.argv[1])
 engine = make_engine(sys.argv[1], pool_size=2)
 load_directory(engine, sys.argv[2])
