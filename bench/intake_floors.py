@@ -240,15 +240,15 @@ def prepare_batches(url: str, points: list[tuple[float, float]], categories: tup
 def _write_batch(conn: psycopg.Connection, params: list[dict[str, Any]], audit: str,
                  tokens: list[str]) -> None:
     """The intake writer's statements for one batch: one pipeline, then one commit."""
-    from api.events.intake_sql import AUDIT_CREATED, INTAKE_PG
+    from api.events.intake_sql import AUDIT_CREATED, INTAKE_RAW, intake_args
     from api.notify.outbox import NOTIFY_CREATED_PG, created_params
 
     now = datetime.now(UTC)
     with conn.pipeline():
         cursors = []
         for p in params:
-            cur = conn.cursor(row_factory=dict_row)
-            cur.execute(INTAKE_PG, {**p, "now": now}, prepare=True)
+            cur = psycopg.RawCursor(conn, row_factory=dict_row)
+            cur.execute(INTAKE_RAW, intake_args({**p, "now": now}), prepare=True)
             cursors.append(cur)
         with conn.cursor() as audit_cur, conn.cursor() as notify_cur:
             audit_cur.execute(AUDIT_CREATED, {"rows": audit}, prepare=True)

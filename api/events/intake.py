@@ -74,7 +74,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from api.auth.policy import check_channel, role_for_token
 from api.db.models import Event
-from api.events.intake_sql import AUDIT_CREATED, INTAKE_PG
+from api.events.intake_sql import AUDIT_CREATED, INTAKE_RAW, intake_args
 from api.events.places import Place, grid_dicts, invalid, resolve_place
 from api.events.routing import grid_codes
 from api.grids.lookup import GridLookup
@@ -276,8 +276,8 @@ def _execute_all(conn: Connection | Session, params: list[dict[str, Any]], audit
     with driver.pipeline():
         cursors = []
         for p in params:
-            cur = driver.cursor(row_factory=dict_row)
-            cur.execute(INTAKE_PG, p, prepare=True)
+            cur = psycopg.RawCursor(driver, row_factory=dict_row)
+            cur.execute(INTAKE_RAW, intake_args(p), prepare=True)
             cursors.append(cur)
         with driver.cursor() as audit_cur, driver.cursor() as notify_cur:
             audit_cur.execute(AUDIT_CREATED, {"rows": audit}, prepare=True)

@@ -10,6 +10,8 @@ rows follow in the same pipeline.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from api.db.models import OPEN_EVENTS_SQL
 from api.events.routing import (
@@ -149,5 +151,26 @@ ORDER BY n
 """
 
 
-#: the intake statement with psycopg's placeholders (run on the driver connection)
-INTAKE_PG = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", INTAKE_SQL)
+def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with each ``:name`` written as PostgreSQL's ``$n``, and the names by ``n``."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    return re.sub(r"(?<![:\w]):(\w+)", number, sql), tuple(names)
+
+
+#: The intake statement in PostgreSQL's own placeholders, for a ``psycopg.RawCursor``
+#: on the driver connection, and its parameters' names in order. psycopg keeps its parse
+#: of a ``%(name)s`` query only up to 4 KB; this one is longer, so it was parsed again by
+#: a regular expression for every report (an eighth of the server's time at full load).
+#: A raw query goes to the server as it is.
+INTAKE_RAW, INTAKE_NAMES = numbered(INTAKE_SQL)
+
+
+def intake_args(params: Mapping[str, Any]) -> list[Any]:
+    """The values of :data:`INTAKE_RAW`'s ``$1..$n`` from a report's named parameters."""
+    return [params[name] for name in INTAKE_NAMES]
