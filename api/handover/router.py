@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,13 +14,10 @@ from api.auth.access import Staff, roles
 from api.auth.policy import check_event_scope
 from api.db.models import Event
 from api.deps import GridLookupDep, PersonalDep, SessionDep, SettingsDep
-from api.handover import incoming, service, transfer
+from api.handover import incoming, scheduled, service, transfer
 from api.handover.models import INCOMING_STATUSES, IncomingTransfer, Neighbour
 from api.media.store import PhotoRef, remove_photos
 from api.validation import DbInt, Text
-
-logger = logging.getLogger("gridgov.handover")
-
 
 router = APIRouter(prefix="/api/v1", tags=["hand-over"])
 
@@ -52,10 +48,12 @@ def set_neighbour(code: Annotated[str, Path(min_length=1, max_length=32)], body:
 
 @router.get("/neighbours")
 @roles("admin")
-def list_neighbours(session: SessionDep) -> list[dict[str, str]]:
-    """The neighbouring jurisdictions (without their keys)."""
+def list_neighbours(session: SessionDep) -> list[dict[str, Any]]:
+    """The neighbouring jurisdictions (without their keys), with their last poll and its error."""
     rows = session.execute(select(Neighbour).order_by(Neighbour.code)).scalars()
-    return [{"code": r.code, "name": r.name, "endpoint": r.endpoint} for r in rows]
+    return [{"code": r.code, "name": r.name, "endpoint": r.endpoint, "gridgov": r.gridgov,
+             "last_polled_at": r.last_polled_at.isoformat() if r.last_polled_at else None,
+             "last_error": r.last_error} for r in rows]
 
 
 @router.get("/handovers")
@@ -70,7 +68,7 @@ def list_handovers(session: SessionDep, limit: Annotated[int, Query(ge=1, le=100
 @roles("admin", "dispatcher")
 def poll_handovers(session: SessionDep, cipher: PersonalDep) -> dict[str, int]:
     """Ask the neighbours for the status of forwarded reports and answers to transfers."""
-    changed = transfer.poll_all(session, cipher, datetime.now(UTC))
+    changed = scheduled.poll_all(session, cipher, datetime.now(UTC))
     session.commit()
     return {"changed": changed}
 

@@ -5,8 +5,8 @@ A report whose location is outside every grid of our territory
 configured neighbour is forwarded (:func:`forward`): a GeoReport v2
 ``POST {endpoint}/requests.json`` with the neighbour's key, the category as
 ``service_code``, the point and the description. We keep a hand-over row with
-our id and theirs; the resident is told where the report went. :func:`poll`
-asks each neighbour for the status of the forwarded reports still open
+our id and theirs; the resident is told where the report went. :func:`poll_statuses`
+asks a neighbour for the status of the forwarded reports still open
 (``GET {endpoint}/requests.json?service_request_id=...``) and stores it.
 
 Photos go with the report: the first photo given as a URL is the spec's
@@ -15,6 +15,9 @@ gridgov's Open311 endpoint stores them as the new request's photos; others
 ignore the parts). The reporter, when they left a contact, is told through the
 outbox (a ``forwarded`` notification: the neighbour's name and request id); the
 contact of a report forwarded at intake is kept, sealed, on the hand-over row.
+A poll round (``api.handover.scheduled``) asks each neighbour on its own: one that
+fails (:class:`NeighbourFailed`) is logged and recorded on its row, the others
+are still asked.
 Neighbours are administered with :func:`set_neighbour` (audited; the key is
 encrypted at rest with the personal-data key). A neighbour
 that cannot be reached or refuses: 502 ``neighbour_unavailable``, nothing stored.
@@ -44,6 +47,8 @@ from api.personal.models import HANDOVER_REPORTER
 from gis_core.errors import OutsideJurisdiction
 
 TIMEOUT_S = 10.0
+#: a poll's bound: a neighbour that takes no connection within 3 s is down for this round
+POLL_TIMEOUT = httpx.Timeout(TIMEOUT_S, connect=3.0)
 #: the column a neighbour's key is sealed for (encrypted like personal data)
 KEY_COLUMN = "neighbours.api_key"
 
@@ -156,30 +161,48 @@ def forward(session: Session, cipher: PersonalCipher, neighbour: Neighbour, case
                        f"sent to them as request {their_id}."}
 
 
-def _statuses(neighbour: Neighbour, ids: Sequence[str]) -> dict[str, str]:
+class NeighbourFailed(Exception):
+    """A neighbour did not answer a poll as it should; the message says how."""
+
+
+def get_json(url: str, params: dict[str, str]) -> Any:
+    """GET ``url`` of a neighbour within :data:`POLL_TIMEOUT`; its JSON answer.
+
+    Raises :class:`NeighbourFailed` when it cannot be reached, answers an HTTP
+    error or something that is not JSON.
+    """
     try:
-        resp = httpx.get(f"{neighbour.endpoint}/requests.json", timeout=TIMEOUT_S,
-                         params={"service_request_id": ",".join(ids)})
-        resp.raise_for_status()
-        return {str(r["service_request_id"]): str(r["status"]) for r in resp.json()}
-    except (httpx.HTTPError, ValueError, LookupError, TypeError) as exc:
-        raise unavailable(neighbour, type(exc).__name__) from None
+        resp = httpx.get(url, params=params, timeout=POLL_TIMEOUT)
+    except httpx.HTTPError as exc:
+        raise NeighbourFailed(f"{type(exc).__name__}: {exc}"[:300]) from None
+    if resp.status_code >= 400:
+        raise NeighbourFailed(f"HTTP {resp.status_code} from {url}")
+    try:
+        return resp.json()
+    except ValueError:
+        raise NeighbourFailed(f"the answer of {url} is not JSON") from None
 
 
-def poll(session: Session, now: datetime) -> int:
-    """Store the neighbours' status of the open hand-overs; how many changed. Caller commits."""
+def poll_statuses(neighbour: Neighbour, rows: Sequence[Handover], now: datetime) -> int:
+    """Store ``neighbour``'s status of its open hand-overs ``rows``; how many changed.
+
+    Raises :class:`NeighbourFailed` (nothing changed) when it does not answer.
+    """
+    rows = [r for r in rows if r.their_status == "open"]
+    if not rows:
+        return 0
+    answer = get_json(f"{neighbour.endpoint}/requests.json",
+                      {"service_request_id": ",".join(r.their_id for r in rows)})
+    try:
+        statuses = {str(r["service_request_id"]): str(r["status"]) for r in answer}
+    except (LookupError, TypeError):
+        raise NeighbourFailed("its answer is not a list of requests with their "
+                              "status") from None
     changed = 0
-    for neighbour in session.execute(select(Neighbour).order_by(Neighbour.code)).scalars():
-        rows = session.execute(select(Handover).where(
-            Handover.neighbour_code == neighbour.code, Handover.their_status == "open")
-            .order_by(Handover.id)).scalars().all()
-        if not rows:
-            continue
-        statuses = _statuses(neighbour, [r.their_id for r in rows])
-        for row in rows:
-            status = statuses.get(row.their_id, row.their_status)
-            changed += status != row.their_status
-            row.their_status, row.polled_at = status, now
+    for row in rows:
+        status = statuses.get(row.their_id, row.their_status)
+        changed += status != row.their_status
+        row.their_status, row.polled_at = status, now
     return changed
 
 

@@ -17,10 +17,10 @@ neighbour's reason, ``attributes.transfer.status`` ``refused``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import httpx
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -32,10 +32,10 @@ from api.events.models import EventPhoto
 from api.handover.models import Handover, Neighbour
 from api.handover.service import (
     KEY_COLUMN,
-    TIMEOUT_S,
     Case,
+    NeighbourFailed,
     case_form,
-    poll,
+    get_json,
     post_form,
     post_request,
     record_handover,
@@ -121,24 +121,23 @@ def _field(neighbour: Neighbour, answer: Any, name: str) -> Any:
 
 
 def _answer(cipher: PersonalCipher, neighbour: Neighbour, transfer_id: str) -> dict[str, Any]:
+    answer = get_json(f"{neighbour.endpoint}/gridgov/transfers/{transfer_id}.json",
+                      {"api_key": cipher.decrypt(neighbour.api_key, KEY_COLUMN) or ""})
     try:
-        resp = httpx.get(f"{neighbour.endpoint}/gridgov/transfers/{transfer_id}.json",
-                         params={"api_key": cipher.decrypt(neighbour.api_key, KEY_COLUMN)},
-                         timeout=TIMEOUT_S)
-        resp.raise_for_status()
-        answer = resp.json()
         return {"status": str(answer["status"]), "request_id": answer.get("service_request_id"),
-                "reason": answer.get("refusal_reason")}
-    except (httpx.HTTPError, ValueError, LookupError, TypeError) as exc:
-        raise unavailable(neighbour, type(exc).__name__) from None
+                "reason": answer.get("refusal_reason"), "token": answer.get("token")}
+    except (LookupError, TypeError, AttributeError):
+        raise NeighbourFailed(f"its answer to transfer {transfer_id} has no status") from None
 
 
-def poll_transfers(session: Session, cipher: PersonalCipher, now: datetime) -> int:
-    """Store the answers of the neighbours to the pending transfers; how many came. No commit."""
-    rows = session.execute(select(Handover, Neighbour).join(Neighbour).where(
-        Handover.their_status == "pending").order_by(Handover.id)).all()
+def poll_transfers(session: Session, cipher: PersonalCipher, neighbour: Neighbour,
+                   rows: Sequence[Handover], now: datetime) -> int:
+    """Store ``neighbour``'s answers to its pending transfers ``rows``; how many came. No commit.
+
+    Raises :class:`NeighbourFailed` when it does not answer.
+    """
     answered = 0
-    for row, neighbour in rows:
+    for row in (r for r in rows if r.their_status == "pending"):
         answer = _answer(cipher, neighbour, row.their_id)
         if answer["status"] not in ("accepted", "refused"):
             continue
@@ -155,11 +154,6 @@ def poll_transfers(session: Session, cipher: PersonalCipher, now: datetime) -> i
         if event is not None:
             _answered(session, event, neighbour, row, now)
     return answered
-
-
-def poll_all(session: Session, cipher: PersonalCipher, now: datetime) -> int:
-    """One round of polling: the forwarded reports' statuses and the transfers' answers."""
-    return poll(session, now) + poll_transfers(session, cipher, now)
 
 
 def _answered(session: Session, event: Event, neighbour: Neighbour, row: Handover,
