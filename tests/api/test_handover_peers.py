@@ -80,8 +80,8 @@ def test_a_dead_neighbour_does_not_stop_the_others_in_the_round(
                      {"id": int(their_id)})
     polled = client.post("/api/v1/handovers/poll", headers=admin)
     assert polled.status_code == 200 and polled.json() == {"changed": 1}, polled.text
-    statuses = dict(session.execute(text("SELECT neighbour_code, their_status FROM handovers")
-                                    ).all())
+    statuses = {r[0]: r[1] for r in session.execute(text(
+        "SELECT neighbour_code, their_status FROM handovers"))}
     assert statuses == {"east": "closed", "a-refused": "open", "b-error": "open",
                         "c-junk": "open"}
     listed = {n["code"]: n for n in client.get("/api/v1/neighbours", headers=admin).json()}
