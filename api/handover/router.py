@@ -97,22 +97,22 @@ def transfer_event(event_id: DbInt, body: TransferIn, session: SessionDep, princ
 
 @router.get("/transfers/incoming")
 @roles("admin", "dispatcher")
-def list_incoming(session: SessionDep,
+def list_incoming(session: SessionDep, principal: Staff,
                   status: Annotated[str, Query(pattern=f"^({'|'.join(INCOMING_STATUSES)})$",
                                                description=f"one of "
                                                f"{', '.join(INCOMING_STATUSES)}")] = "pending",
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
-    """Cases neighbouring gridgovs transferred to us, pending ones by default."""
-    return incoming.list_incoming(session, status, limit)
+    """Cases neighbouring gridgovs transferred to us in your scope, pending ones by default."""
+    return incoming.list_incoming(session, principal, status, limit)
 
 
 @router.post("/transfers/incoming/{transfer_id}/accept")
 @roles("admin", "dispatcher")
 def accept_incoming(transfer_id: DbInt, session: SessionDep, lookup: GridLookupDep,
-                    settings: SettingsDep, cipher: PersonalDep, actor: AuditActor
-                    ) -> dict[str, Any]:
-    """Accept a transferred case: it becomes one of our cases (audited)."""
-    out = incoming.accept(session, lookup, settings, cipher, transfer_id, actor,
+                    settings: SettingsDep, cipher: PersonalDep, principal: Staff,
+                    actor: AuditActor) -> dict[str, Any]:
+    """Accept a transferred case of your scope: it becomes one of our cases (audited)."""
+    out = incoming.accept(session, lookup, settings, cipher, principal, transfer_id, actor,
                           datetime.now(UTC))
     session.commit()
     return out
@@ -128,9 +128,10 @@ class RefusalIn(BaseModel):
 @router.post("/transfers/incoming/{transfer_id}/refuse")
 @roles("admin", "dispatcher")
 def refuse_incoming(transfer_id: DbInt, body: RefusalIn, session: SessionDep,
-                    actor: AuditActor) -> dict[str, Any]:
-    """Refuse a transferred case with a reason: it goes back to the neighbour (audited)."""
-    out = incoming.refuse(session, transfer_id, body.reason, actor, datetime.now(UTC))
+                    principal: Staff, actor: AuditActor) -> dict[str, Any]:
+    """Refuse a transferred case of your scope with a reason: it goes back (audited)."""
+    out = incoming.refuse(session, principal, transfer_id, body.reason, actor,
+                          datetime.now(UTC))
     photos = session.get(IncomingTransfer, transfer_id)
     session.commit()
     remove_photos([PhotoRef(**p) for p in (photos.photos if photos else [])])

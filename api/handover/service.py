@@ -13,7 +13,9 @@ Photos go with the report: the first photo given as a URL is the spec's
 ``media_url``; photo files are sent as ``media`` parts of a multipart form (a
 gridgov's Open311 endpoint stores them as the new request's photos; others
 ignore the parts). The reporter, when they left a contact, is told through the
-outbox (a ``forwarded`` notification: the neighbour's name and request id); the
+outbox (a ``forwarded`` notification: the neighbour's name and request id; from a
+gridgov, which answers the request's ``token``, ``forwarded_link`` with its
+tracking page, :func:`tracking_link`); the
 contact of a report forwarded at intake is kept, sealed, on the hand-over row.
 A poll round (``api.handover.scheduled``) asks each neighbour on its own: one that
 fails (:class:`NeighbourFailed`) is logged and recorded on its row, the others
@@ -26,6 +28,7 @@ that cannot be reached or refuses: 502 ``neighbour_unavailable``, nothing stored
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +52,8 @@ from gis_core.errors import OutsideJurisdiction
 TIMEOUT_S = 10.0
 #: a poll's bound: a neighbour that takes no connection within 3 s is down for this round
 POLL_TIMEOUT = httpx.Timeout(TIMEOUT_S, connect=3.0)
+#: what a tracking code of a gridgov looks like (``secrets.token_urlsafe``)
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: the column a neighbour's key is sealed for (encrypted like personal data)
 KEY_COLUMN = "neighbours.api_key"
 
@@ -106,13 +111,37 @@ def post_form(neighbour: Neighbour, url: str, form: dict[str, str],
 
 
 def post_request(neighbour: Neighbour, form: dict[str, str],
-                 files: list[tuple[str, tuple[str, bytes, str]]]) -> str:
-    """POST a new service request to ``neighbour``; its ``service_request_id``."""
+                 files: list[tuple[str, tuple[str, bytes, str]]]) -> tuple[str, str | None]:
+    """POST a new service request to ``neighbour``; its ``service_request_id`` and tracking link.
+
+    The link (:func:`tracking_link`) only from a gridgov, which answers the
+    request's ``token``.
+    """
     answer = post_form(neighbour, f"{neighbour.endpoint}/requests.json", form, files)
     try:
-        return str(answer[0]["service_request_id"])
-    except (LookupError, TypeError):
+        their_id, token = str(answer[0]["service_request_id"]), answer[0].get("token")
+    except (LookupError, TypeError, AttributeError):
         raise unavailable(neighbour, "no service_request_id in its answer") from None
+    return their_id, tracking_link(neighbour, token)
+
+
+def tracking_link(neighbour: Neighbour, token: Any) -> str | None:
+    """The resident's page of a report at gridgov ``neighbour``: ``{its base}/t/{token}``.
+
+    Its base is the endpoint without ``/open311/v2``. None for a plain Open311
+    neighbour (its ``token`` is no tracking code) or a token that is not one.
+
+    Examples
+    --------
+    >>> nb = Neighbour(endpoint="https://east.example/open311/v2", gridgov=True)
+    >>> tracking_link(nb, "Ab-3_x")
+    'https://east.example/t/Ab-3_x'
+    >>> tracking_link(nb, "<a href>"), tracking_link(Neighbour(gridgov=False), "Ab")
+    (None, None)
+    """
+    if not neighbour.gridgov or not isinstance(token, str) or not TOKEN.fullmatch(token):
+        return None
+    return f"{neighbour.endpoint.removesuffix('/open311/v2')}/t/{token}"
 
 
 def case_form(cipher: PersonalCipher, neighbour: Neighbour, case: Case) -> dict[str, str]:
@@ -125,10 +154,11 @@ def case_form(cipher: PersonalCipher, neighbour: Neighbour, case: Case) -> dict[
 def record_handover(session: Session, cipher: PersonalCipher, neighbour: Neighbour, case: Case,
                     their_id: str, status: str, *, reporter: dict[str, Any] | None = None,
                     event_id: int | None = None, reason: str | None = None,
-                    notify: bool = True) -> Handover:
+                    notify: bool = True, track_url: str | None = None) -> Handover:
     """Store a hand-over of ``case``; queue the reporter's ``forwarded`` notification.
 
-    ``notify`` False: not yet (a transfer waiting for a gridgov's answer).
+    ``notify`` False: not yet (a transfer waiting for a gridgov's answer);
+    ``track_url``: the neighbour's tracking link, told to the reporter.
     """
     contact = {k: cipher.encrypt(str(v), f.qualified) for k, f in HANDOVER_REPORTER.items()
                if (v := (reporter or {}).get(k))}
@@ -140,9 +170,16 @@ def record_handover(session: Session, cipher: PersonalCipher, neighbour: Neighbo
     session.add(row)
     session.flush()
     if notify:
-        notify_forwarded(session, row.id, {"neighbour": neighbour.name,
-                                           "request_id": their_id, "category": case.category})
+        tell_reporter(session, neighbour, row, track_url)
     return row
+
+
+def tell_reporter(session: Session, neighbour: Neighbour, row: Handover,
+                  track_url: str | None) -> None:
+    """Queue the ``forwarded`` (``forwarded_link`` with ``track_url``) message of ``row``."""
+    notify_forwarded(session, row.id, {
+        "neighbour": neighbour.name, "request_id": row.their_id,
+        "category": row.category_code, **({"their_track_url": track_url} if track_url else {})})
 
 
 def forward(session: Session, cipher: PersonalCipher, neighbour: Neighbour, case: Case,
@@ -153,12 +190,15 @@ def forward(session: Session, cipher: PersonalCipher, neighbour: Neighbour, case
     and told through the outbox.
     """
     url, files = case.media()
-    their_id = post_request(neighbour, {**case_form(cipher, neighbour, case), **url}, files)
-    row = record_handover(session, cipher, neighbour, case, their_id, "open", reporter=reporter)
+    their_id, link = post_request(neighbour, {**case_form(cipher, neighbour, case), **url},
+                                  files)
+    row = record_handover(session, cipher, neighbour, case, their_id, "open", reporter=reporter,
+                          track_url=link)
+    follow = f" Follow it at {link}" if link else ""
     return {"forwarded": True, "handover_id": row.id, "neighbour": neighbour.code,
-            "neighbour_request_id": their_id,
+            "neighbour_request_id": their_id, "neighbour_tracking_url": link,
             "message": f"This place is in the territory of {neighbour.name}; your report was "
-                       f"sent to them as request {their_id}."}
+                       f"sent to them as request {their_id}.{follow}"}
 
 
 class NeighbourFailed(Exception):

@@ -39,10 +39,11 @@ from api.handover.service import (
     post_form,
     post_request,
     record_handover,
+    tell_reporter,
+    tracking_link,
     unavailable,
 )
 from api.media.store import PhotoRef
-from api.notify.outbox import notify_forwarded
 from api.personal.cipher import PersonalCipher
 from layers.vocabulary import OPEN_STATUSES
 
@@ -94,10 +95,11 @@ def transfer(session: Session, cipher: PersonalCipher, event: Event, neighbour_c
         answer = post_form(neighbour, f"{neighbour.endpoint}/gridgov/transfers.json",
                            {**form, "reason": reason, "their_event_id": str(event.id)}, files)
         their_id, status = str(_field(neighbour, answer, "transfer_id")), "pending"
+        link = None
     else:
-        their_id, status = post_request(neighbour, form, files), "open"
+        (their_id, link), status = post_request(neighbour, form, files), "open"
     row = record_handover(session, cipher, neighbour, case, their_id, status, event_id=event.id,
-                          reason=reason, notify=status == "open")
+                          reason=reason, notify=status == "open", track_url=link)
     event.attributes = {**(event.attributes or {}), "transfer": {
         "neighbour": neighbour.code, "handover_id": row.id, "status": status}}
     note = f"to {neighbour.name}: {reason}"
@@ -146,9 +148,7 @@ def poll_transfers(session: Session, cipher: PersonalCipher, neighbour: Neighbou
         event = session.get(Event, row.event_id) if row.event_id is not None else None
         if answer["status"] == "accepted":
             row.their_id, row.their_status = str(answer["request_id"]), "open"
-            notify_forwarded(session, row.id, {"neighbour": neighbour.name,
-                                               "request_id": row.their_id,
-                                               "category": row.category_code})
+            tell_reporter(session, neighbour, row, tracking_link(neighbour, answer["token"]))
         else:
             row.their_status, row.refusal_reason = "refused", str(answer["reason"] or "")
         if event is not None:

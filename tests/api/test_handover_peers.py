@@ -12,16 +12,21 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.notify.templates import render, render_payload
+from tests.api.events_support import bearer, token_for
 from tests.api.test_handover import neighbour
-from tests.api.test_handover_transfer import _east
+from tests.api.test_handover_transfer import _east, _our_case, _png
 
 __all__ = ["neighbour"]  # the module-scoped fixture: the second server
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 class _Failing(BaseHTTPRequestHandler):
@@ -90,3 +95,87 @@ def test_a_dead_neighbour_does_not_stop_the_others_in_the_round(
     assert "not JSON" in listed["c-junk"]["last_error"]
     assert listed["east"]["last_error"] is None
     assert all(n["last_polled_at"] is not None for n in listed.values())
+
+
+def _told(session: Session) -> tuple[str, str]:
+    """The kind and English body of the one ``forwarded*`` notification."""
+    [(kind, event_id, payload)] = session.execute(text(
+        "SELECT kind, event_id, payload FROM notifications WHERE kind LIKE 'forwarded%'")).all()
+    conn = session.connection()
+    told = (render(conn, event_id, kind, "en", "https://us.example", TZ, payload)
+            if event_id is not None else render_payload(conn, kind, "en", payload))
+    assert told is not None
+    return kind, told[1]
+
+
+def _shows_the_case(url: str, description: str) -> None:
+    page = httpx.get(url, timeout=10)
+    assert page.status_code == 200 and description in page.text
+
+
+def test_a_report_forwarded_to_a_gridgov_tells_its_tracking_link(
+        client: TestClient, session: Session, neighbour: dict[str, Any]) -> None:
+    _, lon, lat, category = _east(client, session, neighbour, gridgov=True)
+    sent = client.post("/api/v1/events", json={
+        "category": category, "location": {"x": lon, "y": lat, "crs": "EPSG:4326"},
+        "description": "a kerb stone loose there", "reporter": {"phone": "13700000078"}})
+    assert sent.status_code == 202, sent.text
+    url = sent.json()["neighbour_tracking_url"]
+    base = neighbour["endpoint"].removesuffix("/open311/v2")
+    assert url.startswith(f"{base}/t/") and url in sent.json()["message"]
+    kind, body = _told(session)
+    assert kind == "forwarded_link" and url in body
+    _shows_the_case(url, "a kerb stone loose there")
+
+
+def test_a_plain_open311_neighbour_gives_only_its_request_id(
+        client: TestClient, session: Session, neighbour: dict[str, Any]) -> None:
+    _, lon, lat, category = _east(client, session, neighbour, gridgov=False)
+    sent = client.post("/api/v1/events", json={
+        "category": category, "location": {"x": lon, "y": lat, "crs": "EPSG:4326"},
+        "reporter": {"email": "r@example.cn"}})
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["neighbour_tracking_url"] is None
+    kind, body = _told(session)
+    assert kind == "forwarded" and "http" not in body
+    assert sent.json()["neighbour_request_id"] in body and "no tracking link" in body
+
+
+def _their_user(nb: dict[str, Any], name: str, **kw: Any) -> dict[str, str]:
+    with Session(nb["engine"]) as s:
+        header = bearer(token_for(s, "dispatcher", name, **kw))
+        s.commit()
+    return header
+
+
+def test_a_transfer_is_listed_and_decided_only_in_the_receiving_dispatchers_scope(
+        client: TestClient, session: Session, neighbour: dict[str, Any]) -> None:
+    admin, *_ = _east(client, session, neighbour, gridgov=True)
+    event_id = _our_case(client, session, _png(), neighbour["dx"])
+    street = session.execute(text("SELECT street_code FROM events WHERE id = :id"),
+                             {"id": event_id}).scalar_one()
+    other = session.execute(text("SELECT code FROM admin_areas WHERE level = 'street' "
+                                 "AND code <> :s ORDER BY code LIMIT 1"), {"s": street}
+                            ).scalar_one()
+    dispatcher = bearer(token_for(session, "dispatcher", "peer-disp"))
+    sent = client.post(f"/api/v1/events/{event_id}/transfer", headers=dispatcher,
+                       json={"neighbour": "east", "reason": "their lane"})
+    assert sent.status_code == 200, sent.text
+    transfer_id = int(sent.json()["neighbour_id"])
+    base = neighbour["endpoint"].removesuffix("/open311/v2")
+    mine = _their_user(neighbour, "peer-street-disp", areas=[street])
+    theirs = _their_user(neighbour, "peer-other-disp", areas=[other])
+    for header, listed in ((mine, True), (theirs, False)):
+        pending = httpx.get(f"{base}/api/v1/transfers/incoming", headers=header).json()
+        assert (transfer_id in [t["id"] for t in pending]) is listed
+    for action, body in (("accept", None), ("refuse", {"reason": "not ours"})):
+        denied = httpx.post(f"{base}/api/v1/transfers/incoming/{transfer_id}/{action}",
+                            headers=theirs, json=body)
+        assert denied.status_code == 403 and denied.json()["code"] == "out_of_scope"
+    took = httpx.post(f"{base}/api/v1/transfers/incoming/{transfer_id}/accept", headers=mine)
+    assert took.status_code == 200, took.text
+    assert client.post("/api/v1/handovers/poll", headers=admin).json() == {"changed": 1}
+    kind, told = _told(session)
+    [url] = [w for w in told.split() if w.startswith(f"{base}/t/")]
+    assert kind == "forwarded_link"
+    _shows_the_case(url, "theirs really")  # _our_case's description, at the neighbour
