@@ -66,9 +66,11 @@ def list_handovers(session: SessionDep, limit: Annotated[int, Query(ge=1, le=100
 
 @router.post("/handovers/poll")
 @roles("admin", "dispatcher")
-def poll_handovers(session: SessionDep, cipher: PersonalDep) -> dict[str, int]:
+def poll_handovers(session: SessionDep, cipher: PersonalDep, settings: SettingsDep
+                   ) -> dict[str, int]:
     """Ask the neighbours for the status of forwarded reports and answers to transfers."""
-    changed = scheduled.poll_all(session, cipher, datetime.now(UTC))
+    changed = scheduled.poll_all(session, cipher, datetime.now(UTC),
+                                 settings.events.handover_poll_timeout_seconds)
     session.commit()
     return {"changed": changed}
 

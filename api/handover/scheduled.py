@@ -3,8 +3,10 @@
 ``GRIDGOV_EVENTS_HANDOVER_POLL_INTERVAL_SECONDS`` (0: off); run by the app state,
 and by hand (``POST /api/v1/handovers/poll``). One round asks every neighbour
 that has reports open or transfers pending there, each on its own (a
-savepoint): one that cannot be reached, times out (``POLL_TIMEOUT``), answers an
-HTTP error or no JSON is logged, its error and the time recorded on its row
+savepoint): one that cannot be reached, times out
+(``GRIDGOV_EVENTS_HANDOVER_POLL_TIMEOUT_SECONDS`` for the connection and for each
+answer; its first failure ends its turn), answers an HTTP error or no JSON is
+logged, its error and the time recorded on its row
 (``last_error``, ``last_polled_at``: the neighbours' admin list), and the others
 are still asked; it is asked again at the next round.
 """
@@ -36,7 +38,7 @@ def _waiting(session: Session) -> dict[str, list[Handover]]:
     return by_code
 
 
-def poll_all(session: Session, cipher: PersonalCipher, now: datetime) -> int:
+def poll_all(session: Session, cipher: PersonalCipher, now: datetime, timeout: float) -> int:
     """One round: statuses and transfers' answers of every neighbour; how many changed.
 
     The caller commits; a neighbour that fails changes nothing but its own
@@ -49,8 +51,8 @@ def poll_all(session: Session, cipher: PersonalCipher, now: datetime) -> int:
         rows = waiting[neighbour.code]
         try:
             with session.begin_nested():
-                found = (poll_statuses(neighbour, rows, now)
-                         + poll_transfers(session, cipher, neighbour, rows, now))
+                found = (poll_statuses(neighbour, rows, now, timeout)
+                         + poll_transfers(session, cipher, neighbour, rows, now, timeout))
         except NeighbourFailed as exc:
             logger.warning("neighbour %s not polled: %s", neighbour.code, exc)
             neighbour.last_error = str(exc)
@@ -61,9 +63,9 @@ def poll_all(session: Session, cipher: PersonalCipher, now: datetime) -> int:
     return changed
 
 
-def run_poll(sessions: sessionmaker[Session], cipher: PersonalCipher) -> int:
+def run_poll(sessions: sessionmaker[Session], cipher: PersonalCipher, timeout: float) -> int:
     """Poll the neighbours once, in a transaction of its own; how many statuses changed."""
     with sessions() as session:
-        changed = poll_all(session, cipher, datetime.now(UTC))
+        changed = poll_all(session, cipher, datetime.now(UTC), timeout)
         session.commit()
     return changed

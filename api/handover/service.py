@@ -50,8 +50,6 @@ from api.personal.models import HANDOVER_REPORTER
 from gis_core.errors import OutsideJurisdiction
 
 TIMEOUT_S = 10.0
-#: a poll's bound: a neighbour that takes no connection within 3 s is down for this round
-POLL_TIMEOUT = httpx.Timeout(TIMEOUT_S, connect=3.0)
 #: what a tracking code of a gridgov looks like (``secrets.token_urlsafe``)
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: the column a neighbour's key is sealed for (encrypted like personal data)
@@ -205,14 +203,14 @@ class NeighbourFailed(Exception):
     """A neighbour did not answer a poll as it should; the message says how."""
 
 
-def get_json(url: str, params: dict[str, str]) -> Any:
-    """GET ``url`` of a neighbour within :data:`POLL_TIMEOUT`; its JSON answer.
+def get_json(url: str, params: dict[str, str], timeout: float) -> Any:
+    """GET ``url`` of a neighbour, waiting ``timeout`` s at most per step; its JSON answer.
 
     Raises :class:`NeighbourFailed` when it cannot be reached, answers an HTTP
     error or something that is not JSON.
     """
     try:
-        resp = httpx.get(url, params=params, timeout=POLL_TIMEOUT)
+        resp = httpx.get(url, params=params, timeout=timeout)
     except httpx.HTTPError as exc:
         raise NeighbourFailed(f"{type(exc).__name__}: {exc}"[:300]) from None
     if resp.status_code >= 400:
@@ -223,7 +221,8 @@ def get_json(url: str, params: dict[str, str]) -> Any:
         raise NeighbourFailed(f"the answer of {url} is not JSON") from None
 
 
-def poll_statuses(neighbour: Neighbour, rows: Sequence[Handover], now: datetime) -> int:
+def poll_statuses(neighbour: Neighbour, rows: Sequence[Handover], now: datetime,
+                  timeout: float) -> int:
     """Store ``neighbour``'s status of its open hand-overs ``rows``; how many changed.
 
     Raises :class:`NeighbourFailed` (nothing changed) when it does not answer.
@@ -232,7 +231,7 @@ def poll_statuses(neighbour: Neighbour, rows: Sequence[Handover], now: datetime)
     if not rows:
         return 0
     answer = get_json(f"{neighbour.endpoint}/requests.json",
-                      {"service_request_id": ",".join(r.their_id for r in rows)})
+                      {"service_request_id": ",".join(r.their_id for r in rows)}, timeout)
     try:
         statuses = {str(r["service_request_id"]): str(r["status"]) for r in answer}
     except (LookupError, TypeError):

@@ -122,9 +122,11 @@ def _field(neighbour: Neighbour, answer: Any, name: str) -> Any:
         raise unavailable(neighbour, f"no {name} in its answer") from None
 
 
-def _answer(cipher: PersonalCipher, neighbour: Neighbour, transfer_id: str) -> dict[str, Any]:
+def _answer(cipher: PersonalCipher, neighbour: Neighbour, transfer_id: str,
+            timeout: float) -> dict[str, Any]:
     answer = get_json(f"{neighbour.endpoint}/gridgov/transfers/{transfer_id}.json",
-                      {"api_key": cipher.decrypt(neighbour.api_key, KEY_COLUMN) or ""})
+                      {"api_key": cipher.decrypt(neighbour.api_key, KEY_COLUMN) or ""},
+                      timeout)
     try:
         return {"status": str(answer["status"]), "request_id": answer.get("service_request_id"),
                 "reason": answer.get("refusal_reason"), "token": answer.get("token")}
@@ -133,14 +135,14 @@ def _answer(cipher: PersonalCipher, neighbour: Neighbour, transfer_id: str) -> d
 
 
 def poll_transfers(session: Session, cipher: PersonalCipher, neighbour: Neighbour,
-                   rows: Sequence[Handover], now: datetime) -> int:
+                   rows: Sequence[Handover], now: datetime, timeout: float) -> int:
     """Store ``neighbour``'s answers to its pending transfers ``rows``; how many came. No commit.
 
     Raises :class:`NeighbourFailed` when it does not answer.
     """
     answered = 0
     for row in (r for r in rows if r.their_status == "pending"):
-        answer = _answer(cipher, neighbour, row.their_id)
+        answer = _answer(cipher, neighbour, row.their_id, timeout)
         if answer["status"] not in ("accepted", "refused"):
             continue
         answered += 1

@@ -29,10 +29,17 @@ __all__ = ["neighbour"]  # the module-scoped fixture: the second server
 TZ = ZoneInfo("Asia/Shanghai")
 
 
+#: set when the test module is done: the ``/hang`` requests are answered then
+RELEASE = threading.Event()
+
+
 class _Failing(BaseHTTPRequestHandler):
-    """Answers every GET with a 500, or (path ``/junk``...) a 200 that is not JSON."""
+    """Answers every GET with a 500, or (``/junk``...) a 200 that is not JSON; ``/hang``...
+    answers only when the module is done."""
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server name
+        if self.path.startswith("/hang"):
+            RELEASE.wait(60)
         junk = self.path.startswith("/junk")
         body = b"<html>not json" if junk else b"internal error"
         self.send_response(200 if junk else 500)
@@ -52,6 +59,7 @@ def failing() -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
+    RELEASE.set()
     server.shutdown()
     server.server_close()
 
@@ -70,7 +78,10 @@ def _far_neighbour(client: TestClient, session: Session, admin: dict[str, str], 
 
 
 def test_a_dead_neighbour_does_not_stop_the_others_in_the_round(
-        client: TestClient, session: Session, neighbour: dict[str, Any], failing: str) -> None:
+        client: TestClient, session: Session, neighbour: dict[str, Any], failing: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    monkeypatch.setattr(settings.events, "handover_poll_timeout_seconds", 0.5)
     admin, lon, lat, category = _east(client, session, neighbour)
     sent = client.post("/api/v1/events", json={
         "category": category, "location": {"x": lon, "y": lat, "crs": "EPSG:4326"}})
@@ -78,7 +89,8 @@ def test_a_dead_neighbour_does_not_stop_the_others_in_the_round(
     their_id = sent.json()["neighbour_request_id"]
     for code, endpoint in (("a-refused", "http://127.0.0.1:9/open311/v2"),
                            ("b-error", f"{failing}/open311/v2"),
-                           ("c-junk", f"{failing}/junk/open311/v2")):
+                           ("c-junk", f"{failing}/junk/open311/v2"),
+                           ("d-hangs", f"{failing}/hang/open311/v2")):
         _far_neighbour(client, session, admin, code, endpoint, "77")
     with neighbour["engine"].begin() as conn:
         conn.execute(text("UPDATE events SET status = 'closed' WHERE id = :id"),
@@ -88,11 +100,12 @@ def test_a_dead_neighbour_does_not_stop_the_others_in_the_round(
     statuses = {r[0]: r[1] for r in session.execute(text(
         "SELECT neighbour_code, their_status FROM handovers"))}
     assert statuses == {"east": "closed", "a-refused": "open", "b-error": "open",
-                        "c-junk": "open"}
+                        "c-junk": "open", "d-hangs": "open"}
     listed = {n["code"]: n for n in client.get("/api/v1/neighbours", headers=admin).json()}
     assert "ConnectError" in listed["a-refused"]["last_error"]
     assert "HTTP 500" in listed["b-error"]["last_error"]
     assert "not JSON" in listed["c-junk"]["last_error"]
+    assert "ReadTimeout" in listed["d-hangs"]["last_error"]
     assert listed["east"]["last_error"] is None
     assert all(n["last_polled_at"] is not None for n in listed.values())
 
