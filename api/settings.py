@@ -143,6 +143,8 @@ class EventSettings(BaseSettings):
     anomaly_interval_seconds: float = Field(default=3600.0, ge=0)
     #: how often the status of reports forwarded to neighbours is polled (``api.handover``; 0: off)
     handover_poll_interval_seconds: float = Field(default=300.0, ge=0)
+    #: the longest a poll waits for one neighbour's connection, and for each answer
+    handover_poll_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     #: largest photo file (bytes), uploaded with a report or to the QR scan
     max_photo_bytes: int = 10_000_000
     #: most photos (files and URLs together) of one report

@@ -78,7 +78,7 @@ def scheduled_jobs(state: AppState) -> list[tuple[str, float, Callable[[], objec
         ("camera sweep", s.camera.sweep_interval_seconds,
          partial(run_sweep, sessions, s.camera.offline_after_seconds)),
         ("neighbour polling", s.events.handover_poll_interval_seconds,
-         partial(run_poll, sessions, state.personal)),
+         partial(run_poll, sessions, state.personal, s.events.handover_poll_timeout_seconds)),
         ("track retention", s.field.track_retention_interval_seconds,
          partial(run_retention, sessions, s.field.track_retention_days)),
         ("hot and blind spots", s.analytics.refresh_interval_seconds,

@@ -207,7 +207,8 @@ fields `category`, `x`, `y`, `crs`, `building_code`, `address`, `channel`,
   `too_large`) and 40 megapixels by its header (413 `image_too_large`). A refused report
   leaves no file behind. URL photos are listed in the event as links.
 - Outside the jurisdiction: 422 `outside_jurisdiction`, nothing stored; inside a configured
-  neighbour's territory: forwarded there (202 with `neighbour_request_id`, `api.handover`).
+  neighbour's territory: forwarded there (202 with `neighbour_request_id` and, from a
+  gridgov, `neighbour_tracking_url`; `api.handover`).
 - The response carries the `public_token` for tracking (`GET /api/v1/track/{token}`) and
   evaluation; it is shown only here.
 """

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 #: the names of the basic layers (text[]): exclusive layers of kind 'basic', else all exclusive
 BASIC_LAYERS_SQL = """
@@ -118,3 +119,18 @@ def route_rows(conn: Connection, category_ids: Sequence[int], codes: Sequence[li
         "category": [int(c) for c in category_ids], "codes": json.dumps(list(codes)),
         "community": list(community), "street": list(street)}).scalars().all()
     return [int(d) if d is not None else None for d in rows]
+
+
+_AREA_OF = f"""
+WITH basic AS ({BASIC_LAYERS_SQL}), place AS (
+    SELECT {COMMUNITY_SQL.format(names="b.names", grids="CAST(:grids AS jsonb)")} AS community
+    FROM basic b
+)
+SELECT community, {STREET_SQL.format(community="community")} AS street FROM place
+"""  # noqa: S608 - SQL from trusted parts; values bound
+
+
+def area_of(conn: Connection | Session, grids: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The community and street of a point in ``grids`` (layer -> code), as intake finds them."""
+    row = conn.execute(text(_AREA_OF), {"grids": json.dumps(grids)}).one()
+    return row.community, row.street

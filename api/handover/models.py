@@ -1,4 +1,4 @@
-"""Tables of the hand-over (0023, 0024): neighbours, reports forwarded, transfers received."""
+"""Tables of the hand-over (0023, 0025, 0026): neighbours, reports forwarded, transfers received."""
 
 from __future__ import annotations
 
@@ -41,6 +41,9 @@ class Neighbour(Base):
     api_key: Mapped[str] = mapped_column(Text)
     #: a gridgov: a case transferred by hand waits there for its dispatcher's answer
     gridgov: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    #: the last poll of its statuses, and why it failed (None: it answered)
+    last_polled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Handover(Base):
@@ -87,6 +90,11 @@ class IncomingTransfer(Base):
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
+    #: where the point is, as an event's (``Principal.event_sql`` filters transfers with it)
+    grids: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict,
+                                                  server_default=text("'{}'::jsonb"))
+    community_code: Mapped[str | None] = mapped_column(String(12))
+    street_code: Mapped[str | None] = mapped_column(String(12))
     #: the photos received (``PhotoRef`` fields), the event's once accepted
     photos: Mapped[list[dict[str, Any]]] = mapped_column(
         JSONB, default=list, server_default=text("'[]'::jsonb"))

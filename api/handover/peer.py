@@ -4,18 +4,20 @@
 ``api_key`` we gave the neighbour, photos as ``media`` parts) plus ``reason`` and
 ``their_event_id``; answers ``{"transfer_id", "status": "pending"}``.
 ``GET /open311/v2/gridgov/transfers/{id}.json?api_key=...``: its state
-(``pending``, ``accepted`` with ``service_request_id``, ``refused`` with
+(``pending``, ``accepted`` with ``service_request_id`` and ``token``, the
+tracking code of the resident's page ``/t/{token}`` here, ``refused`` with
 ``refusal_reason``). Errors are JSON ``{"code", "message"}``.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from api.auth.access import public
-from api.deps import SessionDep, SettingsDep
+from api.deps import GridLookupDep, SessionDep, SettingsDep
 from api.errors import APIError
 from api.handover import incoming
 from api.media import images
@@ -56,7 +58,7 @@ _BAD_KEY: dict[int | str, dict[str, Any]] = {
 @router.post("/transfers.json", status_code=201, responses={
     **_BAD_KEY, 422: {"description": "a required field is missing or not valid"}})
 @public
-def receive_transfer(session: SessionDep, settings: SettingsDep,
+def receive_transfer(session: SessionDep, settings: SettingsDep, lookup: GridLookupDep,
                      fields: Annotated[dict[str, str], Depends(peer_fields)],
                      media: Annotated[list[images.Photo], Depends(media_files)]
                      ) -> dict[str, Any]:
@@ -73,7 +75,8 @@ def receive_transfer(session: SessionDep, settings: SettingsDep,
         raise _refused(exc) from None
     saved = save_photos(settings, media)
     try:
-        row = incoming.receive(session, key_name, new, their_id, reason, saved)
+        row = incoming.receive(session, lookup, key_name, new, their_id, reason, saved,
+                               datetime.now(UTC))
         session.commit()
     except BaseException:
         session.rollback()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,13 +14,10 @@ from api.auth.access import Staff, roles
 from api.auth.policy import check_event_scope
 from api.db.models import Event
 from api.deps import GridLookupDep, PersonalDep, SessionDep, SettingsDep
-from api.handover import incoming, service, transfer
+from api.handover import incoming, scheduled, service, transfer
 from api.handover.models import INCOMING_STATUSES, IncomingTransfer, Neighbour
 from api.media.store import PhotoRef, remove_photos
 from api.validation import DbInt, Text
-
-logger = logging.getLogger("gridgov.handover")
-
 
 router = APIRouter(prefix="/api/v1", tags=["hand-over"])
 
@@ -52,10 +48,12 @@ def set_neighbour(code: Annotated[str, Path(min_length=1, max_length=32)], body:
 
 @router.get("/neighbours")
 @roles("admin")
-def list_neighbours(session: SessionDep) -> list[dict[str, str]]:
-    """The neighbouring jurisdictions (without their keys)."""
+def list_neighbours(session: SessionDep) -> list[dict[str, Any]]:
+    """The neighbouring jurisdictions (without their keys), with their last poll and its error."""
     rows = session.execute(select(Neighbour).order_by(Neighbour.code)).scalars()
-    return [{"code": r.code, "name": r.name, "endpoint": r.endpoint} for r in rows]
+    return [{"code": r.code, "name": r.name, "endpoint": r.endpoint, "gridgov": r.gridgov,
+             "last_polled_at": r.last_polled_at.isoformat() if r.last_polled_at else None,
+             "last_error": r.last_error} for r in rows]
 
 
 @router.get("/handovers")
@@ -68,9 +66,11 @@ def list_handovers(session: SessionDep, limit: Annotated[int, Query(ge=1, le=100
 
 @router.post("/handovers/poll")
 @roles("admin", "dispatcher")
-def poll_handovers(session: SessionDep, cipher: PersonalDep) -> dict[str, int]:
+def poll_handovers(session: SessionDep, cipher: PersonalDep, settings: SettingsDep
+                   ) -> dict[str, int]:
     """Ask the neighbours for the status of forwarded reports and answers to transfers."""
-    changed = transfer.poll_all(session, cipher, datetime.now(UTC))
+    changed = scheduled.poll_all(session, cipher, datetime.now(UTC),
+                                 settings.events.handover_poll_timeout_seconds)
     session.commit()
     return {"changed": changed}
 
@@ -99,22 +99,22 @@ def transfer_event(event_id: DbInt, body: TransferIn, session: SessionDep, princ
 
 @router.get("/transfers/incoming")
 @roles("admin", "dispatcher")
-def list_incoming(session: SessionDep,
+def list_incoming(session: SessionDep, principal: Staff,
                   status: Annotated[str, Query(pattern=f"^({'|'.join(INCOMING_STATUSES)})$",
                                                description=f"one of "
                                                f"{', '.join(INCOMING_STATUSES)}")] = "pending",
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
-    """Cases neighbouring gridgovs transferred to us, pending ones by default."""
-    return incoming.list_incoming(session, status, limit)
+    """Cases neighbouring gridgovs transferred to us in your scope, pending ones by default."""
+    return incoming.list_incoming(session, principal, status, limit)
 
 
 @router.post("/transfers/incoming/{transfer_id}/accept")
 @roles("admin", "dispatcher")
 def accept_incoming(transfer_id: DbInt, session: SessionDep, lookup: GridLookupDep,
-                    settings: SettingsDep, cipher: PersonalDep, actor: AuditActor
-                    ) -> dict[str, Any]:
-    """Accept a transferred case: it becomes one of our cases (audited)."""
-    out = incoming.accept(session, lookup, settings, cipher, transfer_id, actor,
+                    settings: SettingsDep, cipher: PersonalDep, principal: Staff,
+                    actor: AuditActor) -> dict[str, Any]:
+    """Accept a transferred case of your scope: it becomes one of our cases (audited)."""
+    out = incoming.accept(session, lookup, settings, cipher, principal, transfer_id, actor,
                           datetime.now(UTC))
     session.commit()
     return out
@@ -130,9 +130,10 @@ class RefusalIn(BaseModel):
 @router.post("/transfers/incoming/{transfer_id}/refuse")
 @roles("admin", "dispatcher")
 def refuse_incoming(transfer_id: DbInt, body: RefusalIn, session: SessionDep,
-                    actor: AuditActor) -> dict[str, Any]:
-    """Refuse a transferred case with a reason: it goes back to the neighbour (audited)."""
-    out = incoming.refuse(session, transfer_id, body.reason, actor, datetime.now(UTC))
+                    principal: Staff, actor: AuditActor) -> dict[str, Any]:
+    """Refuse a transferred case of your scope with a reason: it goes back (audited)."""
+    out = incoming.refuse(session, principal, transfer_id, body.reason, actor,
+                          datetime.now(UTC))
     photos = session.get(IncomingTransfer, transfer_id)
     session.commit()
     remove_photos([PhotoRef(**p) for p in (photos.photos if photos else [])])

@@ -5,16 +5,21 @@ A report whose location is outside every grid of our territory
 configured neighbour is forwarded (:func:`forward`): a GeoReport v2
 ``POST {endpoint}/requests.json`` with the neighbour's key, the category as
 ``service_code``, the point and the description. We keep a hand-over row with
-our id and theirs; the resident is told where the report went. :func:`poll`
-asks each neighbour for the status of the forwarded reports still open
+our id and theirs; the resident is told where the report went. :func:`poll_statuses`
+asks a neighbour for the status of the forwarded reports still open
 (``GET {endpoint}/requests.json?service_request_id=...``) and stores it.
 
 Photos go with the report: the first photo given as a URL is the spec's
 ``media_url``; photo files are sent as ``media`` parts of a multipart form (a
 gridgov's Open311 endpoint stores them as the new request's photos; others
 ignore the parts). The reporter, when they left a contact, is told through the
-outbox (a ``forwarded`` notification: the neighbour's name and request id); the
+outbox (a ``forwarded`` notification: the neighbour's name and request id; from a
+gridgov, which answers the request's ``token``, ``forwarded_link`` with its
+tracking page, :func:`tracking_link`); the
 contact of a report forwarded at intake is kept, sealed, on the hand-over row.
+A poll round (``api.handover.scheduled``) asks each neighbour on its own: one that
+fails (:class:`NeighbourFailed`) is logged and recorded on its row, the others
+are still asked.
 Neighbours are administered with :func:`set_neighbour` (audited; the key is
 encrypted at rest with the personal-data key). A neighbour
 that cannot be reached or refuses: 502 ``neighbour_unavailable``, nothing stored.
@@ -23,6 +28,7 @@ that cannot be reached or refuses: 502 ``neighbour_unavailable``, nothing stored
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +50,8 @@ from api.personal.models import HANDOVER_REPORTER
 from gis_core.errors import OutsideJurisdiction
 
 TIMEOUT_S = 10.0
+#: what a tracking code of a gridgov looks like (``secrets.token_urlsafe``)
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: the column a neighbour's key is sealed for (encrypted like personal data)
 KEY_COLUMN = "neighbours.api_key"
 
@@ -101,13 +109,37 @@ def post_form(neighbour: Neighbour, url: str, form: dict[str, str],
 
 
 def post_request(neighbour: Neighbour, form: dict[str, str],
-                 files: list[tuple[str, tuple[str, bytes, str]]]) -> str:
-    """POST a new service request to ``neighbour``; its ``service_request_id``."""
+                 files: list[tuple[str, tuple[str, bytes, str]]]) -> tuple[str, str | None]:
+    """POST a new service request to ``neighbour``; its ``service_request_id`` and tracking link.
+
+    The link (:func:`tracking_link`) only from a gridgov, which answers the
+    request's ``token``.
+    """
     answer = post_form(neighbour, f"{neighbour.endpoint}/requests.json", form, files)
     try:
-        return str(answer[0]["service_request_id"])
-    except (LookupError, TypeError):
+        their_id, token = str(answer[0]["service_request_id"]), answer[0].get("token")
+    except (LookupError, TypeError, AttributeError):
         raise unavailable(neighbour, "no service_request_id in its answer") from None
+    return their_id, tracking_link(neighbour, token)
+
+
+def tracking_link(neighbour: Neighbour, token: Any) -> str | None:
+    """The resident's page of a report at gridgov ``neighbour``: ``{its base}/t/{token}``.
+
+    Its base is the endpoint without ``/open311/v2``. None for a plain Open311
+    neighbour (its ``token`` is no tracking code) or a token that is not one.
+
+    Examples
+    --------
+    >>> nb = Neighbour(endpoint="https://east.example/open311/v2", gridgov=True)
+    >>> tracking_link(nb, "Ab-3_x")
+    'https://east.example/t/Ab-3_x'
+    >>> tracking_link(nb, "<a href>"), tracking_link(Neighbour(gridgov=False), "Ab")
+    (None, None)
+    """
+    if not neighbour.gridgov or not isinstance(token, str) or not TOKEN.fullmatch(token):
+        return None
+    return f"{neighbour.endpoint.removesuffix('/open311/v2')}/t/{token}"
 
 
 def case_form(cipher: PersonalCipher, neighbour: Neighbour, case: Case) -> dict[str, str]:
@@ -120,10 +152,11 @@ def case_form(cipher: PersonalCipher, neighbour: Neighbour, case: Case) -> dict[
 def record_handover(session: Session, cipher: PersonalCipher, neighbour: Neighbour, case: Case,
                     their_id: str, status: str, *, reporter: dict[str, Any] | None = None,
                     event_id: int | None = None, reason: str | None = None,
-                    notify: bool = True) -> Handover:
+                    notify: bool = True, track_url: str | None = None) -> Handover:
     """Store a hand-over of ``case``; queue the reporter's ``forwarded`` notification.
 
-    ``notify`` False: not yet (a transfer waiting for a gridgov's answer).
+    ``notify`` False: not yet (a transfer waiting for a gridgov's answer);
+    ``track_url``: the neighbour's tracking link, told to the reporter.
     """
     contact = {k: cipher.encrypt(str(v), f.qualified) for k, f in HANDOVER_REPORTER.items()
                if (v := (reporter or {}).get(k))}
@@ -135,9 +168,16 @@ def record_handover(session: Session, cipher: PersonalCipher, neighbour: Neighbo
     session.add(row)
     session.flush()
     if notify:
-        notify_forwarded(session, row.id, {"neighbour": neighbour.name,
-                                           "request_id": their_id, "category": case.category})
+        tell_reporter(session, neighbour, row, track_url)
     return row
+
+
+def tell_reporter(session: Session, neighbour: Neighbour, row: Handover,
+                  track_url: str | None) -> None:
+    """Queue the ``forwarded`` (``forwarded_link`` with ``track_url``) message of ``row``."""
+    notify_forwarded(session, row.id, {
+        "neighbour": neighbour.name, "request_id": row.their_id,
+        "category": row.category_code, **({"their_track_url": track_url} if track_url else {})})
 
 
 def forward(session: Session, cipher: PersonalCipher, neighbour: Neighbour, case: Case,
@@ -148,38 +188,60 @@ def forward(session: Session, cipher: PersonalCipher, neighbour: Neighbour, case
     and told through the outbox.
     """
     url, files = case.media()
-    their_id = post_request(neighbour, {**case_form(cipher, neighbour, case), **url}, files)
-    row = record_handover(session, cipher, neighbour, case, their_id, "open", reporter=reporter)
+    their_id, link = post_request(neighbour, {**case_form(cipher, neighbour, case), **url},
+                                  files)
+    row = record_handover(session, cipher, neighbour, case, their_id, "open", reporter=reporter,
+                          track_url=link)
+    follow = f" Follow it at {link}" if link else ""
     return {"forwarded": True, "handover_id": row.id, "neighbour": neighbour.code,
-            "neighbour_request_id": their_id,
+            "neighbour_request_id": their_id, "neighbour_tracking_url": link,
             "message": f"This place is in the territory of {neighbour.name}; your report was "
-                       f"sent to them as request {their_id}."}
+                       f"sent to them as request {their_id}.{follow}"}
 
 
-def _statuses(neighbour: Neighbour, ids: Sequence[str]) -> dict[str, str]:
+class NeighbourFailed(Exception):
+    """A neighbour did not answer a poll as it should; the message says how."""
+
+
+def get_json(url: str, params: dict[str, str], timeout: float) -> Any:
+    """GET ``url`` of a neighbour, waiting ``timeout`` s at most per step; its JSON answer.
+
+    Raises :class:`NeighbourFailed` when it cannot be reached, answers an HTTP
+    error or something that is not JSON.
+    """
     try:
-        resp = httpx.get(f"{neighbour.endpoint}/requests.json", timeout=TIMEOUT_S,
-                         params={"service_request_id": ",".join(ids)})
-        resp.raise_for_status()
-        return {str(r["service_request_id"]): str(r["status"]) for r in resp.json()}
-    except (httpx.HTTPError, ValueError, LookupError, TypeError) as exc:
-        raise unavailable(neighbour, type(exc).__name__) from None
+        resp = httpx.get(url, params=params, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise NeighbourFailed(f"{type(exc).__name__}: {exc}"[:300]) from None
+    if resp.status_code >= 400:
+        raise NeighbourFailed(f"HTTP {resp.status_code} from {url}")
+    try:
+        return resp.json()
+    except ValueError:
+        raise NeighbourFailed(f"the answer of {url} is not JSON") from None
 
 
-def poll(session: Session, now: datetime) -> int:
-    """Store the neighbours' status of the open hand-overs; how many changed. Caller commits."""
+def poll_statuses(neighbour: Neighbour, rows: Sequence[Handover], now: datetime,
+                  timeout: float) -> int:
+    """Store ``neighbour``'s status of its open hand-overs ``rows``; how many changed.
+
+    Raises :class:`NeighbourFailed` (nothing changed) when it does not answer.
+    """
+    rows = [r for r in rows if r.their_status == "open"]
+    if not rows:
+        return 0
+    answer = get_json(f"{neighbour.endpoint}/requests.json",
+                      {"service_request_id": ",".join(r.their_id for r in rows)}, timeout)
+    try:
+        statuses = {str(r["service_request_id"]): str(r["status"]) for r in answer}
+    except (LookupError, TypeError):
+        raise NeighbourFailed("its answer is not a list of requests with their "
+                              "status") from None
     changed = 0
-    for neighbour in session.execute(select(Neighbour).order_by(Neighbour.code)).scalars():
-        rows = session.execute(select(Handover).where(
-            Handover.neighbour_code == neighbour.code, Handover.their_status == "open")
-            .order_by(Handover.id)).scalars().all()
-        if not rows:
-            continue
-        statuses = _statuses(neighbour, [r.their_id for r in rows])
-        for row in rows:
-            status = statuses.get(row.their_id, row.their_status)
-            changed += status != row.their_status
-            row.their_status, row.polled_at = status, now
+    for row in rows:
+        status = statuses.get(row.their_id, row.their_status)
+        changed += status != row.their_status
+        row.their_status, row.polled_at = status, now
     return changed
 
 

@@ -17,10 +17,10 @@ neighbour's reason, ``attributes.transfer.status`` ``refused``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import httpx
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -32,17 +32,18 @@ from api.events.models import EventPhoto
 from api.handover.models import Handover, Neighbour
 from api.handover.service import (
     KEY_COLUMN,
-    TIMEOUT_S,
     Case,
+    NeighbourFailed,
     case_form,
-    poll,
+    get_json,
     post_form,
     post_request,
     record_handover,
+    tell_reporter,
+    tracking_link,
     unavailable,
 )
 from api.media.store import PhotoRef
-from api.notify.outbox import notify_forwarded
 from api.personal.cipher import PersonalCipher
 from layers.vocabulary import OPEN_STATUSES
 
@@ -94,10 +95,11 @@ def transfer(session: Session, cipher: PersonalCipher, event: Event, neighbour_c
         answer = post_form(neighbour, f"{neighbour.endpoint}/gridgov/transfers.json",
                            {**form, "reason": reason, "their_event_id": str(event.id)}, files)
         their_id, status = str(_field(neighbour, answer, "transfer_id")), "pending"
+        link = None
     else:
-        their_id, status = post_request(neighbour, form, files), "open"
+        (their_id, link), status = post_request(neighbour, form, files), "open"
     row = record_handover(session, cipher, neighbour, case, their_id, status, event_id=event.id,
-                          reason=reason, notify=status == "open")
+                          reason=reason, notify=status == "open", track_url=link)
     event.attributes = {**(event.attributes or {}), "transfer": {
         "neighbour": neighbour.code, "handover_id": row.id, "status": status}}
     note = f"to {neighbour.name}: {reason}"
@@ -120,26 +122,27 @@ def _field(neighbour: Neighbour, answer: Any, name: str) -> Any:
         raise unavailable(neighbour, f"no {name} in its answer") from None
 
 
-def _answer(cipher: PersonalCipher, neighbour: Neighbour, transfer_id: str) -> dict[str, Any]:
+def _answer(cipher: PersonalCipher, neighbour: Neighbour, transfer_id: str,
+            timeout: float) -> dict[str, Any]:
+    answer = get_json(f"{neighbour.endpoint}/gridgov/transfers/{transfer_id}.json",
+                      {"api_key": cipher.decrypt(neighbour.api_key, KEY_COLUMN) or ""},
+                      timeout)
     try:
-        resp = httpx.get(f"{neighbour.endpoint}/gridgov/transfers/{transfer_id}.json",
-                         params={"api_key": cipher.decrypt(neighbour.api_key, KEY_COLUMN)},
-                         timeout=TIMEOUT_S)
-        resp.raise_for_status()
-        answer = resp.json()
         return {"status": str(answer["status"]), "request_id": answer.get("service_request_id"),
-                "reason": answer.get("refusal_reason")}
-    except (httpx.HTTPError, ValueError, LookupError, TypeError) as exc:
-        raise unavailable(neighbour, type(exc).__name__) from None
+                "reason": answer.get("refusal_reason"), "token": answer.get("token")}
+    except (LookupError, TypeError, AttributeError):
+        raise NeighbourFailed(f"its answer to transfer {transfer_id} has no status") from None
 
 
-def poll_transfers(session: Session, cipher: PersonalCipher, now: datetime) -> int:
-    """Store the answers of the neighbours to the pending transfers; how many came. No commit."""
-    rows = session.execute(select(Handover, Neighbour).join(Neighbour).where(
-        Handover.their_status == "pending").order_by(Handover.id)).all()
+def poll_transfers(session: Session, cipher: PersonalCipher, neighbour: Neighbour,
+                   rows: Sequence[Handover], now: datetime, timeout: float) -> int:
+    """Store ``neighbour``'s answers to its pending transfers ``rows``; how many came. No commit.
+
+    Raises :class:`NeighbourFailed` when it does not answer.
+    """
     answered = 0
-    for row, neighbour in rows:
-        answer = _answer(cipher, neighbour, row.their_id)
+    for row in (r for r in rows if r.their_status == "pending"):
+        answer = _answer(cipher, neighbour, row.their_id, timeout)
         if answer["status"] not in ("accepted", "refused"):
             continue
         answered += 1
@@ -147,19 +150,12 @@ def poll_transfers(session: Session, cipher: PersonalCipher, now: datetime) -> i
         event = session.get(Event, row.event_id) if row.event_id is not None else None
         if answer["status"] == "accepted":
             row.their_id, row.their_status = str(answer["request_id"]), "open"
-            notify_forwarded(session, row.id, {"neighbour": neighbour.name,
-                                               "request_id": row.their_id,
-                                               "category": row.category_code})
+            tell_reporter(session, neighbour, row, tracking_link(neighbour, answer["token"]))
         else:
             row.their_status, row.refusal_reason = "refused", str(answer["reason"] or "")
         if event is not None:
             _answered(session, event, neighbour, row, now)
     return answered
-
-
-def poll_all(session: Session, cipher: PersonalCipher, now: datetime) -> int:
-    """One round of polling: the forwarded reports' statuses and the transfers' answers."""
-    return poll(session, now) + poll_transfers(session, cipher, now)
 
 
 def _answered(session: Session, event: Event, neighbour: Neighbour, row: Handover,

@@ -35,10 +35,13 @@ CHANNELS = ("email", "webhook", "sms", "wecom")
 LANGUAGES = ("zh", "en")
 #: what a notification is about; the urgent kinds ignore quiet hours
 KINDS = ("dispatched", "overdue", "escalated", "duplicate", "closed", "subtask", "visit_due",
-         "anomaly", "forwarded")
+         "anomaly", "forwarded", "forwarded_link")
 URGENT_KINDS = frozenset({"overdue", "escalated", "anomaly"})
 #: kinds about no event: their template values come from the notification's ``payload``
 PAYLOAD_KINDS = ("visit_due", "anomaly")
+#: kinds about a hand-over: a report or case given to a neighbour (``forwarded_link``: one
+#: that gave its tracking link); the values come from the payload, as for PAYLOAD_KINDS
+HANDOVER_KINDS = ("forwarded", "forwarded_link")
 STATUSES = ("pending", "sent", "dead")
 
 

@@ -20,7 +20,8 @@ back takes its notifications with it. Who hears what:
 
 Kinds about no event (``visit_due`` to a grid worker, ``anomaly`` to the
 responsible people of an area) are queued by :func:`notify_users` and
-:func:`notify_area`; ``forwarded`` (a report or case handed to a neighbour) by
+:func:`notify_area`; ``forwarded`` (a report or case handed to a neighbour;
+``forwarded_link`` when the neighbour gave its tracking link) by
 :func:`notify_forwarded`, to its reporter as for ``closed``.
 
 The scope conditions are those of :class:`api.auth.principal.Principal`,
@@ -218,7 +219,7 @@ def notify_area(conn: Connection | Session, kind: str, area_code: str | None,
 _TO_FORWARDED = text("""
 INSERT INTO notifications (kind, event_id, handover_id, reporter_field, channel, language,
                            urgent, payload)
-SELECT 'forwarded', h.event_id, h.id,
+SELECT CAST(:kind AS text), h.event_id, h.id,
        CASE WHEN c.phone IS NOT NULL THEN 'phone' ELSE 'email' END,
        CASE WHEN c.phone IS NOT NULL THEN 'sms' ELSE 'email' END,
        NULL, FALSE, CAST(:payload AS jsonb)
@@ -235,7 +236,9 @@ def notify_forwarded(conn: Connection | Session, handover_id: int,
 
     The contact is the case's (a transfer by hand) or the hand-over's own (a
     report forwarded at intake). ``payload`` holds the template's values
-    (``neighbour``, ``request_id``, ``category``). Never commits.
+    (``neighbour``, ``request_id``, ``category``, and ``their_track_url`` when
+    the neighbour gave its tracking link: kind ``forwarded_link`` then). Never commits.
     """
-    conn.execute(_TO_FORWARDED, {"id": handover_id,
+    kind = "forwarded_link" if payload.get("their_track_url") else "forwarded"
+    conn.execute(_TO_FORWARDED, {"id": handover_id, "kind": kind,
                                  "payload": json.dumps(payload, ensure_ascii=False)})

@@ -147,3 +147,17 @@ def set_template(kind: Annotated[str, Path(max_length=16)], language: Language,
                              actor)
     session.commit()
     return out
+
+
+@router.delete("/api/v1/notifications/templates/{kind}/{language}", responses={
+    404: {"description": "no text was set for this kind, language and category"}})
+@roles("admin")
+def reset_template(kind: Annotated[str, Path(max_length=16)], language: Language,
+                   session: SessionDep, actor: AuditActor,
+                   category: Annotated[str | None, Query(
+                       min_length=1, max_length=16, description="a category or major "
+                       "category code; none: the kind's default")] = None) -> dict[str, Any]:
+    """Give a kind its built-in text back in a language, for a category or its default (audited)."""
+    out = texts.reset_template(session, kind, language, category, actor)
+    session.commit()
+    return out

@@ -5,6 +5,10 @@ category's own (its code or its major code) before the kind's default. Each
 placeholder must be one the kind fills (:data:`PLACEHOLDERS`): an unknown one is
 422 ``unknown_placeholder``, a ``$`` that starts none is 422 ``invalid_template``
 (write ``$$`` for a dollar sign). Kinds about no event have only a default text.
+:func:`reset_template` drops a text an admin set: a category's own goes (the
+default is used again), a default gets its built-in text back
+(:data:`api.notify.builtin.BUILT_IN`); 404 ``template_not_set`` when there is
+nothing to reset.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from sqlalchemy.orm import Session
 from api.audit.service import Actor, record
 from api.db.models import EventCategory
 from api.errors import APIError
-from api.notify.models import KINDS, PAYLOAD_KINDS, NotifyTemplate
+from api.notify.builtin import BUILT_IN
+from api.notify.models import HANDOVER_KINDS, KINDS, PAYLOAD_KINDS, NotifyTemplate
 
 #: the values of one event (:func:`api.notify.templates.fields`)
 EVENT_PLACEHOLDERS = ("id", "category", "address", "status", "level", "due_at", "track_url")
@@ -30,6 +35,8 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "anomaly": ("area", "grid", "count", "expected", "window", "alert_id"),
     # a report forwarded at intake has no event here: only the hand-over's values
     "forwarded": ("neighbour", "request_id", "category"),
+    # ... and the neighbouring gridgov's tracking page of it
+    "forwarded_link": ("neighbour", "request_id", "category", "their_track_url"),
 }
 
 
@@ -87,7 +94,7 @@ def list_templates(session: Session, kind: str | None, language: str | None
 def _check_category(session: Session, kind: str, category: str | None) -> None:
     if category is None:
         return
-    if kind in PAYLOAD_KINDS or kind == "forwarded":
+    if kind in PAYLOAD_KINDS or kind in HANDOVER_KINDS:
         raise APIError(422, "invalid_parameter", f"field 'category': {kind} is not about a "
                        "case of a category; it has only a default text", field="category")
     found = session.execute(select(EventCategory.id).where(or_(
@@ -115,3 +122,33 @@ def set_template(session: Session, kind: str, language: str, category: str | Non
            object_id=f"{kind}/{category or '*'}/{language}", before=was, after=after)
     return {"kind": kind, "category": category, "language": language, "subject": subject,
             "body": body}
+
+
+def reset_template(session: Session, kind: str, language: str, category: str | None,
+                   by: Actor) -> dict[str, Any]:
+    """Give ``(kind, category, language)`` its built-in text back; audited; caller commits.
+
+    A category's own text is removed (the kind's default applies again); the
+    default gets the built-in text. 404 ``template_not_set`` when nothing was set.
+    ``reset`` in the answer: ``built_in`` (a default) or ``removed`` (a category's).
+    """
+    check_kind(kind)
+    key = {"kind": kind, "category_code": category, "language": language}
+    row = session.execute(select(NotifyTemplate).filter_by(**key)
+                          .with_for_update()).scalar_one_or_none()
+    built_in = BUILT_IN.get((kind, language)) if category is None else None
+    if row is None or (row.subject, row.body) == built_in:
+        raise APIError(404, "template_not_set", f"no text of {kind} in {language} "
+                       f"{'for category ' + repr(category) if category else 'as its default'} "
+                       "was set; it is the built-in one")
+    was = template_out(row)
+    if built_in is None:
+        session.delete(row)
+    else:
+        row.subject, row.body = built_in
+    session.flush()
+    record(session, actor=by, action="notify.template_reset", object_type="notify_template",
+           object_id=f"{kind}/{category or '*'}/{language}", before=was,
+           after=template_out(row) if built_in is not None else None)
+    return {"kind": kind, "category": category, "language": language,
+            "reset": "removed" if built_in is None else "built_in"}

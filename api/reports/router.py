@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -16,8 +15,6 @@ from api.auth.access import Staff, roles
 from api.deps import SessionDep, SettingsDep
 from api.reports import scheduled, service
 from api.reports.period import parse_period
-
-logger = logging.getLogger("gridgov.reports")
 
 #: who reads reports: the command centre and analysts (within their scope)
 READ_ROLES = ("admin", "dispatcher", "analyst")

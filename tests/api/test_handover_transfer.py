@@ -145,7 +145,7 @@ def test_a_case_transferred_by_hand_and_accepted_is_the_neighbours(
     action, note = _history(session, event_id)[-1]
     assert action == "transfer_accepted" and f"request {their_event}" in note
     [told] = session.execute(text("SELECT reporter_field, payload FROM notifications "
-                                  "WHERE kind = 'forwarded' AND event_id = :id"),
+                                  "WHERE kind = 'forwarded_link' AND event_id = :id"),
                              {"id": event_id}).all()
     assert told[0] == "email" and told[1]["request_id"] == str(their_event)
     audited = session.execute(text("SELECT count(*) FROM audit_log WHERE action = "
@@ -186,8 +186,9 @@ def test_a_refused_transfer_comes_back_with_the_reason_and_scope_is_checked(
     assert transfer["status"] == "refused" and transfer["refusal_reason"] == "the river is yours"
     action, note = _history(session, event_id)[-1]
     assert action == "transfer_refused" and "the river is yours" in note
-    assert session.execute(text("SELECT count(*) FROM notifications WHERE kind = 'forwarded' "
-                                "AND event_id = :id"), {"id": event_id}).scalar_one() == 0
+    assert session.execute(text("SELECT count(*) FROM notifications WHERE kind LIKE "
+                                "'forwarded%' AND event_id = :id"),
+                           {"id": event_id}).scalar_one() == 0
 
 
 def test_a_case_transferred_to_a_plain_open311_neighbour_goes_at_once(
