@@ -1,17 +1,18 @@
-"""GeoJSON responses: features, paginated feature collections and the bbox parameter."""
+"""GeoJSON responses: paginated feature collections and the bbox parameter.
+
+The features themselves are made by :mod:`layers.features`.
+"""
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Annotated, Any
 
 from fastapi import Query, Request
-from sqlalchemy import ColumnElement, func
-from sqlalchemy.sql.elements import ColumnClause
 
 from api.errors import APIError
 from api.validation import BIGINT_MAX
+from layers.features import BBOX_ENVELOPE, bbox_params
 
 BBoxQuery = Annotated[
     str | None,
@@ -43,21 +44,16 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
     return minx, miny, maxx, maxy
 
 
-def bbox_filter(geom: ColumnClause[Any] | Any, bbox: tuple[float, float, float, float]
-                ) -> ColumnElement[bool]:
-    """A GiST-indexable ``geom && envelope`` filter."""
-    return geom.op("&&")(func.ST_MakeEnvelope(*bbox, 4326))
+def bbox_condition(value: str | None, geometry: str = "t.geom"
+                   ) -> tuple[list[str], dict[str, float]]:
+    """The GiST-indexable ``geometry && envelope`` condition of a ``bbox`` parameter.
 
-
-def feature(geometry_json: str | None, properties: dict[str, Any],
-            fid: Any = None) -> dict[str, Any]:
-    """One GeoJSON feature from a geometry rendered by ``ST_AsGeoJSON``."""
-    out: dict[str, Any] = {"type": "Feature",
-                           "geometry": json.loads(geometry_json) if geometry_json else None,
-                           "properties": properties}
-    if fid is not None:
-        out["id"] = fid
-    return out
+    No condition without a ``bbox``; a bad one is a 422 naming the parameter.
+    """
+    box = parse_bbox(value)
+    if box is None:
+        return [], {}
+    return [f"{geometry} && {BBOX_ENVELOPE}"], bbox_params(box)
 
 
 def feature_collection(features: list[dict[str, Any]], *, total: int, limit: int,

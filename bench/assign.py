@@ -23,13 +23,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -41,6 +36,8 @@ from pyproj import Transformer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gis_core.grid_index import GridIndex  # noqa: E402
+from testkit.clusters import server_or_throwaway  # noqa: E402
+from testkit.databases import plain  # noqa: E402
 
 CENTRE = (114.05, 22.55)  # Shenzhen
 METRIC_EPSG = 4547  # CGCS2000 / 3-degree Gauss-Kruger CM 114E
@@ -103,7 +100,8 @@ def make_points(grids: gpd.GeoDataFrame, n: int, seed: int = 7) -> tuple[np.ndar
 # PostGIS
 # ---------------------------------------------------------------------------
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+#: the memory of the throwaway cluster (the join sorts and hashes a million points)
+PG_SETTINGS = {"shared_buffers": "512MB", "work_mem": "256MB", "maintenance_work_mem": "512MB"}
 
 # Every (point, grid) pair with ST_Covers, then the tie rule: the smallest code
 # in byte order (= Python's str order). Points in no grid have no row (None).
@@ -117,55 +115,13 @@ JOIN_SQL = (
 )
 
 
-@contextmanager
-def throwaway_cluster() -> Iterator[str]:
-    """Start a private PostgreSQL cluster in a temp dir; yield its URL; remove it."""
-    root = Path(tempfile.mkdtemp(prefix="gridgov-bench-pg-"))
-    data, sock = root / "data", root / "sock"
-    data.mkdir()
-    sock.mkdir()
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(data, "postgres")
-        shutil.chown(sock, "postgres")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
-    subprocess.run([*as_postgres, str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
-                    "--auth=trust", "-E", "UTF8", "--no-sync"], **run)  # type: ignore[call-overload]
-    opts = (f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=512MB "
-            "-c work_mem=256MB -c maintenance_work_mem=512MB")
-    subprocess.run([*as_postgres, str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", opts,
-                    "-l", str(root / "log"), "-w", "start"], **run)  # type: ignore[call-overload]
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_postgres, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
-                        "-w", "stop"], check=False, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _psycopg_url(url: str) -> str:
-    for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix):]
-    return url
-
-
 def postgis_assign(url: str, grids: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray
                    ) -> tuple[np.ndarray, float, float]:
     """Return (codes by ST_Covers + smallest code, seconds of the join, seconds of loading)."""
     import psycopg
 
     t0 = time.perf_counter()
-    with psycopg.connect(_psycopg_url(url), autocommit=True) as conn:
+    with psycopg.connect(plain(url), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
         conn.execute("SET max_parallel_workers_per_gather = 0")  # one core, like gridgov
         conn.execute("SET jit = off")
@@ -264,11 +220,8 @@ def main(argv: list[str] | None = None) -> int:
             ("sjoin incl. points_from_xy", sjoin_s + make_pts)]
     mismatches = None
     if not args.no_postgis:
-        if args.database_url:
-            pg_codes, pg_s, load = postgis_assign(args.database_url, grids, x, y)
-        else:
-            with throwaway_cluster() as url:
-                pg_codes, pg_s, load = postgis_assign(url, grids, x, y)
+        with server_or_throwaway(args.database_url, settings=PG_SETTINGS) as url:
+            pg_codes, pg_s, load = postgis_assign(url, grids, x, y)
         rows.append(("PostGIS ST_Covers join", pg_s))
         mismatches = int(np.sum(ours_codes != pg_codes))
         print(f"(PostGIS loading, not timed in the join: {load:.1f} s)")

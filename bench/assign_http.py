@@ -25,8 +25,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.assign import make_grids, make_points, throwaway_cluster  # noqa: E402
-from bench.intake import server  # noqa: E402
+from bench.assign import PG_SETTINGS, make_grids, make_points  # noqa: E402
+from testkit.clusters import server_or_throwaway  # noqa: E402
+from testkit.servers import bench_server  # noqa: E402
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -61,7 +62,7 @@ def run(url: str, args: argparse.Namespace) -> None:
     expected = index.assign(x[:args.batch], y[:args.batch])["grid"].tolist()
     local_batch = time.perf_counter() - t
 
-    with server(url, workers=1) as base, httpx.Client(base_url=base, timeout=60) as client:
+    with bench_server(url) as (base, _), httpx.Client(base_url=base, timeout=60) as client:
         for i in range(200):  # warm up (the index is built at start-up)
             client.post("/api/v1/assign", json={"points": [[x[i], y[i]]]})
         remote, wrong = [], 0
@@ -101,11 +102,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=None,
                         help="an empty database to use (default: a throwaway cluster)")
     args = parser.parse_args()
-    if args.database_url:
-        run(args.database_url, args)
-    else:
-        with throwaway_cluster() as url:
-            run(url, args)
+    with server_or_throwaway(args.database_url, settings=PG_SETTINGS) as url:
+        run(url, args)
     return 0
 
 

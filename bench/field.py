@@ -37,7 +37,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.intake import run_load, sample_database, server  # noqa: E402
+from bench.intake import run_load  # noqa: E402
+from testkit.databases import throwaway_sample_database  # noqa: E402
+from testkit.servers import bench_server  # noqa: E402
 
 
 # -- ingestion --------------------------------------------------------------------------------
@@ -94,7 +96,8 @@ def points_maker(base: str, base_workers: list[tuple[str, float, float]], batch:
 
 
 def bench_ingestion(args: argparse.Namespace) -> None:
-    with sample_database(None) as (url, _), server(url, args.workers) as base:
+    with throwaway_sample_database(None) as (url, _), \
+            bench_server(url, args.workers) as (base, _):
         workers = _workers(url, args.concurrency)
         floor = run_load(base, lambda w, i: ("GET", "/healthz", b"", {}), args.concurrency,
                          1.0, min(5.0, args.seconds))

@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/notify.py [--messages 2000] [--changes 300]``
 
 Starts a throwaway PostGIS cluster with the small sample town (as
 ``bench/intake.py`` does) and the signed-webhook receiver of the tests
-(``tests/api/notify_counterparts.py``: it checks each HMAC signature and
+(``testkit/counterparts.py``: it checks each HMAC signature and
 timestamp), then measures, in the same run:
 
 * **Throughput**: ``--messages`` pending webhook notifications sent by one
@@ -38,7 +38,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.intake import sample_database  # noqa: E402
+from testkit.databases import throwaway_sample_database  # noqa: E402
 
 
 def _users(engine: Any, hook: str) -> None:
@@ -140,9 +140,10 @@ def main() -> None:
     from api.notify.delivery import build_channels
     from api.notify.worker import DeliveryWorker
     from api.settings import NotifySettings
-    from tests.api.notify_counterparts import SECRET, http_counterpart
+    from testkit.counterparts import SECRET, http_counterpart
 
-    with sample_database(args.database_url) as (url, _), http_counterpart() as receiver:
+    with throwaway_sample_database(args.database_url) as (url, _), \
+            http_counterpart() as receiver:
         engine = make_engine(url, pool_size=4)
         hook = f"{receiver.base}/hook"
         _users(engine, hook)

@@ -37,9 +37,10 @@ from api.imports.admin_codes import DivisionTable  # noqa: E402
 from api.people.importer import HEADERS, import_people  # noqa: E402
 from api.personal.cipher import PersonalCipher  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from bench.intake import sample_database, server  # noqa: E402
 from bench.tiles import tile_of  # noqa: E402
 from coding.resident_id import make_resident_id  # noqa: E402
+from testkit.databases import throwaway_sample_database  # noqa: E402
+from testkit.servers import bench_server  # noqa: E402
 
 
 def synthetic_csv(path: Path, n: int, rooms: list[str]) -> list[str]:
@@ -100,7 +101,7 @@ def bench_http(url: str, ids: list[str], lookups: int) -> None:
         session.commit()
     engine.dispose()
     headers = {"Authorization": f"Bearer {token}"}
-    with server(url, 1) as base, \
+    with bench_server(url) as (base, _), \
             httpx.Client(base_url=base, headers=headers, timeout=300) as client:
         def timed(call: object) -> list[float]:
             out = []
@@ -161,7 +162,7 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=2000)
     parser.add_argument("--server-url", default=None, help="a PostgreSQL server to use")
     args = parser.parse_args()
-    with sample_database(args.server_url) as (url, _), \
+    with throwaway_sample_database(args.server_url) as (url, _), \
             tempfile.TemporaryDirectory() as tmp:
         ids = bench_import(url, args.n, Path(tmp))
         bench_http(url, ids, args.lookups)

@@ -1,7 +1,7 @@
 """Benchmark: read offload to a streaming replica - primary CPU per tile with and without it.
 
 Starts a throwaway durable cluster with the small sample, a hot standby of it
-(``pg_basebackup -R``, tests/replica.py), then the server twice in turn: reading
+(``pg_basebackup -R``, testkit/replicas.py), then the server twice in turn: reading
 everything from the primary, and with ``GRIDGOV_DATABASE_READ_URL`` on the
 replica. Each is driven with uncached vector tiles (``GRIDGOV_TILES_CACHE_BYTES=0``,
 events and buildings at z15/z16 over the sample) for ``--seconds``; the CPU of
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,9 +26,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.intake import run_load, sample_database, server_process  # noqa: E402
+from bench.intake import run_load  # noqa: E402
 from bench.intake_floors import CpuMeter, postmaster_pid  # noqa: E402
-from tests.replica import plain, streaming_replica, wait_for_replay  # noqa: E402
+from testkit.databases import plain, throwaway_sample_database  # noqa: E402
+from testkit.replicas import streaming_replica, wait_for_replay  # noqa: E402
+from testkit.servers import bench_server  # noqa: E402
 
 
 def tile_paths(url: str) -> list[str]:
@@ -54,21 +55,12 @@ def tile_paths(url: str) -> list[str]:
 def measure(url: str, env: dict[str, str], paths: list[str], roots: dict[str, int],
             args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, float]]:
     """Tiles/s and the CPU by role while the server (with ``env``) serves ``paths``."""
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        with server_process(url, args.workers) as (base, pid):
-            meter = CpuMeter({**roots, "server": pid})
-            meter.start()
-            out = run_load(base, lambda w, i: ("GET", paths[(w * 7919 + i) % len(paths)], b"",
-                                               {}), args.concurrency, 1.0, args.seconds)
-            return out, meter.stop()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with bench_server(url, args.workers, env) as (base, pid):
+        meter = CpuMeter({**roots, "server": pid})
+        meter.start()
+        out = run_load(base, lambda w, i: ("GET", paths[(w * 7919 + i) % len(paths)], b"",
+                                           {}), args.concurrency, 1.0, args.seconds)
+        return out, meter.stop()
 
 
 def _per_tile(used: dict[str, float], tree: str, tiles: int) -> float:
@@ -82,7 +74,7 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--seconds", type=float, default=10.0)
     args = p.parse_args()
-    with sample_database(None) as (url, _), streaming_replica(url) as replica:
+    with throwaway_sample_database(None) as (url, _), streaming_replica(url) as replica:
         import psycopg
 
         with psycopg.connect(plain(url)) as a, psycopg.connect(plain(replica)) as b:

@@ -25,45 +25,28 @@ import argparse
 import asyncio
 import http.client as http_client
 import math
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import make_url
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from api.db.embedded import EmbeddedCluster  # noqa: E402
-from api.db.migrate import upgrade  # noqa: E402
-from api.db.session import make_engine  # noqa: E402
-from api.io.samples import load_directory  # noqa: E402
 from bench.trust_baseline import BEFORE_TRUST, checkout  # noqa: E402
+from data_samples.generator import Scale  # noqa: E402
 from layers import get_layer  # noqa: E402
+from testkit.clusters import server_or_throwaway  # noqa: E402
+from testkit.databases import cached_sample, fresh_sample_database, plain  # noqa: E402
+from testkit.servers import uvicorn_server  # noqa: E402
 
 PROPS = "code,name,address,floors,height,use,community_code,status"
-
-
-def plain(url: str) -> str:
-    """A libpq URL (no SQLAlchemy driver)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -75,37 +58,11 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 
 @contextmanager
-def database(server_url: str | None, scale: str) -> Iterator[str]:
+def database(server_url: str | None, scale: Scale) -> Iterator[str]:
     """A fresh database with the sample of ``scale`` loaded (on a throwaway cluster)."""
-    cluster = None
-    if server_url is None:
-        home = Path(tempfile.mkdtemp(prefix="gridgov-bench-"))
-        os.chmod(home, 0o755)
-        cluster = EmbeddedCluster(home, fast=True)
-        cluster.start()
-        server_url = cluster.url("postgres")
-    name = f"gridgov_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(plain(server_url), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        sample = Path(tempfile.gettempdir()) / f"gridgov-bench-sample-{scale}"
-        if not (sample / "sample.gpkg").exists():
-            from data_samples.generator import generate
-
-            generate(sample, seed=7, scale=scale)  # type: ignore[arg-type]
-        engine = make_engine(url, pool_size=1)
-        load_directory(engine, sample)
-        engine.dispose()
-        with psycopg.connect(plain(url), autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
+    with server_or_throwaway(server_url) as server, fresh_sample_database(
+            server, cached_sample(scale), "gridgov_bench", analyze=True) as url:
         yield url
-    finally:
-        with psycopg.connect(plain(server_url), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if cluster is not None:
-            cluster.destroy()
 
 
 def tile_set(url: str, zooms: tuple[int, ...], limit: int) -> list[tuple[int, int, int]]:
@@ -124,40 +81,11 @@ def tile_set(url: str, zooms: tuple[int, ...], limit: int) -> list[tuple[int, in
 
 
 @contextmanager
-def server(args: list[str], env: dict[str, str], health: str, tree: Path = REPO
-           ) -> Iterator[str]:
-    """Run one uvicorn worker of the checkout ``tree``; yield its base URL; stop it."""
-    port = free_port()
-    cwd = tempfile.mkdtemp(prefix="gridgov-bench-srv-")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
-        cwd=cwd, env={**os.environ, "PYTHONPATH": str(tree), **env},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                raise RuntimeError(f"server exited: {err[-3000:]}")
-            try:
-                with urllib.request.urlopen(base + health, timeout=5) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{args[0]} did not start")
-            time.sleep(0.3)
+def server(args: list[str], env: dict[str, str], tree: Path = REPO) -> Iterator[str]:
+    """One uvicorn worker of ``args`` in the checkout ``tree``, in a folder of its own."""
+    cwd = Path(tempfile.mkdtemp(prefix="gridgov-bench-srv-"))
+    with uvicorn_server(args, env, tree=tree, cwd=cwd, timeout=90) as (base, _):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # ---------------------------------------------------------------------- load generator
@@ -314,13 +242,13 @@ def main(argv: list[str] | None = None) -> None:
                     "TIPG_MAX_FEATURES_PER_TILE": "100000"}
         warm_env = {**ours_env, "GRIDGOV_TILES_CACHE_BYTES": str(512 * 2**20)}
         bases = {
-            "tipg": stack.enter_context(server(["tipg.main:app"], tipg_env, "/healthz")),
-            "uncached": stack.enter_context(server(app, ours_env, "/healthz")),
-            "warm": stack.enter_context(server(app, warm_env, "/healthz")),
+            "tipg": stack.enter_context(server(["tipg.main:app"], tipg_env)),
+            "uncached": stack.enter_context(server(app, ours_env)),
+            "warm": stack.enter_context(server(app, warm_env)),
         }
         if args.before_trust != "none":  # the same tables, read by the code of that commit
             tree = stack.enter_context(checkout(args.before_trust))
-            bases["before"] = stack.enter_context(server(app, warm_env, "/healthz", tree))
+            bases["before"] = stack.enter_context(server(app, warm_env, tree))
         paths_of = {name: paths["tipg" if name == "tipg" else "ours"] for name in bases}
         for name, base in bases.items():
             warm(base, paths_of[name])

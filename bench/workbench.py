@@ -1,9 +1,10 @@
 """Benchmark: the staff queue with 20,000 open cases in scope, and 200 live-update clients.
 
-Starts a throwaway PostGIS cluster with the small sample town (``bench/intake.py``'s
-``sample_database``), adds synthetic open cases until ``--open`` (default 20,000) are
-open, all in the scope of a district dispatcher (a real scope condition, not "see
-everything"), and starts ``uvicorn`` with ``--workers`` processes (default 2: the
+Starts a throwaway PostGIS cluster with the small sample town
+(``testkit.databases.throwaway_sample_database``), adds synthetic open cases until
+``--open`` (default 20,000) are open, all in the scope of a district dispatcher (a real
+scope condition, not "see everything"), and starts ``uvicorn`` with ``--workers``
+processes (default 2: the
 live updates must reach clients of every process).
 
 * Queue: ``--requests`` calls of ``GET /api/v1/workbench/queue`` over the tabs, sorts,
@@ -35,7 +36,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.intake import sample_database, server  # noqa: E402
+from testkit.databases import throwaway_sample_database  # noqa: E402
+from testkit.servers import bench_server  # noqa: E402
 
 _FILL = """
 WITH src AS (SELECT e.*, row_number() OVER (ORDER BY e.id) - 1 AS rn FROM events e),
@@ -190,7 +192,7 @@ def main() -> None:
 
     from api.db.session import make_engine
 
-    with sample_database(args.database_url) as (url, _):
+    with throwaway_sample_database(args.database_url) as (url, _):
         token, n_open, category = prepare(url, args.open)
         eng = make_engine(url, pool_size=1)
         with eng.connect() as conn:
@@ -200,7 +202,7 @@ def main() -> None:
         eng.dispose()
         print(f"{n_open:,} open cases, all in the dispatcher's district scope; "
               f"{args.workers} API processes")
-        with server(url, args.workers) as base:
+        with bench_server(url, args.workers) as (base, _):
             bench_queue(base, token, args.requests)
             asyncio.run(bench_live(base, token, args.clients, category, (x, y)))
 

@@ -37,9 +37,22 @@ EVENT_COLOURS = {"registered": "#ff7f00", "dispatched": "#fdbf6f", "in_progress"
 EVENT_CLUSTER = LayerCluster(max_points=2500, cell=128, by="status")
 #: When an open event that is not overdue yet will become overdue.
 EVENT_EXPIRES_SQL = becomes_overdue_sql("t")
+
+
+def grid_valid_sql(when: str) -> str:
+    """The SQL of "the grid version ``t`` is valid at ``when``": ``valid_from <= when < valid_to``.
+
+    Examples
+    --------
+    >>> grid_valid_sql("now()")
+    '(t.valid_from IS NULL OR t.valid_from <= now()) AND (t.valid_to IS NULL OR t.valid_to > now())'
+    """
+    return (f"(t.valid_from IS NULL OR t.valid_from <= {when}) "
+            f"AND (t.valid_to IS NULL OR t.valid_to > {when})")
+
+
 #: A grid version is drawn while ``valid_from <= now() < valid_to``.
-GRID_CURRENT_SQL = ("(t.valid_from IS NULL OR t.valid_from <= now()) "
-                    "AND (t.valid_to IS NULL OR t.valid_to > now())")
+GRID_CURRENT_SQL = grid_valid_sql("now()")
 GRID_EXPIRES_SQL = ("LEAST(CASE WHEN t.valid_from > now() THEN t.valid_from END, "
                     "CASE WHEN t.valid_to > now() THEN t.valid_to END)")
 

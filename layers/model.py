@@ -11,10 +11,8 @@ between requests, so psycopg can prepare it once per connection.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -23,6 +21,7 @@ from sqlalchemy import Connection, RowMapping, TextClause, text
 from gis_core.errors import InvalidInput
 from layers.cluster import LayerCluster, cluster_tile_sql
 from layers.declaration import IDENT, GeometryType, LayerProperty, LayerStyle, Title
+from layers.features import BBOX_ENVELOPE, FeatureSet
 from layers.filters import LayerFilter, bind_filters
 
 __all__ = ["Layer", "LayerProperty", "LayerStyle", "Title"]
@@ -35,19 +34,6 @@ WORLD = (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
 LAYER_ID = r"^[a-z][a-z0-9_-]*$"
 TILEJSON_TYPES = {"string": "String", "integer": "Number", "number": "Number",
                   "boolean": "Boolean", "datetime": "String"}
-
-
-def jsonable(value: Any) -> Any:
-    """A property value as JSON has it: dates and times in ISO 8601, the rest as is.
-
-    Examples
-    --------
-    >>> jsonable(date(2026, 12, 1)), jsonable(3)
-    ('2026-12-01', 3)
-    """
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 class Layer(BaseModel):
@@ -123,6 +109,7 @@ class Layer(BaseModel):
 
     _tile_sql: TextClause = PrivateAttr()
     _one_sql: TextClause = PrivateAttr()
+    _features: FeatureSet = PrivateAttr()
 
     @model_validator(mode="after")
     def _check(self) -> Layer:
@@ -237,11 +224,9 @@ class Layer(BaseModel):
                 id_column=self.id_column,
                 props=tile_props, by_sql=by.expression(), extent=EXTENT, buffer=BUFFER)
         self._tile_sql = text(f"{envelopes}{tile}, {expires} AS expires_at")
-        cols = ", ".join(f'{p.expression()} AS "{p.name}"' for p in self.properties)
-        self._one_sql = text(
-            f"SELECT t.{self.id_column} AS __fid, {cols}, ST_AsGeoJSON({geom}, 7) AS __geometry "  # noqa: S608
-            f"FROM {self._source()} WHERE t.{self.id_column} = :fid"
-            + (f" AND ({self.where})" if self.where else ""))
+        self._features = FeatureSet(self._source(), f"t.{self.id_column}", self.properties, geom)
+        self._one_sql = text(self._features.select_sql(
+            [f"t.{self.id_column} = :fid", *([self.where] if self.where else [])]))
 
     def _mercator_xy(self, drawn: str) -> tuple[str, str]:
         """EPSG:3857 x and y of the drawn point, without a transform per row.
@@ -289,32 +274,22 @@ class Layer(BaseModel):
         """The count and page statements of the layer's features (OGC items).
 
         The layer's ``where`` and filters always hold; with ``bbox`` the features
-        meet ``:minx, :miny, :maxx, :maxy``; ``conditions`` are further SQL
+        meet :data:`~layers.features.BBOX_ENVELOPE`; ``conditions`` are further SQL
         fragments the caller built from trusted parts (values bound), ``order``
         an ORDER BY list (default: the id). The page binds ``:limit, :offset``;
         its rows make features with :meth:`feature_of`.
         """
-        geom = f"t.{self.geometry_column}"
         spatial = "TRUE"
         if bbox:
-            env = "ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
             index = f"t.{self.index_column or self.geometry_column}"
-            spatial = (f"{index} && ST_Expand({env}, {self.search_margin_deg}) "
-                       f"AND ST_Intersects({geom}, {env})")
-        where = " AND ".join([self._conditions(spatial), *conditions])
-        cols = ", ".join(f"{p.expression()} AS {p.name}" for p in self.properties)
-        count = f"SELECT count(*) FROM {self._source()} WHERE {where}"  # noqa: S608 - see _build_sql
-        page = (f"SELECT t.{self.id_column} AS __fid, {cols}, ST_AsGeoJSON({geom}, 7) AS "  # noqa: S608 - see _build_sql
-                f"__geometry FROM {self._source()} WHERE {where} "
-                f"ORDER BY {order or f't.{self.id_column}'} LIMIT :limit OFFSET :offset")
-        return count, page
+            spatial = (f"{index} && ST_Expand({BBOX_ENVELOPE}, {self.search_margin_deg}) "
+                       f"AND ST_Intersects(t.{self.geometry_column}, {BBOX_ENVELOPE})")
+        return self._features.page_sql([self._conditions(spatial), *conditions],
+                                       order or f"t.{self.id_column}")
 
     def feature_of(self, row: RowMapping) -> dict[str, Any]:
         """The GeoJSON feature of a row of :meth:`items_sql` or :meth:`feature`."""
-        props = {p.name: jsonable(row[p.name]) for p in self.properties}
-        geometry = json.loads(row["__geometry"]) if row["__geometry"] else None
-        return {"type": "Feature", "id": row["__fid"], "geometry": geometry,
-                "properties": props}
+        return self._features.feature_of(row)
 
     def bounds(self, conn: Connection) -> tuple[float, float, float, float]:
         """Extent of the layer's rows in EPSG:4326 (the world when empty)."""

@@ -9,7 +9,6 @@ A skipped test fails the run: the database must be there.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +17,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from api.db.embedded import EmbeddedCluster
 from api.db.session import make_engine
 from api.deps import get_session
 from api.main import create_app
 from api.settings import Settings, normalise_url
+from testkit.clusters import throwaway_cluster
 from testkit.databases import migrated_database
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -38,14 +37,8 @@ def server_url() -> Iterator[str]:
     if external:
         yield normalise_url(external)
         return
-    home = Path(tempfile.mkdtemp(prefix="gridgov-test-"))
-    os.chmod(home, 0o755)
-    cluster = EmbeddedCluster(home, fast=True)
-    cluster.start()
-    try:
+    with throwaway_cluster("gridgov-test-") as cluster:
         yield cluster.url("postgres")
-    finally:
-        cluster.destroy()
 
 
 @pytest.fixture(scope="session")

@@ -11,22 +11,17 @@ from api.auth.access import public
 from api.db.models import Building, Room
 from api.deps import SessionDep
 from api.errors import APIError
-from api.features import page_features
-from api.geojson import (
-    BBoxQuery,
-    LimitQuery,
-    OffsetQuery,
-    bbox_filter,
-    feature,
-    feature_collection,
-    parse_bbox,
-)
+from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_condition, feature_collection
+from layers.declaration import LayerProperty
+from layers.features import FeatureSet, feature
 
 router = APIRouter(prefix="/api/v1", tags=["buildings"])
 
-BUILDING_COLUMNS = (Building.code, Building.address, Building.name, Building.floors,
-                    Building.height, Building.use, Building.community_code, Building.status,
-                    Building.beidou_code)
+BUILDING_COLUMNS = ("code", "address", "name", "floors", "height", "use", "community_code",
+                    "status", "beidou_code")
+#: the list's features: every building column but the footprint's copies, by code
+BUILDINGS = FeatureSet("buildings AS t", "t.code",
+                       tuple(LayerProperty(name=c) for c in BUILDING_COLUMNS), "t.geom")
 
 
 @router.get("/buildings")
@@ -34,10 +29,9 @@ BUILDING_COLUMNS = (Building.code, Building.address, Building.name, Building.flo
 def list_buildings(request: Request, session: SessionDep, bbox: BBoxQuery = None,
                    limit: LimitQuery = 100, offset: OffsetQuery = 0) -> dict[str, Any]:
     """List buildings as GeoJSON, by bounding box."""
-    box = parse_bbox(bbox)
-    where = [bbox_filter(Building.geom, box)] if box else []
-    features, total = page_features(session, BUILDING_COLUMNS, Building.geom, where=where,
-                                    order_by=Building.code, limit=limit, offset=offset)
+    where, params = bbox_condition(bbox)
+    features, total = BUILDINGS.page(session.connection(), where, params, order="t.code",
+                                     limit=limit, offset=offset)
     return feature_collection(features, total=total, limit=limit, offset=offset,
                               request=request)
 
@@ -54,7 +48,7 @@ def building_record(session: SessionDep, code: str) -> dict[str, Any]:
         select(Room.code, Room.unit, Room.floor, Room.number)
         .where(Room.building_id == building.id).order_by(Room.code)
     ).mappings().all()
-    props = {c.key: getattr(building, c.key) for c in BUILDING_COLUMNS}
+    props = {c: getattr(building, c) for c in BUILDING_COLUMNS}
     props["attributes"] = building.attributes
     props["rooms"] = [dict(r) for r in rooms]
     return feature(geometry, props, building.code)

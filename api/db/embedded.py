@@ -22,7 +22,7 @@ import shutil
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DB_NAME = "gridgov"
@@ -84,10 +84,13 @@ class EmbeddedCluster:
         The gridgov data directory (``GRIDGOV_HOME``).
     fast
         Turn off fsync and synchronous commit (for throwaway test clusters only).
+    settings
+        Further server settings (name -> value), over the defaults (the benches' memory).
     """
 
     home: Path
     fast: bool = False
+    settings: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).absolute()
@@ -233,6 +236,7 @@ class EmbeddedCluster:
         ]
         if self.fast:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        options += [f"-c {name}={value}" for name, value in self.settings.items()]
         self._run(
             [
                 str(self.pg_bin / "pg_ctl"),

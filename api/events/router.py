@@ -14,25 +14,24 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import ColumnElement, and_, or_, select, text
+from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from api.audit.deps import AuditActor, client_address
 from api.auth.access import MaybePrincipal, Staff, public, request_session
 from api.auth.policy import check_action, check_channel, check_event_scope, event_scope
 from api.auth.principal import Principal
-from api.db.models import Department, Event, EventCategory
+from api.db.models import Department, Event
 from api.deps import IntakeWriterDep, PersonalDep, SessionDep
 from api.errors import APIError
 from api.events.detail import event_detail
 from api.events.intake import Intake, Report
 from api.events.lifecycle import EVENT_ACTIONS_DOC, apply_action
+from api.events.listing import event_filters, event_page
 from api.events.models import EventPhoto
 from api.events.places import MAX_ADDRESS
 from api.events.writer import IntakeWriter
-from api.features import page_features
-from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_filter, feature_collection
-from api.geojson import parse_bbox as _parse_bbox
+from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, feature_collection
 from api.handover.service import forward_outside
 from api.media import images
 from api.media.store import PhotoRef, remove_photos, save_photos
@@ -278,34 +277,6 @@ async def _submit(writer: IntakeWriter, payload: EventIn, photos: list[PhotoRef]
 
 
 # -- reading ---------------------------------------------------------------------------
-def _department_code() -> Any:
-    return (select(Department.code).where(Department.id == Event.department_id)
-            .scalar_subquery().label("department"))
-
-
-def _filters(status: str | None, category: str | None, grid: str | None,
-             bbox: str | None, start: datetime | None, end: datetime | None
-             ) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    if status:
-        where.append(Event.status.in_([s.strip() for s in status.split(",") if s.strip()]))
-    if category:
-        where.append(or_(EventCategory.code == category, EventCategory.major_code == category))
-    if grid:
-        where.append(and_(text(
-            "EXISTS (SELECT 1 FROM jsonb_each(events.grids) v WHERE v.value = "
-            "to_jsonb(CAST(:grid AS text)) OR v.value @> jsonb_build_array(CAST(:grid AS text)))"
-        ).bindparams(grid=grid)))
-    box = _parse_bbox(bbox)
-    if box:
-        where.append(bbox_filter(Event.geom, box))
-    if start:
-        where.append(Event.reported_at >= start)
-    if end:
-        where.append(Event.reported_at < end)
-    return where
-
-
 @router.get("/events")
 def list_events(
     request: Request,
@@ -323,15 +294,9 @@ def list_events(
     offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
     """List the events in your scope as GeoJSON (no personal data), filtered and paginated."""
-    columns = (Event.id.label("id"), Event.status, EventCategory.code.label("category"),
-               Event.channel, Event.grids, Event.community_code, Event.street_code,
-               _department_code(), Event.reported_at, Event.due_at, Event.closed_at,
-               Event.attributes["duplicate_of"].label("duplicate_of"))
-    features, total = page_features(
-        session, columns, Event.geom,
-        where=[principal.event_clause(), *_filters(status, category, grid, bbox, start, end)],
-        order_by=Event.id.desc(), limit=limit, offset=offset, id_key="id",
-        joins=[(EventCategory, EventCategory.id == Event.category_id)])
+    where, params = event_filters(status, category, grid, bbox, start, end)
+    features, total = event_page(session.connection(), principal, where, params, limit=limit,
+                                 offset=offset)
     return feature_collection(features, total=total, limit=limit, offset=offset,
                               request=request)
 

@@ -6,37 +6,38 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from api.auth.access import public
-from api.db.models import Grid, GridLayer
+from api.db.models import GridLayer
 from api.deps import SessionDep
 from api.errors import APIError
-from api.features import page_features
-from api.geojson import (
-    BBoxQuery,
-    LimitQuery,
-    OffsetQuery,
-    bbox_filter,
-    feature_collection,
-    parse_bbox,
-)
+from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_condition, feature_collection
 from api.grids import qa as grid_qa
+from layers.catalog import grid_valid_sql
+from layers.declaration import LayerProperty
+from layers.features import FeatureSet
 
 router = APIRouter(prefix="/api/v1", tags=["grids"])
 
-GRID_COLUMNS = (Grid.code, Grid.alias_code, Grid.name, GridLayer.name.label("layer"),
-                Grid.community_code, Grid.valid_from, Grid.valid_to, Grid.attributes)
+#: the lists' features: every version of a grid with its layer's name, by code
+GRIDS = FeatureSet("grids AS t JOIN grid_layers AS l ON l.id = t.layer_id", "t.code", (
+    *(LayerProperty(name=c) for c in ("code", "alias_code", "name")),
+    LayerProperty(name="layer", sql="l.name"),
+    *(LayerProperty(name=c) for c in ("community_code", "valid_from", "valid_to",
+                                      "attributes"))), "t.geom")
+#: the grid versions valid at ``:at`` (default now: not yet a later-dated version)
+VALID_AT = grid_valid_sql("COALESCE(CAST(:at AS timestamptz), now())")
 
 AtQuery = Annotated[datetime | None, Query(description="grid versions valid at this time "
                                                        "(default: the current version)")]
 
 
-def valid_at(at: datetime | None) -> Any:
-    """Filter for grid versions valid at ``at`` (default now: not yet a later-dated version)."""
-    when: Any = at if at is not None else func.now()
-    return (or_(Grid.valid_from.is_(None), Grid.valid_from <= when)
-            & or_(Grid.valid_to.is_(None), Grid.valid_to > when))
+def _grid_conditions(layer: str | None, at: datetime | None
+                     ) -> tuple[list[str], dict[str, Any]]:
+    """The versions valid at ``at``, of grid layer ``layer`` when given."""
+    where = [VALID_AT, *(["l.name = :layer"] if layer else [])]
+    return where, {"at": at, "layer": layer}
 
 
 def _check_layer(session: SessionDep, layer: str | None) -> None:
@@ -65,16 +66,11 @@ def list_grids(request: Request, session: SessionDep, layer: str | None = None,
                offset: OffsetQuery = 0) -> dict[str, Any]:
     """List grids as GeoJSON, by layer and bounding box."""
     _check_layer(session, layer)
-    box = parse_bbox(bbox)
-    where = [valid_at(at)]
-    if layer:
-        where.append(GridLayer.name == layer)
-    if box:
-        where.append(bbox_filter(Grid.geom, box))
-    features, total = page_features(session, GRID_COLUMNS, Grid.geom, where=where,
-                                    order_by=(GridLayer.id, Grid.code, Grid.valid_from),
-                                    limit=limit, offset=offset,
-                                    joins=[(GridLayer, Grid.layer_id == GridLayer.id)])
+    where, params = _grid_conditions(layer, at)
+    box_where, box_params = bbox_condition(bbox)
+    features, total = GRIDS.page(session.connection(), [*where, *box_where],
+                                 {**params, **box_params}, order="l.id, t.code, t.valid_from",
+                                 limit=limit, offset=offset)
     return feature_collection(features, total=total, limit=limit, offset=offset,
                               request=request)
 
@@ -106,12 +102,10 @@ def get_grid(code: str, session: SessionDep, layer: str | None = None,
              at: AtQuery = None) -> dict[str, Any]:
     """Get one grid (its current version, or the version valid at ``at``) as a GeoJSON feature."""
     _check_layer(session, layer)
-    where = [valid_at(at), (Grid.code == code) | (Grid.alias_code == code)]
-    if layer:
-        where.append(GridLayer.name == layer)
-    features, _ = page_features(session, GRID_COLUMNS, Grid.geom, where=where,
-                                order_by=GridLayer.id, limit=1, offset=0,
-                                joins=[(GridLayer, Grid.layer_id == GridLayer.id)])
+    where, params = _grid_conditions(layer, at)
+    features, _ = GRIDS.page(session.connection(), [*where, "t.code = :code OR t.alias_code = "
+                                                    ":code"], {**params, "code": code},
+                             order="l.id", limit=1, offset=0)
     if not features:
         raise APIError(404, "grid_not_found", f"no grid with code {code!r}")
     return features[0]

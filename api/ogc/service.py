@@ -23,6 +23,7 @@ from api.ogc import cql
 from api.ogc.queryables import JSON_SCHEMA_TYPES, SCHEMA_JSON, order_by
 from api.validation import BIGINT_MAX
 from gis_core.errors import InvalidInput
+from layers.features import bbox_params
 from layers.filters import parse_bool, parse_datetime_interval
 from layers.model import Layer
 
@@ -227,7 +228,7 @@ def items(conn: Connection, layer: Layer, query: ItemsQuery) -> tuple[list[dict[
     except InvalidInput as exc:
         raise _bad(exc.message, str(exc.details.get("parameter", ""))) from None
     if query.bbox is not None:
-        params.update(zip(("minx", "miny", "maxx", "maxy"), query.bbox, strict=True))
+        params.update(bbox_params(query.bbox))
     params.update({f"pf_{k}": v for k, v in query.properties.items()})
     params.update(query.cql.params)
     count_sql, page_sql = layer.items_sql(query.bbox is not None, _item_conditions(layer, query),

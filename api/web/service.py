@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Date, and_, cast, func, select, text, true
 from sqlalchemy.orm import Session
 
 from api.db.models import Event, EventCategory, GridLayer
-from api.geojson import feature
+from layers.features import feature
 from layers.vocabulary import (
     CLOSED_STATUSES,
     NOT_REGISTERED_STATUSES,

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from api.auth.service import create_user
-from api.db.migrate import upgrade
-from api.db.session import make_engine
-from api.io.samples import load_directory
 from api.settings import Settings
-from testkit.databases import create_database, drop_database
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def event_settings(database_url: str, photo_dir: Path) -> Settings:
@@ -70,51 +55,3 @@ def signed_in(client: Any, session: Session, role: str = "admin", **kw: Any) -> 
     """``client`` with the bearer token of a new user of ``role`` on every request."""
     client.headers["Authorization"] = f"Bearer {token_for(session, role, f'as-{role}', **kw)}"
     return client
-
-
-@contextmanager
-def sample_database(server_url: str, sample_dir: Path, prefix: str
-                    ) -> Iterator[tuple[str, Engine]]:
-    """A new database on ``server_url``'s server with the small sample; dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    url = create_database(server_url, name)
-    upgrade(url)
-    engine = make_engine(url, pool_size=2)
-    load_directory(engine, sample_dir)
-    try:
-        yield url, engine
-    finally:
-        engine.dispose()
-        drop_database(server_url, name)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(url: str, tmp: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
-    """A real uvicorn serving ``url`` (settings from ``env``); returns it and its base URL."""
-    port = _free_port()
-    environ = {**os.environ, "DATABASE_URL": url, "GRIDGOV_HOME": str(tmp),
-               "GRIDGOV_EVENTS_ESCALATION_INTERVAL_SECONDS": "0",
-               "GRIDGOV_API_RATE_LIMIT_INTAKE": "off",  # every test client is 127.0.0.1
-               **env}
-    log = (tmp / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app_from_env", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=REPO, env=environ, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, (tmp / "server.log").read_text()[-2000:]
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start")

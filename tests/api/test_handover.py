@@ -18,7 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.open311.keys import create_key
-from tests.api.events_support import bearer, sample_database, start_server, token_for
+from testkit.databases import sample_database
+from testkit.servers import start_server
+from tests.api.events_support import bearer, token_for
 
 
 def _width(conn: Any) -> float:

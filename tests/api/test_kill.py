@@ -24,7 +24,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.api.events_support import basic_grids, sample_database, start_server
+from testkit.databases import sample_database
+from testkit.servers import start_server
+from tests.api.events_support import basic_grids
 
 CATEGORIES = ("0101", "0102", "0103", "0104", "0105", "0106", "0401", "0402", "0403", "0404")
 

@@ -31,8 +31,7 @@ from api.notify.models import UserChannel
 from api.notify.worker import DeliveryWorker
 from api.personal.cipher import PersonalCipher
 from api.settings import NotifySettings, Settings
-from tests.api.events_support import basic_grids, sample_database
-from tests.api.notify_counterparts import (
+from testkit.counterparts import (
     AGENT_ID,
     CORP_ID,
     CORP_SECRET,
@@ -42,6 +41,8 @@ from tests.api.notify_counterparts import (
     http_counterpart,
     smtp_server,
 )
+from testkit.databases import sample_database
+from tests.api.events_support import basic_grids
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BASE_URL = "https://grid.example.cn"

@@ -2,7 +2,7 @@
 the receiver dropping a key it has seen, delivers each notification once.
 
 Real ``gridgov notify run`` processes on a fresh database with the small sample;
-the webhook receiver (``notify_counterparts``) holds the first delivery open
+the webhook receiver (``testkit.counterparts``) holds the first delivery open
 while the test kills its sender. Then two workers start together: one takes the
 database's advisory lock, the other waits; every notification is sent, the one
 in flight again with the same idempotency key.
@@ -25,8 +25,9 @@ from api.grids.lookup import IndexedGridLookup
 from api.notify.worker import LOCK_KEY
 from api.personal.cipher import PersonalCipher
 from api.settings import Settings
-from tests.api.events_support import REPO, sample_database
-from tests.api.notify_counterparts import SECRET, http_counterpart
+from testkit.counterparts import SECRET, http_counterpart
+from testkit.databases import sample_database
+from testkit.servers import REPO
 from tests.api.test_notify import add_user, department_category, outbox, points, report
 
 

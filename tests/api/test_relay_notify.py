@@ -1,6 +1,6 @@
 """Who hears what beyond the lifecycle: a visit due, an anomaly alert; internal webhooks refused.
 
-Against the real webhook receiver of ``notify_counterparts`` and the module
+Against the real webhook receiver of ``testkit.counterparts`` and the module
 database of ``test_notify`` (the worker commits).
 """
 
@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from api.notify.outbox import notify_area, notify_users
 from api.personal.cipher import PersonalCipher
 from api.settings import NotifySettings
+from testkit.counterparts import SECRET, HttpCounterpart
 from tests.api import test_notify as base
 from tests.api.events_support import bearer, token_for
-from tests.api.notify_counterparts import SECRET, HttpCounterpart
 from tests.api.test_notify import Clock, add_user, make_worker, notify_settings, outbox
 
 # the fixtures of test_notify: its database (the worker commits), cipher, receiver

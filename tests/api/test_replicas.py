@@ -1,7 +1,7 @@
 """Reads from a real streaming replica (``GRIDGOV_DATABASE_READ_URL``), lag included.
 
 The replica is a hot standby of the test cluster made by ``pg_basebackup -R``
-(tests/replica.py). Lag is made on purpose by pausing the standby's replay:
+(testkit/replicas.py). Lag is made on purpose by pausing the standby's replay:
 what is read there shows the past, while the tile cache and the analytics cache
 answer with every commit made before the request, and reads that must see one's
 writes (the tracking page) stay on the primary.
@@ -27,9 +27,9 @@ from api.main import create_app
 from api.replicas.routing import caught_up
 from api.settings import Settings
 from api.tiles.service import TileService
-from testkit.databases import create_database, drop_database
+from testkit.databases import create_database, drop_database, plain
+from testkit.replicas import streaming_replica, wait_for_replay
 from tests.layers.conftest import tile_of
-from tests.replica import plain, streaming_replica, wait_for_replay
 
 
 @pytest.fixture(scope="module")

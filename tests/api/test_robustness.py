@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -33,15 +30,10 @@ from api.io.samples import load_directory
 from api.main import create_app
 from api.open311.keys import create_key
 from api.settings import Settings
-from tests.api.events_support import (
-    basic_grids,
-    bearer,
-    event_settings,
-    sample_database,
-    signed_in,
-    start_server,
-    token_for,
-)
+from testkit.clusters import throwaway_cluster
+from testkit.databases import sample_database
+from testkit.servers import start_server
+from tests.api.events_support import basic_grids, bearer, event_settings, signed_in, token_for
 
 BIG = "99999999999999999999"  # past bigint
 
@@ -421,20 +413,13 @@ def test_poisoned_reports_fail_alone_among_ninety_concurrent_ones(
 @pytest.fixture()
 def own_cluster(sample_dir: Path) -> Iterator[tuple[EmbeddedCluster, str]]:
     """A cluster of the test's own (it is stopped and started) with the small sample."""
-    home = Path(tempfile.mkdtemp(prefix="gridgov-restart-"))  # reachable by postgres
-    os.chmod(home, 0o755)
-    cluster = EmbeddedCluster(home, fast=True)
-    cluster.start()
-    try:
+    with throwaway_cluster("gridgov-restart-") as cluster:
         url = cluster.url()
         upgrade(url)
         engine = make_engine(url, pool_size=1)
         load_directory(engine, sample_dir)
         engine.dispose()
         yield cluster, url
-    finally:
-        cluster.destroy()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def _unavailable(r: httpx.Response) -> bool:

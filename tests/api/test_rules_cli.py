@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli
 from api.main import create_app
-from tests.api.events_support import bearer, event_settings, sample_database
+from testkit.databases import sample_database
+from tests.api.events_support import bearer, event_settings
 
 
 @pytest.fixture(scope="module")

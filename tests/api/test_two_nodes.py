@@ -26,9 +26,8 @@ from api.db.migrate import upgrade
 from api.db.session import make_engine
 from api.io.samples import load_directory
 from api.notify.worker import LOCK_KEY
-from testkit.databases import create_database, drop_database
+from testkit.databases import create_database, drop_database, plain
 from tests.layers.conftest import tile_of
-from tests.replica import plain
 
 REPO = Path(__file__).resolve().parents[2]
 PORTS = (8771, 8772)

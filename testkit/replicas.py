@@ -66,16 +66,12 @@ def streaming_replica(primary_url: str) -> Iterator[str]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def plain(url: str) -> str:
-    """A SQLAlchemy URL as libpq takes it."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def wait_for_replay(primary: psycopg.Connection, replica: psycopg.Connection,
                     timeout: float = 60.0) -> None:
     """Wait until ``replica`` has replayed everything ``primary`` has written so far."""
     row = primary.execute("SELECT pg_current_wal_lsn()").fetchone()
-    assert row is not None
+    if row is None:
+        raise RuntimeError("the primary reports no WAL position")
     deadline = time.monotonic() + timeout
     while True:
         done = replica.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn",

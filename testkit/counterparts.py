@@ -26,7 +26,7 @@ from aiosmtpd.controller import Controller
 
 from api.notify.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
-SECRET = "webhook-test-secret"
+SECRET = "webhook-test-secret"  # noqa: S105 - the counterparts' own, for tests
 SMS_KEY = "sms-test-key"
 CORP_ID, CORP_SECRET, AGENT_ID = "ww-test-corp", "corp-secret", 1000002
 
@@ -35,7 +35,7 @@ class _Keep:
     def __init__(self) -> None:
         self.mails: list[Mail] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         mail = message_from_bytes(envelope.content, policy=policy.default)
         mail["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
         self.mails.append(mail)
@@ -88,7 +88,7 @@ class HttpCounterpart(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: HttpCounterpart
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _answer(self, status: int, body: dict[str, Any]) -> None:
@@ -99,7 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         url = urlparse(self.path)
         q = parse_qs(url.query)
         if url.path != "/cgi-bin/gettoken":
@@ -110,7 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, {"errcode": 0, "errmsg": "ok", "expires_in": 7200,
                            "access_token": f"token-{self.server.tokens_issued}"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         url = urlparse(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         routes = {"/hook": self._webhook, "/v1/sms/send": self._sms,
