@@ -19,8 +19,8 @@ from api.reports.period import parse_period
 
 logger = logging.getLogger("gridgov.reports")
 
-#: who reads reports: the command centre and analysts (within their scope)
-READ_ROLES = ("admin", "dispatcher", "analyst")
+#: who reads reports: the command centre, analysts and leaders (within their scope)
+READ_ROLES = ("admin", "dispatcher", "analyst", "leader")
 
 Code = Annotated[str | None, Query(max_length=12, pattern=r"^\d+$")]
 
