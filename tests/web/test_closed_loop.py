@@ -18,17 +18,17 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, Request, Route, expect
+from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, expect
 from sqlalchemy import text
 
 from api.db.session import make_engine
 from testkit.databases import fresh_sample_database
 from testkit.servers import live_server
-from tests.web.accounts import PASSWORD, make_user
+from tests.web.accounts import make_user
+from tests.web.playwright_support import Guard, sign_in
 
 DISPATCHER, HANDLER = "调度员赵敏", "城管处置员周杰"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -64,29 +64,6 @@ def server(server_url: str, sample_dir: Path) -> Iterator[dict[str, Any]]:
                "point": (float(point[0]), float(point[1]))}
 
 
-class Guard:
-    """Every request and script error of the contexts it watches; requests leaving
-    127.0.0.1 are aborted."""
-
-    def __init__(self) -> None:
-        self.urls: list[str] = []
-        self.outside: list[str] = []
-        self.errors: list[str] = []
-
-    def watch(self, context: BrowserContext) -> BrowserContext:
-        context.on("request", self._seen)
-        context.on("weberror", lambda e: self.errors.append(str(e.error)))
-        context.route(lambda url: urlparse(url).hostname != "127.0.0.1", self._abort)
-        return context
-
-    def _seen(self, request: Request) -> None:
-        self.urls.append(request.url)
-
-    def _abort(self, route: Route) -> None:
-        self.outside.append(route.request.url)
-        route.abort()
-
-
 def _photo(width: int, height: int) -> bytes:
     """A small green PNG, the handler's after-photo."""
     out = io.BytesIO()
@@ -99,13 +76,8 @@ def _shot(page: Page, name: str) -> None:
 
 
 def _sign_in(page: Page, base: str, name: str, landing: str) -> None:
-    """Sign in through the form and wait for the page a user of that role lands on."""
-    page.goto(f"{base}/sign-in")
-    page.wait_for_function("() => window.gridgovSignInReady === true")
-    page.fill("#sign-in-name", name)
-    page.fill("#sign-in-password", PASSWORD)
-    page.click("#sign-in-submit")
-    page.wait_for_url(f"{base}{landing}")
+    """Sign in through the form and wait for the queue a user of that role lands on."""
+    sign_in(page, base, name, landing)
     page.wait_for_function("() => window.deskQueueReady === true")
 
 
@@ -224,7 +196,4 @@ def test_the_closed_loop_in_the_browser(browser: Browser, server: dict[str, Any]
     assert _first(server["url"], "SELECT status, satisfaction FROM events WHERE id = :i",
                   i=report["id"]) == ("evaluated", 5)
     assert any("/api/v1/workbench/live" in u for u in guard.urls)
-    assert [u for u in guard.urls if urlparse(u).scheme in ("http", "https", "ws", "wss")
-            and urlparse(u).hostname != "127.0.0.1"] == []
-    assert guard.outside == []
-    assert guard.errors == []
+    guard.check()
