@@ -1,11 +1,12 @@
 """The whole closed loop in one Playwright run on the system Chromium.
 
-A dispatcher signs in through the form (a session cookie) and keeps the big screen open
-beside the queue; a resident's report posted over HTTP appears in the queue live; the
-dispatcher dispatches it with a department and a note; a handler, in a browser context of
-their own, accepts it and handles it with an after-photo; the dispatcher verifies and
-closes it; the resident's tracking page shows it closed and takes the evaluation; and the
-big screen's "closed today" goes up without a reload. Screenshots of each page are kept in
+A dispatcher signs in through the form (a session cookie) and a leader, in a browser
+context of their own, lands on the big screen; a resident's report posted over HTTP
+appears in the dispatcher's queue live; the dispatcher dispatches it with a department and
+a note; a handler, in a third context, accepts it and handles it with an after-photo; the
+dispatcher verifies and closes it; the resident's tracking page shows it closed and takes
+the evaluation; the leader's big screen shows "closed today" one up without a reload, and
+the leader's own try to act on the case is refused (403). Screenshots of each page are kept in
 ``tests/artifacts/closed-loop-*.png``; any request that would leave 127.0.0.1 is aborted
 and fails the test.
 """
@@ -30,7 +31,7 @@ from testkit.servers import live_server
 from tests.web.accounts import make_user
 from tests.web.playwright_support import Guard, sign_in
 
-DISPATCHER, HANDLER = "调度员赵敏", "城管处置员周杰"
+DISPATCHER, HANDLER, LEADER = "调度员赵敏", "城管处置员周杰", "指挥中心领导"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
@@ -60,6 +61,7 @@ def server(server_url: str, sample_dir: Path) -> Iterator[dict[str, Any]]:
                             "WHERE l.name = 'basic' ORDER BY g.code LIMIT 1) s")
         make_user(url, DISPATCHER, role="dispatcher")
         make_user(url, HANDLER, role="handler", department=department)
+        make_user(url, LEADER, role="leader")
         yield {"base": base, "url": url, "department": department, "category": category,
                "point": (float(point[0]), float(point[1]))}
 
@@ -105,9 +107,9 @@ def _act(page: Page, action: str, status: str) -> None:
 
 
 def _open_screen(context: BrowserContext, base: str) -> Page:
+    """The leader signs in and lands on the big screen."""
     screen = context.new_page()
-    screen.set_viewport_size({"width": 1920, "height": 1080})
-    screen.goto(f"{base}/screen")
+    sign_in(screen, base, LEADER, "/screen")
     screen.wait_for_function("() => window.gridgovScreenReady === true && "
                              "window.gridgovScreenLive === true")
     screen.evaluate("window.notReloaded = true")
@@ -168,16 +170,28 @@ def _evaluate(page: Page, base: str, token: str) -> None:
     _shot(page, "6-tracking")
 
 
+def _leader_acts(screen: Page, event_id: int) -> tuple[int, str]:
+    """The leader's page asks to reopen the case, as the workbench would send it."""
+    status, code = screen.evaluate("""async (id) => {
+        const me = await (await fetch('/api/v1/auth/me')).json();
+        const resp = await fetch(`/api/v1/events/${id}/actions`, {method: 'POST',
+            headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token},
+            body: JSON.stringify({action: 'reopen', note: '领导要求重办'})});
+        return [resp.status, (await resp.json()).code]; }""", event_id)
+    return int(status), str(code)
+
+
 def test_the_closed_loop_in_the_browser(browser: Browser, server: dict[str, Any]) -> None:
     base, guard = server["base"], Guard()
     office = guard.watch(browser.new_context(viewport={"width": 1440, "height": 900}))
     field = guard.watch(browser.new_context(viewport={"width": 1280, "height": 800}))
+    lead = guard.watch(browser.new_context(viewport={"width": 1920, "height": 1080}))
     try:
         desk = office.new_page()
         _sign_in(desk, base, DISPATCHER, "/desk")
         cookie = next(c for c in office.cookies() if c["name"] == "gridgov_session")
         assert cookie["httpOnly"]
-        screen = _open_screen(office, base)
+        screen = _open_screen(lead, base)
         closed_before = int(screen.inner_text("#kpi-closed"))
         desk.wait_for_function("() => window.deskLiveReady === true")
         desk.evaluate("window.notReloaded = true")
@@ -190,9 +204,10 @@ def test_the_closed_loop_in_the_browser(browser: Browser, server: dict[str, Any]
                                                            timeout=20_000)
         assert screen.evaluate("window.notReloaded") is True
         _shot(screen, "7-screen")
+        assert _leader_acts(screen, report["id"]) == (403, "forbidden")
     finally:
-        office.close()
-        field.close()
+        for context in (office, field, lead):
+            context.close()
     assert _first(server["url"], "SELECT status, satisfaction FROM events WHERE id = :i",
                   i=report["id"]) == ("evaluated", 5)
     assert any("/api/v1/workbench/live" in u for u in guard.urls)
