@@ -16,7 +16,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.models import Base, _in
 
-ROLES = ("admin", "dispatcher", "handler", "grid_worker", "analyst")
+#: ``leader`` (领导) reads the big screen, the reports and the KPIs of its scope; it never acts
+ROLES = ("admin", "dispatcher", "handler", "grid_worker", "analyst", "leader")
 
 
 class User(Base):

@@ -9,9 +9,9 @@ fetching.
 Scope by role (an event is in scope when the condition holds):
 
 - ``admin``: every event;
-- ``dispatcher``, ``analyst``: the event's community or street is in their
-  areas, or one of its grids is theirs; with no areas and no grids, the whole
-  territory (the command centre's own dispatchers);
+- ``dispatcher``, ``analyst``, ``leader`` (:data:`TERRITORY_ROLES`): the event's
+  community or street is in their areas, or one of its grids is theirs; with no
+  areas and no grids, the whole territory (the command centre's own staff);
 - ``handler``: the event is dispatched to their department (and, when they
   have areas or grids, lies in them);
 - ``grid_worker``: one of the event's grids is theirs, or its community or
@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session
 
 #: roles that read reporters' contacts (masked) and may unmask them, within scope
 PERSONAL_DATA_ROLES = frozenset({"admin", "dispatcher", "handler"})
+#: roles whose scope is a territory (areas, grids): with neither, the whole territory
+TERRITORY_ROLES = frozenset({"dispatcher", "analyst", "leader"})
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Principal:
     @property
     def sees_everything(self) -> bool:
         """Whether no scope limits this user's events."""
-        return self.role == "admin" or (self.role in ("dispatcher", "analyst")
+        return self.role == "admin" or (self.role in TERRITORY_ROLES
                                         and not self.areas and not self.grids)
 
     def event_sql(self, alias: str = "events") -> tuple[str, dict[str, Any]]:

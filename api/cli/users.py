@@ -54,8 +54,8 @@ def _when(value: datetime | None) -> str:
 @users_app.command("create")
 def user_create(
     name: Annotated[str, typer.Option(help="unique user name")],
-    role: Annotated[str, typer.Option(help="admin, dispatcher, handler, grid_worker or "
-                                           "analyst")],
+    role: Annotated[str, typer.Option(help="admin, dispatcher, handler, grid_worker, "
+                                           "analyst or leader")],
     department: Annotated[str | None, typer.Option(help="department code (handlers)")] = None,
     grid: Annotated[list[str] | None, typer.Option(help="grid code of the scope (repeat)")]
     = None,

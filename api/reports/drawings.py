@@ -29,9 +29,12 @@ EVENT_STATES = {"open": (colors.HexColor("#f08c00"), "在办"),
                 "void": (colors.HexColor("#868e96"), "不予受理/重复/撤销")}
 GRID_STROKE = colors.HexColor("#4c6ef5")
 GRID_FILL = colors.HexColor("#edf2ff")
+PART_STROKE = colors.HexColor("#495057")
+#: what the map says when the area has no geometry and the period no event
+NO_DATA = "无空间数据"
 
 
-class _Frame:
+class Frame:
     """Lon/lat to drawing points: fit ``bounds`` into ``width`` x ``height`` with a margin."""
 
     def __init__(self, bounds: tuple[float, float, float, float], width: float,
@@ -46,6 +49,7 @@ class _Frame:
         self.y0 = margin + (height - 2 * margin - span_y * self.scale) / 2 - south * self.scale
 
     def point(self, lon: float, lat: float) -> tuple[float, float]:
+        """Drawing coordinates (y up) of a longitude and latitude."""
         return self.x0 + lon * self.kx * self.scale, self.y0 + lat * self.scale
 
     def rings(self, geom: BaseGeometry) -> list[list[float]]:
@@ -57,24 +61,31 @@ class _Frame:
         return out
 
 
+def map_frame(data: ReportMap, width: float, height: float) -> Frame | None:
+    """The frame that fits the map's grids, outline and events; None when it has none."""
+    shapes = [g for g in (*data.grids, data.outline) if g is not None]
+    if not shapes and not data.events:
+        return None
+    points = shapely.points([(x, y) for x, y, _ in data.events]) if data.events else []
+    west, south, east, north = (float(v) for v in shapely.total_bounds([*shapes, *points]))
+    return Frame((west, south, east, north), width, height)
+
+
 def map_drawing(data: ReportMap, width: float = 480, height: float = 340) -> Drawing:
     """The area's grids, outline and the period's events, with a legend of the states."""
     drawing = Drawing(width, height + 24)
-    shapes = [g for g in (*data.grids, data.outline) if g is not None]
-    if not shapes and not data.events:
-        drawing.add(String(width / 2, height / 2, "无空间数据", fontName=FONT,
+    frame = map_frame(data, width, height)
+    if frame is None:
+        drawing.add(String(width / 2, height / 2, NO_DATA, fontName=FONT,
                            fontSize=12, textAnchor="middle"))
         return drawing
-    points = shapely.points([(x, y) for x, y, _ in data.events]) if data.events else []
-    bounds = shapely.total_bounds([*shapes, *points])
-    frame = _Frame(tuple(bounds), width, height)
     for grid in data.grids:
         for ring in frame.rings(grid):
             drawing.add(Polygon(ring, fillColor=GRID_FILL, strokeColor=GRID_STROKE,
                                 strokeWidth=0.4))
     for part in data.parts:
         for ring in frame.rings(part):
-            drawing.add(Polygon(ring, fillColor=None, strokeColor=colors.HexColor("#495057"),
+            drawing.add(Polygon(ring, fillColor=None, strokeColor=PART_STROKE,
                                 strokeWidth=0.8, strokeDashArray=[3, 2]))
     if data.outline is not None:
         for ring in frame.rings(data.outline):

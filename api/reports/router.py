@@ -16,8 +16,8 @@ from api.deps import SessionDep, SettingsDep
 from api.reports import scheduled, service
 from api.reports.period import parse_period
 
-#: who reads reports: the command centre and analysts (within their scope)
-READ_ROLES = ("admin", "dispatcher", "analyst")
+#: who reads reports: the command centre, analysts and leaders (within their scope)
+READ_ROLES = ("admin", "dispatcher", "analyst", "leader")
 
 Code = Annotated[str | None, Query(max_length=12, pattern=r"^\d+$")]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from api.auth.principal import Principal
+from api.auth.principal import TERRITORY_ROLES, Principal
 from api.errors import APIError
 from api.reports.area import LEVELS, Area, find_area
 from api.reports.figures import Report, gather
@@ -65,10 +65,11 @@ def file_name(area: Area, period: Period, fmt: str) -> str:
 def readable(principal: Principal, area_code: str) -> bool:
     """Whether ``principal`` may read the reports of an area: its scope holds the whole area.
 
-    A command centre user (no scope limit) reads every area; a dispatcher or analyst of a
-    street reads that street and its communities, not another street nor the district.
+    A command centre user (no scope limit) reads every area; a dispatcher, analyst or
+    leader of a street reads that street and its communities, not another street nor the
+    district.
     """
-    return principal.sees_everything or (principal.role in ("dispatcher", "analyst")
+    return principal.sees_everything or (principal.role in TERRITORY_ROLES
                                          and area_code in principal.areas)
 
 

@@ -1,7 +1,8 @@
 """A report as an XLSX workbook: one sheet per section, numbers stored as numbers.
 
 Sheets: ``概要`` (the title, then each KPI with this period, the previous period and the
-change), ``趋势`` (per day: reported, closed), ``类别`` (top categories), ``超期案件``
+change), ``分布图`` (the map as a picture, :func:`api.reports.map_image.map_png`, with
+its legend as text), ``趋势`` (per day: reported, closed), ``类别`` (top categories), ``超期案件``
 (overdue cases), ``网格分布`` (the map as a table: the KPIs per grid) and one sheet per
 ranking (``社区排名``, ``部门排名``, ``网格员排名``, ...). Rates are fractions shown as
 percentages; times are local (the period's time zone) without an offset, as Excel keeps
@@ -16,10 +17,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.drawing.image import Image
+from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
+from api.reports.drawings import EVENT_STATES, NO_DATA
 from api.reports.figures import KPIS, RANKING_TITLES, Report, change, ranking_figures
+from api.reports.map_image import HEIGHT, WIDTH, map_png
 
 PERCENT = "0.0%"
 DECIMAL = "0.00"
@@ -29,6 +33,7 @@ def render_xlsx(report: Report) -> bytes:
     """The workbook of ``report`` as bytes."""
     book = Workbook()
     _summary(book.active, report)
+    _map(book.create_sheet("分布图"), report)
     _trend(book.create_sheet("趋势"), report)
     _categories(book.create_sheet("类别"), report)
     _overdue(book.create_sheet("超期案件"), report)
@@ -70,6 +75,21 @@ def _summary(sheet: Worksheet, report: Report) -> None:
             cell.number_format = PERCENT if is_rate else (
                 DECIMAL if isinstance(cell.value, float) else "0")
     sheet.column_dimensions["A"].width = 24
+
+
+def _map(sheet: Worksheet, report: Report) -> None:
+    _header(sheet, "图例", "案件状态")
+    for color, word in EVENT_STATES.values():
+        sheet.append(["", word])
+        sheet.cell(sheet.max_row, 1).fill = PatternFill("solid", fgColor=color.hexval()[2:])
+    png = map_png(report.map)
+    if png is None:
+        sheet.append([NO_DATA])
+        return
+    picture = Image(io.BytesIO(png))
+    picture.width, picture.height = WIDTH * 3 // 4, HEIGHT * 3 // 4  # shown at 720 x 510
+    sheet.add_image(picture, "D1")
+    sheet.column_dimensions["B"].width = 20
 
 
 def _trend(sheet: Worksheet, report: Report) -> None:
