@@ -32,7 +32,7 @@ def test_no_route_answers_a_path_of_another_routers_route() -> None:
     clashes = []
     for module, route in routes:
         path = re.sub(r"\{[^}:]+(:[^}]+)?\}", "1", route.path)
-        for method in route.methods:
+        for method in route.methods or ():
             scope = {"type": "http", "path": path, "method": method, "root_path": ""}
             clashes += [(route.path, method, other.path) for other_module, other in routes
                         if other_module != module and other.matches(scope)[0] == Match.FULL]
