@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -76,87 +75,12 @@ from bench.intake_floors import (  # noqa: E402
     print_profile,
 )
 from bench.trust_baseline import BEFORE_TRUST  # noqa: E402
+from testkit.databases import throwaway_sample_database  # noqa: E402
+from testkit.servers import bench_server  # noqa: E402
 
 #: the HTTP floor: a trivial public GET (no database, a small JSON body) on the same server
 HTTP_FLOOR = "/open311/v2/discovery.json"
 CATEGORIES = ("0101", "0102", "0103", "0104", "0105", "0106", "0401", "0402", "0403", "0404")
-
-
-# -- database and server ------------------------------------------------------------------
-@contextmanager
-def sample_database(server_url: str | None) -> Iterator[tuple[str, Path]]:
-    """A fresh database with the small sample (and the sample's folder), on a throwaway
-    cluster unless ``server_url`` is given."""
-    from api.db.embedded import EmbeddedCluster
-    from api.db.migrate import upgrade
-    from api.db.session import make_engine
-    from api.io.samples import load_directory
-    from data_samples.generator import generate
-    from testkit.databases import create_database, drop_database
-
-    home = Path(tempfile.mkdtemp(prefix="gridgov-bench-intake-"))
-    os.chmod(home, 0o755)
-    cluster = None
-    if server_url is None:
-        # durable settings (fsync, synchronous commit): a 201 means the report is on disk
-        cluster = EmbeddedCluster(home / "pg")
-        cluster.start()
-        server_url = cluster.url("postgres")
-    name = f"bench_intake_{uuid.uuid4().hex[:6]}"
-    url = create_database(server_url, name)
-    try:
-        upgrade(url)
-        generate(home / "sample", seed=7, scale="small")
-        engine = make_engine(url, pool_size=2)
-        load_directory(engine, home / "sample")
-        engine.dispose()
-        yield url, home / "sample"
-    finally:
-        drop_database(server_url, name)
-        if cluster is not None:
-            cluster.destroy()
-
-
-#: the bench's load comes from one address: raise the per-address intake limit out of its way
-UNLIMITED = {"GRIDGOV_API_RATE_LIMIT_INTAKE": "100000000/minute"}
-
-
-@contextmanager
-def server_process(url: str, workers: int, tree: Path = REPO) -> Iterator[tuple[str, int]]:
-    """``uvicorn api.main:app_from_env`` of the checkout ``tree`` with ``workers`` processes:
-    its base URL and process id."""
-    import httpx
-
-    from testkit.servers import free_port
-
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "GRIDGOV_EVENTS_ESCALATION_INTERVAL_SECONDS": "0",
-           "GRIDGOV_POOL_SIZE": "20", "PYTHONPATH": str(tree), **UNLIMITED}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app_from_env", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level",
-         "warning", "--no-access-log"], cwd=tree, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("server did not start")
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-@contextmanager
-def server(url: str, workers: int, tree: Path = REPO) -> Iterator[str]:
-    """The base URL of :func:`server_process`."""
-    with server_process(url, workers, tree) as (base, _):
-        yield base
 
 
 def grid_points(url: str) -> list[tuple[float, float]]:
@@ -356,8 +280,8 @@ def bench_trust_cost(args: argparse.Namespace, url: str, sample: Path) -> None:
             prepare(tree, before_url, sample)
             tokens = {"today": staff_token(REPO, url, "bench-hotline"),
                       "before": staff_token(tree, before_url, "bench-hotline")}
-            with server(url, args.workers) as today, \
-                    server(before_url, args.workers, tree) as before:
+            with bench_server(url, args.workers) as (today, _), \
+                    bench_server(before_url, args.workers, tree=tree) as (before, _):
                 bases = {"today": today, "before": before}
                 rates: dict[str, list[float]] = {"today": [], "before": []}
                 statuses: dict[str, dict[int, int]] = {"today": {}, "before": {}}
@@ -452,11 +376,11 @@ def main() -> None:
     if args.url:
         bench_intake(args, args.url, None)
         return
-    with sample_database(args.database_url) as (url, sample):
+    with throwaway_sample_database(args.database_url) as (url, sample):
         if args.bulk:
             bench_bulk(url, args.bulk)
             return
-        with server_process(url, args.workers) as (base, pid):
+        with bench_server(url, args.workers) as (base, pid):
             bench_intake(args, base, url, pid)
         if args.before_trust != "none":
             print("\n-- trust cost: today's server and the one before the trust layer, in turn")
