@@ -29,7 +29,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from api.auth.principal import Principal, resolve
@@ -106,6 +106,22 @@ def request_session(request: Request) -> Iterator[Session]:
         made.close()
 
 
+@contextmanager
+def _credential_reader(request: Request) -> Iterator[Connection | Session]:
+    """Where the gate looks a credential up: an autocommit connection.
+
+    The lookup is then one statement, with no transaction to begin and roll back.
+    A test's override of ``get_session`` is honoured instead.
+    """
+    if request.app.dependency_overrides.get(get_session) is not None:
+        with request_session(request) as session:
+            yield session
+        return
+    with get_state(request).engine.connect().execution_options(
+            isolation_level="AUTOCOMMIT") as conn:
+        yield conn
+
+
 def _touch(request: Request, via: str, credential_id: Any, last_used: Any) -> None:
     if last_used is not None and datetime.now(UTC) - last_used < TOUCH_EVERY:
         return
@@ -121,8 +137,8 @@ def _touch(request: Request, via: str, credential_id: Any, last_used: Any) -> No
 
 
 def _authenticate(request: Request, via: str, secret: str) -> Principal:
-    with request_session(request) as session:
-        found = resolve(session, hash_secret(secret), "token" if via == "token" else "session",
+    with _credential_reader(request) as conn:
+        found = resolve(conn, hash_secret(secret), "token" if via == "token" else "session",
                         request.app.state.scopes)
     if found is None:
         raise APIError(401, "unauthorized", "unknown, expired or revoked token" if via == "token"
