@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.assign import PG_SETTINGS, make_grids, make_points  # noqa: E402
+from bench.trust_baseline import staff_token  # noqa: E402
 from testkit.clusters import server_or_throwaway  # noqa: E402
 from testkit.servers import bench_server  # noqa: E402
 
@@ -62,7 +63,9 @@ def run(url: str, args: argparse.Namespace) -> None:
     expected = index.assign(x[:args.batch], y[:args.batch])["grid"].tolist()
     local_batch = time.perf_counter() - t
 
-    with bench_server(url) as (base, _), httpx.Client(base_url=base, timeout=60) as client:
+    token = staff_token(REPO, url, "bench-assign", role="analyst")  # assignment is staff-only
+    with bench_server(url) as (base, _), httpx.Client(
+            base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}) as client:
         for i in range(200):  # warm up (the index is built at start-up)
             client.post("/api/v1/assign", json={"points": [[x[i], y[i]]]})
         remote, wrong = [], 0
