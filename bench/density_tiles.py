@@ -65,16 +65,16 @@ def run(url: str) -> None:
     tiles = TileService.from_settings(engine, TileSettings(cache_bytes=0, connections=1))
     rasters = RasterService(tiles)
     with engine.connect() as conn:
-        tiles = [(z, x, y) for z in range(12, 18) for x, y in tiles_at(conn, z, 12)]
+        tiles_xyz = [(z, x, y) for z in range(12, 18) for x, y in tiles_at(conn, z, 12)]
         n = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
         t0 = time.perf_counter()
         xy = event_points(conn)
         print(f"{n} events; reading their positions into memory: "
               f"{(time.perf_counter() - t0) * 1000:.0f} ms (once per change of events)")
-        rasters.tile(NAME, *tiles[0])  # warm-up: the service reads the positions
+        rasters.tile(NAME, *tiles_xyz[0])  # warm-up: the service reads the positions
         rows: dict[int, list[tuple[float, float, float]]] = {}
         surface = get_raster(NAME)
-        for z, x, y in tiles:
+        for z, x, y in tiles_xyz:
             t0 = time.perf_counter()
             rasters.tile(NAME, z, x, y)
             ours = time.perf_counter() - t0
