@@ -269,34 +269,26 @@ def bench_trust_cost(args: argparse.Namespace, url: str, sample: Path) -> None:
     """Today's server against the one before the trust layer, loaded in turn."""
     import statistics
 
-    from bench.trust_baseline import checkout, prepare, staff_token
-    from testkit.databases import create_database, drop_database
+    from bench.trust_baseline import checkout, database, staff_token
 
     points = grid_points(url)
-    before_db = f"bench_before_{uuid.uuid4().hex[:6]}"
-    before_url = create_database(url, before_db)
-    try:
-        with checkout(args.before_trust) as tree:
-            prepare(tree, before_url, sample)
-            tokens = {"today": staff_token(REPO, url, "bench-hotline"),
-                      "before": staff_token(tree, before_url, "bench-hotline")}
-            with bench_server(url, args.workers) as (today, _), \
-                    bench_server(before_url, args.workers, tree=tree) as (before, _):
-                bases = {"today": today, "before": before}
-                rates: dict[str, list[float]] = {"today": [], "before": []}
-                statuses: dict[str, dict[int, int]] = {"today": {}, "before": {}}
-                for name, base in bases.items():  # warm-up, not counted
-                    run_load(base, intake_maker(points, tokens[name]), args.concurrency, 1.0,
-                             1.0)
-                for _ in range(args.repeats):
-                    for name, base in bases.items():
-                        out = run_load(base, intake_maker(points, tokens[name]),
-                                       args.concurrency, 0.5, args.seconds)
-                        rates[name].append(out["rate"])
-                        for k, v in out["statuses"].items():
-                            statuses[name][k] = statuses[name].get(k, 0) + v
-    finally:
-        drop_database(url, before_db)
+    with checkout(args.before_trust) as tree, database(url, tree, sample) as before_url:
+        tokens = {"today": staff_token(REPO, url, "bench-hotline"),
+                  "before": staff_token(tree, before_url, "bench-hotline")}
+        with bench_server(url, args.workers) as (today, _), \
+                bench_server(before_url, args.workers, tree=tree) as (before, _):
+            bases = {"today": today, "before": before}
+            rates: dict[str, list[float]] = {"today": [], "before": []}
+            statuses: dict[str, dict[int, int]] = {"today": {}, "before": {}}
+            for name, base in bases.items():  # warm-up, not counted
+                run_load(base, intake_maker(points, tokens[name]), args.concurrency, 1.0, 1.0)
+            for _ in range(args.repeats):
+                for name, base in bases.items():
+                    out = run_load(base, intake_maker(points, tokens[name]),
+                                   args.concurrency, 0.5, args.seconds)
+                    rates[name].append(out["rate"])
+                    for k, v in out["statuses"].items():
+                        statuses[name][k] = statuses[name].get(k, 0) + v
     ratio = statistics.median(t / b for t, b in zip(rates["today"], rates["before"],
                                                     strict=True))
     for name in ("before", "today"):

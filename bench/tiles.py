@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.trust_baseline import BEFORE_TRUST, checkout  # noqa: E402
+from bench.trust_baseline import database as before_database  # noqa: E402
 from data_samples.generator import Scale  # noqa: E402
 from layers import get_layer  # noqa: E402
 from testkit.clusters import server_or_throwaway  # noqa: E402
@@ -246,9 +247,12 @@ def main(argv: list[str] | None = None) -> None:
             "uncached": stack.enter_context(server(app, ours_env)),
             "warm": stack.enter_context(server(app, warm_env)),
         }
-        if args.before_trust != "none":  # the same tables, read by the code of that commit
+        if args.before_trust != "none":  # the same sample, in that commit's schema
             tree = stack.enter_context(checkout(args.before_trust))
-            bases["before"] = stack.enter_context(server(app, warm_env, tree))
+            before_url = stack.enter_context(
+                before_database(url, tree, cached_sample(args.scale), analyze=True))
+            bases["before"] = stack.enter_context(
+                server(app, {**warm_env, "DATABASE_URL": before_url}, tree))
         paths_of = {name: paths["tipg" if name == "tipg" else "ours"] for name in bases}
         for name, base in bases.items():
             warm(base, paths_of[name])

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,9 @@ from api.services.loader import load_directory
 upgrade(sys.argv[1])
 engine = make_engine(sys.argv[1], pool_size=2)
 load_directory(engine, sys.argv[2])
+if sys.argv[3] == "analyze":
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
 engine.dispose()
 """
 
@@ -53,10 +57,32 @@ def env_of(tree: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tree)}
 
 
-def prepare(tree: Path, url: str, sample_dir: Path) -> None:
-    """Migrate ``url`` with the checkout's migrations and load the sample with its loader."""
-    subprocess.run([sys.executable, "-c", _PREPARE, url, str(sample_dir)], cwd=tree,
-                   env=env_of(tree), check=True)
+def prepare(tree: Path, url: str, sample_dir: Path, analyze: bool = False) -> None:
+    """Migrate ``url`` with the checkout's migrations and load the sample with its loader.
+
+    With ``analyze`` the planner's statistics are fresh, as ``testkit``'s sample
+    databases make them with theirs.
+    """
+    subprocess.run([sys.executable, "-c", _PREPARE, url, str(sample_dir),
+                    "analyze" if analyze else "-"], cwd=tree, env=env_of(tree), check=True)
+
+
+@contextmanager
+def database(url: str, tree: Path, sample_dir: Path, analyze: bool = False) -> Iterator[str]:
+    """A database beside ``url``'s holding the sample in the checkout's own schema.
+
+    The server of that commit cannot read today's schema (tables were renamed
+    since), so it gets its own copy, migrated and loaded by its own code.
+    """
+    from testkit.databases import create_database, drop_database
+
+    name = f"bench_before_{uuid.uuid4().hex[:6]}"
+    before_url = create_database(url, name)
+    try:
+        prepare(tree, before_url, sample_dir, analyze)
+        yield before_url
+    finally:
+        drop_database(url, name)
 
 
 def staff_token(tree: Path, url: str, name: str, role: str = "dispatcher") -> str:
