@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import resource
@@ -25,6 +24,7 @@ from api.main import create_app
 from api.settings import Settings
 from coding import qr
 from gis_core.errors import NotAnImage
+from testkit.aio import run_coroutine
 from tests.api.events_support import basic_grids, bearer, event_settings, token_for
 
 # -- helpers ----------------------------------------------------------------------------
@@ -232,14 +232,14 @@ async def _stream_to(app: FastAPI, path: str, total: int, chunk: int = 1 << 20,
 
 def test_a_200_mb_streamed_body_is_refused_before_it_is_read(client: TestClient) -> None:
     app: Any = client.app
-    status, pulled = asyncio.run(_stream_to(app, "/api/v1/events", 200 << 20))
+    status, pulled = run_coroutine(_stream_to(app, "/api/v1/events", 200 << 20))
     assert status == 413
     assert pulled <= 2 << 20  # stopped after the first megabyte or two, not 200
 
 
 def test_a_streamed_multipart_body_is_cut_at_its_route_limit(client: TestClient) -> None:
     app: Any = client.app
-    status, pulled = asyncio.run(_stream_to(
+    status, pulled = run_coroutine(_stream_to(
         app, "/api/v1/buildings/scan", 200 << 20, ctype=b"multipart/form-data; boundary=xyz",
         head=MULTIPART_HEAD))
     assert status == 413

@@ -14,6 +14,7 @@ from api.events.writer import IntakeWriter
 from api.grids.lookup import IndexedGridLookup
 from api.settings import EventSettings
 from gis_core.errors import GisError
+from testkit.aio import run_coroutine
 from tests.api.events_support import basic_grids
 
 MARK = "writer-test"
@@ -53,7 +54,7 @@ def test_concurrent_reports_share_one_commit_and_keep_their_order(
     apart = [_report(p, category="0101", tag="apart") for p in points[1:11]]
     keyed = [_report(points[12], category="0102", tag="keyed", idempotency_key=f"{MARK}-k")
              for _ in range(5)]
-    outcomes = asyncio.run(_submit_all(writer, same + apart + keyed))
+    outcomes = run_coroutine(_submit_all(writer, same + apart + keyed))
     assert all(isinstance(o, Intake) for o in outcomes), outcomes
     assert writer.batches == 1                  # 25 reports, one transaction
     first = outcomes[0]
@@ -88,7 +89,7 @@ def test_a_report_the_database_rejects_fails_alone(
     reports = [_report(p, category="0103", tag="ok") for p in points[:6]]
     reports.insert(3, _report(points[7], category="0103", tag="reject me"))
     reports.append(_report(points[8], category="9999", tag="unknown category"))
-    outcomes = asyncio.run(_submit_all(writer, reports))
+    outcomes = run_coroutine(_submit_all(writer, reports))
     assert isinstance(outcomes[3], Exception) and "rejected" in str(outcomes[3])
     assert isinstance(outcomes[-1], GisError) and outcomes[-1].code == "unknown_category"
     ok = [o for i, o in enumerate(outcomes) if i not in (3, len(outcomes) - 1)]
@@ -112,7 +113,7 @@ def test_a_connection_lost_while_idle_is_replaced_and_the_report_written(
         after = await writer.submit(_report(points[2], category="0104", tag="after"))
         return first, lost, after
 
-    first, lost, after = asyncio.run(scenario())
+    first, lost, after = run_coroutine(scenario())
     assert isinstance(lost, Intake) and lost.event_id > first.event_id
     assert isinstance(after, Intake) and after.event_id > lost.event_id
     with engine.connect() as conn:
@@ -135,7 +136,7 @@ def test_a_report_that_breaks_before_or_in_the_statement_fails_alone(
     reports = [_report(p, category="0105", tag="ok") for p in points[:12]]
     for i, report in poisoned.items():
         reports.insert(i, report)
-    outcomes = asyncio.run(_submit_all(writer, reports))
+    outcomes = run_coroutine(_submit_all(writer, reports))
     for i in poisoned:
         assert isinstance(outcomes[i], GisError), outcomes[i]
         assert outcomes[i].code in ("invalid_text", "unknown_crs")

@@ -6,6 +6,7 @@ import asyncio
 import threading
 
 from api.nodes.schedule import every
+from testkit.aio import run_coroutine
 
 
 def test_a_job_runs_in_a_worker_thread_again_and_again_and_survives_its_failures() -> None:
@@ -19,14 +20,17 @@ def test_a_job_runs_in_a_worker_thread_again_and_again_and_survives_its_failures
         if len(rounds) == 3:
             done.set()
 
+    loop_thread: list[str] = []
+
     async def main() -> None:
+        loop_thread.append(threading.current_thread().name)
         async with every("test job", 0.01, job):
             while not done.is_set():
                 await asyncio.sleep(0.01)
 
-    asyncio.run(asyncio.wait_for(main(), timeout=30))
+    run_coroutine(asyncio.wait_for(main(), timeout=30))
     assert len(rounds) >= 3  # the failure of the first round did not stop the schedule
-    assert threading.main_thread().name not in rounds  # never on the event loop's thread
+    assert loop_thread[0] not in rounds  # never on the event loop's thread
 
 
 def test_an_interval_of_zero_never_runs_the_job() -> None:
@@ -36,7 +40,7 @@ def test_an_interval_of_zero_never_runs_the_job() -> None:
         async with every("off", 0, lambda: rounds.append(1)):
             await asyncio.sleep(0.1)
 
-    asyncio.run(main())
+    run_coroutine(main())
     assert rounds == []
 
 
@@ -51,4 +55,4 @@ def test_closing_the_schedule_stops_the_job() -> None:
         await asyncio.sleep(0.1)
         assert len(rounds) <= after + 1  # at most a round already in its thread
 
-    asyncio.run(asyncio.wait_for(main(), timeout=30))
+    run_coroutine(asyncio.wait_for(main(), timeout=30))

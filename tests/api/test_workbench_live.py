@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 
 from api.auth.principal import Principal
 from api.workbench.live import LiveHub, Subscriber
+from testkit.aio import run_coroutine
 
 
 async def _next_case(sub: Subscriber) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def test_a_change_reaches_the_subscribers_of_its_scope_only(engine: Engine) -> N
             for hub in hubs:
                 await hub.stop()
 
-    seen_a, seen_b, seen_other = asyncio.run(run())
+    seen_a, seen_b, seen_other = run_coroutine(run())
     assert [r["id"] for r in seen_a] == [case_a]
     assert [r["id"] for r in seen_b] == [case_b]
     assert seen_other["id"] == case_a and seen_other["street_code"] == street_a

@@ -23,47 +23,19 @@ from typing import Any
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, expect
-from sqlalchemy import text
 
-from api.db.session import make_engine
-from testkit.databases import fresh_sample_database
-from testkit.servers import live_server
-from tests.web.accounts import make_user
+from tests.web.desk_support import desk_server, run_sql
 from tests.web.playwright_support import Guard, sign_in
 
 DISPATCHER, HANDLER, LEADER = "调度员赵敏", "城管处置员周杰", "指挥中心领导"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
-def _first(url: str, query: str, **params: Any) -> Any:
-    engine = make_engine(url, pool_size=1)
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(text(query), params)
-            return result.first() if result.returns_rows else None
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def server(server_url: str, sample_dir: Path) -> Iterator[dict[str, Any]]:
     """A live server on a fresh sample, a dispatcher, a handler, a category left to dispatch."""
-    with fresh_sample_database(server_url, sample_dir) as url, live_server(url) as base:
-        department = _first(url, "SELECT code FROM departments ORDER BY code LIMIT 1")[0]
-        # a category without a department: its reports wait in the "new" tab for a dispatcher
-        category = _first(url, "SELECT code FROM event_categories ORDER BY code LIMIT 1")[0]
-        _first(url, "UPDATE event_categories SET department_id = NULL WHERE code = :c",
-               c=category)
-        _first(url, "DELETE FROM routing_rules WHERE category_code IN "
-                    "(CAST(:c AS text), left(CAST(:c AS text), 2))", c=category)
-        point = _first(url, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(g.geom) "
-                            "AS p FROM grids g JOIN grid_layers l ON l.id = g.layer_id "
-                            "WHERE l.name = 'basic' ORDER BY g.code LIMIT 1) s")
-        make_user(url, DISPATCHER, role="dispatcher")
-        make_user(url, HANDLER, role="handler", department=department)
-        make_user(url, LEADER, role="leader")
-        yield {"base": base, "url": url, "department": department, "category": category,
-               "point": (float(point[0]), float(point[1]))}
+    with desk_server(server_url, sample_dir, DISPATCHER, HANDLER, **{LEADER: "leader"}) as served:
+        yield served
 
 
 def _photo(width: int, height: int) -> bytes:
@@ -208,7 +180,7 @@ def test_the_closed_loop_in_the_browser(browser: Browser, server: dict[str, Any]
     finally:
         for context in (office, field, lead):
             context.close()
-    assert _first(server["url"], "SELECT status, satisfaction FROM events WHERE id = :i",
+    assert run_sql(server["url"], "SELECT status, satisfaction FROM events WHERE id = :i",
                   i=report["id"]) == ("evaluated", 5)
     assert any("/api/v1/workbench/live" in u for u in guard.urls)
     guard.check()

@@ -15,45 +15,20 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from sqlalchemy import text
 
-from api.db.session import make_engine
-from testkit.databases import fresh_sample_database
-from testkit.servers import live_server
-from tests.web.accounts import fill_sign_in, make_user, wait_across_navigation
+from tests.web.accounts import fill_sign_in, wait_across_navigation
 from tests.web.cdp import Browser
+from tests.web.desk_support import desk_server, run_sql
 
 DISPATCHER, HANDLER = "调度员王芳", "城管处置员李强"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 FLOW: dict[str, Any] = {}  # what one step hands the next (the tests run in order)
 
 
-def _sql(url: str, query: str, **params: Any) -> Any:
-    engine = make_engine(url, pool_size=1)
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(text(query), params)
-            return result.first() if result.returns_rows else None
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def server(server_url: str, sample_dir: Path) -> Iterator[dict[str, Any]]:
-    with fresh_sample_database(server_url, sample_dir) as url, live_server(url) as base:
-        department = _sql(url, "SELECT code FROM departments ORDER BY code LIMIT 1")[0]
-        # a category without a department: its reports wait in the "new" tab for a dispatcher
-        category = _sql(url, "SELECT code FROM event_categories ORDER BY code LIMIT 1")[0]
-        _sql(url, "UPDATE event_categories SET department_id = NULL WHERE code = :c", c=category)
-        _sql(url, "DELETE FROM routing_rules WHERE category_code IN "
-                  "(CAST(:c AS text), left(CAST(:c AS text), 2))", c=category)
-        point = _sql(url, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(g.geom) AS p "
-                          "FROM grids g JOIN grid_layers l ON l.id = g.layer_id "
-                          "WHERE l.name = 'basic' ORDER BY g.code LIMIT 1) s")
-        make_user(url, DISPATCHER, role="dispatcher")
-        make_user(url, HANDLER, role="handler", department=department)
-        yield {"base": base, "url": url, "department": department, "category": category,
-               "point": (float(point[0]), float(point[1]))}
+    with desk_server(server_url, sample_dir, DISPATCHER, HANDLER) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +169,7 @@ def test_the_resident_sees_it_closed_and_evaluates(page: Browser,
     page.wait_for("document.getElementById('status').dataset.status === 'evaluated' || "
                   "!!document.getElementById('evaluated')", timeout=20)
     page.screenshot(ARTIFACTS / "workbench-tracking.png")
-    status, score = _sql(server["url"], "SELECT status, satisfaction FROM events WHERE id = :i",
+    status, score = run_sql(server["url"], "SELECT status, satisfaction FROM events WHERE id = :i",
                          i=FLOW["id"])
     assert (status, score) == ("evaluated", 5)
 
