@@ -164,6 +164,7 @@ def test_analysis_results_are_computed_where_the_changes_are(
         standby: psycopg.Connection) -> None:
     engine = make_engine(primary_url, pool_size=1)
     replica = make_engine(replica_url, pool_size=1)
+    wait_for_replay(pg, standby)  # an earlier test's writes may still be in flight
     try:
         with replica.connect() as conn:
             assert caught_up(conn, engine, ["events"])
