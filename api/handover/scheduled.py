@@ -5,10 +5,12 @@ and by hand (``POST /api/v1/handovers/poll``). One round asks every neighbour
 that has reports open or transfers pending there, each on its own (a
 savepoint): one that cannot be reached, times out
 (``GRIDGOV_EVENTS_HANDOVER_POLL_TIMEOUT_SECONDS`` for the connection and for each
-answer; its first failure ends its turn), answers an HTTP error or no JSON is
+answer; its first such failure ends its turn), answers an HTTP error or no JSON is
 logged, its error and the time recorded on its row
 (``last_error``, ``last_polled_at``: the neighbours' admin list), and the others
-are still asked; it is asked again at the next round.
+are still asked; it is asked again at the next round. A transfer it answers
+wrongly (a 4xx: unknown to it; an answer without a status) stays pending and
+is named in ``last_error``, and its other transfers are still asked.
 """
 
 from __future__ import annotations
@@ -49,16 +51,20 @@ def poll_all(session: Session, cipher: PersonalCipher, now: datetime, timeout: f
     for neighbour in session.execute(select(Neighbour).where(Neighbour.code.in_(waiting))
                                      .order_by(Neighbour.code)).scalars().all():
         rows = waiting[neighbour.code]
+        failures: list[str] = []
         try:
             with session.begin_nested():
                 found = (poll_statuses(neighbour, rows, now, timeout)
-                         + poll_transfers(session, cipher, neighbour, rows, now, timeout))
+                         + poll_transfers(session, cipher, neighbour, rows, now, timeout,
+                                          failures))
         except NeighbourFailed as exc:
             logger.warning("neighbour %s not polled: %s", neighbour.code, exc)
             neighbour.last_error = str(exc)
         else:
             changed += found
-            neighbour.last_error = None
+            for failure in failures:
+                logger.warning("neighbour %s: %s", neighbour.code, failure)
+            neighbour.last_error = "; ".join(failures)[:1000] or None
         neighbour.last_polled_at = now
     return changed
 

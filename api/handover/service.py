@@ -200,7 +200,17 @@ def forward(session: Session, cipher: PersonalCipher, neighbour: Neighbour, case
 
 
 class NeighbourFailed(Exception):
-    """A neighbour did not answer a poll as it should; the message says how."""
+    """A neighbour did not answer a poll as it should; the message says how.
+
+    ``answered``: it was reached and answered this one request wrongly (an HTTP
+    4xx, something that is not JSON, or JSON without what was asked), so its
+    other requests may still be asked; False when it could not be reached or
+    failed itself (a 5xx).
+    """
+
+    def __init__(self, message: str, answered: bool = False) -> None:
+        super().__init__(message)
+        self.answered = answered
 
 
 def get_json(url: str, params: dict[str, str], timeout: float) -> Any:
@@ -214,11 +224,12 @@ def get_json(url: str, params: dict[str, str], timeout: float) -> Any:
     except httpx.HTTPError as exc:
         raise NeighbourFailed(f"{type(exc).__name__}: {exc}"[:300]) from None
     if resp.status_code >= 400:
-        raise NeighbourFailed(f"HTTP {resp.status_code} from {url}")
+        raise NeighbourFailed(f"HTTP {resp.status_code} from {url}",
+                              answered=resp.status_code < 500)
     try:
         return resp.json()
     except ValueError:
-        raise NeighbourFailed(f"the answer of {url} is not JSON") from None
+        raise NeighbourFailed(f"the answer of {url} is not JSON", answered=True) from None
 
 
 def poll_statuses(neighbour: Neighbour, rows: Sequence[Handover], now: datetime,

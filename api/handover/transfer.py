@@ -131,18 +131,28 @@ def _answer(cipher: PersonalCipher, neighbour: Neighbour, transfer_id: str,
         return {"status": str(answer["status"]), "request_id": answer.get("service_request_id"),
                 "reason": answer.get("refusal_reason"), "token": answer.get("token")}
     except (LookupError, TypeError, AttributeError):
-        raise NeighbourFailed(f"its answer to transfer {transfer_id} has no status") from None
+        raise NeighbourFailed(f"its answer to transfer {transfer_id} has no status",
+                              answered=True) from None
 
 
 def poll_transfers(session: Session, cipher: PersonalCipher, neighbour: Neighbour,
-                   rows: Sequence[Handover], now: datetime, timeout: float) -> int:
+                   rows: Sequence[Handover], now: datetime, timeout: float,
+                   failures: list[str]) -> int:
     """Store ``neighbour``'s answers to its pending transfers ``rows``; how many came. No commit.
 
-    Raises :class:`NeighbourFailed` when it does not answer.
+    A transfer it answers wrongly (unknown to it, an answer without a status) is
+    left pending, its failure appended to ``failures``, and the next is asked.
+    Raises :class:`NeighbourFailed` when it cannot be reached or fails itself.
     """
     answered = 0
     for row in (r for r in rows if r.their_status == "pending"):
-        answer = _answer(cipher, neighbour, row.their_id, timeout)
+        try:
+            answer = _answer(cipher, neighbour, row.their_id, timeout)
+        except NeighbourFailed as exc:
+            if not exc.answered:
+                raise
+            failures.append(f"transfer {row.their_id}: {exc}")
+            continue
         if answer["status"] not in ("accepted", "refused"):
             continue
         answered += 1

@@ -1,5 +1,6 @@
-"""Hand-over loose ends: a poll round that survives a dead neighbour, the tracking link a
-neighbouring gridgov gives, the receiving dispatchers' scope.
+"""Hand-over loose ends: a poll round that survives a dead neighbour and a transfer the
+neighbour does not know, the tracking link a neighbouring gridgov gives, the receiving
+dispatchers' scope.
 
 Against the real second gridgov on loopback (``tests/api/test_handover.py``'s
 ``neighbour``) and, for neighbours that fail, a closed port and small local HTTP
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from api.notify.templates import render, render_payload
 from tests.api.events_support import bearer, token_for
 from tests.api.test_handover import neighbour
-from tests.api.test_handover_transfer import _east, _our_case, _png
+from tests.api.test_handover_transfer import _east, _our_case, _png, _their_dispatcher
 
 __all__ = ["neighbour"]  # the module-scoped fixture: the second server
 TZ = ZoneInfo("Asia/Shanghai")
@@ -192,3 +193,32 @@ def test_a_transfer_is_listed_and_decided_only_in_the_receiving_dispatchers_scop
     [url] = [w for w in told.split() if w.startswith(f"{base}/t/")]
     assert kind == "forwarded_link"
     _shows_the_case(url, "theirs really")  # _our_case's description, at the neighbour
+
+
+def test_a_transfer_the_neighbour_does_not_know_does_not_hold_up_its_others(
+        client: TestClient, session: Session, neighbour: dict[str, Any]) -> None:
+    admin, *_ = _east(client, session, neighbour, gridgov=True)
+    # a transfer row whose id the neighbour never gave (its answer: 404), asked first
+    session.execute(text(
+        "INSERT INTO handovers (neighbour_code, their_id, category_code, geom, their_status) "
+        "VALUES ('east', '0', '0101', ST_Point(170.5, 10.2, 4326), 'pending')"))
+    event_id = _our_case(client, session, _png(), neighbour["dx"])
+    dispatcher = bearer(token_for(session, "dispatcher", "tr-disp-lost"))
+    sent = client.post(f"/api/v1/events/{event_id}/transfer", headers=dispatcher,
+                       json={"neighbour": "east", "reason": "their lane"})
+    assert sent.status_code == 200, sent.text
+    base = neighbour["endpoint"].removesuffix("/open311/v2")
+    theirs = _their_dispatcher(neighbour, "nb-disp-lost")
+    took = httpx.post(f"{base}/api/v1/transfers/incoming/{sent.json()['neighbour_id']}/accept",
+                      headers=theirs)
+    assert took.status_code == 200, took.text
+    polled = client.post("/api/v1/handovers/poll", headers=admin)
+    assert polled.status_code == 200 and polled.json() == {"changed": 1}, polled.text
+    status = session.execute(text("SELECT status FROM events WHERE id = :id"),
+                             {"id": event_id}).scalar_one()
+    assert status == "cancelled"  # the neighbour's now, although the unknown one failed
+    lost = session.execute(text("SELECT their_status FROM handovers WHERE neighbour_code = "
+                                "'east' AND their_id = '0'")).scalar_one()
+    assert lost == "pending"  # asked again next round
+    listed = {n["code"]: n for n in client.get("/api/v1/neighbours", headers=admin).json()}
+    assert "transfer 0: HTTP 404" in listed["east"]["last_error"]
