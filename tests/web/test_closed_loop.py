@@ -14,8 +14,6 @@ and fails the test.
 from __future__ import annotations
 
 import io
-import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, expect
 
-from tests.web.desk_support import desk_server, run_sql
+from tests.web.desk_support import desk_server, post_report, run_sql
 from tests.web.playwright_support import Guard, sign_in
 
 DISPATCHER, HANDLER, LEADER = "调度员赵敏", "城管处置员周杰", "指挥中心领导"
@@ -53,18 +51,6 @@ def _sign_in(page: Page, base: str, name: str, landing: str) -> None:
     """Sign in through the form and wait for the queue a user of that role lands on."""
     sign_in(page, base, name, landing)
     page.wait_for_function("() => window.deskQueueReady === true")
-
-
-def _report(server: dict[str, Any]) -> dict[str, Any]:
-    """A resident's report over HTTP (not through the browser)."""
-    lon, lat = server["point"]
-    req = urllib.request.Request(f"{server['base']}/api/v1/events", method="POST", data=json.dumps({
-        "category": server["category"], "channel": "app", "description": "小区门口井盖缺失，很危险",
-        "location": {"x": lon, "y": lat}, "reporter": {"name": "张三", "phone": "13700137000"},
-    }).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        body: dict[str, Any] = json.loads(resp.read())
-    return body
 
 
 def _open_case(page: Page, base: str, event_id: int) -> None:
@@ -167,7 +153,7 @@ def test_the_closed_loop_in_the_browser(browser: Browser, server: dict[str, Any]
         closed_before = int(screen.inner_text("#kpi-closed"))
         desk.wait_for_function("() => window.deskLiveReady === true")
         desk.evaluate("window.notReloaded = true")
-        report = _report(server)
+        report = post_report(server)
         _dispatch(desk, server, report)
         _handle(field.new_page(), base, report["id"])
         _close(desk, base, report["id"])

@@ -7,8 +7,6 @@ Screenshots of each page go to ``tests/artifacts/``; no request leaves 127.0.0.1
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ import pytest
 
 from tests.web.accounts import fill_sign_in, wait_across_navigation
 from tests.web.cdp import Browser
-from tests.web.desk_support import desk_server, run_sql
+from tests.web.desk_support import desk_server, post_report, run_sql
 
 DISPATCHER, HANDLER = "调度员王芳", "城管处置员李强"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -72,13 +70,7 @@ def test_a_new_report_appears_in_the_dispatchers_queue_live(page: Browser,
     _sign_in(page, base, DISPATCHER, "/desk", ask=False)  # a dispatcher lands on the queue
     page.wait_for("window.deskLiveReady === true", timeout=30)
     FLOW["stats"] = _stats(page)
-    lon, lat = server["point"]
-    req = urllib.request.Request(f"{base}/api/v1/events", method="POST", data=json.dumps({
-        "category": server["category"], "channel": "app", "description": "小区门口井盖缺失，很危险",
-        "location": {"x": lon, "y": lat}, "reporter": {"name": "张三", "phone": "13700137000"},
-    }).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        report = json.loads(resp.read())
+    report = post_report(server)
     assert report["status"] == "registered"
     FLOW.update(id=report["id"], token=report["public_token"])
     page.wait_for(f"!!document.querySelector('#queue tr.fresh[data-id=\"{report['id']}\"]')",
