@@ -25,8 +25,9 @@ from api.events.bulk_import import grids_json
 from gis_core import batch
 from gis_core.errors import InvalidInput, NotFound
 from gis_core.hotspots.cells import cell_polygons, points_to_cells
-from gis_core.hotspots.emerging import emerging_patterns, time_edges
+from gis_core.hotspots.emerging import time_edges
 from gis_core.hotspots.gistar import gi_star_classes, gi_star_population
+from gis_core.hotspots.patterns import emerging_patterns
 from gis_core.types import Bounds
 
 #: Seconds to wait for a scheduler given by address.

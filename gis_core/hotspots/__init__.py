@@ -5,7 +5,8 @@
 - :mod:`~gis_core.hotspots.weights`: sparse spatial weights;
 - :mod:`~gis_core.hotspots.gistar`: Getis-Ord Gi* with FDR;
 - :mod:`~gis_core.hotspots.density`: kernel density surfaces;
-- :mod:`~gis_core.hotspots.emerging`: emerging hot spots over time.
+- :mod:`~gis_core.hotspots.emerging`: emerging hot spots over time;
+- :mod:`~gis_core.hotspots.patterns`: their trend test and 17 patterns.
 
 Every public name is available from the package itself:
 
@@ -14,14 +15,9 @@ Every public name is available from the package itself:
 
 from gis_core.hotspots.aggregation import aggregate_grids, aggregate_h3
 from gis_core.hotspots.density import kernel_density
-from gis_core.hotspots.emerging import (
-    PATTERNS,
-    classify_pattern,
-    emerging_hotspots,
-    emerging_hotspots_cube,
-    mann_kendall,
-)
+from gis_core.hotspots.emerging import emerging_hotspots, emerging_hotspots_cube
 from gis_core.hotspots.gistar import fdr_cutoff, gi_star, gi_star_z
+from gis_core.hotspots.patterns import PATTERNS, classify_pattern, mann_kendall
 from gis_core.hotspots.weights import h3_contiguity, spatial_weights
 
 __all__ = [
