@@ -4,12 +4,15 @@ Server-rendered, its script and style served from ``/static`` (works in a comman
 centre without internet, in any phone browser and under the Content-Security-Policy):
 the building's record (address, code, grids, open problems) and the residents' report
 form (:mod:`api.report_page.form`) posting to the event intake with channel ``qr`` and
-the building code, so the report lands on this building, its grids and its community.
+the building code, so the report lands on this building, its grids and its community;
+and a link to the self-declaration of residence (入住申报, ``/static/declare.html?b=CODE``),
+which waits for the building's grid worker (the field app lists it to verify).
 """
 
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
@@ -38,6 +41,11 @@ _PAGE = """<!doctype html>
 {grids}
 </dl></section>
 <section><h2>未办结事件 Open problems ({n_open})</h2>{open_events}</section>
+<section><h2>入住申报 Declare your residence</h2>
+<p>住在这栋楼的居民可申报入住，由本楼栋网格员核实。Do you live here? The building's grid worker
+verifies your declaration.</p>
+<p><a id="declare-link" class="button" href="/static/declare.html?b={code_q}">我要申报 Declare</a></p>
+</section>
 <section><h2 data-w="title">我要上报 Report a problem</h2>
 <button type="button" id="lang-switch" class="lang">English</button>
 {form}</section></main>
@@ -71,7 +79,7 @@ def plate_page(code: str, session: SessionDep, settings: SettingsDep) -> HTMLRes
     page = _PAGE.format(
         title=escape(f"{p.get('name') or p['code']} · 楼栋二维码"),
         name=escape(p.get("name") or "楼栋"), address=escape(p.get("address") or ""),
-        code=escape(p["code"]), beidou=escape(p.get("beidou_code") or "—"),
+        code=escape(p["code"]), code_q=escape(quote(p["code"], safe="")), beidou=escape(p.get("beidou_code") or "—"),
         use=escape(str(p.get("use") or "—")), floors=escape(str(p.get("floors") or "—")),
         grids=grids, n_open=len(events), open_events=open_html, style=FORM_ASSETS[0],
         script=FORM_ASSETS[1], form=report_form(settings.events.max_photos, p["code"]))

@@ -15,7 +15,10 @@ const TEXT = {
         checkedIn: '已签到：{code}', handle: '处置', verify: '核查', visit: '走访',
         overdue: '已超期', noTasks: '暂无任务', failed: '失败', tilesDone: '已缓存 {n} 个瓦片',
         tilesBudget: '超出空间预算，已停止', report: '上报', checkin: '签到', shift: '巡查开始',
-        stop: '巡查结束', points: '轨迹点', mapMe: '我的位置', lang: 'English' },
+        stop: '巡查结束', points: '轨迹点', mapMe: '我的位置', lang: 'English',
+        declarations: '入住申报待核实', declVerify: '核实', declReject: '驳回',
+        declVerified: '已核实：{name} 入住 {room}', declRejected: '已驳回：{name}',
+        needOnline: '需联网后操作', resident: '居住', tenant: '租住', owner: '自有' },
   en: { title: 'Grid worker', refresh: 'Refresh', category: 'Category',
         searchCategory: 'Search categories', description: 'Description', photos: 'Photos',
         building: 'Building', scanForReport: 'Scan plate', position: 'Position',
@@ -30,7 +33,11 @@ const TEXT = {
         verify: 'verify', visit: 'visit', overdue: 'overdue', noTasks: 'No tasks',
         failed: 'failed', tilesDone: '{n} tiles cached', tilesBudget: 'Over the size budget; stopped',
         report: 'Report', checkin: 'Check-in', shift: 'Patrol start', stop: 'Patrol end',
-        points: 'Track points', mapMe: 'Me', lang: '中文' },
+        points: 'Track points', mapMe: 'Me', lang: '中文',
+        declarations: 'Residence declarations to verify', declVerify: 'Verify',
+        declReject: 'Reject', declVerified: 'Verified: {name} lives in {room}',
+        declRejected: 'Rejected: {name}', needOnline: 'Needs a connection',
+        resident: 'lives here', tenant: 'tenant', owner: 'owner' },
 };
 //: the offline map's size budget, shown in the app
 const TILE_BUDGET_MB = 50;
@@ -297,6 +304,52 @@ async function loadTasks() {
     return li;
   }));
   taskMap.then((m) => m.setTasks(tasks)).catch(() => {});
+  await loadDeclarations();
+}
+
+// -- residence declarations (入住申报) made at the plates of my buildings ---------------------------
+// Online only: a decision changes the archive at once, so it is never queued.
+async function loadDeclarations() {
+  let items = null;
+  try {
+    const resp = await fetch('/api/v1/people/declarations', { credentials: 'same-origin' });
+    if (resp.ok) items = (await resp.json()).items;
+  } catch (e) { /* offline: the section keeps what it showed */ return; }
+  $('declarations').hidden = items === null;
+  if (items === null) return;
+  $('declarations-list').replaceChildren(...items.map((d) => {
+    const li = document.createElement('li');
+    li.dataset.declaration = d.id;
+    const what = document.createElement('span');
+    what.textContent = `${d.room} · ${d.name} · ${t(d.kind)} · ${d.from_date}`;
+    li.append(what);
+    for (const [action, key] of [['verify', 'declVerify'], ['reject', 'declReject']]) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = `decl-${action}`;
+      button.textContent = t(key);
+      button.addEventListener('click', () => decide(d, action));
+      li.append(button);
+    }
+    return li;
+  }));
+}
+
+async function decide(declaration, action) {
+  const out = $('declarations-status');
+  if (!navigator.onLine) { out.textContent = t('needOnline'); return; }
+  const headers = { Accept: 'application/json' };
+  if (me && me.csrf_token) headers['X-CSRF-Token'] = me.csrf_token;
+  try {
+    const resp = await fetch(`/api/v1/people/declarations/${declaration.id}/${action}`,
+      { method: 'POST', headers, credentials: 'same-origin' });
+    const body = await resp.json();
+    out.textContent = resp.ok
+      ? t(action === 'verify' ? 'declVerified' : 'declRejected',
+          { name: declaration.name, room: declaration.room })
+      : `${t('failed')}: ${body.message}`;
+  } catch (e) { out.textContent = t('needOnline'); }
+  await loadDeclarations();
 }
 
 // A task picked on the map (or in the list, which also moves the map): marked in both.

@@ -10,8 +10,10 @@ export function safeNext(value) {
 const params = new URLSearchParams(window.location.search);
 const next = safeNext(params.get('next'));
 // Without ?next=, each role lands where its work is: dispatchers on the queue, handlers
-// on their department's inbox, leaders on the big screen, everyone else on the one-map.
-const LANDING = { dispatcher: '/desk', handler: '/desk/inbox', leader: '/screen' };
+// on their department's inbox, leaders on the big screen, grid workers in the field app,
+// everyone else on the one-map.
+const LANDING = { dispatcher: '/desk', handler: '/desk/inbox', leader: '/screen',
+                  grid_worker: '/field' };
 let shown = null;  // the error on display, re-translated when the language changes
 
 function showError(code, retry) {
