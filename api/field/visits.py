@@ -38,7 +38,9 @@ def due_visits(session: Session, worker: Principal, until: datetime,
         "SELECT code, ST_X(c), ST_Y(c) FROM (SELECT code, ST_PointOnSurface(geom) AS c "
         "FROM buildings WHERE code = ANY(:codes)) b"), {"codes": codes}).all() if codes else []
     where = {r[0]: (r[1], r[2]) for r in rows}
-    return [{"kind": "visit", "id": t["person_id"], "title": " ".join(t["tags"]),
+    names = dict(session.execute(text("SELECT code, name FROM special_tags")).all())
+    return [{"kind": "visit", "id": t["person_id"],
+             "title": "、".join(names.get(tag, tag) for tag in t["tags"]), "tags": t["tags"],
              "status": t["status"], "due_at": t["due_date"],
              "overdue": t["status"] == "overdue", "building_code": t["building"],
              "room": t["room"], "lon": where.get(t["building"], (None, None))[0],

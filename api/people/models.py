@@ -26,6 +26,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -172,7 +173,8 @@ class Visit(Base):
     """A visit to a person: when, by whom, where, what was found; appended, never edited."""
 
     __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_person_at", "person_id", "visited_at"),)
+    __table_args__ = (Index("ix_visits_person_at", "person_id", "visited_at"),
+                      UniqueConstraint("worker_name", "client_key", name="uq_visits_worker_key"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
@@ -191,6 +193,8 @@ class Visit(Base):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
+    #: the ``Idempotency-Key`` it was sent with (the field app's outbox): once per worker
+    client_key: Mapped[str | None] = mapped_column(String(128))
 
 
 class Declaration(Base):

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from api.audit.deps import AuditActor
 from api.auth.access import Staff, roles
@@ -67,12 +67,24 @@ def untag_person(person_id: DbInt, tag: str, session: SessionDep, principal: Wri
     return {"person_id": person_id, "tags": held}
 
 
-@router.post("/persons/{person_id}/visits", status_code=201)
-def record_visit(person_id: DbInt, body: VisitIn, session: SessionDep, principal: Writer,
-                 actor: AuditActor) -> dict[str, Any]:
-    """Append a visit to a resident's archive (with the distance to their residence)."""
-    out = visits.record_visit(session, principal, actor, person_id, body.model_dump())
+@router.post("/persons/{person_id}/visits", status_code=201, responses={
+    200: {"description": "the same Idempotency-Key again: the visit recorded first"},
+    422: {"description": "visit_in_future, invalid_position, idempotency_key_reused"}})
+def record_visit(person_id: DbInt, body: VisitIn, response: Response, session: SessionDep,
+                 principal: Writer, actor: AuditActor,
+                 idempotency_key: Annotated[str | None, Header(min_length=1,
+                                                               max_length=128)] = None
+                 ) -> dict[str, Any]:
+    """Append a visit to a resident's archive (with the distance to their residence).
+
+    Sent with an ``Idempotency-Key`` (the field app's outbox does), a visit sent again by
+    the same worker is recorded once.
+    """
+    out, new = visits.record_visit(session, principal, actor, person_id, body.model_dump(),
+                                   idempotency_key)
     session.commit()
+    if not new:
+        response.status_code = 200
     return out
 
 

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.auth.principal import Principal
@@ -103,4 +104,31 @@ def test_the_field_apps_tasks_list_the_overdue_visit_at_its_building(client: Tes
     assert [(v["id"], v["status"], v["task"]) for v in visits] == [
         (tagged.persons[0], "overdue", "visit")]
     assert visits[0]["room"] == tagged.rooms[0] and visits[0]["lon"] is not None
-    assert "elderly_alone" in visits[0]["title"] and tasks["counts"]["visit"] == 1
+    assert "elderly_alone" in visits[0]["tags"] and tasks["counts"]["visit"] == 1
+    assert "独居老人" in visits[0]["title"]  # the tags' names, not their codes
+
+
+def test_a_visit_sent_again_with_its_key_is_recorded_once(
+        client: TestClient, session: Session, tagged: World) -> None:
+    worker = {**tagged.as_("grid_worker"), "Idempotency-Key": "visit-outbox-1"}
+    body = {"visited_at": "2026-01-05T08:00:00Z", "lon": 114.2, "lat": 22.7,
+            "notes": "再次发送"}
+    first = client.post(f"/api/v1/people/persons/{tagged.persons[0]}/visits",
+                        headers=worker, json=body)
+    again = client.post(f"/api/v1/people/persons/{tagged.persons[0]}/visits",
+                        headers=worker, json=body)
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.json() == first.json() and first.json()["distance_m"] is not None
+    stored = session.execute(text("SELECT count(*) FROM visits WHERE client_key = "
+                                  "'visit-outbox-1'")).scalar_one()
+    audited = session.execute(text(
+        "SELECT count(*) FROM audit_log WHERE action = 'visit.create' AND "
+        "details->>'visit' = :v"), {"v": str(first.json()["id"])}).scalar_one()
+    assert (stored, audited) == (1, 1)
+    admin = {**tagged.as_("admin"), "Idempotency-Key": "visit-outbox-1"}
+    theirs = client.post(f"/api/v1/people/persons/{tagged.persons[0]}/visits",
+                         headers=admin, json=body)
+    assert theirs.status_code == 201  # a key is its worker's own: another user's is new
+    reused = client.post(f"/api/v1/people/persons/{tagged.persons[1]}/visits",
+                         headers=admin, json=body)
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"

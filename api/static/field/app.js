@@ -1,5 +1,6 @@
-// The grid worker's app: my tasks, reports (channel patrol), patrol shifts with their track,
-// plate check-ins, and the outbox that sends everything made offline once, in order.
+// The grid worker's app: my tasks (cases, visits to record, declarations to verify), reports
+// (channel patrol), patrol shifts with their track, plate check-ins, and the outbox that sends
+// everything made offline once, in order.
 import { createTaskMap, taskKey } from '/static/field/map.js';
 import { enqueue, flush, items, newKey, retryFailed } from '/static/field/queue.js';
 
@@ -18,7 +19,9 @@ const TEXT = {
         stop: '巡查结束', points: '轨迹点', mapMe: '我的位置', lang: 'English',
         declarations: '入住申报待核实', declVerify: '核实', declReject: '驳回',
         declVerified: '已核实：{name} 入住 {room}', declRejected: '已驳回：{name}',
-        needOnline: '需联网后操作', resident: '居住', tenant: '租住', owner: '自有' },
+        needOnline: '需联网后操作', resident: '居住', tenant: '租住', owner: '自有',
+        visitRecord: '记录走访', visitNotes: '走访情况', visitFindings: '发现问题',
+        visitSubmit: '提交走访', cancel: '取消', visitQueued: '走访已保存：{room}，联网后发送' },
   en: { title: 'Grid worker', refresh: 'Refresh', category: 'Category',
         searchCategory: 'Search categories', description: 'Description', photos: 'Photos',
         building: 'Building', scanForReport: 'Scan plate', position: 'Position',
@@ -37,7 +40,10 @@ const TEXT = {
         declarations: 'Residence declarations to verify', declVerify: 'Verify',
         declReject: 'Reject', declVerified: 'Verified: {name} lives in {room}',
         declRejected: 'Rejected: {name}', needOnline: 'Needs a connection',
-        resident: 'lives here', tenant: 'tenant', owner: 'owner' },
+        resident: 'lives here', tenant: 'tenant', owner: 'owner',
+        visitRecord: 'Record a visit', visitNotes: 'Notes', visitFindings: 'Findings',
+        visitSubmit: 'Save visit', cancel: 'Cancel',
+        visitQueued: 'Visit saved: {room}; sent when online' },
 };
 //: the offline map's size budget, shown in the app
 const TILE_BUDGET_MB = 50;
@@ -301,10 +307,44 @@ async function loadTasks() {
       + (task.distance_m != null ? ` · ${Math.round(task.distance_m)} m` : '')
       + (task.overdue ? ` · ${t('overdue')}` : '');
     if (task.overdue) li.className = 'overdue';
+    if (task.task === 'visit') {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'visit-record';
+      button.dataset.i18n = 'visitRecord';
+      button.textContent = t('visitRecord');
+      button.addEventListener('click', (e) => { e.stopPropagation(); openVisit(task); });
+      li.append(button);
+    }
     return li;
   }));
   taskMap.then((m) => m.setTasks(tasks)).catch(() => {});
   await loadDeclarations();
+}
+
+// -- visits: recorded on the spot, queued like reports (sent once, in order, when online) -------
+let visiting = null;  // the visit task the form is open for
+
+function openVisit(task) {
+  visiting = task;
+  $('visit-who').textContent = `${task.room || task.building_code || ''} · ${task.title}`;
+  $('visit-form').hidden = false;
+  $('visit-notes').focus();
+}
+
+async function submitVisit(event) {
+  event.preventDefault();
+  if (!visiting) return;
+  const body = { visited_at: new Date().toISOString(), notes: $('visit-notes').value || null,
+                 findings: $('visit-findings').value || null };
+  if (position) Object.assign(body, { lon: position.lon, lat: position.lat });
+  const room = visiting.room || visiting.building_code || '';
+  const url = `/api/v1/people/persons/${visiting.id}/visits`;
+  $('visit-form').reset();
+  $('visit-form').hidden = true;
+  visiting = null;
+  $('visit-status').textContent = t('visitQueued', { room });
+  await queue({ kind: 'visit', url, body, label: room });
 }
 
 // -- residence declarations (入住申报) made at the plates of my buildings ---------------------------
@@ -449,6 +489,12 @@ async function main() {
   });
   $('patrol-toggle').addEventListener('click', togglePatrol);
   $('report-form').addEventListener('submit', submitReport);
+  $('visit-form').addEventListener('submit', submitVisit);
+  $('visit-cancel').addEventListener('click', () => {
+    $('visit-form').reset();
+    $('visit-form').hidden = true;
+    visiting = null;
+  });
   $('category-search').addEventListener('input', renderCategories);
   $('plate-photo').addEventListener('change', async (e) => {
     if (e.target.files[0]) await checkIn(await decodeImage(e.target.files[0]));

@@ -1,5 +1,5 @@
 // The outbox of the field app, in IndexedDB: shift starts and stops, track point batches,
-// reports (with their photos as Blobs) and check-ins made with or without signal. Each item
+// reports (with their photos as Blobs), check-ins and visits made with or without signal. Each item
 // has an Idempotency-Key made when it was queued; items are sent one at a time in the order
 // they were made, so a shift is known to the server before its points. An item is removed
 // once the server answered 2xx (a replay of the same key answers the first result too). A
