@@ -177,7 +177,10 @@ def time_in_grids(segs: Segments, grids: GeomArray, codes: ArrayLike) -> pd.Data
     full = shapely.length(lines)
     share = np.ones(len(seg_i))
     cut = np.flatnonzero(~shapely.contains_properly(polygons, lines))
-    share[cut] = _shares(lines[cut], polygons[cut], full[cut])
+    ends = shapely.get_coordinates(lines[cut]).reshape(-1, 2, 2)
+    edge_a, edge_b, first, count = _edges(grids)
+    share[cut] = _shares(ends[:, 0], ends[:, 1], polygons[cut], first[grid_i[cut]],
+                         count[grid_i[cut]], edge_a, edge_b)
     still = _first_holder(seg_i, full == 0)
     share[still] = 1.0
     seconds = (segs.t1 - segs.t0)[seg_i] * share
@@ -186,13 +189,73 @@ def time_in_grids(segs: Segments, grids: GeomArray, codes: ArrayLike) -> pd.Data
     return _summed(frame, "seconds")
 
 
-def _shares(lines: GeomArray, polygons: GeomArray, full: FloatArray) -> FloatArray:
-    """The share of each line in its polygon, its length on the polygon's edge counted half."""
-    inside = shapely.length(shapely.intersection(lines, polygons))
-    on_edge = shapely.length(shapely.intersection(lines, shapely.boundary(polygons)))
-    out: FloatArray = np.divide(inside - on_edge / 2, full, out=np.zeros(len(lines)),
-                                where=full > 0)
+def _edges(grids: GeomArray) -> tuple[FloatArray, FloatArray, IntArray, IntArray]:
+    """The edges of the grids' rings: starts, ends, and each grid's first edge and count."""
+    rings, owner = shapely.get_parts(shapely.boundary(grids), return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    keep = np.flatnonzero(ring[1:] == ring[:-1])
+    count = np.bincount(owner[ring[keep]], minlength=len(grids))
+    return xy[keep], xy[keep + 1], np.cumsum(count) - count, count
+
+
+def _shares(a: FloatArray, b: FloatArray, polygons: GeomArray, first: IntArray,
+            count: IntArray, edge_a: FloatArray, edge_b: FloatArray) -> FloatArray:
+    """The share of each segment ``a``-``b`` in its polygon, along its edge counted half.
+
+    The segment is cut where it meets the polygon's edges (``first`` and ``count``
+    of them from ``edge_a``-``edge_b``); each piece between two cuts is inside, outside
+    or along an edge (collinear with one) as a whole, told by its middle.
+    """
+    pair, edge = _expand(first, count)
+    r, s = (b - a)[pair], (edge_b - edge_a)[edge]
+    q = edge_a[edge] - a[pair]
+    denom = _cross(r, s)
+    # segments that cross: the fraction along the segment where they meet
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u, v = _cross(q, s) / denom, _cross(q, r) / denom
+    cross = (denom != 0) & (u >= 0) & (u <= 1) & (v >= 0) & (v <= 1)
+    # collinear ones: the fractions of the edge's ends, clipped to the segment
+    length2 = np.einsum("ij,ij->i", r, r)
+    along = (denom == 0) & (_cross(q, r) == 0) & (length2 > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        uc = np.einsum("ij,ij->i", q, r) / length2
+        ud = np.einsum("ij,ij->i", (edge_b[edge] - a[pair]), r) / length2
+    lo, hi = np.clip(np.minimum(uc, ud), 0, 1), np.clip(np.maximum(uc, ud), 0, 1)
+    along &= hi > lo
+    n = len(a)
+    cut_pair = np.concatenate([np.arange(n), np.arange(n), pair[cross], pair[along],
+                               pair[along]])
+    cut_u = np.concatenate([np.zeros(n), np.ones(n), u[cross], lo[along], hi[along]])
+    order = np.lexsort((cut_u, cut_pair))
+    cut_pair, cut_u = cut_pair[order], cut_u[order]
+    piece = np.flatnonzero((cut_pair[1:] == cut_pair[:-1]) & (cut_u[1:] > cut_u[:-1]))
+    owner, size = cut_pair[piece], cut_u[piece + 1] - cut_u[piece]
+    mid = (cut_u[piece] + cut_u[piece + 1]) / 2
+    on_edge = np.zeros(len(piece), dtype=bool)
+    if along.any():  # the few pieces of segments along an edge: within one of its stretches
+        stretch = pd.DataFrame({"owner": pair[along], "lo": lo[along], "hi": hi[along]})
+        pieces = pd.DataFrame({"owner": owner, "mid": mid, "row": np.arange(len(piece))})
+        both = pieces[np.isin(owner, stretch["owner"])].merge(stretch, on="owner")
+        on_edge[both.loc[(both["lo"] < both["mid"]) & (both["mid"] < both["hi"]), "row"]] = True
+    xy = a[owner] + mid[:, None] * (b - a)[owner]
+    inside = ~on_edge
+    inside[inside] = shapely.contains_xy(polygons[owner[inside]], xy[inside, 0], xy[inside, 1])
+    weight = np.where(on_edge, 0.5, inside.astype(np.float64))
+    out: FloatArray = np.bincount(owner, weights=size * weight, minlength=n)
+    out[np.einsum("ij,ij->i", b - a, b - a) == 0] = 0.0  # standing still: see _first_holder
     return out
+
+
+def _cross(p: FloatArray, q: FloatArray) -> FloatArray:
+    out: FloatArray = p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]
+    return out
+
+
+def _expand(first: IntArray, count: IntArray) -> tuple[IntArray, IntArray]:
+    """For ranges ``first[i] .. first[i] + count[i]``: (i, value) of every value of each."""
+    owner = np.repeat(np.arange(len(count)), count)
+    value = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count) + first[owner]
+    return owner, value
 
 
 def _first_holder(seg_i: IntArray, still: BoolArray) -> BoolArray:
