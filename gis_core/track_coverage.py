@@ -5,8 +5,14 @@ Roads are cut at grid edges and then into pieces of at most ``step`` metres
 by a track when its midpoint lies within ``distance`` (20 m) of one of the
 track's segments (:func:`gis_core.tracks.segments`; none spans a gap), so the
 covered length is exact to within ``step / 2`` at each place where the band
-around the track begins or ends along a road. All tracks are queried at once
-against one tree of the pieces.
+around the track begins or ends along a road.
+
+All tracks are answered at once (:func:`_covered`): the pieces near each
+track are found by squares of a coarse grid, each track's candidates are moved
+by an offset of their own into one tree, and the segments ask in rounds, a
+piece found covered leaving the tree, so that a worker passing the same place
+all day long does not test its pieces again and again. The test itself is the
+exact distance from the midpoint to the segment.
 """
 
 from __future__ import annotations
@@ -33,7 +39,6 @@ class RoadPieces:
     length: FloatArray
     #: the pieces' midpoints, (n, 2)
     xy: FloatArray
-    tree: STRtree
 
     def road_length(self) -> pd.Series:
         """Road length (m) of each grid that has roads."""
@@ -62,8 +67,7 @@ def road_pieces(roads: GeomArray, grids: GeomArray, codes: ArrayLike,
     lines = parts[shapely.get_type_id(parts) == 1]
     owner = owner[shapely.get_type_id(parts) == 1]
     mid, length, piece_owner = _pieces(lines, step)
-    return RoadPieces(names[grid_i[owner[piece_owner]]], length, mid,
-                      STRtree(shapely.points(mid)))
+    return RoadPieces(names[grid_i[owner[piece_owner]]], length, mid)
 
 
 def _pieces(lines: GeomArray, step: float) -> tuple[FloatArray, FloatArray, IntArray]:

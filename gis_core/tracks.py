@@ -311,7 +311,8 @@ def _shares(a: FloatArray, b: FloatArray, polygons: GeomArray, first: IntArray,
     inside = ~on_edge
     inside[inside] = shapely.contains_xy(polygons[owner[inside]], xy[inside, 0], xy[inside, 1])
     weight = np.where(on_edge, 0.5, inside.astype(np.float64))
-    out: FloatArray = np.bincount(owner, weights=size * weight, minlength=n)
+    out: FloatArray = np.asarray(np.bincount(owner, weights=size * weight, minlength=n),
+                                 dtype=np.float64)
     out[np.einsum("ij,ij->i", b - a, b - a) == 0] = 0.0  # standing still: see _first_holder
     return out
 

@@ -186,7 +186,7 @@ def _lattice_walk(seed: int, n: int = 120) -> Track:
 def test_many_tracks_at_once_match_the_oracle_and_each_alone(seed: int) -> None:
     walks = {f"w{k}": _lattice_walk(10 * seed + k, n=60) for k in range(3)}
     group = [w for w, (t, _, _) in walks.items() for _ in t]
-    t, x, y = (sum((list(walk[i]) for walk in walks.values()), []) for i in range(3))
+    t, x, y = (list(itertools.chain(*(walk[i] for walk in walks.values()))) for i in range(3))
     pieces = road_pieces(ROADS, GRIDS, CODES, step=2.0)
     together = road_coverage(pieces, segments(group, t, x, y, max_gap_s=300))
     assert len(together) > 0
