@@ -144,15 +144,16 @@ def _covered(pieces: RoadPieces, track: IntArray, a: FloatArray, b: FloatArray,
     found covered leaves the tree, so a worker passing the same place again and again
     does not test it again and again.
     """
-    perm = np.argsort(track, kind="stable")
-    track, a, b = track[perm], a[perm], b[perm]
+    if bool((track[1:] < track[:-1]).any()):  # segments() gives them track after track
+        perm = np.argsort(track, kind="stable")
+        track, a, b = track[perm], a[perm], b[perm]
     rank = np.arange(len(track)) - np.searchsorted(track, track)  # place in the track
     starts = np.flatnonzero(rank % RUN == 0)
     count = np.diff(np.r_[starts, len(track)])
     lo = np.minimum.reduceat(np.minimum(a, b), starts) - distance
     hi = np.maximum.reduceat(np.maximum(a, b), starts) + distance
     run_track, run_rank = track[starts], rank[starts] // RUN
-    cand_t, cand_p = _candidates(pieces.xy, run_track, lo, hi, max(2 * distance, 1.0))
+    cand_t, cand_p = _candidates(pieces.xy, run_track, lo, hi, max(3 * distance, 1.0))
     origin = min(float(pieces.xy[:, 0].min()), float(lo[:, 0].min()))
     width = max(float(pieces.xy[:, 0].max()), float(hi[:, 0].max())) - origin + 1.0
     shift = np.arange(int(track[-1]) + 1) * width - origin  # adding it keeps x's order
