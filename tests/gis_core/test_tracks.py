@@ -12,7 +12,14 @@ from shapely import LineString, box
 
 from gis_core.errors import InvalidInput
 from gis_core.track_coverage import road_coverage, road_pieces
-from gis_core.tracks import NoiseRule, idle_periods, noise_reasons, segments, time_in_grids
+from gis_core.tracks import (
+    NoiseRule,
+    Segments,
+    idle_periods,
+    noise_reasons,
+    segments,
+    time_in_grids,
+)
 
 #: a 3 x 2 block of 100 m grids, and roads along, across and through them
 GRIDS = np.array([box(x, y, x + 100, y + 100) for y in (0, 100) for x in (0, 100, 200)])
@@ -208,3 +215,26 @@ def test_time_in_grids_of_a_lattice_walk_matches_the_oracle(seed: int) -> None:
     expected = _oracle_time((t, x, y), 300)
     assert dict(zip(got["grid"], got["seconds"], strict=True)) == pytest.approx(expected,
                                                                                 abs=0.05)
+
+
+def test_coverage_of_tracks_whose_segments_are_interleaved() -> None:
+    # a worker's shifts need not come one after the other (the KPIs group shifts by worker)
+    walks = [_lattice_walk(k, n=40) for k in range(4)]
+    parts = [segments([k] * len(w[0]), *w, max_gap_s=300) for k, w in enumerate(walks)]
+    owner = np.array(["a", "b", "a", "b"], dtype=object)
+    mixed = Segments(np.concatenate([p.lines for p in parts]),
+                     np.concatenate([np.full(len(p.lines), owner[k], dtype=object)
+                                     for k, p in enumerate(parts)]),
+                     np.concatenate([p.t0 for p in parts]), np.concatenate([p.t1 for p in parts]))
+    pieces = road_pieces(ROADS, GRIDS, CODES)
+    got = road_coverage(pieces, mixed)
+    for who in ("a", "b"):
+        keep = mixed.group == who
+        alone = road_coverage(pieces, Segments(mixed.lines[keep], mixed.group[keep],
+                                               mixed.t0[keep], mixed.t1[keep]))
+        mine = got[got["group"] == who].reset_index(drop=True)
+        assert len(mine) > 0
+        assert mine["covered_m"].to_numpy() == pytest.approx(alone["covered_m"].to_numpy())
+        assert mine["grid"].tolist() == alone["grid"].tolist()
+    no_roads = road_pieces(np.empty(0, dtype=object), GRIDS, CODES)
+    assert road_coverage(no_roads, mixed).empty
