@@ -170,29 +170,163 @@ def time_in_grids(segs: Segments, grids: GeomArray, codes: ArrayLike) -> pd.Data
     """
     names = np.asarray(codes, dtype=object)
     shapely.prepare(grids)  # tested many times each; most segments lie inside one grid
-    seg_i, grid_i = STRtree(grids).query(segs.lines)  # by their boxes: cheap candidates
-    meets = shapely.intersects(grids[grid_i], segs.lines[seg_i])
-    seg_i, grid_i = seg_i[meets], grid_i[meets]
-    lines, polygons = segs.lines[seg_i], grids[grid_i]
-    full = shapely.length(lines)
-    share = np.ones(len(seg_i))
-    cut = np.flatnonzero(~shapely.contains_properly(polygons, lines))
-    share[cut] = _shares(lines[cut], polygons[cut], full[cut])
-    still = _first_holder(seg_i, full == 0)
-    share[still] = 1.0
-    seconds = (segs.t1 - segs.t0)[seg_i] * share
-    frame = pd.DataFrame({"group": segs.group[seg_i], "grid": names[grid_i],
-                          "seconds": seconds})
+    tree = STRtree(grids)
+    edges = _edges(grids)
+    edge_tree = STRtree(shapely.linestrings(np.stack(edges[:2], 1)))
+    track, labels = pd.factorize(segs.group)
+    keys, seconds = [], []
+    for rows in np.array_split(np.arange(len(segs.lines)), 1 + len(segs.lines) // CHUNK):
+        lines = segs.lines[rows]
+        ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)
+        inner, grid_in = _inside_grids(lines, ends, track[rows], tree, edge_tree, edges)
+        rest = np.flatnonzero(~np.isin(np.arange(len(rows)), inner))
+        seg_i, grid_i, share = _grid_shares(lines[rest], grids, tree, edges)
+        seg_i = np.r_[inner, rest[seg_i]]
+        keys.append(track[rows[seg_i]].astype(np.int64) * len(grids) + np.r_[grid_in, grid_i])
+        seconds.append((segs.t1 - segs.t0)[rows[seg_i]] * np.r_[np.ones(len(inner)), share])
+    key, at = np.unique(np.concatenate(keys), return_inverse=True)
+    total = np.bincount(at, weights=np.concatenate(seconds), minlength=len(key))
+    frame = pd.DataFrame({"group": np.asarray(labels, dtype=object)[key // len(grids)],
+                          "grid": names[key % len(grids)], "seconds": total})
     return _summed(frame, "seconds")
 
 
-def _shares(lines: GeomArray, polygons: GeomArray, full: FloatArray) -> FloatArray:
-    """The share of each line in its polygon, its length on the polygon's edge counted half."""
-    inside = shapely.length(shapely.intersection(lines, polygons))
-    on_edge = shapely.length(shapely.intersection(lines, shapely.boundary(polygons)))
-    out: FloatArray = np.divide(inside - on_edge / 2, full, out=np.zeros(len(lines)),
-                                where=full > 0)
+def _inside_grids(lines: GeomArray, ends: FloatArray, track: IntArray, tree: STRtree,
+                  edge_tree: STRtree, edges: tuple[FloatArray, FloatArray, IntArray, IntArray]
+                  ) -> tuple[IntArray, IntArray]:
+    """(segment, grid) of the segments that meet no grid's edge: all their time is there.
+
+    Such a segment lies inside the same grids from end to end, so a run of them,
+    one after the other along a track, lies inside the grids holding the run's first
+    point: one point-in-polygon test per run. A run whose first point no grid holds
+    strictly inside is left out (outside every grid, or an edge missed by rounding):
+    the caller measures its segments exactly. Standing still, the first grid counts.
+    """
+    a, b = ends[:, 0], ends[:, 1]
+    seg_i, edge_i = edge_tree.query(lines)  # boxes that meet
+    ea, eb = edges[0][edge_i], edges[1][edge_i]
+    pa, pb = a[seg_i], b[seg_i]
+    o1, o2 = _cross(pb - pa, ea - pa), _cross(pb - pa, eb - pa)
+    o3, o4 = _cross(eb - ea, pa - ea), _cross(eb - ea, pb - ea)
+    # boxes that meet and ends on both sides, or on the line, of each other: they meet
+    meets = (o1 * o2 <= 0) & (o3 * o4 <= 0)
+    free = np.ones(len(a), dtype=bool)
+    free[seg_i[meets]] = False
+    # runs: free segments one after the other, each starting where the last ended
+    follows = np.r_[False, free[1:] & free[:-1] & (track[1:] == track[:-1])
+                    & (a[1:] == b[:-1]).all(1)]
+    starts = np.flatnonzero(free & ~follows)
+    run = np.cumsum(free & ~follows) - 1
+    if not len(starts):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    start_i, grid_i = tree.query(shapely.points(a[starts]), predicate="within")
+    held = np.zeros(len(starts), dtype=bool)
+    held[start_i] = True
+    segs = np.flatnonzero(free & held[np.maximum(run, 0)])
+    # every grid holding the run's start, for every segment of the run
+    order = np.argsort(start_i, kind="stable")
+    start_i, grid_i = start_i[order], grid_i[order]
+    first = np.searchsorted(start_i, run[segs])
+    count = np.searchsorted(start_i, run[segs], side="right") - first
+    owner, at = _expand(first, count)
+    seg_out, grid_out = segs[owner], grid_i[at]
+    still = (a[seg_out] == b[seg_out]).all(1)
+    keep = ~still | _first_holder(seg_out, np.ones(len(seg_out), dtype=bool))
+    return seg_out[keep], grid_out[keep]
+
+
+#: segments looked at together (bounds the memory of their pairs with grids)
+CHUNK = 250_000
+
+
+def _grid_shares(lines: GeomArray, grids: GeomArray, tree: STRtree,
+                 edges: tuple[FloatArray, FloatArray, IntArray, IntArray]
+                 ) -> tuple[IntArray, IntArray, FloatArray]:
+    """(line, grid, share of the line's time) of every line and grid it meets."""
+    seg_i, grid_i = tree.query(lines)  # by their boxes: cheap candidates
+    meets = shapely.intersects(grids[grid_i], lines[seg_i])
+    seg_i, grid_i = seg_i[meets], grid_i[meets]
+    lines, polygons = lines[seg_i], grids[grid_i]
+    full = shapely.length(lines)
+    share = np.ones(len(seg_i))
+    cut = np.flatnonzero(~shapely.contains_properly(polygons, lines))
+    ends = shapely.get_coordinates(lines[cut]).reshape(-1, 2, 2)
+    edge_a, edge_b, first, count = edges
+    share[cut] = _shares(ends[:, 0], ends[:, 1], polygons[cut], first[grid_i[cut]],
+                         count[grid_i[cut]], edge_a, edge_b)
+    still = _first_holder(seg_i, full == 0)
+    share[still] = 1.0
+    return seg_i, grid_i, share
+
+
+def _edges(grids: GeomArray) -> tuple[FloatArray, FloatArray, IntArray, IntArray]:
+    """The edges of the grids' rings: starts, ends, and each grid's first edge and count."""
+    rings, owner = shapely.get_parts(shapely.boundary(grids), return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    keep = np.flatnonzero(ring[1:] == ring[:-1])
+    count = np.bincount(owner[ring[keep]], minlength=len(grids))
+    return xy[keep], xy[keep + 1], np.cumsum(count) - count, count
+
+
+def _shares(a: FloatArray, b: FloatArray, polygons: GeomArray, first: IntArray,
+            count: IntArray, edge_a: FloatArray, edge_b: FloatArray) -> FloatArray:
+    """The share of each segment ``a``-``b`` in its polygon, along its edge counted half.
+
+    The segment is cut where it meets the polygon's edges (``first`` and ``count``
+    of them from ``edge_a``-``edge_b``); each piece between two cuts is inside, outside
+    or along an edge (collinear with one) as a whole, told by its middle.
+    """
+    pair, edge = _expand(first, count)
+    r, s = (b - a)[pair], (edge_b - edge_a)[edge]
+    q = edge_a[edge] - a[pair]
+    denom = _cross(r, s)
+    # segments that cross: the fraction along the segment where they meet
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u, v = _cross(q, s) / denom, _cross(q, r) / denom
+    cross = (denom != 0) & (u >= 0) & (u <= 1) & (v >= 0) & (v <= 1)
+    # collinear ones: the fractions of the edge's ends, clipped to the segment
+    length2 = np.einsum("ij,ij->i", r, r)
+    along = (denom == 0) & (_cross(q, r) == 0) & (length2 > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        uc = np.einsum("ij,ij->i", q, r) / length2
+        ud = np.einsum("ij,ij->i", (edge_b[edge] - a[pair]), r) / length2
+    lo, hi = np.clip(np.minimum(uc, ud), 0, 1), np.clip(np.maximum(uc, ud), 0, 1)
+    along &= hi > lo
+    n = len(a)
+    cut_pair = np.concatenate([np.arange(n), np.arange(n), pair[cross], pair[along],
+                               pair[along]])
+    cut_u = np.concatenate([np.zeros(n), np.ones(n), u[cross], lo[along], hi[along]])
+    order = np.lexsort((cut_u, cut_pair))
+    cut_pair, cut_u = cut_pair[order], cut_u[order]
+    piece = np.flatnonzero((cut_pair[1:] == cut_pair[:-1]) & (cut_u[1:] > cut_u[:-1]))
+    owner, size = cut_pair[piece], cut_u[piece + 1] - cut_u[piece]
+    mid = (cut_u[piece] + cut_u[piece + 1]) / 2
+    on_edge = np.zeros(len(piece), dtype=bool)
+    if along.any():  # the few pieces of segments along an edge: within one of its stretches
+        stretch = pd.DataFrame({"owner": pair[along], "lo": lo[along], "hi": hi[along]})
+        pieces = pd.DataFrame({"owner": owner, "mid": mid, "row": np.arange(len(piece))})
+        both = pieces[np.isin(owner, stretch["owner"])].merge(stretch, on="owner")
+        on_edge[both.loc[(both["lo"] < both["mid"]) & (both["mid"] < both["hi"]), "row"]] = True
+    xy = a[owner] + mid[:, None] * (b - a)[owner]
+    inside = ~on_edge
+    inside[inside] = shapely.contains_xy(polygons[owner[inside]], xy[inside, 0], xy[inside, 1])
+    weight = np.where(on_edge, 0.5, inside.astype(np.float64))
+    out: FloatArray = np.asarray(np.bincount(owner, weights=size * weight, minlength=n),
+                                 dtype=np.float64)
+    out[np.einsum("ij,ij->i", b - a, b - a) == 0] = 0.0  # standing still: see _first_holder
     return out
+
+
+def _cross(p: FloatArray, q: FloatArray) -> FloatArray:
+    out: FloatArray = p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]
+    return out
+
+
+def _expand(first: IntArray, count: IntArray) -> tuple[IntArray, IntArray]:
+    """For ranges ``first[i] .. first[i] + count[i]``: (i, value) of every value of each."""
+    owner = np.repeat(np.arange(len(count)), count)
+    value = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count) + first[owner]
+    return owner, value
 
 
 def _first_holder(seg_i: IntArray, still: BoolArray) -> BoolArray:

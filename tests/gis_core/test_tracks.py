@@ -12,7 +12,14 @@ from shapely import LineString, box
 
 from gis_core.errors import InvalidInput
 from gis_core.track_coverage import road_coverage, road_pieces
-from gis_core.tracks import NoiseRule, idle_periods, noise_reasons, segments, time_in_grids
+from gis_core.tracks import (
+    NoiseRule,
+    Segments,
+    idle_periods,
+    noise_reasons,
+    segments,
+    time_in_grids,
+)
 
 #: a 3 x 2 block of 100 m grids, and roads along, across and through them
 GRIDS = np.array([box(x, y, x + 100, y + 100) for y in (0, 100) for x in (0, 100, 200)])
@@ -102,9 +109,10 @@ def _oracle_time(track: Track, max_gap: float
         if dt > max_gap:
             continue
         if x[i] == x[i + 1] and y[i] == y[i + 1]:  # standing still: the first grid holding it
-            first = next(c for g, c in zip(GRIDS, CODES, strict=True)
-                         if shapely.intersects_xy(g, x[i], y[i]))
-            out[first] = out.get(first, 0.0) + dt
+            first = next((c for g, c in zip(GRIDS, CODES, strict=True)
+                          if shapely.intersects_xy(g, x[i], y[i])), None)
+            if first is not None:  # outside every grid: nowhere
+                out[first] = out.get(first, 0.0) + dt
             continue
         f = (np.arange(10_000) + 0.5) / 10_000
         px, py = x[i] + f * (x[i + 1] - x[i]), y[i] + f * (y[i + 1] - y[i])
@@ -168,3 +176,65 @@ def test_bad_input_names_the_parameter() -> None:
         noise_reasons([0], [0], [0], [1, 2])
     with pytest.raises(InvalidInput, match="step"):
         road_pieces(ROADS, GRIDS, CODES, step=0)
+
+
+def _lattice_walk(seed: int, n: int = 120) -> Track:
+    """A walk on a 10 m lattice: it runs along grid edges, through their corners, stands
+    still, leaves the grids and has gaps -- the awkward cases, many times over."""
+    rng = np.random.default_rng(seed)
+    steps = rng.choice([-20, -10, 0, 0, 10, 20, 30], size=(n - 1, 2))
+    xy = np.cumsum(np.r_[[[rng.choice([50, 100, 150])] * 2], steps], axis=0)
+    xy = np.abs((xy + 30) % 460 - 230) * [1.5, 1.0] - [30, 10]  # folded back over the grids
+    t = np.cumsum(np.r_[0, rng.choice([20, 30, 30, 40, 400], size=n - 1)]).astype(float)
+    return t.tolist(), xy[:, 0].tolist(), xy[:, 1].tolist()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_many_tracks_at_once_match_the_oracle_and_each_alone(seed: int) -> None:
+    walks = {f"w{k}": _lattice_walk(10 * seed + k, n=60) for k in range(3)}
+    group = [w for w, (t, _, _) in walks.items() for _ in t]
+    t, x, y = (list(itertools.chain(*(walk[i] for walk in walks.values()))) for i in range(3))
+    pieces = road_pieces(ROADS, GRIDS, CODES, step=2.0)
+    together = road_coverage(pieces, segments(group, t, x, y, max_gap_s=300))
+    assert len(together) > 0
+    for w, walk in walks.items():
+        alone = road_coverage(pieces, segments([w] * len(walk[0]), *walk, max_gap_s=300))
+        mine = together[together["group"] == w].reset_index(drop=True)
+        assert mine.drop(columns="group").equals(alone.drop(columns="group")), w
+        expected, flips = _oracle_coverage(walk, 20, 300)
+        got = mine.set_index("grid")["covered_m"]
+        for code in CODES:
+            assert float(got.get(code, 0.0)) == pytest.approx(
+                expected[code], abs=1.0 * flips[code] + 0.05), (w, code)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_time_in_grids_of_a_lattice_walk_matches_the_oracle(seed: int) -> None:
+    t, x, y = _lattice_walk(seed, n=60)
+    got = time_in_grids(segments(["w"] * len(t), t, x, y, max_gap_s=300), GRIDS, CODES)
+    expected = _oracle_time((t, x, y), 300)
+    assert dict(zip(got["grid"], got["seconds"], strict=True)) == pytest.approx(expected,
+                                                                                abs=0.05)
+
+
+def test_coverage_of_tracks_whose_segments_are_interleaved() -> None:
+    # a worker's shifts need not come one after the other (the KPIs group shifts by worker)
+    walks = [_lattice_walk(k, n=40) for k in range(4)]
+    parts = [segments([k] * len(w[0]), *w, max_gap_s=300) for k, w in enumerate(walks)]
+    owner = np.array(["a", "b", "a", "b"], dtype=object)
+    mixed = Segments(np.concatenate([p.lines for p in parts]),
+                     np.concatenate([np.full(len(p.lines), owner[k], dtype=object)
+                                     for k, p in enumerate(parts)]),
+                     np.concatenate([p.t0 for p in parts]), np.concatenate([p.t1 for p in parts]))
+    pieces = road_pieces(ROADS, GRIDS, CODES)
+    got = road_coverage(pieces, mixed)
+    for who in ("a", "b"):
+        keep = mixed.group == who
+        alone = road_coverage(pieces, Segments(mixed.lines[keep], mixed.group[keep],
+                                               mixed.t0[keep], mixed.t1[keep]))
+        mine = got[got["group"] == who].reset_index(drop=True)
+        assert len(mine) > 0
+        assert mine["covered_m"].to_numpy() == pytest.approx(alone["covered_m"].to_numpy())
+        assert mine["grid"].tolist() == alone["grid"].tolist()
+    no_roads = road_pieces(np.empty(0, dtype=object), GRIDS, CODES)
+    assert road_coverage(no_roads, mixed).empty
