@@ -38,7 +38,8 @@ def due_visits(session: Session, worker: Principal, until: datetime,
         "SELECT code, ST_X(c), ST_Y(c) FROM (SELECT code, ST_PointOnSurface(geom) AS c "
         "FROM buildings WHERE code = ANY(:codes)) b"), {"codes": codes}).all() if codes else []
     where = {r[0]: (r[1], r[2]) for r in rows}
-    names = dict(session.execute(text("SELECT code, name FROM special_tags")).all())
+    names: dict[str, str] = {str(c): str(n) for c, n in session.execute(
+        text("SELECT code, name FROM special_tags"))}
     return [{"kind": "visit", "id": t["person_id"],
              "title": "、".join(names.get(tag, tag) for tag in t["tags"]), "tags": t["tags"],
              "status": t["status"], "due_at": t["due_date"],

@@ -71,11 +71,11 @@ def server(server_url: str, sample_dir: Path) -> Iterator[dict[str, Any]]:
 
 def _phone(browser: Browser, guard: Guard, at: tuple[float, float] | None = None) -> Page:
     """A phone (390 px, touch, Chinese), at ``at`` (lon, lat) when given."""
-    where = {"geolocation": {"longitude": at[0], "latitude": at[1], "accuracy": 8},
-             "permissions": ["geolocation"]} if at else {}
-    return guard.watch(browser.new_context(viewport=PHONE, device_scale_factor=2,
-                                           is_mobile=True, has_touch=True, locale="zh-CN",
-                                           **where)).new_page()
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
+        geolocation={"longitude": at[0], "latitude": at[1], "accuracy": 8} if at else None,
+        permissions=["geolocation"] if at else None)
+    return guard.watch(context).new_page()
 
 
 def _field_app(page: Page, base: str, name: str) -> None:
