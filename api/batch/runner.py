@@ -360,7 +360,7 @@ def coverage_tile(url: str, plan: CoveragePlan, tile: int, table: str) -> pd.Dat
     parts = shapely.set_srid(shapely.multipolygons(
         [[g] for g in np.asarray(holes.geometry.array, dtype=object)]), 4326)
     io.copy_blind_spots(url, table, pd.DataFrame({
-        "grid_code": holes["code"].to_numpy(), "area_m2": holes["area_m2"].astype(float),
+        "grid_code": holes["code"].to_numpy(), "area_m2": holes["area_m2"].to_numpy(float),
         "geom": shapely.to_wkb(parts, hex=True, include_srid=True)}))
     return figures
 
