@@ -4,7 +4,11 @@
 report time (tiles of the territory; halo: the grids touching a tile);
 :func:`run_hotspots` computes Gi* with FDR on H3 cells (partitions: H3 parent
 cells; halo: the occupied cells within the ``k`` rings of the weights) and
-replaces the stored ``gi_star:`` hot spots. Both give what one process gives
+replaces the stored ``gi_star:`` hot spots; :func:`run_emerging` gives the
+emerging hot spot patterns; :func:`run_coverage` computes camera coverage per
+grid (partitions: the grids of a tile, by representative point; halo: the
+cameras whose range reaches them and the buildings those cameras can see)
+and replaces the stored blind spots. All give what one process gives
 (``tests/api/test_batch.py``).
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,9 +25,11 @@ import pandas as pd
 import shapely
 from distributed import Client, LocalCluster, as_completed
 
+from api.analytics.reading import pad
 from api.batch import io
 from api.events.bulk_import import grids_json
 from gis_core import batch
+from gis_core.crs import metric_crs_for
 from gis_core.errors import InvalidInput, NotFound
 from gis_core.hotspots.cells import cell_polygons, points_to_cells
 from gis_core.hotspots.emerging import time_edges
@@ -295,3 +302,128 @@ def run_emerging(client: Client, url: str, resolution: int = 9, step: str = "7D"
     out["events"] = cube.sum(axis=1).astype(np.int64)
     out.attrs["time_steps"] = list(edges[:-1])
     return out
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+@dataclass(frozen=True)
+class CoveragePlan:
+    """What every coverage task shares: the boxes and CRSs of the whole territory.
+
+    ``territory`` is the layer's extent widened by 10 m and ``reach`` by the
+    longest range of the cameras reaching it, as
+    :func:`api.analytics.service.coverage_report` reads them; the metric CRSs
+    are those one process would choose for all the cameras and all the grids.
+    """
+
+    layer: str
+    bounds: Bounds
+    tiles: int
+    territory: Bounds
+    reach: Bounds
+    camera_crs: Any
+    grid_crs: Any
+    with_buildings: bool
+    with_roads: bool
+    min_area_m2: float
+
+
+def coverage_tile(url: str, plan: CoveragePlan, tile: int, table: str) -> pd.DataFrame:
+    """Coverage figures of the grids of one tile; their blind spots COPYed into ``table``.
+
+    The tile's grids are those whose representative point lies in it. Halo:
+    the cameras whose range reaches the box of those grids and of the
+    buildings that meet it (10 m wider, as one process reads cameras), and
+    the buildings within twice the longest of those ranges of the cameras
+    (every building that can meet one of their view sectors).
+    """
+    n = plan.tiles
+    box = batch.tile_boxes(plan.bounds, n, n)[tile]
+    grids = batch.grids_owned(io.read_layer_grids(url, plan.layer, box), plan.bounds, n, n, tile)
+    if grids.empty:
+        return pd.DataFrame()
+    core = _box(grids.total_bounds)
+    counted = io.read_buildings(url, core) if plan.with_buildings else None
+    seen = core if counted is None or counted.empty else _box(
+        [*np.minimum(core[:2], counted.total_bounds[:2]),
+         *np.maximum(core[2:], counted.total_bounds[2:])])
+    cameras = io.read_cameras(url, pad(seen, 10), plan.territory)
+    occluders = None
+    if plan.with_buildings and len(cameras):
+        longest = float(cameras["range_m"].max())
+        occluders = io.read_buildings(url, pad(_box(cameras.total_bounds), 2 * longest + 10),
+                                      within=plan.reach)
+    roads = io.read_roads(url, core) if plan.with_roads else None
+    figures, holes = batch.coverage_partition(grids, cameras, occluders, counted, roads,
+                                              plan.camera_crs, plan.grid_crs, plan.min_area_m2)
+    holes = holes.to_crs(4326)
+    parts = shapely.set_srid(shapely.multipolygons(
+        [[g] for g in np.asarray(holes.geometry.array, dtype=object)]), 4326)
+    io.copy_blind_spots(url, table, pd.DataFrame({
+        "grid_code": holes["code"].to_numpy(), "area_m2": holes["area_m2"].to_numpy(float),
+        "geom": shapely.to_wkb(parts, hex=True, include_srid=True)}))
+    return figures
+
+
+def _box(values: Any) -> Bounds:
+    x0, y0, x1, y1 = (float(v) for v in values)
+    return (x0, y0, x1, y1)
+
+
+def run_coverage(client: Client, url: str, layer: str = "basic", min_area_m2: float = 100.0,
+                 tiles: int = 4, progress: Progress = _quiet) -> pd.DataFrame:
+    """Camera coverage of every current grid of ``layer``; replaces their stored blind spots.
+
+    The figures and blind spots of :func:`api.analytics.service.coverage_report`
+    for the whole layer (cameras online, occlusion by buildings), computed one
+    task per tile of the layer's extent; each task COPYs its blind spots into a
+    staging table and the run swaps them into ``blind_spots`` at once.
+
+    Parameters
+    ----------
+    client, url, tiles, progress
+        As in :func:`run_assign`.
+    layer
+        Grid layer.
+    min_area_m2
+        Smallest blind spot kept.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Figures per grid code (sorted), the columns of
+        :func:`gis_core.coverage.coverage_by_grid`; ``attrs`` holds ``cameras``,
+        ``blind_spots`` and ``partitions``.
+    """
+    if not isinstance(tiles, int) or tiles < 1:
+        raise InvalidInput("tiles must be an integer >= 1", parameter="tiles")
+    if not (isinstance(min_area_m2, int | float) and min_area_m2 >= 0):
+        raise InvalidInput("min_area_m2 must be >= 0", parameter="min_area_m2")
+    extent, _ = io.layer_extent(url, layer)
+    if extent is None:
+        raise NotFound(f"--layer: layer {layer!r} has no current grids", parameter="layer")
+    territory_box = pad(extent, 10)
+    cameras, longest, camera_box = io.camera_reach(url, territory_box)
+    reach = pad(extent, longest if cameras else 10)
+    grid_crs = metric_crs_for(extent)
+    plan = CoveragePlan(
+        layer=layer, bounds=(extent[0] - 1e-9, extent[1] - 1e-9, extent[2] + 1e-9,
+                             extent[3] + 1e-9),
+        tiles=tiles, territory=territory_box, reach=reach,
+        camera_crs=grid_crs if camera_box is None else metric_crs_for(camera_box),
+        grid_crs=grid_crs, with_buildings=io.any_in(url, "buildings", reach),
+        with_roads=io.any_in(url, "roads", extent), min_area_m2=float(min_area_m2))
+    table = f"batch_blind_{uuid.uuid4().hex[:12]}"
+    io.create_blind_staging(url, table)
+    try:
+        futures = [client.submit(coverage_tile, url, plan, t, table, pure=False)
+                   for t in range(tiles * tiles)]
+        parts = [f for f in _gather(client, futures, "coverage", progress) if not f.empty]
+    except BaseException:
+        io.drop_staging(url, table)
+        raise
+    holes = io.publish_blind_spots(url, table, layer)
+    figures = pd.concat(parts).sort_index()
+    figures.attrs.update(cameras=cameras, blind_spots=holes, partitions=len(parts))
+    return figures

@@ -1,8 +1,9 @@
-"""``gridgov analytics run assign|hotspots``: the batch analyses on a Dask cluster."""
+"""``gridgov analytics run assign|hotspots|emerging|coverage``: the batch analyses on Dask."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -43,11 +44,27 @@ def _emerging_summary(client: Any, url: str, **options: Any) -> dict[str, Any]:
             "patterns": {str(k): int(v) for k, v in cells["pattern"].value_counts().items()}}
 
 
+def _coverage_summary(client: Any, url: str, out: Path | None = None,
+                      **options: Any) -> dict[str, Any]:
+    """Totals of :func:`api.batch.runner.run_coverage`; the figures per grid go to ``out``."""
+    from api.batch import runner
+
+    figures = runner.run_coverage(client, url, **options)
+    if out is not None:
+        figures.to_csv(out)
+    area, covered = float(figures["area_m2"].sum()), float(figures["covered_m2"].sum())
+    return {"grids": len(figures), "cameras": figures.attrs["cameras"],
+            "area_m2": round(area, 1), "covered_m2": round(covered, 1),
+            "covered_share": round(covered / area, 4) if area > 0 else None,
+            "blind_spots": figures.attrs["blind_spots"],
+            "partitions": figures.attrs["partitions"]}
+
+
 def _runs() -> dict[str, Any]:
     from api.batch import runner
 
     return {"assign": runner.run_assign, "hotspots": runner.run_hotspots,
-            "emerging": _emerging_summary}
+            "emerging": _emerging_summary, "coverage": _coverage_summary}
 
 
 @run_app.command("assign")
@@ -84,3 +101,18 @@ def emerging(
     """Emerging hot spot patterns of the H3 cells over time steps (counted per pattern)."""
     _run("emerging", scheduler, workers, tiles=tiles, resolution=resolution, parent=parent,
          step=step)
+
+
+@run_app.command("coverage")
+def coverage(
+    scheduler: Scheduler = None,
+    workers: Workers = 2,
+    tiles: Tiles = 4,
+    layer: Annotated[str, typer.Option(help="grid layer")] = "basic",
+    min_area: Annotated[float, typer.Option("--min-area", min=0.0,
+                                            help="smallest blind spot kept (m2)")] = 100.0,
+    out: Annotated[Path | None, typer.Option(help="write the figures per grid to this CSV")
+                   ] = None,
+) -> None:
+    """Camera coverage per grid with occlusion by buildings; replaces the stored blind spots."""
+    _run("coverage", scheduler, workers, tiles=tiles, layer=layer, min_area_m2=min_area, out=out)

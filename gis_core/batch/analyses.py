@@ -1,4 +1,4 @@
-"""The per-partition steps of bulk assignment and Gi* hot spots.
+"""The per-partition steps of bulk assignment, Gi* hot spots and camera coverage.
 
 Each step takes one partition with its halo (:mod:`gis_core.batch.partition`)
 and returns exactly what the single-process analysis gives for the
@@ -8,18 +8,20 @@ partition's own points or cells.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis_core import coverage
 from gis_core.grid_index import GridIndex
 from gis_core.hotspots import gi_star_z, spatial_weights
 from gis_core.hotspots.emerging import space_time_z
 from gis_core.hotspots.weights import with_self_weights
 from gis_core.types import FloatArray
 
-__all__ = ["assign_at_times", "emerging_partition", "gi_star_partition"]
+__all__ = ["assign_at_times", "coverage_partition", "emerging_partition", "gi_star_partition"]
 
 
 def assign_at_times(grids: gpd.GeoDataFrame, exclusive: Mapping[str, bool], lon: FloatArray,
@@ -136,3 +138,66 @@ def emerging_partition(cube: pd.DataFrame, core: Sequence[str], k: int, lag: int
     weights = with_self_weights(spatial_weights(cells, "contiguity", k=k))
     z = space_time_z(cube.to_numpy(dtype=float), weights, lag, population)
     return pd.DataFrame(z, index=cells, columns=cube.columns).loc[list(core)]
+
+
+def coverage_partition(grids: gpd.GeoDataFrame, cameras: gpd.GeoDataFrame,
+                       occluders: gpd.GeoDataFrame | None,
+                       buildings: gpd.GeoDataFrame | None, roads: gpd.GeoDataFrame | None,
+                       camera_crs: Any, grid_crs: Any, min_area_m2: float = 100.0
+                       ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Coverage figures and blind spots of the grids of one partition.
+
+    What :func:`gis_core.coverage.coverage_by_grid` and
+    :func:`~gis_core.coverage.blind_spots` give for these grids when every
+    camera of the territory is computed at once, provided the halo is
+    complete: ``cameras`` holds every camera whose range reaches a grid or a
+    building counted in it, ``occluders`` every building that meets the view
+    sector of one of those cameras. The metric CRSs are those of the whole
+    territory, so that a camera's visible ground does not depend on the
+    partition it is computed in.
+
+    Parameters
+    ----------
+    grids
+        The partition's own grids (``code``), e.g. :func:`~gis_core.batch.grids_owned`.
+    cameras
+        Camera points with the camera columns (see
+        :func:`gis_core.coverage.view_polygons`); may be empty.
+    occluders
+        Building footprints with ``height`` that hide ground from the cameras, or None.
+    buildings
+        Footprints counted per grid (``buildings``, ``buildings_seen``), or None
+        for no building columns.
+    roads
+        Road lines (``road_m``, ``covered_road_m``, ``road_share``), or None.
+    camera_crs, grid_crs
+        Metric CRS of the visible ground and of the grid figures.
+    min_area_m2
+        Smallest blind spot kept.
+
+    Returns
+    -------
+    (pandas.DataFrame, geopandas.GeoDataFrame)
+        Figures indexed by grid code, and blind spots (``code``, ``area_m2``) in
+        the grids' CRS.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> g = gpd.GeoDataFrame({"code": ["A"]}, geometry=[box(0, 0, 100, 100)], crs=4547)
+    >>> cams = gpd.GeoDataFrame({"kind": ["dome"], "range_m": [50.0]},
+    ...                         geometry=gpd.points_from_xy([0.0], [0.0]), crs=4547)
+    >>> figures, holes = coverage_partition(g, cams, None, None, None, 4547, 4547)
+    >>> round(float(figures.loc["A", "covered_share"]), 2), holes["code"].tolist()
+    (0.2, ['A'])
+    """
+    if cameras.empty:
+        visible = gpd.GeoSeries([], crs=grids.crs)
+    else:
+        visible = coverage.visible_polygons(
+            cameras, occluders if occluders is not None and len(occluders) else None,
+            crs=camera_crs)
+    figures = coverage.coverage_by_grid(grids, visible, roads=roads, buildings=buildings,
+                                        crs=grid_crs)
+    holes = coverage.blind_spots(grids, visible, min_area_m2=min_area_m2, crs=grid_crs)
+    return figures, holes

@@ -2,7 +2,9 @@
 
 A point belongs to exactly one tile (half-open tiles ``x0 <= x < x1``, the
 last row and column closed), and the halo of a tile is every grid touching
-the closed tile, so each point of it meets every grid that could cover it. An
+the closed tile, so each point of it meets every grid that could cover it. A
+grid itself belongs to the tile of its representative point
+(:func:`grids_owned`), for analyses whose unit is the grid (camera coverage). An
 H3 cell belongs to its parent at a coarser resolution, and the halo of a
 parent is the occupied cells within ``k`` rings of its own cells, so the
 ``k``-ring neighbourhood of each of its cells is complete.
@@ -21,7 +23,8 @@ import shapely
 from gis_core.errors import InvalidInput
 from gis_core.types import ArrayLike, Bounds, FloatArray, IntArray
 
-__all__ = ["grids_touching", "h3_halo", "h3_partitions", "tile_boxes", "tile_of"]
+__all__ = ["grids_owned", "grids_touching", "h3_halo", "h3_partitions", "tile_boxes",
+           "tile_of"]
 
 
 def _edges(low: float, high: float, n: int) -> FloatArray:
@@ -83,6 +86,28 @@ def grids_touching(grids: gpd.GeoDataFrame, box: Bounds) -> gpd.GeoDataFrame:
     """
     geoms = np.asarray(grids.geometry.array, dtype=object)
     return grids.iloc[np.flatnonzero(shapely.intersects(geoms, shapely.box(*box)))]
+
+
+def grids_owned(grids: gpd.GeoDataFrame, bounds: Bounds, nx: int, ny: int,
+                tile: int) -> gpd.GeoDataFrame:
+    """The grids whose representative point lies in ``tile``: each grid in exactly one tile.
+
+    The representative point is :func:`shapely.point_on_surface` (always inside
+    the grid), placed in a tile by :func:`tile_of`.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box as rect
+    >>> g = gpd.GeoDataFrame({"code": ["A", "B"]}, crs=4326,
+    ...                      geometry=[rect(0, 0, 1.5, 1), rect(1.5, 0, 2, 1)])
+    >>> [grids_owned(g, (0.0, 0.0, 2.0, 1.0), 2, 1, t)["code"].tolist() for t in (0, 1)]
+    [['A'], ['B']]
+    """
+    if grids.empty:
+        return grids
+    xy = shapely.get_coordinates(shapely.point_on_surface(np.asarray(grids.geometry.array,
+                                                                     dtype=object)))
+    return grids.iloc[np.flatnonzero(tile_of(xy[:, 0], xy[:, 1], bounds, nx, ny) == tile)]
 
 
 def h3_partitions(cells: Sequence[str] | np.ndarray, resolution: int) -> pd.Series:
