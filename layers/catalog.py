@@ -14,6 +14,7 @@ from gis_core.coverage.sectors import DISC_KINDS, DISC_WITHOUT_PAN_KINDS, PANNIN
 from layers.cluster import LayerCluster
 from layers.filters import LayerFilter
 from layers.model import Layer, LayerProperty, LayerStyle, Title
+from layers.population import grid_counts_sql
 from layers.vocabulary import (
     EVENT_STATUSES,
     OPEN_STATUSES,
@@ -99,32 +100,18 @@ FROM events AS e JOIN event_categories AS c ON c.id = e.category_id
 _SUPPRESSED = "CASE WHEN {n} BETWEEN 1 AND 4 THEN NULL ELSE {n} END"
 
 #: residents, households, organisations and people of special populations per grid of the
-#: basic layers (exclusive, kind ``basic``), current grids, today; counted per grid in the
-#: tile only (the lateral sub-queries run for the grids the tile's box selects)
+#: basic layers (exclusive, kind ``basic``), current grids, today: the kept counts of
+#: ``people_counts`` (``layers.population``, the same as ``api.people.stats``)
 POPULATION_QUERY = f"""
 SELECT g.id, g.code, g.name, g.community_code, g.geom,
        {_SUPPRESSED.format(n="n.residents")} AS residents,
        {_SUPPRESSED.format(n="n.households")} AS households,
        {_SUPPRESSED.format(n="n.special")} AS special,
-       {_SUPPRESSED.format(n="o.organisations")} AS organisations,
+       {_SUPPRESSED.format(n="n.organisations")} AS organisations,
        n.residents BETWEEN 1 AND 4 OR n.households BETWEEN 1 AND 4
-           OR n.special BETWEEN 1 AND 4 OR o.organisations BETWEEN 1 AND 4 AS suppressed
+           OR n.special BETWEEN 1 AND 4 OR n.organisations BETWEEN 1 AND 4 AS suppressed
 FROM grids AS g JOIN grid_layers AS l ON l.id = g.layer_id AND l.exclusive AND l.kind = 'basic'
-CROSS JOIN LATERAL (
-  SELECT count(DISTINCT r.person_id) AS residents,
-         count(DISTINCT p.household_id) AS households,
-         count(DISTINCT t.person_id) AS special
-  FROM buildings AS b JOIN rooms AS ro ON ro.building_id = b.id
-  JOIN residences AS r ON r.room_id = ro.id AND r.from_date <= CURRENT_DATE
-       AND (r.to_date IS NULL OR r.to_date > CURRENT_DATE)
-  JOIN persons AS p ON p.id = r.person_id
-  LEFT JOIN person_tags AS t ON t.person_id = r.person_id AND t.since <= CURRENT_DATE
-       AND (t.until IS NULL OR t.until > CURRENT_DATE)
-  WHERE b.geom && g.geom AND ST_Intersects(g.geom, ST_PointOnSurface(b.geom))) AS n
-CROSS JOIN LATERAL (
-  SELECT count(*) AS organisations FROM buildings AS b JOIN organisations AS og
-    ON og.building_id = b.id
-  WHERE b.geom && g.geom AND ST_Intersects(g.geom, ST_PointOnSurface(b.geom))) AS o
+CROSS JOIN LATERAL {grid_counts_sql("g")} AS n
 WHERE (g.valid_from IS NULL OR g.valid_from <= now()) AND (g.valid_to IS NULL OR g.valid_to > now())
 """  # noqa: S608 - constants only
 

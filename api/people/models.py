@@ -42,6 +42,26 @@ DECLARATION_STATES = ("pending", "verified", "rejected")
 REGISTRATION_LAYER_KIND = "registration"
 
 
+class PeopleCount(Base):
+    """Residents, households, special populations and organisations of one grid version.
+
+    Kept by the triggers of migration 0028 in the transaction of every write that
+    changes them, with the SQL function ``gridgov_people_counts_of`` (the one home of
+    the counting rule); a row holds while ``CURRENT_DATE < valid_until`` (NULL: always).
+    """
+
+    __tablename__ = "people_counts"
+
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    residents: Mapped[int] = mapped_column(Integer)
+    households: Mapped[int] = mapped_column(Integer)
+    special: Mapped[int] = mapped_column(Integer)
+    organisations: Mapped[int] = mapped_column(Integer)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    counted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+
 
 class Household(Base):
     """A household (户): its number and the room it is registered at."""

@@ -25,6 +25,7 @@ from api.people.scope import (
     building_sql,
     person_sql,
 )
+from layers.population import grid_counts_sql
 
 #: counts below this (and above 0) are shown as "<5" to readers without a people scope
 SUPPRESS_BELOW = 5
@@ -73,6 +74,15 @@ SELECT COALESCE(people.key, orgs.key) AS key, COALESCE(residents, 0) AS resident
 FROM people FULL JOIN orgs ON orgs.key = people.key ORDER BY 1"""  # noqa: S608
 
 
+#: every grid of the layer ``:layer``, current, from the kept counts (readers who see the
+#: whole territory); grids with neither residents nor organisations are left out
+_BY_GRID_KEPT = f"""
+SELECT g.code AS key, n.residents, n.households, n.organisations, n.special
+FROM grids g JOIN grid_layers l ON l.id = g.layer_id AND l.name = :layer
+CROSS JOIN LATERAL {grid_counts_sql("g")} AS n
+WHERE {CURRENT_GRID} AND (n.residents > 0 OR n.organisations > 0) ORDER BY 1"""  # noqa: S608
+
+
 def _by_building(pcond: str, bcond: str) -> str:
     return f"""
 WITH people AS (
@@ -98,7 +108,12 @@ def population_counts(session: Session, principal: Principal, *, by: str = "grid
         raise APIError(422, "invalid_parameter", "parameter 'by': grid or building",
                        field="by")
     pcond, bcond, params, suppress = _scopes(principal)
-    sql = _by_grid(pcond, bcond) if by == "grid" else _by_building(pcond, bcond)
+    if by == "building":
+        sql = _by_building(pcond, bcond)
+    elif pcond == "TRUE" and bcond == "TRUE":
+        sql = _BY_GRID_KEPT
+    else:
+        sql = _by_grid(pcond, bcond)
     rows = session.execute(text(sql), {**params, "layer": layer}).mappings().all()
     items = [{by: r["key"], **{m: suppressed(int(r[m])) if suppress else int(r[m])
                                for m in MEASURES}} for r in rows]
