@@ -1,7 +1,7 @@
 """The per-grid population counts as readers take them: one statement for tiles and stats.
 
 The counts (residents, households, special populations, organisations) are kept
-per grid version in ``people_counts`` by the triggers of migration 0028, with
+per grid version in ``people_counts`` by the triggers of migration 0029, with
 the SQL function ``gridgov_people_counts_of`` - the one home of the counting
 rule. A row holds while ``CURRENT_DATE < valid_until``; a grid whose row has
 expired (a residence or tag starting or ending since it was counted) or is

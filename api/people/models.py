@@ -45,7 +45,7 @@ REGISTRATION_LAYER_KIND = "registration"
 class PeopleCount(Base):
     """Residents, households, special populations and organisations of one grid version.
 
-    Kept by the triggers of migration 0028 in the transaction of every write that
+    Kept by the triggers of migration 0029 in the transaction of every write that
     changes them, with the SQL function ``gridgov_people_counts_of`` (the one home of
     the counting rule); a row holds while ``CURRENT_DATE < valid_until`` (NULL: always).
     """

@@ -1,4 +1,4 @@
-"""The kept per-grid counts (``people_counts``, migration 0028) equal a brute-force count
+"""The kept per-grid counts (``people_counts``, migration 0029) equal a brute-force count
 of the archive after every kind of write, and an expired row is counted live."""
 
 from __future__ import annotations

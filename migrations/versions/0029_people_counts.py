@@ -19,8 +19,8 @@ row carries ``valid_until``: the first future date at which a counted row starts
 or ends (NULL: none). A reader uses a row while ``CURRENT_DATE < valid_until``
 and counts the grid live with the same function otherwise.
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0029
+Revises: 0028
 Create Date: 2026-12-02 04:40:00
 """
 
@@ -29,8 +29,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0028"
-down_revision: str | None = "0027"
+revision: str = "0029"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
