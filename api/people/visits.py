@@ -183,13 +183,6 @@ def record_visit(session: Session, principal: Principal, actor: Actor, person_id
     recorded first (not new), and a key reused for another person is a 422.
     """
     check_person(session, principal, person_id)
-    if key is not None:
-        known = session.execute(text(
-            "SELECT id, person_id, visited_at, distance_m FROM visits "
-            "WHERE worker_name = :wn AND client_key = :k"),
-            {"wn": principal.name, "k": key}).mappings().first()
-        if known is not None:
-            return _seen_again(known, person_id, key), False
     at: datetime = values["visited_at"]
     if at > datetime.now(UTC) + timedelta(minutes=5):
         raise APIError(422, "visit_in_future", "field 'visited_at' lies in the future",
@@ -200,30 +193,39 @@ def record_visit(session: Session, principal: Principal, actor: Actor, person_id
                        field="lon")
     distance = (session.execute(text(_DISTANCE), {"lon": lon, "lat": lat, "p": person_id})
                 .scalar() if lon is not None else None)
-    visit_id = int(session.execute(text(
+    made = session.execute(text(
         "INSERT INTO visits (person_id, visited_at, worker_id, worker_name, geom, distance_m, "
         "notes, findings, photos, client_key) VALUES (:p, :at, :w, :wn, CASE WHEN "
         "CAST(:lon AS float8) IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), "
-        "4326) END, :d, :notes, :findings, CAST(:photos AS jsonb), :k) RETURNING id"),
+        "4326) END, :d, :notes, :findings, CAST(:photos AS jsonb), :k) "
+        "ON CONFLICT ON CONSTRAINT uq_visits_worker_key DO NOTHING RETURNING id"),
         {"p": person_id, "at": at, "w": principal.id or None, "wn": principal.name,
          "lon": lon, "lat": lat, "d": distance, "notes": values.get("notes"),
          "findings": values.get("findings"),
-         "photos": json.dumps(list(values.get("photos") or [])), "k": key}).scalar_one())
+         "photos": json.dumps(list(values.get("photos") or [])), "k": key}).scalar()
+    if made is None:  # this worker sent this key before
+        return _seen_again(session, principal, person_id, str(key)), False
     record(session, actor=actor, action="visit.create", object_type="person",
-           object_id=person_id, details={"visit": visit_id, "findings": bool(
+           object_id=person_id, details={"visit": int(made), "findings": bool(
                values.get("findings"))})
-    return {"id": visit_id, "person_id": person_id, "visited_at": at.isoformat(),
-            "distance_m": None if distance is None else round(float(distance), 1)}, True
+    return _view(int(made), person_id, at, distance), True
 
 
-def _seen_again(known: Mapping[Any, Any], person_id: int, key: str) -> dict[str, Any]:
-    """The visit first recorded with ``key``, when it was for the same person."""
+def _seen_again(session: Session, principal: Principal, person_id: int, key: str
+                ) -> dict[str, Any]:
+    """The visit first recorded with ``key`` by this worker, when it was for the same person."""
+    known = session.execute(text(
+        "SELECT id, person_id, visited_at, distance_m FROM visits "
+        "WHERE worker_name = :wn AND client_key = :k"),
+        {"wn": principal.name, "k": key}).mappings().one()
     if int(known["person_id"]) != person_id:
         raise APIError(422, "idempotency_key_reused", f"Idempotency-Key {key!r} was sent "
                        f"with a visit to another person", field="Idempotency-Key")
-    distance = known["distance_m"]
-    return {"id": int(known["id"]), "person_id": person_id,
-            "visited_at": known["visited_at"].isoformat(),
+    return _view(int(known["id"]), person_id, known["visited_at"], known["distance_m"])
+
+
+def _view(visit_id: int, person_id: int, at: datetime, distance: Any) -> dict[str, Any]:
+    return {"id": visit_id, "person_id": person_id, "visited_at": at.isoformat(),
             "distance_m": None if distance is None else round(float(distance), 1)}
 
 
