@@ -1,11 +1,14 @@
 """The grid worker's app in headless Chromium with geolocation and offline emulation: a
 worker signs in, goes offline, patrols a route, reports two problems with photos, checks in
 by a plate photo, comes back online -- everything arrives once, in order, in the right grid;
-a supervisor then sees the track and the coverage."""
+a supervisor then sees the track and the coverage.
+
+Playwright on the system Chromium: geolocation and offline emulation are the browser
+context's (``set_geolocation``, ``set_offline``); any request that would leave 127.0.0.1
+is aborted and fails the test."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +19,7 @@ import httpx
 import numpy as np
 import pytest
 import shapely
+from playwright.sync_api import Browser, Geolocation, Page, expect
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -25,8 +29,8 @@ from coding import qr
 from testkit.databases import fresh_sample_database
 from testkit.servers import live_server
 from tests.api.field_support import grid_with_roads
-from tests.web.accounts import PASSWORD, fill_sign_in, make_user, wait_across_navigation
-from tests.web.cdp import Browser
+from tests.web.accounts import PASSWORD, make_user
+from tests.web.playwright_support import Guard, sign_in
 
 WORKER = "worker-pwa"
 SUPERVISOR = "supervisor-web"
@@ -55,16 +59,6 @@ def _sql(server: dict[str, Any], query: str, **params: Any) -> list[Any]:
         return list(conn.execute(text(query), params).all())
 
 
-def _node(page: Browser, selector: str) -> int:
-    root = page.send("DOM.getDocument")["root"]["nodeId"]
-    return int(page.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"])
-
-
-def _files(page: Browser, selector: str, paths: list[Path]) -> None:
-    page.send("DOM.setFileInputFiles", {"nodeId": _node(page, selector),
-                                        "files": [str(p) for p in paths]})
-
-
 def _photo(path: Path, colour: tuple[int, int, int]) -> Path:
     from PIL import Image
 
@@ -83,63 +77,65 @@ def _route(road: Any, n: int = 40, step_m: float = 2.0) -> list[tuple[float, flo
             shapely.get_coordinates(shapely.line_interpolate_point(road, along))]
 
 
-def _at(page: Browser, lon: float, lat: float) -> None:
-    page.send("Emulation.setGeolocationOverride", {"latitude": lat, "longitude": lon,
-                                                   "accuracy": 5})
+def _position(lon: float, lat: float) -> Geolocation:
+    return {"longitude": lon, "latitude": lat, "accuracy": 5}
 
 
-def _offline(page: Browser, offline: bool) -> None:
-    page.send("Network.emulateNetworkConditions", {"offline": offline, "latency": 0,
-                                                   "downloadThroughput": -1,
-                                                   "uploadThroughput": -1})
+def _phone(browser: Browser, guard: Guard, base: str, at: tuple[float, float]) -> Page:
+    """A phone (390 px, touch) at ``at`` (lon, lat) that may read its position."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True,
+                                  geolocation=_position(*at), permissions=["geolocation"])
+    context.grant_permissions(["geolocation"], origin=base)
+    return guard.watch(context).new_page()
 
 
 def test_a_day_offline_arrives_once_in_order_and_the_supervisor_sees_it(
-        server: dict[str, Any], tmp_path: Path) -> None:
+        server: dict[str, Any], browser: Browser, tmp_path: Path) -> None:
     base, place = server["base"], server["place"]
     route = _route(place["road"])
     plate = tmp_path / "plate.png"
     plate.write_bytes(qr.make_png(qr.plate_url(base, place["building"]), scale=8))
     photos = [_photo(tmp_path / "a.jpg", (200, 30, 30)), _photo(tmp_path / "b.jpg", (30, 30, 200))]
-    with Browser() as page:
-        page.open_page()
-        page.send("DOM.enable")
-        page.send("Browser.grantPermissions", {"permissions": ["geolocation"], "origin": base},
-                  session=False)
-        page.send("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844,
-                                                         "deviceScaleFactor": 2, "mobile": True})
-        _at(page, *route[0])
-        page.navigate(f"{base}/field")
-        fill_sign_in(page, WORKER, PASSWORD)
-        wait_across_navigation(page, "window.fieldReady === true")
-        assert page.evaluate("document.getElementById('who').textContent").startswith(WORKER)
-        page.wait_for("navigator.serviceWorker.ready.then(() => caches.open('field-shell-v1'))"
-                      ".then(c => c.match('/static/field/app.js')).then(Boolean)", timeout=30)
+    guard = Guard()
+    page = _phone(browser, guard, base, route[0])
+    context = page.context
+    sign_in(page, base, WORKER, "/static/field/index.html")
+    page.wait_for_function("() => window.fieldReady === true")
+    expect(page.locator("#who")).to_contain_text(WORKER)
+    assert page.locator("#who").inner_text().startswith(WORKER)
+    page.wait_for_function(
+        "() => navigator.serviceWorker.ready.then(() => caches.open('field-shell-v1'))"
+        ".then(c => c.match('/static/field/app.js')).then(Boolean)", timeout=30_000)
 
-        _offline(page, True)
-        page.wait_for("navigator.onLine === false")
-        page.evaluate("document.getElementById('patrol-toggle').click(); true")
-        page.wait_for("window.fieldApp.patrol() !== null")
-        for lon, lat in route:
-            _at(page, lon, lat)
-            time.sleep(0.3)  # a walk: 2 m per 0.3 s, well under the speed limit
-        for i, photo in enumerate(photos):
-            _files(page, "#photos", [photo])
-            page.evaluate(f"document.getElementById('description').value = 'problem {i + 1}';"
-                          "document.getElementById('report-form').requestSubmit(); true")
-            page.wait_for(f"window.fieldApp.queued >= {2 + i}")
-        _files(page, "#plate-photo", [plate])
-        page.wait_for(f"document.getElementById('checkin-status').textContent"
-                      f".includes({place['building']!r})", timeout=30)
-        page.evaluate("document.getElementById('patrol-toggle').click(); true")
-        page.wait_for("window.fieldApp.patrol() === null")
-        queued = page.evaluate("window.fieldApp.queued")
-        assert queued >= 6  # shift, points, two reports, check-in, stop
-        assert _sql(server, "SELECT count(*) FROM patrol_shifts")[0][0] == 0  # nothing sent
+    context.set_offline(True)
+    page.wait_for_function("() => navigator.onLine === false")
+    page.click("nav [data-go=patrol]")
+    page.click("#patrol-toggle")
+    page.wait_for_function("() => window.fieldApp.patrol() !== null")
+    for lon, lat in route:
+        context.set_geolocation(_position(lon, lat))
+        page.wait_for_timeout(300)  # a walk: 2 m per 0.3 s, well under the speed limit
+    page.click("nav [data-go=report]")
+    for i, photo in enumerate(photos):
+        page.set_input_files("#photos", photo)
+        page.fill("#description", f"problem {i + 1}")
+        page.click("#report-submit")
+        page.wait_for_function(f"() => window.fieldApp.queued >= {2 + i}")
+    page.click("nav [data-go=checkin]")
+    page.set_input_files("#plate-photo", plate)
+    expect(page.locator("#checkin-status")).to_contain_text(place["building"], timeout=30_000)
+    page.click("nav [data-go=patrol]")
+    page.click("#patrol-toggle")
+    page.wait_for_function("() => window.fieldApp.patrol() === null")
+    queued = page.evaluate("window.fieldApp.queued")
+    assert queued >= 6  # shift, points, two reports, check-in, stop
+    assert _sql(server, "SELECT count(*) FROM patrol_shifts")[0][0] == 0  # nothing sent
 
-        _offline(page, False)
-        page.wait_for("window.fieldApp.queued === 0", timeout=60)
-        page.evaluate("window.fieldApp.send()")  # once more: nothing is sent twice
+    context.set_offline(False)
+    page.wait_for_function("() => window.fieldApp.queued === 0", timeout=60_000)
+    page.evaluate("window.fieldApp.send()")  # once more: nothing is sent twice
+    context.close()
 
     events = _sql(server, """
         SELECT e.id, e.description, e.channel, e.grids ->> 'basic',
@@ -178,11 +174,19 @@ def test_a_day_offline_arrives_once_in_order_and_the_supervisor_sees_it(
     assert row["covered_m"] > 60
     assert row["checkins"] == 1
 
-    with Browser() as page:  # the supervision page: the track on the map, the coverage
-        page.open_page()
-        page.navigate(f"{base}/static/field/supervise.html?worker={wid}&day={day}")
-        fill_sign_in(page, SUPERVISOR, PASSWORD)
-        shown = wait_across_navigation(page, "window.superviseShown", timeout=60)
-        assert shown == {"points": points[0], "grids": 1}
-        assert page.evaluate("document.getElementById('coverage').textContent").startswith(
-            place["code"])
+    # the supervision page: the track on the map, the coverage
+    desk = guard.watch(browser.new_context()).new_page()
+    supervise = f"{base}/static/field/supervise.html?worker={wid}&day={day}"
+    desk.goto(supervise)
+    desk.wait_for_url(f"{base}/sign-in**")  # not signed in: to the sign-in page and back
+    desk.wait_for_function("() => window.gridgovSignInReady === true")
+    desk.fill("#sign-in-name", SUPERVISOR)
+    desk.fill("#sign-in-password", PASSWORD)
+    desk.click("#sign-in-submit")
+    desk.wait_for_url(supervise)
+    desk.wait_for_function("() => window.superviseShown", timeout=60_000)
+    assert desk.evaluate("window.superviseShown") == {"points": points[0], "grids": 1}
+    expect(desk.locator("#coverage")).to_contain_text(place["code"])
+    assert desk.locator("#coverage").inner_text().startswith(place["code"])
+    desk.context.close()
+    guard.check()
