@@ -37,8 +37,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.intake import run_load  # noqa: E402
 from testkit.databases import throwaway_sample_database  # noqa: E402
+from testkit.load import run_load  # noqa: E402
 from testkit.servers import bench_server  # noqa: E402
 
 
