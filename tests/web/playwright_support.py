@@ -1,12 +1,14 @@
-"""For the Playwright tests: a guard on requests and script errors, and signing in."""
+"""For the Playwright tests: a guard on requests and script errors, a phone, signing in."""
 
 from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from playwright.sync_api import BrowserContext, Page, Request, Route
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, ViewportSize
 
 from tests.web.accounts import PASSWORD
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 class Guard:
@@ -40,11 +42,25 @@ class Guard:
         route.abort()
 
 
-def sign_in(page: Page, base: str, name: str, landing: str) -> None:
-    """Sign in through the form as ``name`` and wait for the page the role lands on."""
-    page.goto(f"{base}/sign-in")
+def phone(browser: Browser, guard: Guard, at: tuple[float, float] | None = None) -> Page:
+    """A phone (390 px, touch, Chinese) watched by ``guard``, at ``at`` (lon, lat) when given."""
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
+        geolocation={"longitude": at[0], "latitude": at[1], "accuracy": 8} if at else None,
+        permissions=["geolocation"] if at else None)
+    return guard.watch(context).new_page()
+
+
+def fill_sign_in(page: Page, name: str) -> None:
+    """Fill in and send the sign-in form the page shows, as ``name``."""
     page.wait_for_function("() => window.gridgovSignInReady === true")
     page.fill("#sign-in-name", name)
     page.fill("#sign-in-password", PASSWORD)
     page.click("#sign-in-submit")
+
+
+def sign_in(page: Page, base: str, name: str, landing: str) -> None:
+    """Sign in through the form as ``name`` and wait for the page the role lands on."""
+    page.goto(f"{base}/sign-in")
+    fill_sign_in(page, name)
     page.wait_for_url(f"{base}{landing}")

@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 import pytest
 import shapely
-from playwright.sync_api import Browser, Geolocation, Page, expect
+from playwright.sync_api import Browser, Geolocation, expect
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -29,8 +29,8 @@ from coding import qr
 from testkit.databases import fresh_sample_database
 from testkit.servers import live_server
 from tests.api.field_support import grid_with_roads
-from tests.web.accounts import PASSWORD, make_user
-from tests.web.playwright_support import Guard, sign_in
+from tests.web.accounts import make_user
+from tests.web.playwright_support import Guard, fill_sign_in, phone, sign_in
 
 WORKER = "worker-pwa"
 SUPERVISOR = "supervisor-web"
@@ -81,15 +81,6 @@ def _position(lon: float, lat: float) -> Geolocation:
     return {"longitude": lon, "latitude": lat, "accuracy": 5}
 
 
-def _phone(browser: Browser, guard: Guard, base: str, at: tuple[float, float]) -> Page:
-    """A phone (390 px, touch) at ``at`` (lon, lat) that may read its position."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True,
-                                  geolocation=_position(*at), permissions=["geolocation"])
-    context.grant_permissions(["geolocation"], origin=base)
-    return guard.watch(context).new_page()
-
-
 def test_a_day_offline_arrives_once_in_order_and_the_supervisor_sees_it(
         server: dict[str, Any], browser: Browser, tmp_path: Path) -> None:
     base, place = server["base"], server["place"]
@@ -98,7 +89,7 @@ def test_a_day_offline_arrives_once_in_order_and_the_supervisor_sees_it(
     plate.write_bytes(qr.make_png(qr.plate_url(base, place["building"]), scale=8))
     photos = [_photo(tmp_path / "a.jpg", (200, 30, 30)), _photo(tmp_path / "b.jpg", (30, 30, 200))]
     guard = Guard()
-    page = _phone(browser, guard, base, route[0])
+    page = phone(browser, guard, route[0])
     context = page.context
     sign_in(page, base, WORKER, "/static/field/index.html")
     page.wait_for_function("() => window.fieldReady === true")
@@ -179,10 +170,7 @@ def test_a_day_offline_arrives_once_in_order_and_the_supervisor_sees_it(
     supervise = f"{base}/static/field/supervise.html?worker={wid}&day={day}"
     desk.goto(supervise)
     desk.wait_for_url(f"{base}/sign-in**")  # not signed in: to the sign-in page and back
-    desk.wait_for_function("() => window.gridgovSignInReady === true")
-    desk.fill("#sign-in-name", SUPERVISOR)
-    desk.fill("#sign-in-password", PASSWORD)
-    desk.click("#sign-in-submit")
+    fill_sign_in(desk, SUPERVISOR)
     desk.wait_for_url(supervise)
     desk.wait_for_function("() => window.superviseShown", timeout=60_000)
     assert desk.evaluate("window.superviseShown") == {"points": points[0], "grids": 1}

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
 from api.auth.service import create_user
@@ -32,11 +32,10 @@ from testkit.databases import fresh_sample_database
 from testkit.servers import live_server
 from tests.web.accounts import make_user
 from tests.web.desk_support import run_sql
-from tests.web.playwright_support import Guard, sign_in
+from tests.web.playwright_support import Guard, phone, sign_in
 
 WORKER, OTHER = "网格员申报核实", "网格员别处"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-PHONE: ViewportSize = {"width": 390, "height": 844}
 #: a synthetic resident (the ID number's check character is computed)
 RESIDENT = {"name": "申报测试人", "id_number": make_resident_id("440305", date(1988, 6, 1), 321),
             "phone": "13900001234"}
@@ -69,15 +68,6 @@ def server(server_url: str, sample_dir: Path) -> Iterator[dict[str, Any]]:
                "at": (float(lon), float(lat)), "admin": {"Authorization": f"Bearer {admin}"}}
 
 
-def _phone(browser: Browser, guard: Guard, at: tuple[float, float] | None = None) -> Page:
-    """A phone (390 px, touch, Chinese), at ``at`` (lon, lat) when given."""
-    context = browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
-        geolocation={"longitude": at[0], "latitude": at[1], "accuracy": 8} if at else None,
-        permissions=["geolocation"] if at else None)
-    return guard.watch(context).new_page()
-
-
 def _field_app(page: Page, base: str, name: str) -> None:
     """Sign in as a grid worker (landing in the field app) and wait for it to be ready."""
     sign_in(page, base, name, "/static/field/index.html")
@@ -90,7 +80,7 @@ def test_a_resident_declares_at_the_plate_and_the_worker_verifies_in_the_field_a
     guard = Guard()
     ARTIFACTS.mkdir(exist_ok=True)
 
-    resident = _phone(browser, guard)
+    resident = phone(browser, guard)
     resident.goto(f"{base}/b/{building}")
     resident.click("#declare-link")
     resident.wait_for_url(f"{base}/static/declare.html?b={building}")
@@ -107,12 +97,12 @@ def test_a_resident_declares_at_the_plate_and_the_worker_verifies_in_the_field_a
                                    "FROM residence_declarations")
     assert status == ["pending"]
 
-    other = _phone(browser, guard)
+    other = phone(browser, guard)
     _field_app(other, base, OTHER)  # another grid's worker: nothing to verify here
     expect(other.locator("#declarations")).to_be_visible()
     expect(other.locator("#declarations-list li")).to_have_count(0)
 
-    worker = _phone(browser, guard)
+    worker = phone(browser, guard)
     _field_app(worker, base, WORKER)
     item = worker.locator(f"#declarations-list li[data-declaration='{declared[0]}']")
     expect(item).to_contain_text(room)
@@ -159,7 +149,7 @@ def test_a_visit_recorded_without_signal_arrives_once_with_its_position(
     person = _overdue_resident(server)
     guard = Guard()
     lon, lat = server["at"]
-    worker = _phone(browser, guard, at=(lon + 0.0003, lat))  # about 30 m east of the building
+    worker = phone(browser, guard, at=(lon + 0.0003, lat))  # about 30 m east of the building
     _field_app(worker, server["base"], WORKER)
     task = worker.locator("#tasks-list li", has=worker.locator("button.visit-record"))
     expect(task).to_have_count(1)

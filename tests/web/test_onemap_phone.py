@@ -8,18 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, expect
 
 from testkit.databases import fresh_sample_database
 from testkit.servers import live_server
 from tests.web.accounts import make_user
-from tests.web.playwright_support import Guard, sign_in
+from tests.web.playwright_support import PHONE, Guard, sign_in
 
 ADMIN = "手机看板管理员"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-PHONE: ViewportSize = {"width": 390, "height": 844}
-
-
 @pytest.fixture(scope="module")
 def base(server_url: str, sample_dir: Path) -> Iterator[str]:
     with fresh_sample_database(server_url, sample_dir) as url, live_server(url) as base:
