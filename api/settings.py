@@ -172,6 +172,9 @@ class AuthSettings(BaseSettings):
     #: how long a user's expanded scope (areas below theirs, their grids' documents) is
     #: reused; their credential, role and the codes they are given are read every request
     scope_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+    #: how long the gate reuses who a token or session is (``api.auth.cache``): at most
+    #: this long, and only while no user, token or session was changed; 0: ask every time
+    credential_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
 
 
 class PersonalSettings(BaseSettings):

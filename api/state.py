@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.alerts.scheduled import run_alerts_once
 from api.analytics.scheduled import refresh_map_analyses
 from api.analytics.service import ResultCache
+from api.auth.cache import CredentialCache
 from api.camera_feed.scheduled import run_sweep
 from api.db.session import make_engine, make_sessionmaker
 from api.events.scheduled import run_escalation
@@ -66,6 +67,8 @@ class AppState:
     divisions: DivisionTable
     #: one LISTEN connection fanning changed cases out to the workbench's live streams
     live: LiveHub
+    #: the principals the gate resolved, reused while the credential tables stand still
+    credentials: CredentialCache
 
 
 def scheduled_jobs(state: AppState) -> list[tuple[str, float, Callable[[], object]]]:
@@ -124,7 +127,10 @@ async def open_state(settings: Settings, engine: Engine | None = None,
                          personal=personal, grid_lookup=lookup, intake_writer=writer,
                          tiles=tiles, rasters=RasterService(tiles),
                          analytics_cache=ResultCache(), replicas=replicas,
-                         divisions=DivisionTable.load(), live=LiveHub.for_engine(engine))
+                         divisions=DivisionTable.load(), live=LiveHub.for_engine(engine),
+                         credentials=CredentialCache.for_engine(
+                             engine, 0 if intake_connection is not None
+                             else settings.auth.credential_cache_seconds))
         await _load_grid_index(lookup)
         await state.live.start()
         stack.push_async_callback(state.live.stop)

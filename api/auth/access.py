@@ -24,6 +24,7 @@ import hmac
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -32,7 +33,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from api.auth.principal import Principal, resolve
+from api.auth.cache import CredentialCache
+from api.auth.principal import Principal, Resolved, resolve
 from api.auth.service import hash_secret
 from api.deps import get_session, get_state
 from api.errors import APIError
@@ -122,9 +124,11 @@ def _credential_reader(request: Request) -> Iterator[Connection | Session]:
         yield conn
 
 
-def _touch(request: Request, via: str, credential_id: Any, last_used: Any) -> None:
-    if last_used is not None and datetime.now(UTC) - last_used < TOUCH_EVERY:
-        return
+def _touch(request: Request, via: str, credential_id: Any, last_used: Any) -> datetime | None:
+    """Record a credential's use, at most every :data:`TOUCH_EVERY`; when it was written."""
+    now = datetime.now(UTC)
+    if last_used is not None and now - last_used < TOUCH_EVERY:
+        return None
     table, column = (("api_tokens", "last_used_at") if via == "token"
                      else ("user_sessions", "last_seen_at"))
     try:  # outside the request's transaction: reads never commit
@@ -134,9 +138,11 @@ def _touch(request: Request, via: str, credential_id: Any, last_used: Any) -> No
             conn.commit()
     except Exception:  # the last-used time is informative; never fail a request for it
         logger.warning("could not record the last use of a %s", via, exc_info=True)
+        return None
+    return now
 
 
-def _authenticate(request: Request, via: str, secret: str) -> Principal:
+def _authenticate(request: Request, via: str, secret: str) -> Resolved:
     with _credential_reader(request) as conn:
         found = resolve(conn, hash_secret(secret), "token" if via == "token" else "session",
                         request.app.state.scopes)
@@ -144,9 +150,8 @@ def _authenticate(request: Request, via: str, secret: str) -> Principal:
         raise APIError(401, "unauthorized", "unknown, expired or revoked token" if via == "token"
                        else "the session has ended; sign in again",
                        headers={"WWW-Authenticate": "Bearer"})
-    principal, credential_id, last_used = found
-    _touch(request, via, credential_id, last_used)
-    return principal
+    touched = _touch(request, via, found.credential_id, found.last_used)
+    return found if touched is None else replace(found, last_used=touched)
 
 
 def _csrf_ok(request: Request, principal: Principal, endpoint: Any) -> bool:
@@ -158,10 +163,36 @@ def _csrf_ok(request: Request, principal: Principal, endpoint: Any) -> bool:
     return bool(sent) and hmac.compare_digest(str(sent).encode(), expected)
 
 
+def _cache(request: Request) -> CredentialCache | None:
+    """The gate's credential cache; None when a test shares its session with the app."""
+    if request.app.dependency_overrides.get(get_session) is not None:
+        return None
+    cache = get_state(request).credentials
+    return cache if cache.enabled else None
+
+
 async def _principal(request: Request, found: tuple[str, str]) -> Principal:
-    principal = await run_in_threadpool(_authenticate, request, *found)
-    request.state.principal = principal
-    return principal
+    """Who sent ``found``: from the credential cache while it holds, else the database."""
+    via, secret = found
+    cache, key, versions = _cache(request), None, None
+    if cache is not None:
+        versions = await cache.versions()
+    if cache is not None and versions is not None:
+        key = (via, hash_secret(secret))
+        held = cache.get(key, versions)
+        if held is not None:
+            if held.last_used is None or datetime.now(UTC) - held.last_used >= TOUCH_EVERY:
+                touched = await run_in_threadpool(_touch, request, via, held.credential_id,
+                                                  held.last_used)
+                if touched is not None:
+                    cache.touched(key, touched)
+            request.state.principal = held.principal
+            return held.principal
+    resolved = await run_in_threadpool(_authenticate, request, via, secret)
+    if cache is not None and key is not None and versions is not None:
+        cache.put(key, versions, resolved)
+    request.state.principal = resolved.principal
+    return resolved.principal
 
 
 async def gate(request: Request) -> Principal | None:

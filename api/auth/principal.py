@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, and_, text
@@ -105,11 +106,11 @@ WHERE c.{key} = :secret AND c.revoked_at IS NULL AND u.active AND {valid}
 """
 
 _BY_TOKEN = text(_CREDENTIAL_SQL.format(
-    extra="c.id AS credential_id, c.last_used_at AS last_used, NULL AS csrf_token",
+    extra="c.id AS credential_id, c.last_used_at AS last_used, c.expires_at, NULL AS csrf_token",
     table="api_tokens", key="token_hash",
     valid="(c.expires_at IS NULL OR c.expires_at > now())"))
 _BY_SESSION = text(_CREDENTIAL_SQL.format(
-    extra="c.id AS credential_id, c.last_seen_at AS last_used, c.csrf_token",
+    extra="c.id AS credential_id, c.last_seen_at AS last_used, c.expires_at, c.csrf_token",
     table="user_sessions", key="id", valid="c.expires_at > now()"))
 
 #: the areas given and every area below them; the grids given as the documents an
@@ -183,9 +184,19 @@ def expand_scope(conn: Connection | Session, areas: tuple[str, ...], grids: tupl
     return found
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """A credential resolved: who holds it, its row id, its last use and its expiry."""
+
+    principal: Principal
+    credential_id: Any
+    last_used: datetime | None
+    expires_at: datetime | None
+
+
 def resolve(conn: Connection | Session, secret_hash: str, via: Literal["token", "session"],
-            scopes: ScopeCache | None = None) -> tuple[Principal, Any, Any] | None:
-    """The principal holding a token or session (by its hash), its row id and last use.
+            scopes: ScopeCache | None = None) -> Resolved | None:
+    """The principal holding a token or session (by its hash), with the credential's row.
 
     None when the credential is unknown, expired, revoked, or its user disabled.
     The scope's expansion comes from ``scopes`` when it has it.
@@ -200,5 +211,4 @@ def resolve(conn: Connection | Session, secret_hash: str, via: Literal["token", 
         id=row["id"], name=row["name"], role=row["role"], department_id=row["department_id"],
         areas=areas, grids=tuple(row["grid_codes"] or ()), grid_docs=grid_docs, via=via,
         csrf_token=row["csrf_token"])
-    return principal, row["credential_id"], row["last_used"]
-
+    return Resolved(principal, row["credential_id"], row["last_used"], row["expires_at"])

@@ -52,12 +52,14 @@ class VersionCheck:
     """Reads the counters on one async connection; concurrent callers share a read.
 
     A caller reuses a read that started after it arrived, so every commit that
-    finished before the call is seen.
+    finished before the call is seen. ``tables``: the counters to read (None: all).
     """
 
-    def __init__(self, url: str, options: str = READ_OPTIONS) -> None:
+    def __init__(self, url: str, options: str = READ_OPTIONS,
+                 tables: Iterable[str] | None = None) -> None:
         self.url = url
         self.options = options
+        self._sql = versions_sql(tables)
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
         self._last_start = 0
@@ -80,7 +82,7 @@ class VersionCheck:
             if self._conn is None or self._conn.closed:
                 self._conn = await psycopg.AsyncConnection.connect(
                     self.url, autocommit=True, prepare_threshold=0, options=self.options)
-            cur = await self._conn.execute(versions_sql())
+            cur = await self._conn.execute(self._sql)
             return {r[0]: int(r[1]) for r in await cur.fetchall()}
         except psycopg.Error:
             if self._conn is not None:

@@ -3,6 +3,7 @@ through the running app: what a disabled user, a revoked or an expired token get
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -134,6 +135,25 @@ def test_an_expired_token_is_refused(run: Any, api: TestClient, own: Engine) -> 
                           "WHERE name = 'token' AND expires_at IS NOT NULL"))
     assert _me(api, token) == 401
     assert "\texpired\t" in run("token", "list", "--user", "fay").stdout
+
+
+def test_the_gate_reuses_a_token_until_anything_that_decides_it_changes(
+        run: Any, api: TestClient, own: Engine) -> None:
+    token = run("user", "create", "--name", "gus", "--role", "admin").stdout.strip()
+    users = bearer(token)
+    assert api.get("/api/v1/users", headers=users).status_code == 200
+    assert api.get("/api/v1/users", headers=users).status_code == 200
+    held = api.app.state.gridgov.credentials  # type: ignore[attr-defined]
+    assert len(held) == 1  # resolved once, then reused
+    with own.begin() as conn:  # another process changes the role: the next request knows
+        conn.execute(text("UPDATE users SET role = 'dispatcher' WHERE name = 'gus'"))
+    assert api.get("/api/v1/users", headers=users).status_code == 403
+    with own.begin() as conn:  # an expiry a moment away, then nothing is written
+        conn.execute(text("UPDATE api_tokens SET expires_at = now() + interval '2 seconds'"))
+    assert _me(api, token) == 200
+    assert len(held) == 1
+    time.sleep(2.2)
+    assert _me(api, token) == 401
 
 
 def test_the_demo_makes_one_admin_who_can_sign_in(own: Engine, api: TestClient,

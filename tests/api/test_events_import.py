@@ -159,7 +159,7 @@ def test_cli_user_create_and_escalate(fresh: Engine, la: pd.DataFrame) -> None:
     with Session(fresh) as session:
         found = resolve(session, hash_secret(token), "token")
         assert found is not None
-        user = found[0]
+        user = found.principal
         assert user.role == "handler" and user.department_id is not None
     refused = runner.invoke(app, ["user", "create", "--name", "w", "--role", "grid_worker"],
                             env=env)
