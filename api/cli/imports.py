@@ -260,7 +260,7 @@ def people(file: TableArg) -> None:
     from api.audit.service import cli_actor
     from api.cli._common import _engine, _friendly_errors, _settings, console
     from api.imports.admin_codes import DivisionTable
-    from api.people.importer import import_people
+    from api.people.importer import import_people, settle
     from api.personal.cipher import PersonalCipher
 
     with _friendly_errors():
@@ -269,6 +269,7 @@ def people(file: TableArg) -> None:
             with engine.begin() as conn:  # one transaction: on any error nothing is stored
                 counts = import_people(conn, file, PersonalCipher.from_settings(_settings()),
                                        DivisionTable.load(), cli_actor())
+            settle(engine)
         finally:
             engine.dispose()
     console.print(f"imported: {counts}")

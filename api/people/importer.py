@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from api.audit.service import Actor, record
 from api.db.bulk import copy_rows
@@ -186,6 +186,23 @@ def import_people(conn: Connection, path: str | Path, cipher: PersonalCipher,
            fields=["name", "id_number", "phone"], details={"file": Path(path).name,
                                                            **counts})
     return counts
+
+
+#: the tables an import writes in bulk
+IMPORTED_TABLES = ("persons", "residences", "households")
+
+
+def settle(engine: Engine) -> None:
+    """``VACUUM (ANALYZE)`` the tables an import wrote, after its commit.
+
+    A large import leaves every new row for its first reader to mark as committed
+    (hint bits) and the planner without statistics: after 1,000,000 persons each
+    lookup by ID number took twice as long (9.4 ms p50 over HTTP, 5.0 ms after)
+    until autovacuum came by. One pass now (about a second per million persons)
+    spares the residents' first readers.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"VACUUM (ANALYZE) {', '.join(IMPORTED_TABLES)}"))
 
 
 def _refused(errors: list[RowError], total: int) -> InvalidInput:

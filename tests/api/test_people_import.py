@@ -4,6 +4,7 @@ nothing stored on any error; the export of a scope, masked and audited."""
 from __future__ import annotations
 
 import csv
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -120,3 +121,36 @@ def test_a_table_without_the_id_column_names_what_is_missing(
     path.write_text("姓名,电话\n王一,139\n", encoding="utf-8")
     with pytest.raises(InvalidInput, match="公民身份号码"):
         import_people(connection, path, cipher, divisions, Actor("cli:test"))
+
+
+def test_gridgov_import_people_commits_the_file_and_leaves_its_tables_ready_to_read(
+        empty_database_url: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+    from api.db.session import make_engine
+
+    path = _write(tmp_path / "people.csv", [
+        ["钱五", make_resident_id("440305", date(1971, 2, 3), 301), "", "", "汉族", "", "", "",
+         "", ""],
+        ["孙六", make_resident_id("440305", date(1972, 3, 4), 302), "", "", "汉族", "", "", "",
+         "", ""]])
+    env = {"DATABASE_URL": empty_database_url, "GRIDGOV_HOME": str(tmp_path)}
+    done = CliRunner().invoke(cli, ["import", "people", str(path)], env=env)
+    assert done.exit_code == 0, (done.stdout, done.stderr)
+    assert "'persons': 2" in done.stdout
+    engine = make_engine(empty_database_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM persons")).scalar_one() == 2
+        for _ in range(50):  # the importer's backend reports its statistics as it ends
+            with engine.connect() as conn:
+                settled = conn.execute(text(
+                    "SELECT vacuum_count >= 1 AND analyze_count >= 1 FROM pg_stat_user_tables "
+                    "WHERE relname = 'persons'")).scalar_one()
+            if settled:
+                break
+            time.sleep(0.1)
+        assert settled  # vacuumed and analysed: the first readers find it ready
+    finally:
+        engine.dispose()
