@@ -170,7 +170,7 @@ class AuthSettings(BaseSettings):
     max_failures_per_address: int = Field(default=20, ge=1)
     failure_window_minutes: float = Field(default=15.0, gt=0)
     #: how long a user's expanded scope (areas below theirs, their grids' documents) is
-    #: reused; their credential, role and the codes they are given are read every request
+    #: reused; their credential, role and the codes they are given count at the next request
     scope_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
     #: how long the gate reuses who a token or session is (``api.auth.cache``): at most
     #: this long, and only while no user, token or session was changed; 0: ask every time

@@ -137,10 +137,11 @@ Scope = tuple[tuple[str, ...], tuple[str, ...]]
 class ScopeCache:
     """Expanded scopes by the areas and grids a user is given, kept ``ttl`` seconds.
 
-    A user's credential, role, department and the codes they are given are read
-    on every request (a revoked token or a changed scope counts at once); only
-    the expansion (areas below the given ones, the grids' documents) is kept,
-    so a new sub-area or a regridded layer reaches scopes within ``ttl``.
+    A user's credential, role, department and the codes they are given count at
+    the next request (:mod:`api.auth.cache` reuses them only while nothing about
+    users, tokens or sessions changed); the expansion (areas below the given ones,
+    the grids' documents) is kept here, so a new sub-area or a regridded layer
+    reaches scopes within ``ttl``.
 
     Examples
     --------
