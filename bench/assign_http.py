@@ -25,10 +25,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.assign import PG_SETTINGS, make_grids, make_points  # noqa: E402
-from bench.trust_baseline import staff_token  # noqa: E402
+from testkit.baseline import staff_token  # noqa: E402
 from testkit.clusters import server_or_throwaway  # noqa: E402
 from testkit.servers import bench_server  # noqa: E402
+from testkit.synthetic import PG_SETTINGS, make_grids, make_points  # noqa: E402
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:

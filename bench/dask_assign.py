@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from distributed import Client, LocalCluster, wait  # noqa: E402
 
-from bench.assign import make_grids, make_points  # noqa: E402
 from gis_core.batch import grids_touching, tile_boxes, tile_of  # noqa: E402
 from gis_core.grid_index import GridIndex  # noqa: E402
+from testkit.synthetic import make_grids, make_points  # noqa: E402
 
 
 def assign_tile(grids: gpd.GeoDataFrame, box: tuple[float, float, float, float],

@@ -31,8 +31,8 @@ from api.analytics.service import coverage_report  # noqa: E402
 from api.batch import runner  # noqa: E402
 from api.db.session import make_engine  # noqa: E402
 from api.settings import libpq_url  # noqa: E402
-from bench.tiles import database  # noqa: E402
 from data_samples.generator import Scale  # noqa: E402
+from testkit.databases import analysed_sample_database as database  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,8 +32,6 @@ from api.db.session import make_engine  # noqa: E402
 from api.settings import TileSettings  # noqa: E402
 from api.tiles.rasters import RasterService  # noqa: E402
 from api.tiles.service import TileService  # noqa: E402
-from bench.event_tiles import tiles_at  # noqa: E402
-from bench.tiles import database  # noqa: E402
 from gis_core.hotspots import kernel_density  # noqa: E402
 from layers.raster import (  # noqa: E402
     TILE_PX,
@@ -43,6 +41,8 @@ from layers.raster import (  # noqa: E402
     get_raster,
     mercator_bounds,
 )
+from testkit.databases import analysed_sample_database as database  # noqa: E402
+from testkit.tiles import tiles_at  # noqa: E402
 
 NAME = "event-density"
 

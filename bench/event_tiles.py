@@ -27,30 +27,11 @@ sys.path.insert(0, str(REPO))
 from api.db.session import make_engine  # noqa: E402
 from api.settings import TileSettings  # noqa: E402
 from api.tiles.service import TileService  # noqa: E402
-from bench.tiles import database, tile_of  # noqa: E402
 from layers import get_layer  # noqa: E402
+from testkit.databases import analysed_sample_database as database  # noqa: E402
+from testkit.tiles import tiles_at  # noqa: E402
 
 LIMIT = 500 * 1024
-DENSEST_SQL = """
-SELECT floor((ST_X(geom) + 180) / 360 * 2 ^ :z)::int AS x,
-       floor((1 - ln(tan(radians(ST_Y(geom))) + 1 / cos(radians(ST_Y(geom)))) / pi())
-             / 2 * 2 ^ :z)::int AS y
-FROM events GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT :n
-"""
-
-
-def tiles_at(conn: Connection, z: int, densest: int) -> list[tuple[int, int]]:
-    """Every tile over the events' extent (z <= 14) or the ``densest`` ones."""
-    if z > 14:
-        return [(int(r.x), int(r.y)) for r in conn.execute(text(DENSEST_SQL),
-                                                           {"z": z, "n": densest})]
-    e = conn.execute(text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                          "(SELECT ST_Extent(geom) e FROM events) s")).one()
-    x0, y0 = tile_of(e[0], e[3], z)
-    x1, y1 = tile_of(e[2], e[1], z)
-    return [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
-
-
 def measure(conn: Connection, tiles: TileService, zooms: range, densest: int,
             filters: dict[str, str]) -> bool:
     """Print one row per zoom; True when no tile exceeds the limit."""

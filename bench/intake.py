@@ -21,7 +21,7 @@ where its busy samples are. The machine is shared: absolute figures move between
 runs; the ratios of one run are what count.
 
 Trust cost (default; ``--before-trust none`` skips it): the same load on the
-server as it was before the trust layer (``bench/trust_baseline.py``: a
+server as it was before the trust layer (``testkit/baseline.py``: a
 checkout of that commit, its own database), the two servers loaded in turn for
 ``--repeats`` rounds; a quarter of the reports come on the ``hotline`` channel
 with a dispatcher's bearer token, the others from residents with a phone number
@@ -65,15 +65,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.intake_floors import (  # noqa: E402
-    CpuMeter,
     commits_of,
     database_floor,
-    postmaster_pid,
     prepare_batches,
-    print_cpu,
     print_profile,
 )
-from bench.trust_baseline import BEFORE_TRUST  # noqa: E402
+from testkit.baseline import BEFORE_TRUST  # noqa: E402
+from testkit.cpu import CpuMeter, postmaster_pid, print_cpu  # noqa: E402
 from testkit.databases import throwaway_sample_database  # noqa: E402
 from testkit.load import run_load  # noqa: E402
 from testkit.servers import bench_server  # noqa: E402
@@ -198,7 +196,7 @@ def bench_trust_cost(args: argparse.Namespace, url: str, sample: Path) -> None:
     """Today's server against the one before the trust layer, loaded in turn."""
     import statistics
 
-    from bench.trust_baseline import checkout, database, staff_token
+    from testkit.baseline import checkout, database, staff_token
 
     points = grid_points(url)
     with checkout(args.before_trust) as tree, database(url, tree, sample) as before_url:

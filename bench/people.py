@@ -37,10 +37,10 @@ from api.imports.admin_codes import DivisionTable  # noqa: E402
 from api.people.importer import HEADERS, import_people, settle  # noqa: E402
 from api.personal.cipher import PersonalCipher  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from bench.tiles import tile_of  # noqa: E402
 from coding.resident_id import make_resident_id  # noqa: E402
 from testkit.databases import throwaway_sample_database  # noqa: E402
 from testkit.servers import bench_server  # noqa: E402
+from testkit.tiles import tile_of  # noqa: E402
 
 
 def synthetic_csv(path: Path, n: int, rooms: list[str]) -> list[str]:

@@ -26,7 +26,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.intake_floors import CpuMeter, postmaster_pid  # noqa: E402
+from testkit.cpu import CpuMeter, postmaster_pid  # noqa: E402
 from testkit.databases import plain, throwaway_sample_database  # noqa: E402
 from testkit.load import run_load  # noqa: E402
 from testkit.replicas import streaming_replica, wait_for_replay  # noqa: E402

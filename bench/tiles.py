@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client as http_client
-import math
 import statistics
 import sys
 import tempfile
@@ -39,31 +38,15 @@ import psycopg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.trust_baseline import BEFORE_TRUST, checkout  # noqa: E402
-from bench.trust_baseline import database as before_database  # noqa: E402
-from data_samples.generator import Scale  # noqa: E402
 from layers import get_layer  # noqa: E402
-from testkit.clusters import server_or_throwaway  # noqa: E402
-from testkit.databases import cached_sample, fresh_sample_database, plain  # noqa: E402
+from testkit.baseline import BEFORE_TRUST, checkout  # noqa: E402
+from testkit.baseline import database as before_database  # noqa: E402
+from testkit.databases import analysed_sample_database as database  # noqa: E402
+from testkit.databases import cached_sample, plain  # noqa: E402
 from testkit.servers import uvicorn_server  # noqa: E402
+from testkit.tiles import tile_of  # noqa: E402
 
 PROPS = "code,name,address,floors,height,use,community_code,status"
-
-
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    """Column and row of the tile holding ``lon, lat``."""
-    n = 1 << z
-    x = int((lon + 180.0) / 360.0 * n)
-    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
-    return x, y
-
-
-@contextmanager
-def database(server_url: str | None, scale: Scale) -> Iterator[str]:
-    """A fresh database with the sample of ``scale`` loaded (on a throwaway cluster)."""
-    with server_or_throwaway(server_url) as server, fresh_sample_database(
-            server, cached_sample(scale), "gridgov_bench", analyze=True) as url:
-        yield url
 
 
 def tile_set(url: str, zooms: tuple[int, ...], limit: int) -> list[tuple[int, int, int]]:

@@ -103,3 +103,15 @@ def throwaway_sample_database(server_url: str | None, scale: Scale = "small", *,
     with server_or_throwaway(server_url, durable=durable) as server, \
             fresh_sample_database(server, sample, "gridgov_bench") as url:
         yield url, sample
+
+
+@contextmanager
+def analysed_sample_database(server_url: str | None, scale: Scale) -> Iterator[str]:
+    """A fresh database with the sample of ``scale``, its statistics fresh, for a bench.
+
+    On ``server_url``'s server, else on a throwaway cluster (not durable: the benches
+    that use it read).
+    """
+    with server_or_throwaway(server_url) as server, fresh_sample_database(
+            server, cached_sample(scale), "gridgov_bench", analyze=True) as url:
+        yield url

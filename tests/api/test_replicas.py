@@ -31,7 +31,7 @@ from api.settings import Settings
 from api.tiles.service import TileService
 from testkit.databases import create_database, drop_database, plain
 from testkit.replicas import streaming_replica, wait_for_replay
-from tests.layers.conftest import tile_of
+from testkit.tiles import tile_of
 
 
 @pytest.fixture(scope="module")

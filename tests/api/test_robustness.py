@@ -9,7 +9,6 @@ concurrency or a timeout of its own (then a server or an app of its own).
 from __future__ import annotations
 
 import json
-import math
 import threading
 import uuid
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from api.settings import Settings
 from testkit.clusters import throwaway_cluster
 from testkit.databases import sample_database
 from testkit.servers import start_server
+from testkit.tiles import tile_of
 from tests.api.events_support import basic_grids, bearer, event_settings, signed_in, token_for
 
 BIG = "99999999999999999999"  # past bigint
@@ -303,11 +303,7 @@ def test_open311_xml_with_control_characters_is_well_formed(client: TestClient,
 
 # -- (3) statement timeout ---------------------------------------------------------------
 def _tile_of(p: dict[str, Any], z: int = 14) -> tuple[int, int, int]:
-    lat = math.radians(p["lat"])
-    n = 2 ** z
-    x = int((p["lon"] + 180.0) / 360.0 * n)
-    y = int((1.0 - math.asinh(math.tan(lat)) / math.pi) / 2.0 * n)
-    return z, x, y
+    return (z, *tile_of(p["lon"], p["lat"], z))
 
 
 @pytest.fixture()

@@ -27,7 +27,7 @@ from api.db.session import make_engine
 from api.io.samples import load_directory
 from api.notify.worker import LOCK_KEY
 from testkit.databases import create_database, drop_database, plain
-from tests.layers.conftest import tile_of
+from testkit.tiles import tile_of
 
 REPO = Path(__file__).resolve().parents[2]
 PORTS = (8771, 8772)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,11 +47,3 @@ def pg(tiles_db: str) -> Iterator[psycopg.Connection]:
     plain = make_url(tiles_db).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(plain, autocommit=True) as conn:
         yield conn
-
-
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    """Column and row of the web-mercator tile holding ``lon, lat`` at zoom ``z``."""
-    n = 1 << z
-    x = int((lon + 180.0) / 360.0 * n)
-    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
-    return x, y

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.layers.conftest import tile_of
+from testkit.tiles import tile_of
 
 DECLARED = {"code", "name", "community_code", "residents", "households", "organisations",
             "special", "suppressed"}

@@ -13,7 +13,7 @@ from api.db.session import make_engine
 from gis_core.hotspots import kernel_density
 from layers.raster import TILE_PX, _scale, event_points, get_raster, mercator_bounds
 from layers.raster_density import tile_density
-from tests.layers.conftest import tile_of
+from testkit.tiles import tile_of
 
 TOLERANCE = 0.02
 

@@ -20,7 +20,7 @@ from api.tiles.cache import (
     tile_bounds,
 )
 from api.tiles.service import TileService, make_tile_engine
-from tests.layers.conftest import tile_of
+from testkit.tiles import tile_of
 
 Z = 16
 

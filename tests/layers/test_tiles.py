@@ -12,7 +12,7 @@ import pytest
 import rasterio
 from fastapi.testclient import TestClient
 
-from tests.layers.conftest import tile_of
+from testkit.tiles import tile_of
 
 MVT = "application/vnd.mapbox-vector-tile"
 Z = 15

@@ -1,7 +1,7 @@
 """The server as it was before the trust layer, to measure what trust costs side by side.
 
-``bench/intake.py`` and ``bench/tiles.py`` start, next to today's server, the
-same server checked out at :data:`BEFORE_TRUST` (the last commit before
+``bench/intake.py``, ``bench/tiles.py`` and ``bench/assign_http.py`` start, next to
+today's server, the same server checked out at :data:`BEFORE_TRUST` (the last commit before
 sign-in, scopes, audit, encryption and the request limits) in a temporary git
 worktree, on a database migrated and loaded by that checkout's own code. Both
 are loaded in turn in the same run, so the ratio today / before is the cost of
@@ -11,6 +11,7 @@ the trust layer on this machine, whatever its speed that minute.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from testkit.databases import create_database, drop_database
+from testkit.servers import REPO
+
+#: git, as the shell would find it
+GIT = shutil.which("git") or "git"
 #: the last commit before the trust layer (issue 13)
 BEFORE_TRUST = "b413d34"
 
@@ -43,13 +48,13 @@ engine.dispose()
 def checkout(rev: str = BEFORE_TRUST) -> Iterator[Path]:
     """A detached worktree of ``rev`` in a temporary folder (removed afterwards)."""
     tree = Path(tempfile.mkdtemp(prefix="gridgov-before-trust-")) / "tree"
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet",
-                    str(tree), rev], check=True)
+    subprocess.run([GIT, "-C", str(REPO), "worktree", "add", "--detach",  # noqa: S603 - our own argv
+                    "--quiet", str(tree), rev], check=True)
     try:
         yield tree
     finally:
-        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
-                       check=False)
+        subprocess.run([GIT, "-C", str(REPO), "worktree", "remove",  # noqa: S603 - our own argv
+                        "--force", str(tree)], check=False)
 
 
 def env_of(tree: Path) -> dict[str, str]:
@@ -63,7 +68,7 @@ def prepare(tree: Path, url: str, sample_dir: Path, analyze: bool = False) -> No
     With ``analyze`` the planner's statistics are fresh, as ``testkit``'s sample
     databases make them with theirs.
     """
-    subprocess.run([sys.executable, "-c", _PREPARE, url, str(sample_dir),
+    subprocess.run([sys.executable, "-c", _PREPARE, url, str(sample_dir),  # noqa: S603 - our own argv
                     "analyze" if analyze else "-"], cwd=tree, env=env_of(tree), check=True)
 
 
@@ -74,8 +79,6 @@ def database(url: str, tree: Path, sample_dir: Path, analyze: bool = False) -> I
     The server of that commit cannot read today's schema (tables were renamed
     since), so it gets its own copy, migrated and loaded by its own code.
     """
-    from testkit.databases import create_database, drop_database
-
     name = f"bench_before_{uuid.uuid4().hex[:6]}"
     before_url = create_database(url, name)
     try:
@@ -87,7 +90,7 @@ def database(url: str, tree: Path, sample_dir: Path, analyze: bool = False) -> I
 
 def staff_token(tree: Path, url: str, name: str, role: str = "dispatcher") -> str:
     """A bearer token of a new user, made by the checkout's own ``gridgov user create``."""
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - our own argv
         [sys.executable, "-c", "from api.cli import app; app()", "user", "create",
          "--name", name, "--role", role], cwd=tree, env={**env_of(tree), "DATABASE_URL": url},
         check=True, capture_output=True, text=True)
