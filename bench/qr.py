@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from coding import building_codes, qr
-from testkit.photos import BASE_URL, make_photo
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from coding import building_codes, qr  # noqa: E402
+from testkit.photos import BASE_URL, make_photo  # noqa: E402
 
 
 def _anchor(data: bytes) -> str | None:
