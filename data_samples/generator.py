@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
 
 from coding.building_codes import make_building_code
 from coding.grid_codes import number_unit_grids
@@ -149,8 +150,31 @@ class Manifest:
         return self.as_dict()[key]
 
 
-def _rng(seed: int, stream: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, stream]))
+@dataclass(frozen=True)
+class District:
+    """The district a sample, or one part of a province sample, is placed in.
+
+    ``streets`` maps 9-digit street codes to names in numbering order;
+    ``alias_prefix`` is the first letter of the grids' 5-character alias codes
+    (unique per district in a province); ``parent_code`` is the city holding
+    the district (none for the one-district samples).
+    """
+
+    code: str
+    name: str
+    streets: dict[str, str]
+    alias_prefix: str = "L"
+    parent_code: str | None = None
+
+
+def _longgang(spec: ScaleSpec) -> District:
+    """Longgang with the real streets a scale uses."""
+    return District(DISTRICT_CODE, DISTRICT_NAME, {c: STREETS[c] for c in spec.streets})
+
+
+def _rng(key: tuple[int, ...], stream: int) -> np.random.Generator:
+    """The random stream ``stream`` of a sample (``key``: its seed, and a part's number)."""
+    return np.random.default_rng(np.random.SeedSequence([*key, stream]))
 
 
 class _Geo:
@@ -251,67 +275,111 @@ def generate(out_dir: str | Path, seed: int = 42, scale: Scale = "town",
     out.mkdir(parents=True, exist_ok=True)
     report = progress or (lambda stage, fraction: None)
     started = time.perf_counter()
-    spec, geo = SCALES[scale], _Geo()
-
-    report("territory", 0.0)
-    admin, grids, hierarchy = _territory(seed, spec, geo)
-    report("streets and buildings", 0.15)
-    town = town_mod.build_town(_rng(seed, 2), hierarchy.district, spec.zones, spec.arterials,
-                               spec.buildings)
-    buildings = _buildings(town, hierarchy, admin)
-    report("cameras", 0.35)
-    cameras = cams_mod.place_cameras(_rng(seed, 3), town, hierarchy.district, spec.cameras,
-                                     DISTRICT_CODE)
-    functional = _functional_grids(town, hierarchy, admin, buildings)
-    report("rooms", 0.45)
-    rooms = make_rooms(_rng(seed, 4), buildings, spec.room_budget)
-    report("events", 0.55)
-    categories, departments = load_categories(), load_departments()
-    place = _place(town, hierarchy, admin, buildings)
-    events, history = ev_mod.make_events(_rng(seed, 5), place, categories, departments,
-                                         spec.events, until)
-    report("writing", 0.75)
-    counts = _write(out, geo, admin, pd.concat([grids, functional], ignore_index=True), buildings,
-                    town, cameras, rooms, events, history)
-    if scale in PEOPLE_HOUSEHOLDS:  # the small test sample has no residents
-        counts.update(write_people(out, make_people(
-            _rng(seed, 9), rooms, buildings, PEOPLE_HOUSEHOLDS[scale], until.date())))
-    bounds = shapely.bounds(geo.lonlat(hierarchy.district))
-    manifest = Manifest(
-        seed=seed, scale=scale, generator_version=GENERATOR_VERSION,
-        district_code=DISTRICT_CODE, district_name=DISTRICT_NAME,
-        centre_lon=CENTRE_LONLAT[0], centre_lat=CENTRE_LONLAT[1],
-        bbox=[round(float(v), 7) for v in bounds], metric_crs=METRIC_CRS,
-        storage_crs="EPSG:4326",
-        period_start=ev_mod.period_start(until).isoformat(),
-        period_end=until.isoformat(), counts=counts,
-        files=sorted(p.name for p in out.iterdir() if p.name != "manifest.json")
-        + ["manifest.json"],
-    )
+    spec = SCALES[scale]
+    part = make_part(out, (seed,), spec, _longgang(spec), until, report,
+                     households=PEOPLE_HOUSEHOLDS.get(scale))
+    manifest = part.manifest(seed, scale)
     manifest.seconds = round(time.perf_counter() - started, 2)
+    write_manifest(out, manifest)
+    report("done", 1.0)
+    return manifest
+
+
+@dataclass
+class Part:
+    """What :func:`make_part` wrote into one directory."""
+
+    out: Path
+    district: District
+    outline: BaseGeometry  # the district polygon (metric)
+    until: pd.Timestamp
+    counts: dict[str, int]
+
+    def manifest(self, seed: int, scale: str) -> Manifest:
+        """The manifest of the directory as a sample of its own."""
+        bounds = shapely.bounds(_Geo().lonlat(self.outline))
+        return Manifest(
+            seed=seed, scale=scale, generator_version=GENERATOR_VERSION,
+            district_code=self.district.code, district_name=self.district.name,
+            centre_lon=CENTRE_LONLAT[0], centre_lat=CENTRE_LONLAT[1],
+            bbox=[round(float(v), 7) for v in bounds], metric_crs=METRIC_CRS,
+            storage_crs="EPSG:4326",
+            period_start=ev_mod.period_start(self.until).isoformat(),
+            period_end=self.until.isoformat(), counts=self.counts,
+            files=sorted(p.name for p in self.out.iterdir() if p.name != "manifest.json")
+            + ["manifest.json"])
+
+
+def write_manifest(out: Path, manifest: Manifest) -> None:
+    """Save ``manifest.json`` (without the seconds, so that equal samples are equal files)."""
     (out / "manifest.json").write_text(
         json.dumps({k: v for k, v in manifest.as_dict().items() if k != "seconds"},
                    ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    report("done", 1.0)
-    return manifest
+
+
+def make_part(out: Path, key: tuple[int, ...], spec: ScaleSpec, district: District,
+              until: pd.Timestamp, report: Progress, *, outline: BaseGeometry | None = None,
+              first_event_id: int = 1, households: int | None = None,
+              with_history: bool = True) -> Part:
+    """Generate one district into ``out``: the whole of a sample, or a part of a province.
+
+    ``outline`` is the district's polygon (metric) when a province cut it; by default
+    a lobed outline of the scale's area around the centre. Event ids start at
+    ``first_event_id`` so that the parts of a province do not share one; without
+    ``with_history`` the history file has no rows (the events are the same).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    geo = _Geo()
+    report("territory", 0.0)
+    admin, grids, hierarchy = _territory(key, spec, geo, district, outline)
+    report("streets and buildings", 0.15)
+    town = town_mod.build_town(_rng(key, 2), hierarchy.district, spec.zones, spec.arterials,
+                               spec.buildings)
+    buildings = _buildings(town, hierarchy, admin, district)
+    report("cameras", 0.35)
+    cameras = cams_mod.place_cameras(_rng(key, 3), town, hierarchy.district, spec.cameras,
+                                     district.code)
+    functional = _functional_grids(town, hierarchy, admin, buildings)
+    report("rooms", 0.45)
+    rooms = make_rooms(_rng(key, 4), buildings, spec.room_budget)
+    report("events", 0.55)
+    categories, departments = load_categories(), load_departments()
+    place = _place(town, hierarchy, admin, buildings, district)
+    events, history = ev_mod.make_events(_rng(key, 5), place, categories, departments,
+                                         spec.events, until)
+    if not with_history:
+        history = history.iloc[:0]
+    if first_event_id != 1:
+        events["id"] += first_event_id - 1
+        history["event_id"] += first_event_id - 1
+    report("writing", 0.75)
+    counts = _write(out, geo, admin, pd.concat([grids, functional], ignore_index=True), buildings,
+                    town, cameras, rooms, events, history)
+    if households:
+        counts.update(write_people(out, make_people(
+            _rng(key, 9), rooms, buildings, households, until.date())))
+    return Part(out, district, hierarchy.district, until, counts)
 
 
 # ------------------------------------------------------------- territory
 
 
-def _territory(seed: int, spec: ScaleSpec, geo: _Geo) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                               terr.Hierarchy]:
-    rng = _rng(seed, 1)
-    outline = terr.district_outline(rng, geo.centre, spec.area_km2 * 1e6)
-    n_streets = len(spec.streets)
+def _territory(key: tuple[int, ...], spec: ScaleSpec, geo: _Geo, district: District,
+               outline: BaseGeometry | None) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                      terr.Hierarchy]:
+    rng = _rng(key, 1)
+    if outline is None:
+        outline = terr.district_outline(rng, geo.centre, spec.area_km2 * 1e6)
+    n_streets = len(district.streets)
     h = terr.build_hierarchy(rng, outline, n_streets, [spec.communities_per_street] * n_streets,
                              spec.grids)
     community_words = pick_words(rng, len(h.community_geoms))
-    street_codes = list(spec.streets)
-    rows = [{"code": DISTRICT_CODE, "name": DISTRICT_NAME, "level": "district",
-             "parent_code": None, "geometry": h.district}]
-    rows += [{"code": c, "name": STREETS[c], "level": "street", "parent_code": DISTRICT_CODE,
-              "geometry": g} for c, g in zip(street_codes, h.street_geoms, strict=True)]
+    street_codes = list(district.streets)
+    rows = [{"code": district.code, "name": district.name, "level": "district",
+             "parent_code": district.parent_code, "geometry": h.district}]
+    rows += [{"code": c, "name": district.streets[c], "level": "street",
+              "parent_code": district.code, "geometry": g}
+             for c, g in zip(street_codes, h.street_geoms, strict=True)]
     comm_codes: list[str] = []
     for i, street in enumerate(h.community_street):
         seq = int((h.community_street[:i] == street).sum()) + 1
@@ -320,12 +388,12 @@ def _territory(seed: int, spec: ScaleSpec, geo: _Geo) -> tuple[pd.DataFrame, pd.
                      "level": "community", "parent_code": street_codes[street],
                      "geometry": h.community_geoms[i]})
     admin = pd.DataFrame(rows)
-    grids = _basic_grids(h, comm_codes, admin, geo)
+    grids = _basic_grids(h, comm_codes, admin, geo, district.alias_prefix)
     return admin, grids, h
 
 
 def _basic_grids(h: terr.Hierarchy, comm_codes: list[str], admin: pd.DataFrame,
-                 geo: _Geo) -> pd.DataFrame:
+                 geo: _Geo, alias_prefix: str) -> pd.DataFrame:
     n = len(h.grid_geoms)
     codes = np.empty(n, dtype=object)
     lonlat = geo.lonlat(h.grid_geoms)
@@ -342,7 +410,7 @@ def _basic_grids(h: terr.Hierarchy, comm_codes: list[str], admin: pd.DataFrame,
     street = grids["code"].str[6:9]
     letters = {s: chr(ord("a") + i) for i, s in enumerate(sorted(street.unique()))}
     seq = grids.groupby(street).cumcount() + 1
-    grids["alias_code"] = [f"L{letters[s]}{k:03d}" if k <= 999 else None
+    grids["alias_code"] = [f"{alias_prefix}{letters[s]}{k:03d}" if k <= 999 else None
                            for s, k in zip(street, seq, strict=True)]
     grids = _redraw(grids)
     grids["valid_to"] = pd.to_datetime(grids["valid_to"], utc=True)
@@ -368,7 +436,8 @@ def _redraw(grids: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------- buildings
 
 
-def _buildings(town: town_mod.Town, h: terr.Hierarchy, admin: pd.DataFrame) -> pd.DataFrame:
+def _buildings(town: town_mod.Town, h: terr.Hierarchy, admin: pd.DataFrame,
+               district: District) -> pd.DataFrame:
     b = town.buildings
     xy = town_mod.building_points(town)
     comm_idx = town_mod.assign_to(xy, h.community_geoms)
@@ -388,7 +457,7 @@ def _buildings(town: town_mod.Town, h: terr.Hierarchy, admin: pd.DataFrame) -> p
         _, near = tree.query_nearest(shapely.points(xy[missing]), all_matches=False)
         b.loc[missing, "road_name"] = town.roads["name"].to_numpy()[near]
     street_name = names.loc[[c[:9] for c in comm_code]].to_numpy()
-    b["address"] = [f"{DISTRICT_NAME}{s}{names[c]}{r}{n}号" for s, c, r, n in zip(
+    b["address"] = [f"{district.name}{s}{names[c]}{r}{n}号" for s, c, r, n in zip(
         street_name, comm_code, b["road_name"], b["house_no"], strict=True)]
     return b
 
@@ -423,13 +492,13 @@ def _functional_grids(town: town_mod.Town, h: terr.Hierarchy, admin: pd.DataFram
 
 
 def _place(town: town_mod.Town, h: terr.Hierarchy, admin: pd.DataFrame,
-           buildings: pd.DataFrame) -> ev_mod.Place:
+           buildings: pd.DataFrame, district: District) -> ev_mod.Place:
     names = admin.set_index("code")["name"]
     communities = admin[admin["level"] == "community"]["code"].to_numpy()
 
     def area_label(points: np.ndarray) -> np.ndarray:
         comm = communities[town_mod.assign_to(points, h.community_geoms)]
-        return np.array([f"{DISTRICT_NAME}{names[c[:9]]}{names[c]}" for c in comm],
+        return np.array([f"{district.name}{names[c[:9]]}{names[c]}" for c in comm],
                         dtype=object)
 
     roads = town.roads

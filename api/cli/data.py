@@ -16,18 +16,37 @@ if TYPE_CHECKING:
 def sample(
     out: Annotated[Path, typer.Option(help="directory to write the sample into")],
     seed: Annotated[int, typer.Option(help="random seed")] = 42,
-    scale: Annotated[str, typer.Option(help="small, town or district")] = "town",
+    scale: Annotated[str, typer.Option(help="small, town, district or province")] = "town",
     end: Annotated[str | None, typer.Option(
         help="YYYY-MM-DD: the day the year of events ends (default: today)")] = None,
+    districts: Annotated[int, typer.Option(
+        help="province: how many districts (1-12)")] = 12,
+    part_scale: Annotated[str, typer.Option(
+        "--part-scale", help="province: the size of each district, district or small")
+    ] = "district",
+    history: Annotated[bool, typer.Option(
+        help="province: write the events' history rows (about seven per event)")] = True,
 ) -> None:
-    """Generate the deterministic sample town (same seed, scale and end: same data)."""
-    from data_samples.generator import generate
+    """Generate the deterministic sample town (same seed, scale and end: same data).
 
-    if scale not in ("small", "town", "district"):
-        raise _fail("--scale must be small, town or district")
+    ``--scale province`` writes a province of districts, one district at a time.
+    """
+    from data_samples.generator import generate
+    from data_samples.province import generate_province
+
+    if scale not in ("small", "town", "district", "province"):
+        raise _fail("--scale must be small, town, district or province")
     with _friendly_errors(), _progress("sample") as update:
-        manifest = generate(out, seed=seed, scale=cast("Scale", scale), end=end,
-                            progress=lambda step, frac: update(step, round(frac * 100), 100))
+        def report(step: str, frac: float) -> None:
+            update(step, round(frac * 100), 100)
+
+        if scale == "province":
+            manifest: object = generate_province(out, seed=seed, districts=districts,
+                                                 part=part_scale, end=end, progress=report,
+                                                 history=history)
+        else:
+            manifest = generate(out, seed=seed, scale=cast("Scale", scale), end=end,
+                                progress=report)
     counts = getattr(manifest, "counts", None)
     console.print(f"sample written to {out}: {counts}")
 
@@ -36,9 +55,9 @@ def load(
     directory: Annotated[Path, typer.Argument(help="a directory written by 'gridgov sample'")],
     replace: Annotated[bool, typer.Option(help="clear the database first")] = False,
 ) -> None:
-    """Load a sample directory into the database (one transaction)."""
+    """Load a sample directory into the database (one transaction), then analyse it."""
     from api.db.migrate import upgrade
-    from api.io.samples import LoadError, load_directory
+    from api.io.samples import LoadError, analyse, load_directory
 
     with _friendly_errors():
         url = database_url()
@@ -49,6 +68,7 @@ def load(
         try:
             with _progress("load") as update:
                 counts = load_directory(engine, directory, replace=replace, progress=update)
+            analyse(engine)
         except LoadError as exc:
             raise _fail(str(exc)) from None
         finally:

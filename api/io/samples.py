@@ -1,11 +1,16 @@
-"""Load a sample-town directory (written by ``gridgov sample``) into the database.
+"""Load a sample directory (written by ``gridgov sample``) into the database.
 
 The whole load is one transaction: a failed load changes nothing. Reporters'
-contacts are stored encrypted (``api.personal``).
+contacts are stored encrypted (``api.personal``). A province sample
+(``--scale province``) is loaded part by part: the shared catalogue and the
+cities first, then each district's directory, so that only one district's
+files are in memory at a time; the grids of every event, building and camera
+are written once at the end.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -87,29 +92,80 @@ def load_directory(engine: Engine, directory: str | Path, *, replace: bool = Fal
         personal = PersonalCipher.from_settings(Settings())
     if not (directory / "sample.gpkg").exists():
         raise LoadError(f"{directory} has no sample.gpkg: run 'gridgov sample --out {directory}'")
-    steps = _steps(directory, personal)
+    parts = _province_parts(directory)
+    steps = _steps(directory, personal) if parts is None \
+        else _province_steps(directory, parts, personal)
     counts: dict[str, int] = {}
     with engine.begin() as conn:
         if not is_empty(conn):
             if not replace:
                 raise LoadError("the database already holds data; use --replace to clear it")
             clear(conn)
-        for i, (name, step) in enumerate(steps):
+        for i, (label, table, step) in enumerate(steps):
             if progress:
-                progress(name, i, len(steps))
-            counts[name] = step(conn)
+                progress(label, i, len(steps))
+            counts[table] = counts.get(table, 0) + step(conn)
         if progress:
             progress("done", len(steps), len(steps))
     return counts
 
 
-def _steps(d: Path, personal: PersonalCipher) -> list[tuple[str, Callable[[Connection], int]]]:
+def analyse(engine: Engine) -> None:
+    """``VACUUM (ANALYZE)`` the loaded tables.
+
+    Their statistics are fresh and their rows' hint bits set, so that the first
+    queries after a load do not pay for them.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"VACUUM (ANALYZE) {', '.join(TABLES)}"))
+
+
+Step = tuple[str, str, Callable[[Connection], int]]
+
+
+def _province_parts(directory: Path) -> list[Path] | None:
+    """The district directories of a province sample, in loading order; None for others."""
+    path = directory / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if manifest.get("scale") != "province":
+        return None
+    parts = [directory / p for p in manifest.get("parts", [])]
+    missing = [str(p) for p in parts if not (p / "sample.gpkg").exists()]
+    if not parts or missing:
+        raise LoadError(f"the province sample {directory} lacks its parts: "
+                        f"{', '.join(missing) or 'none listed'}")
+    return parts
+
+
+def _named(steps: list[tuple[str, Callable[[Connection], int]]], prefix: str = "") -> list[Step]:
+    return [(f"{prefix}{name}", name, fn) for name, fn in steps]
+
+
+def _steps(d: Path, personal: PersonalCipher) -> list[Step]:
+    return _named([*_catalogue(d), *_district(d, personal), *_assignment(),
+                   ("people", lambda c: load_people(c, d, personal))])
+
+
+def _province_steps(d: Path, parts: list[Path], personal: PersonalCipher) -> list[Step]:
+    steps = _named([*_catalogue(d), ("admin_areas", lambda c: _load_admin(c, d))])
+    for part in parts:
+        steps += _named(_district(part, personal), f"{part.name} ")
+    return steps + _named(_assignment())
+
+
+def _catalogue(d: Path) -> list[tuple[str, Callable[[Connection], int]]]:
     return [
         ("departments", lambda c: copy_frame(c, "departments",
                                              pd.read_csv(d / "departments.csv", dtype=str))),
         ("event_categories", lambda c: _load_categories(c, d)),
-        ("admin_areas", lambda c: _load_admin(c, d)),
         ("grid_layers", lambda c: _load_grid_layers(c, d)),
+    ]
+
+
+def _district(d: Path, personal: PersonalCipher) -> list[tuple[str, Callable[[Connection], int]]]:
+    """The steps of one district's directory: its admin areas and all that lies in it."""
+    return [
+        ("admin_areas", lambda c: _load_admin(c, d)),
         ("grids", lambda c: _load_grids(c, d)),
         ("roads", lambda c: copy_frame(c, "roads", _multi(_read_layer(d, "roads")),
                                        {"name": "name", "kind": "kind"}, "geometry")),
@@ -118,10 +174,12 @@ def _steps(d: Path, personal: PersonalCipher) -> list[tuple[str, Callable[[Conne
         ("cameras", lambda c: _load_cameras(c, d)),
         ("events", lambda c: _load_events(c, d, personal)),
         ("event_history", lambda c: _load_history(c, d)),
-        ("assignment", lambda c: assignment.assign_events(c) + assignment.assign_buildings(c)
-                        + assignment.assign_cameras(c)),
-        ("people", lambda c: load_people(c, d, personal)),
     ]
+
+
+def _assignment() -> list[tuple[str, Callable[[Connection], int]]]:
+    return [("assignment", lambda c: assignment.assign_events(c) + assignment.assign_buildings(c)
+                            + assignment.assign_cameras(c))]
 
 
 def _load_categories(conn: Connection, d: Path) -> int:
@@ -137,6 +195,9 @@ def _load_categories(conn: Connection, d: Path) -> int:
 def _load_admin(conn: Connection, d: Path) -> int:
     admin = _multi(_read_layer(d, "admin_areas"))
     admin = admin.sort_values("level", key=lambda s: s.map(LEVEL_ORDER), kind="stable")
+    known = set(admin["code"]) | set(_codes(conn, "admin_areas"))
+    # a district of a province loaded on its own stands at the top
+    admin["parent_code"] = admin["parent_code"].where(admin["parent_code"].isin(known))
     return copy_frame(conn, "admin_areas", admin,
                       {"code": "code", "name": "name", "level": "level",
                        "parent_code": "parent_code"}, "geometry")
@@ -174,7 +235,9 @@ def _load_rooms(conn: Connection, d: Path) -> int:
     if not path.exists():
         return 0
     rooms = pd.read_parquet(path)
-    ids = _codes(conn, "buildings")
+    ids = {str(code): int(i) for code, i in conn.execute(text(
+        "SELECT code, id FROM buildings WHERE code = ANY(:codes)"),
+        {"codes": rooms["building_code"].unique().tolist()})}
     rooms["building_id"] = rooms["building_code"].map(ids)
     return copy_frame(conn, "rooms", rooms[["building_id", "code", "unit", "floor", "number"]])
 

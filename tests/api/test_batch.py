@@ -25,10 +25,15 @@ from api.analytics.reading import read_cameras, read_grids
 from api.analytics.service import coverage_report
 from api.batch import io, runner
 from api.cli import app as cli
-from api.events.bulk_import import assign_grids, grids_json
 from api.settings import libpq_url
 from gis_core import batch, coverage
 from gis_core.errors import NotFound
+from tests.api.batch_support import (
+    restore_grids,
+    single_process_grids,
+    stored_grids,
+    stored_hotspots,
+)
 
 TILES = 3
 
@@ -42,24 +47,6 @@ def dask_client() -> Iterator[Client]:
 @pytest.fixture()
 def url(database_url: str) -> str:
     return libpq_url(database_url)
-
-
-def _single_process_grids(engine: Engine) -> pd.Series:
-    """events.grids of every event as one process assigns them (event_import)."""
-    with engine.connect() as conn:
-        ev = pd.read_sql(text("SELECT id, ST_X(geom) AS lon, ST_Y(geom) AS lat, reported_at "
-                              "FROM events WHERE geom IS NOT NULL ORDER BY id"), conn)
-        reported = pd.to_datetime(ev["reported_at"], utc=True)
-        found, layers, _ = assign_grids(conn, ev["lon"].to_numpy(), ev["lat"].to_numpy(),
-                                        reported)
-    return pd.Series(grids_json(found, layers).map(json.loads).to_numpy(), index=ev["id"])
-
-
-def _stored_grids(engine: Engine) -> pd.Series:
-    with engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, grids FROM events WHERE geom IS NOT NULL "
-                                 "ORDER BY id")).all()
-    return pd.Series([r[1] for r in rows], index=[r[0] for r in rows])
 
 
 def _grids_across_tile_edges(engine: Engine, url: str) -> set[str]:
@@ -77,7 +64,7 @@ def _grids_across_tile_edges(engine: Engine, url: str) -> set[str]:
 
 def test_bulk_assignment_equals_one_process_at_tile_edges(
         engine: Engine, url: str, dask_client: Client) -> None:
-    expected = _single_process_grids(engine)
+    expected = single_process_grids(engine)
     across = _grids_across_tile_edges(engine, url)
     at_edges = [i for i, g in expected.items() if g.get("basic") in across]
     assert len(at_edges) > 20, "the tiles must cut grids that hold events"
@@ -88,26 +75,16 @@ def test_bulk_assignment_equals_one_process_at_tile_edges(
         summary = runner.run_assign(dask_client, url, tiles=TILES)
         assert summary == {"events": len(expected), "changed": len(wiped),
                            "partitions": TILES * TILES}
-        stored = _stored_grids(engine)
+        stored = stored_grids(engine)
         assert stored.to_dict() == expected.to_dict()
     finally:
-        with engine.begin() as conn:
-            conn.execute(text("UPDATE events e SET grids = CAST(t.g AS jsonb) FROM unnest("
-                              "CAST(:i AS bigint[]), CAST(:g AS text[])) AS t(i, g) "
-                              "WHERE e.id = t.i"),
-                         {"i": wiped, "g": [json.dumps(expected[i]) for i in wiped]})
-
-
-def _stored_hotspots(engine: Engine) -> pd.DataFrame:
-    with engine.connect() as conn:
-        return pd.read_sql(text("SELECT method, cell, value, z, p, hot_class FROM hotspot_cells "
-                                "WHERE method LIKE 'gi_star:%' ORDER BY cell"), conn)
+        restore_grids(engine, expected, wiped)
 
 
 def test_hotspots_equal_one_process_at_partition_edges(
         engine: Engine, url: str, dask_client: Client, connection: Connection) -> None:
     summary = runner.run_hotspots(dask_client, url, resolution=10, parent=8, tiles=TILES)
-    batch_rows = _stored_hotspots(engine)
+    batch_rows = stored_hotspots(engine)
     report = hotspot_report(connection, "h3:10", None, None, None, 0.05)
     cells = pd.DataFrame([f["properties"] for f in report["cells"]["features"]]
                          ).sort_values("cell").reset_index(drop=True)
@@ -165,11 +142,11 @@ def test_emerging_patterns_equal_one_process_at_partition_edges(
 
 def test_hotspots_of_an_empty_window_are_refused_and_keep_the_stored_ones(
         engine: Engine, url: str, dask_client: Client) -> None:
-    before = _stored_hotspots(engine)
+    before = stored_hotspots(engine)
     with pytest.raises(NotFound, match="no events"):
         runner.run_hotspots(dask_client, url, resolution=10, parent=8, start="2001-01-01",
                             end="2001-02-01")
-    assert _stored_hotspots(engine).equals(before)
+    assert stored_hotspots(engine).equals(before)
 
 
 def test_cli_names_a_scheduler_that_does_not_answer(database_url: str,
