@@ -1,14 +1,19 @@
 """Request dependencies: the app's state and its parts, a session, settings, the base URL.
 
-The parts are read on the event loop (``async``: no thread hop for an attribute).
+Every dependency here is ``async``: FastAPI runs a plain ``def`` dependency in a
+worker thread, and a request's few hops there (each a hand-over of the GIL between
+the event loop and a thread) cost more than the lookups they make. Only the
+endpoint itself, which does the database work, takes a thread
+(``tests/api/test_routes.py`` keeps it so).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -28,24 +33,46 @@ def get_state(request: Request) -> AppState:
     return state
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """Yield a session for one request; the service layer commits, nothing else does."""
+async def release(session: Session) -> None:
+    """Close a request's session: in a worker thread when it still holds a connection.
+
+    A session that committed holds none, and closing it is bookkeeping; one still in a
+    transaction (a read, a refused change) rolls it back, a round trip to the database
+    that must not stall the event loop.
+    """
+    if session.in_transaction():
+        await run_in_threadpool(session.close)
+    else:
+        session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """Yield a session for one request; the service layer commits, nothing else does.
+
+    Making a session opens no connection: its first statement, in the endpoint's
+    worker thread, does.
+    """
     session = get_state(request).sessions()
     try:
         yield session
     finally:
-        session.close()
+        await release(session)
 
 
-def get_settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_public_base_url(request: Request) -> str:
+async def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    return settings_of(request)
+
+
+async def get_public_base_url(request: Request) -> str:
     """The base of URLs given out (plates, Open311): the setting, else this request's address."""
-    return get_settings(request).api.base_url(str(request.base_url))
+    return settings_of(request).api.base_url(str(request.base_url))
 
 
 async def get_engine(request: Request) -> Engine:
@@ -95,7 +122,7 @@ AnalyticsCacheDep = Annotated[ResultCache, Depends(get_analytics_cache)]
 PersonalDep = Annotated[PersonalCipher, Depends(get_personal)]
 
 
-def get_read_session(request: Request, primary: SessionDep) -> Iterator[Session]:
+async def get_read_session(request: Request, primary: SessionDep) -> AsyncIterator[Session]:
     """A session on a replica for one request; without replicas, the request's session."""
     replicas = get_state(request).replicas
     maker = replicas.sessionmaker() if replicas else None
@@ -106,7 +133,7 @@ def get_read_session(request: Request, primary: SessionDep) -> Iterator[Session]
     try:
         yield session
     finally:
-        session.close()
+        await release(session)
 
 
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]

@@ -6,18 +6,19 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.alerts import service
 from api.audit.deps import AuditActor
 from api.auth.access import roles
 from api.deps import SessionDep
+from api.routing import Router
 from api.validation import DbInt
 
 logger = logging.getLogger("gridgov.alerts")
 
 
-router = APIRouter(prefix="/api/v1", tags=["anomaly alerts"])
+router = Router(prefix="/api/v1", tags=["anomaly alerts"])
 
 
 @router.get("/alerts")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -16,10 +16,11 @@ from api.auth.access import roles
 from api.deps import ReadSessionDep, SessionDep, get_state
 from api.errors import APIError
 from api.replicas.routing import caught_up
+from api.routing import Router
 from api.validation import Text
 from gis_core.errors import InvalidInput
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses={
+router = Router(prefix="/api/v1/analytics", tags=["analytics"], responses={
     404: {"description": "no such grid layer or grid"},
     429: {"description": "an analysis of this kind is running; retry after Retry-After"}})
 

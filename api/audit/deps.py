@@ -19,7 +19,7 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def request_actor(request: Request, principal: MaybePrincipal) -> Actor:
+async def request_actor(request: Request, principal: MaybePrincipal) -> Actor:
     """The actor of a request: its user, or ``anonymous``, with the client's address."""
     address = client_address(request)
     if principal is None:

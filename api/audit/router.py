@@ -8,14 +8,15 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
 from api.audit.service import COLUMNS, AuditFilter, list_rows
 from api.auth.access import Staff, roles
 from api.deps import SessionDep
+from api.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = Router(prefix="/api/v1", tags=["audit"])
 
 MAX_LIMIT = 10_000
 #: text a filter may hold (PostgreSQL text cannot hold NUL)

@@ -98,14 +98,14 @@ def _credential(request: Request) -> tuple[str, str] | None:
 def request_session(request: Request) -> Iterator[Session]:
     """A session for the gate, honouring a test's override of ``get_session`` as FastAPI would."""
     override: Any = request.app.dependency_overrides.get(get_session)
-    made: Any = override() if override is not None else get_session(request)
-    if isinstance(made, Session):
-        yield made
+    if override is not None:
+        yield override()
         return
+    session = get_state(request).sessions()
     try:
-        yield next(made)
+        yield session
     finally:
-        made.close()
+        session.close()
 
 
 @contextmanager
@@ -244,7 +244,7 @@ async def optional_principal(request: Request,
     return principal if _csrf_ok(request, principal, endpoint) else None
 
 
-def require_staff(principal: Annotated[Principal | None, Depends(gate)]) -> Principal:
+async def require_staff(principal: Annotated[Principal | None, Depends(gate)]) -> Principal:
     """The signed-in user of a staff route (the gate has already refused anyone else)."""
     if principal is None:  # only reachable on a public route that asks for a user
         raise APIError(401, "unauthorized", "sign in or send 'Authorization: Bearer TOKEN'",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from api.audit.deps import AuditActor
@@ -25,8 +24,9 @@ from api.auth.schemas import (
     user_out,
 )
 from api.deps import SessionDep
+from api.routing import Router
 
-router = APIRouter(tags=["users"])
+router = Router(tags=["users"])
 
 
 @router.get("/api/v1/users", response_model=list[UserOut])

@@ -13,7 +13,7 @@ import re
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -29,10 +29,11 @@ from api.auth.schemas import MeOut, ScopeOut, SignInIn, SignInOut, scope_out
 from api.auth.throttle import SignInThrottle
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
+from api.routing import Router
 from api.settings import Settings
 
 logger = logging.getLogger("gridgov.auth")
-router = APIRouter(tags=["auth"])
+router = Router(tags=["auth"])
 
 FORM = "application/x-www-form-urlencoded"
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\x00-\x1f\\]*$")

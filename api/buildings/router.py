@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from sqlalchemy import func, select
 
 from api.auth.access import public
@@ -12,10 +12,11 @@ from api.db.models import Building, Room
 from api.deps import SessionDep
 from api.errors import APIError
 from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_condition, feature_collection
+from api.routing import Router
 from layers.declaration import LayerProperty
 from layers.features import FeatureSet, feature
 
-router = APIRouter(prefix="/api/v1", tags=["buildings"])
+router = Router(prefix="/api/v1", tags=["buildings"])
 
 BUILDING_COLUMNS = ("code", "address", "name", "floors", "height", "use", "community_code",
                     "status", "beidou_code")

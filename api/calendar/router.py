@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -18,9 +18,10 @@ from api.calendar.deadlines import deadline
 from api.db.models import Event
 from api.deps import SessionDep
 from api.errors import APIError
+from api.routing import Router
 from api.validation import DbInt, Text
 
-router = APIRouter(prefix="/api/v1", tags=["calendars"])
+router = Router(prefix="/api/v1", tags=["calendars"])
 
 #: who may ask for a pause or an extension, approve or refuse one, and resume a paused event
 REQUEST_ROLES = frozenset({"admin", "dispatcher", "handler", "grid_worker"})

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, UploadFile
+from fastapi import Depends, File, Form, Header, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,12 +23,13 @@ from api.deps import SessionDep, SettingsDep, get_intake_writer
 from api.errors import APIError
 from api.events.writer import IntakeWriter
 from api.media import images
+from api.routing import Router
 from api.validation import DbInt
 
 logger = logging.getLogger("gridgov.camera_feed")
 
 
-router = APIRouter(prefix="/api/v1", tags=["camera feed"])
+router = Router(prefix="/api/v1", tags=["camera feed"])
 
 CameraCode = Annotated[str, Path(min_length=1, max_length=32)]
 TypeName = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from api.auth.access import public
 from api.deps import SessionDep
 from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_condition, feature_collection
+from api.routing import Router
 from layers.declaration import LayerProperty
 from layers.features import FeatureSet
 
-router = APIRouter(prefix="/api/v1", tags=["cameras"])
+router = Router(prefix="/api/v1", tags=["cameras"])
 
 #: the list's features: the field of view and the grids a camera watches, by code
 CAMERAS = FeatureSet("cameras AS t", "t.code", (

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from sqlalchemy import select
 
 from api.auth.access import public
 from api.db.models import Department, EventCategory
 from api.deps import SessionDep
+from api.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["categories"])
+router = Router(prefix="/api/v1", tags=["categories"])
 
 
 @router.get("/categories")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response, UploadFile
 from fastapi import Path as PathParam
+from fastapi import Response, UploadFile
 
 from api.audit.deps import AuditActor
 from api.auth.access import roles
@@ -13,8 +13,9 @@ from api.catalogue import service, tables
 from api.catalogue.preview import preview
 from api.catalogue.schemas import CategoryIn, CodePath, DepartmentIn, PreviewIn, RuleId, RuleIn
 from api.deps import GridLookupDep, SessionDep
+from api.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["catalogue"])
+router = Router(prefix="/api/v1", tags=["catalogue"])
 IN_USE: dict[int | str, dict[str, Any]] = {
     409: {"description": "still in use (events or other objects refer to it)"}}
 Kind = Annotated[Literal["departments", "categories", "rules", "users"], PathParam()]

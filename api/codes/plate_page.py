@@ -14,7 +14,6 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from api.auth.access import public
@@ -22,8 +21,9 @@ from api.codes.router import scan_record
 from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
 from api.report_page.form import FORM_ASSETS, report_form
+from api.routing import Router
 
-router = APIRouter(tags=["codes"])
+router = Router(tags=["codes"])
 
 _PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">

@@ -6,7 +6,7 @@ import math
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request, Response, UploadFile
+from fastapi import Query, Request, Response, UploadFile
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -15,11 +15,12 @@ from api.buildings.router import building_record
 from api.deps import PublicBaseDep, SessionDep, SettingsDep
 from api.errors import APIError
 from api.media import images
+from api.routing import Router
 from coding import beidou, plates, qr
 from gis_core.errors import InvalidCode, InvalidInput, NotAnImage
 from layers.vocabulary import OPEN_STATUSES
 
-router = APIRouter(prefix="/api/v1", tags=["codes"])
+router = Router(prefix="/api/v1", tags=["codes"])
 
 #: Radius of the cameras listed with a scanned building (m).
 CAMERA_RADIUS_M = 100.0

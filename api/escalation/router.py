@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.auth.access import Staff, roles
 from api.auth.policy import check_event_scope
 from api.deps import SessionDep
 from api.escalation import service
+from api.routing import Router
 from api.validation import DbInt
 
-router = APIRouter(prefix="/api/v1", tags=["escalation"])
+router = Router(prefix="/api/v1", tags=["escalation"])
 
 
 @router.get("/escalation/queue")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
@@ -37,6 +37,7 @@ from api.media import images
 from api.media.store import PhotoRef, remove_photos, save_photos
 from api.personal.cipher import PersonalCipher
 from api.personal.service import add_reporter
+from api.routing import Router
 from api.security.limits import check_json_depth
 from api.settings import Settings
 from api.validation import DbInt, Text
@@ -95,7 +96,7 @@ class ActionIn(BaseModel):
     comment: Text | None = Field(None, max_length=2000)
 
 
-router = APIRouter(prefix="/api/v1", tags=["events"])
+router = Router(prefix="/api/v1", tags=["events"])
 
 _INTAKE_DOC = {
     "requestBody": {"content": {

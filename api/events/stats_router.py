@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.auth.access import Staff
 from api.deps import ReadSessionDep
 from api.events import kpi
+from api.routing import Router
 
-router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
+router = Router(prefix="/api/v1/stats", tags=["stats"])
 
 
 @router.get("/events", description=(kpi.__doc__ or "").replace("``", "`"))

@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.auth.access import Staff, public, roles
@@ -19,9 +19,10 @@ from api.errors import APIError
 from api.field import checkins, kpi, mytasks, supervision, tracks
 from api.field.scope import SUPERVISOR_ROLES, day_bounds
 from api.grids.lookup import GridLookup
+from api.routing import Router
 from api.validation import DbInt
 
-router = APIRouter(tags=["field"])
+router = Router(tags=["field"])
 Lookup = Annotated[GridLookup, Depends(get_grid_lookup)]
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 Day = Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY,

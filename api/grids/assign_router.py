@@ -11,14 +11,15 @@ from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 import numpy as np
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from api.deps import get_state
 from api.errors import APIError
+from api.routing import Router
 from gis_core.crs import looks_swapped, parse_crs, to_wgs84
 from gis_core.grid_index import GridIndex
 
-router = APIRouter(prefix="/api/v1", tags=["grids"])
+router = Router(prefix="/api/v1", tags=["grids"])
 
 #: Most points one request may carry.
 MAX_POINTS = 100_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from sqlalchemy import select
 
 from api.auth.access import public
@@ -14,11 +14,12 @@ from api.deps import SessionDep
 from api.errors import APIError
 from api.geojson import BBoxQuery, LimitQuery, OffsetQuery, bbox_condition, feature_collection
 from api.grids import qa as grid_qa
+from api.routing import Router
 from layers.catalog import grid_valid_sql
 from layers.declaration import LayerProperty
 from layers.features import FeatureSet
 
-router = APIRouter(prefix="/api/v1", tags=["grids"])
+router = Router(prefix="/api/v1", tags=["grids"])
 
 #: the lists' features: every version of a grid with its layer's name, by code
 GRIDS = FeatureSet("grids AS t JOIN grid_layers AS l ON l.id = t.layer_id", "t.code", (

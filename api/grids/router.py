@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, UploadFile
+from fastapi import Form, Query, UploadFile
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,8 +16,9 @@ from api.auth.access import roles
 from api.auth.schemas import Text
 from api.deps import SessionDep
 from api.grids import repair, versions
+from api.routing import Router
 
-router = APIRouter(prefix="/api/v1/grid-versions", tags=["grid versions"])
+router = Router(prefix="/api/v1/grid-versions", tags=["grid versions"])
 VersionId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 NOT_DRAFT: dict[int | str, dict[str, Any]] = {
     409: {"description": "the version is not a draft (published or discarded)"}}

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 
 from api.auth.access import public
 from api.deps import GridLookupDep, SessionDep, SettingsDep
@@ -26,9 +26,10 @@ from api.open311 import posting
 from api.open311.keys import check_key
 from api.open311.router import form_fields, media_files
 from api.open311.service import Open311Error
+from api.routing import Router
 from api.validation import DbInt
 
-router = APIRouter(prefix="/open311/v2/gridgov", tags=["hand-over"])
+router = Router(prefix="/open311/v2/gridgov", tags=["hand-over"])
 
 
 def _refused(exc: Open311Error) -> APIError:

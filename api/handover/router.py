@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -17,9 +17,10 @@ from api.deps import GridLookupDep, PersonalDep, SessionDep, SettingsDep
 from api.handover import incoming, scheduled, service, transfer
 from api.handover.models import INCOMING_STATUSES, IncomingTransfer, Neighbour
 from api.media.store import PhotoRef, remove_photos
+from api.routing import Router
 from api.validation import DbInt, Text
 
-router = APIRouter(prefix="/api/v1", tags=["hand-over"])
+router = Router(prefix="/api/v1", tags=["hand-over"])
 
 
 class NeighbourIn(BaseModel):

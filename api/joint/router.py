@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -18,9 +18,10 @@ from api.db.models import Event
 from api.deps import SessionDep
 from api.errors import APIError
 from api.joint import service
+from api.routing import Router
 from api.validation import DbInt
 
-router = APIRouter(prefix="/api/v1", tags=["joint handling"])
+router = Router(prefix="/api/v1", tags=["joint handling"])
 
 DepartmentCode = Annotated[str, Path(min_length=1, max_length=32)]
 

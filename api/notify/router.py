@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.audit.deps import AuditActor
@@ -15,11 +15,12 @@ from api.auth.schemas import Text, UserName
 from api.deps import SessionDep, SettingsDep
 from api.notify import service, texts
 from api.notify.models import CHANNELS, KINDS, LANGUAGES, STATUSES
+from api.routing import Router
 from api.settings import Settings
 from api.validation import DbInt
 from gis_core.errors import InvalidInput
 
-router = APIRouter(tags=["notifications"])
+router = Router(tags=["notifications"])
 
 
 class ChannelIn(BaseModel):

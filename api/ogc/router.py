@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import Connection, text
@@ -27,6 +27,7 @@ from api.ogc import html as ogc_html
 from api.ogc import service as ogc
 from api.ogc.queryables import SCHEMA_JSON, queryables
 from api.openapi import ErrorFormat
+from api.routing import Router
 from api.validation import db_int
 from layers.model import Layer
 from layers.registry import REGISTRY
@@ -52,7 +53,7 @@ class OGCRoute(APIRoute):
         return handle
 
 
-router = APIRouter(prefix="/ogc", tags=["ogc"], route_class=OGCRoute)
+router = Router(prefix="/ogc", tags=["ogc"], route_class=OGCRoute)
 
 #: what a document answers: JSON or, negotiated, HTML
 AS_JSON: dict[int | str, dict[str, Any]] = {200: {"content": {

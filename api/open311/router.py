@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -31,6 +31,7 @@ from api.open311 import service as o311
 from api.open311.keys import check_key
 from api.openapi import ErrorFormat
 from api.personal.cipher import PersonalCipher
+from api.routing import Router
 from api.settings import Settings
 from gis_core.errors import GisError
 
@@ -111,18 +112,18 @@ class Open311Route(APIRoute):
         return handle
 
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route,
+router = Router(prefix="/open311/v2", tags=["open311"], route_class=Open311Route,
                    responses=FORMATS_DOC)
 
 
-def response_format(fmt: str) -> str:
+async def response_format(fmt: str) -> str:
     """The response format named by the path's extension: json or xml."""
     if fmt not in o311.FORMATS:
         raise o311.Open311Error(404, f"format must be json or xml, got {fmt!r}")
     return fmt
 
 
-def jurisdiction(settings: SettingsDep, jurisdiction_id: str | None = None) -> None:
+async def jurisdiction(settings: SettingsDep, jurisdiction_id: str | None = None) -> None:
     """Accept requests without ``jurisdiction_id`` or with ours."""
     if jurisdiction_id and jurisdiction_id != settings.open311.jurisdiction_id:
         raise o311.Open311Error(404, f"jurisdiction_id {jurisdiction_id!r} not found; this "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,8 +14,8 @@ from api.imports.admin_codes import DivisionTable
 from api.people.scope import READ_ROLES, STATS_ROLES, UNMASK_ROLES, WRITE_ROLES
 
 
-def _allowing(allowed: tuple[str, ...]) -> Callable[[Principal], Principal]:
-    def check(principal: Staff) -> Principal:
+def _allowing(allowed: tuple[str, ...]) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: Staff) -> Principal:
         if principal.role not in allowed:
             raise APIError(403, "forbidden", f"role {principal.role!r} may not use this; "
                            f"roles allowed: {', '.join(allowed)}")
@@ -23,7 +23,7 @@ def _allowing(allowed: tuple[str, ...]) -> Callable[[Principal], Principal]:
     return check
 
 
-def get_divisions(request: Request) -> DivisionTable:
+async def get_divisions(request: Request) -> DivisionTable:
     """The GB/T 2260 table (loaded in the lifespan)."""
     table: DivisionTable = request.app.state.gridgov.divisions
     return table

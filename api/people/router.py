@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from api.audit.deps import AuditActor
 from api.auth.principal import Principal
@@ -28,9 +28,10 @@ from api.people.scope import check_unmask
 from api.people.tags import person_tags
 from api.people.visits import person_visits
 from api.personal.router import PersonalDep
+from api.routing import Router
 from api.validation import DbInt
 
-router = APIRouter(prefix="/api/v1/people", tags=["people"])
+router = Router(prefix="/api/v1/people", tags=["people"])
 router.include_router(visits_router)
 router.include_router(declarations_router)
 

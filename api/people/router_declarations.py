@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.audit.deps import AuditActor
@@ -14,9 +13,10 @@ from api.people import declarations
 from api.people.deps import Divisions, Reader, Writer
 from api.people.schemas import Code, Day, ResidenceKind
 from api.personal.router import PersonalDep
+from api.routing import Router
 from api.validation import DbInt, Text
 
-router = APIRouter()
+router = Router()
 
 
 class DeclarationIn(BaseModel):

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import Header, Path, Query, Request, Response
 
 from api.audit.deps import AuditActor
 from api.auth.access import Staff, roles
@@ -17,9 +17,10 @@ from api.people import stats, tags, visits
 from api.people.deps import Reader, StatsReader, Writer
 from api.people.schemas import CaseIn, PersonTagIn, TagIn, VisitIn
 from api.people.service import check_person
+from api.routing import Router
 from api.validation import DbInt
 
-router = APIRouter()
+router = Router()
 
 Status = Annotated[list[str] | None, Query(description="overdue, due, scheduled")]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.audit.deps import AuditActor
@@ -12,9 +11,10 @@ from api.auth.access import Staff
 from api.auth.policy import check_event_scope
 from api.deps import PersonalDep, SessionDep
 from api.personal.service import check_personal, find_events, read_reporter
+from api.routing import Router
 from api.validation import DbInt, Text
 
-router = APIRouter(prefix="/api/v1", tags=["personal data"])
+router = Router(prefix="/api/v1", tags=["personal data"])
 
 
 

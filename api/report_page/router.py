@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from api.auth.access import public
 from api.deps import SettingsDep
 from api.report_page.form import FORM_ASSETS, report_form
+from api.routing import Router
 
-router = APIRouter(tags=["residents"])
+router = Router(tags=["residents"])
 
 _PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">

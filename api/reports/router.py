@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
+from fastapi import Query, Response
 from fastapi.responses import FileResponse
 
 from api.audit.deps import AuditActor
@@ -15,6 +15,7 @@ from api.auth.access import Staff, roles
 from api.deps import SessionDep, SettingsDep
 from api.reports import scheduled, service
 from api.reports.period import parse_period
+from api.routing import Router
 
 #: who reads reports: the command centre, analysts and leaders (within their scope)
 READ_ROLES = ("admin", "dispatcher", "analyst", "leader")
@@ -22,7 +23,7 @@ READ_ROLES = ("admin", "dispatcher", "analyst", "leader")
 Code = Annotated[str | None, Query(max_length=12, pattern=r"^\d+$")]
 
 
-router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+router = Router(prefix="/api/v1/reports", tags=["reports"])
 
 
 @router.get("", response_class=Response,

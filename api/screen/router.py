@@ -10,15 +10,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import FileResponse
 
 from api import STATIC_DIR
 from api.auth.access import Staff, public
 from api.deps import ReadSessionDep, SettingsDep
+from api.routing import Router
 from api.screen import service
 
-router = APIRouter(tags=["screen"])
+router = Router(tags=["screen"])
 
 
 @router.get("/screen", include_in_schema=False)

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 
 from api.auth.access import public
-from api.deps import RastersDep, TilesDep, get_settings
+from api.deps import RastersDep, TilesDep, settings_of
+from api.routing import Router
 from api.settings import TileSettings
 from api.tiles.rasters import RASTERS
 from layers import REGISTRY
 
-router = APIRouter(prefix="/tiles", tags=["tiles"])
+router = Router(prefix="/tiles", tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
 LayersPath = Annotated[str, Path(description="layer id, or several separated by commas",
@@ -30,7 +31,7 @@ XY = Annotated[int, Path(ge=0, description="column / row of the tile")]
 
 async def tile_settings(request: Request) -> TileSettings:
     """The app's tile settings (``settings.tiles``)."""
-    return get_settings(request).tiles
+    return settings_of(request).tiles
 
 
 TileSettingsDep = Annotated[TileSettings, Depends(tile_settings)]

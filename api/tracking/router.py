@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -23,11 +23,12 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
 from api.events.lifecycle import apply_action
 from api.media import images
+from api.routing import Router
 from api.tracking.page import not_found_page, render_page
 from api.tracking.service import photo_file, tracking_view
 from api.validation import DbInt, Text
 
-router = APIRouter()
+router = Router()
 
 
 @router.get("/t/{token}", tags=["residents"], response_class=HTMLResponse, responses={

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import func, select
 
@@ -25,13 +25,14 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import APIError
 from api.events.lifecycle import TRANSITIONS
 from api.field.scope import SUPERVISOR_ROLES
+from api.routing import Router
 from api.settings import Settings
 from api.validation import BIGINT_MAX, DbInt
 from api.web import service as service
 from gis_core.errors import GisError
 from layers.vocabulary import EVENT_STATUSES, OPEN_STATUSES
 
-router = APIRouter(tags=["web"])
+router = Router(tags=["web"])
 
 REPO_NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
 

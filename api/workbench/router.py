@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +28,7 @@ from api.auth.principal import Principal
 from api.db.models import Department, Event
 from api.deps import PersonalDep, SessionDep, get_state
 from api.personal.service import add_reporter
+from api.routing import Router
 from api.validation import DbInt, Text
 from api.workbench import actions, cases, queue
 from api.workbench.live import LiveHub
@@ -37,7 +38,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 KEEP_ALIVE_SECONDS = 15.0
 
 
-router = APIRouter(tags=["workbench"])
+router = Router(tags=["workbench"])
 
 
 class NoteIn(BaseModel):
