@@ -16,7 +16,6 @@ router = Router(tags=["health"])
 
 @router.get("/healthz")
 @public
-@public
 def healthz(session: SessionDep) -> dict[str, Any]:
     """Report that the server runs, with the database and PostGIS versions."""
     row = session.execute(

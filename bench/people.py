@@ -5,7 +5,10 @@
    sample town) through ``gridgov import people``'s function; anchor: a plain COPY
    of the same rows into a scratch table. Goal: under 3 minutes for 1,000,000.
 2. Lookup by ID number over HTTP (``POST /api/v1/people/lookup``, one uvicorn
-   worker, sequential requests): p50 / p99; anchor: ``GET /healthz``. Goal: p99 < 5 ms.
+   worker, sequential requests on one keep-alive connection of the benches' lean
+   client, ``testkit.load``): p50 / p99; anchors: ``GET /healthz`` and the HTTP floor
+   (``GET /open311/v2/discovery.json``) by the same client. Goal: p99 < 5 ms. The same
+   lookups from httpx are printed beside them (httpx costs about a millisecond itself).
 3. Per-grid population counts uncached (``GET /api/v1/people/stats``, every basic
    grid). Goal: < 50 ms.
 4. The ``population`` tile layer uncached: every z14 tile over the town, drawn
@@ -91,6 +94,38 @@ def bench_import(url: str, n: int, tmp: Path) -> list[str]:
     return ids
 
 
+def _timed_lean(base: str, token: str, ids: list[str], lookups: int
+                ) -> dict[str, list[float]]:
+    """Sequential requests on one keep-alive connection of the lean client (testkit.load)."""
+    import asyncio
+    import json
+
+    from testkit.load import Connection
+
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    host, port = base.split("//")[1].split(":")
+
+    async def run() -> dict[str, list[float]]:
+        conn = Connection(host, int(port))
+        calls = {
+            "floor": lambda i: conn.request("GET", "/open311/v2/discovery.json"),
+            "healthz": lambda i: conn.request("GET", "/healthz"),
+            "lookup": lambda i: conn.request("POST", "/api/v1/people/lookup", json.dumps(
+                {"id_number": ids[i * 7919 % len(ids)]}).encode(), headers),
+        }
+        out: dict[str, list[float]] = {}
+        for name, call in calls.items():
+            out[name] = []
+            for i in range(lookups):
+                t0 = time.perf_counter()
+                status, _ = await call(i)
+                out[name].append(time.perf_counter() - t0)
+                assert status == 200, (name, status)  # noqa: S101 - a bench's sanity check
+        return out
+
+    return asyncio.run(run())
+
+
 def bench_http(url: str, ids: list[str], lookups: int) -> None:
     import httpx
 
@@ -112,12 +147,21 @@ def bench_http(url: str, ids: list[str], lookups: int) -> None:
                 out.append(time.perf_counter() - t0)
             return out
 
+        for i in range(200):  # warm: the statements prepared, the credential cached
+            client.post("/api/v1/people/lookup", json={"id_number": ids[i]})
+        lean = _timed_lean(base, token, ids, lookups)
+        found, health, floor = lean["lookup"], lean["healthz"], lean["floor"]
+        print(f"lookup by ID number over HTTP (lean keep-alive client): p50 "
+              f"{_p(found, .5):.2f} ms, p99 {_p(found, .99):.2f} ms; /healthz p99 "
+              f"{_p(health, .99):.2f} ms, HTTP floor (Open311 discovery) p99 "
+              f"{_p(floor, .99):.2f} ms; ratio to /healthz "
+              f"{_p(found, .99) / _p(health, .99):.1f}x; goal p99 < 5 ms")
         health = timed(lambda i: client.get("/healthz"))
         found = timed(lambda i: client.post("/api/v1/people/lookup",
                                             json={"id_number": ids[i * 7919 % len(ids)]}))
-        print(f"lookup by ID number over HTTP: p50 {_p(found, .5):.2f} ms, p99 "
+        print(f"the same with httpx (its own cost included): p50 {_p(found, .5):.2f} ms, p99 "
               f"{_p(found, .99):.2f} ms; /healthz p99 {_p(health, .99):.2f} ms; ratio "
-              f"{_p(found, .99) / _p(health, .99):.1f}x; goal p99 < 5 ms")
+              f"{_p(found, .99) / _p(health, .99):.1f}x")
         stats = [0.0] * 5
         for k in range(5):
             t0 = time.perf_counter()
