@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select, text
+from sqlalchemy import ColumnElement, Connection, RowMapping, func, select, text
 from sqlalchemy.orm import Session
 
 from api.audit.models import AuditLog
@@ -135,6 +135,33 @@ def record_many(conn: Conn, rows: Sequence[dict[str, Any]]) -> None:
     """Write audit rows (made by :func:`entry`) in one statement, in order; never commits."""
     if rows:
         conn.execute(_INSERT_MANY, {"rows": json.dumps(list(rows), ensure_ascii=False)})
+
+
+def audited_select(conn: Conn, query: str, params: Mapping[str, Any], *, actor: Actor,
+                   action: str, object_type: str, fields: Iterable[str], order_by: str = "id"
+                   ) -> Sequence[RowMapping]:
+    """The rows of ``query``, and the audit row of reading them, in one statement.
+
+    The audit row is :func:`record`'s with ``details`` ``{"matches": n, "ids": [...]}``
+    (the rows' ``id`` column, ascending), written by a data-modifying ``WITH`` of the
+    same statement: one round trip where a read and then :func:`record` take two. The
+    rows come ordered by ``order_by`` (columns of ``query``'s output).
+    """
+    statement = text(f"""
+WITH found AS ({query}),
+audit AS (
+    INSERT INTO audit_log (actor, actor_id, role, address, action, object_type, fields, details)
+    SELECT :audit_actor, :audit_actor_id, :audit_role, :audit_address, :audit_action,
+           :audit_object_type, CAST(:audit_fields AS text[]),
+           jsonb_build_object('matches', count(*),
+                              'ids', coalesce(jsonb_agg(id ORDER BY id), '[]'::jsonb))
+    FROM found
+)
+SELECT * FROM found ORDER BY {order_by}""")  # noqa: S608 - SQL from trusted parts; values bound
+    return conn.execute(statement, {
+        **params, "audit_actor": actor.name, "audit_actor_id": actor.id,
+        "audit_role": actor.role, "audit_address": actor.address, "audit_action": action,
+        "audit_object_type": object_type, "audit_fields": list(fields)}).mappings().all()
 
 
 # -- the chain ------------------------------------------------------------------------

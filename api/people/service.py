@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.audit.service import Actor, record
+from api.audit.service import Actor, audited_select, record
 from api.auth.principal import Principal
 from api.errors import APIError
 from api.imports.admin_codes import DivisionTable
@@ -276,13 +276,11 @@ def lookup(session: Session, cipher: PersonalCipher, principal: Principal, actor
         params["h"], key = cipher.lookup_hash(check_phone(phone) or "", "phone"), "phone_hash"
     else:
         raise APIError(422, "invalid_parameter", "give 'id_number' or 'phone' to look up")
-    rows = session.execute(text(f"SELECT {_PERSON_COLUMNS} {_FROM} WHERE p.{key} = :h "
-                                f"AND {cond} ORDER BY p.id LIMIT 100"), params).mappings().all()
-    found = [_summary(cipher, r) for r in rows]
-    record(session, actor=actor, action="people.lookup", object_type="person",
-           fields=["id_number" if id_number else "phone"],
-           details={"matches": len(found), "ids": [f["id"] for f in found]})
-    return found
+    rows = audited_select(
+        session, f"SELECT {_PERSON_COLUMNS} {_FROM} WHERE p.{key} = :h AND {cond} "
+                 "ORDER BY p.id LIMIT 100", params, actor=actor, action="people.lookup",
+        object_type="person", fields=["id_number" if id_number else "phone"])
+    return [_summary(cipher, r) for r in rows]
 
 
 EXPORT_HEADERS = ("id", "姓名", "公民身份号码", "联系电话", "性别", "出生日期", "户籍地", "民族",

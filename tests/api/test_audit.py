@@ -17,7 +17,16 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api.audit.service import GENESIS, Actor, entry, record, record_many, row_hash, verify
+from api.audit.service import (
+    GENESIS,
+    Actor,
+    audited_select,
+    entry,
+    record,
+    record_many,
+    row_hash,
+    verify,
+)
 from api.cli import app as cli
 from api.db.session import make_engine
 from tests.api.events_support import basic_grids, bearer, token_for
@@ -215,6 +224,27 @@ def test_rows_written_together_are_chained_in_order(connection: Connection) -> N
     assert [r["object_id"] for r in mine] == ["0", "1", "2", "3", "4"]
     assert [r["fields"] for r in mine] == [[], ["phone"], [], ["phone"], []]
     assert [r["after"] for r in mine] == [None, {"i": 1}, {"i": 2}, None, {"i": 4}]
+    assert verify(connection).ok
+
+
+
+@pytest.mark.parametrize("wanted", [[], [2, 1]])
+def test_a_read_audited_in_its_statement_writes_the_row_record_would(
+        connection: Connection, wanted: list[int]) -> None:
+    who = Actor("li", 1, "dispatcher", "10.1.2.3")
+    rows = audited_select(
+        connection, "SELECT n AS id, 'x' || n AS label FROM unnest(CAST(:ids AS int[])) n",
+        {"ids": wanted}, actor=who, action="test.read", object_type="person",
+        fields=["id_number"])
+    assert [(r["id"], r["label"]) for r in rows] == [(n, f"x{n}") for n in sorted(wanted)]
+    record(connection, actor=who, action="test.read", object_type="person",
+           fields=["id_number"], details={"matches": len(wanted), "ids": sorted(wanted)})
+    columns = ("actor", "actor_id", "role", "address", "action", "object_type", "object_id",
+               "fields", "before", "after", "details")
+    written = connection.execute(text(
+        f"SELECT {', '.join(columns)} FROM audit_log WHERE action = 'test.read' ORDER BY id")
+    ).all()
+    assert len(written) == 2 and written[0] == written[1]  # the row record() writes
     assert verify(connection).ok
 
 

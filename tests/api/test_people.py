@@ -171,8 +171,8 @@ def test_the_columns_hold_no_plaintext(session: Session, world: World) -> None:
     assert all(str(row[c]).startswith("v1:") for c in ("name", "id_number", "phone"))
 
 
-def test_lookup_by_id_number_and_phone_stays_in_scope(client: TestClient, world: World
-                                                      ) -> None:
+def test_lookup_by_id_number_and_phone_stays_in_scope(client: TestClient, world: World,
+                                                      session: Session) -> None:
     number = world.bodies[0]["id_number"].lower()  # x or X, the same person
     found = client.post("/api/v1/people/lookup", json={"id_number": number},
                         headers=world.as_("grid_worker")).json()
@@ -183,6 +183,14 @@ def test_lookup_by_id_number_and_phone_stays_in_scope(client: TestClient, world:
     hidden = client.post("/api/v1/people/lookup", json={"phone": "13800000002"},
                          headers=world.as_("grid_worker")).json()
     assert hidden["count"] == 0
+    audited = session.execute(text(
+        "SELECT actor, role, fields, details FROM audit_log WHERE action = 'people.lookup' "
+        "ORDER BY id DESC LIMIT 3")).all()
+    assert [(row.fields, row.details) for row in audited] == [
+        (["phone"], {"matches": 0, "ids": []}),
+        (["phone"], {"matches": 1, "ids": [world.persons[1]]}),
+        (["id_number"], {"matches": 1, "ids": [world.persons[0]]})]
+    assert [row.role for row in audited] == ["grid_worker", "admin", "grid_worker"]
 
 
 def test_a_bad_check_character_and_a_duplicate_store_nothing(
