@@ -145,8 +145,8 @@ FROM jsonb_array_elements(CAST(%(rows)s AS jsonb)) WITH ORDINALITY AS x(r, n)
 CROSS JOIN LATERAL (  -- one index lookup per report, never a scan of the events
     SELECT id, status, department_id FROM events WHERE public_token = r->>'token' LIMIT 1
 ) AS e
-WHERE r->>'key' IS NULL OR EXISTS (
-    SELECT 1 FROM idempotency_keys AS k WHERE k.key = r->>'key' AND k.event_id = e.id)
+WHERE r->>'key' IS NULL  -- one probe of the key's primary key, never a hash of all keys
+   OR (SELECT k.event_id FROM idempotency_keys AS k WHERE k.key = r->>'key') = e.id
 ORDER BY n
 """
 

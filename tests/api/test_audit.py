@@ -29,6 +29,7 @@ from api.audit.service import (
 )
 from api.cli import app as cli
 from api.db.session import make_engine
+from api.events.intake_sql import AUDIT_CREATED
 from tests.api.events_support import basic_grids, bearer, token_for
 
 CANONICAL_0010 = importlib.import_module(
@@ -193,10 +194,11 @@ def test_row_hash_is_recomputed_in_python(connection: Connection) -> None:
     assert row_hash(row["prev_hash"], row) == row["hash"]  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("fields", [[], ["phone"], ["姓名", "", "e-mail"]])
+@pytest.mark.parametrize("fields", [[], ["phone"], ["姓名", "", "e-mail"], ["phone", None]])
 def test_the_plpgsql_chain_hashes_as_migration_0010_did(connection: Connection,
-                                                        fields: list[str]) -> None:
-    # 0016 rewrote audit_canonical in PL/pgSQL for speed: rows must hash as before
+                                                        fields: list[str | None]) -> None:
+    # 0016 rewrote audit_canonical in PL/pgSQL for speed, 0031 without a call per
+    # field: rows must hash as before
     old = CANONICAL_0010.replace("FUNCTION audit_canonical(",
                                  "FUNCTION pg_temp.audit_canonical_0010(")
     connection.execute(text(old))
@@ -297,6 +299,28 @@ def test_each_created_event_has_one_create_row_and_nothing_else_writes_one(
                                  "'event.create' AND after ->> 'category' = '9999'")).scalar()
     assert total == 0
     assert verify(session).ok
+
+
+def test_the_intake_audit_statement_probes_each_key_never_hashes_them_all(
+        connection: Connection) -> None:
+    # The statement is prepared once per connection and its plan kept. In a new
+    # database idempotency_keys has never been analysed (PostgreSQL guesses ten
+    # pages), and hashing all keys looked cheaper than a probe per report: every
+    # batch then read every key, more of them with each batch, until autovacuum
+    # analysed the table. The transaction (and this catalogue change) is rolled back.
+    connection.execute(text("UPDATE pg_class SET reltuples = -1, relpages = 0 "
+                            "WHERE oid = 'idempotency_keys'::regclass"))
+    connection.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    connection.exec_driver_sql(
+        "PREPARE audit_created(text) AS " + AUDIT_CREATED.replace("%(rows)s", "$1"))
+    try:
+        plan = "\n".join(connection.exec_driver_sql(
+            "EXPLAIN EXECUTE audit_created('[]')").scalars())
+    finally:
+        connection.exec_driver_sql("DEALLOCATE audit_created")
+    keys = [line for line in plan.splitlines() if "idempotency_keys" in line]
+    assert keys, plan
+    assert all("Index" in line for line in keys), plan
 
 
 # -- GET /api/v1/audit --------------------------------------------------------------------
