@@ -10,8 +10,10 @@ Coverage (``--coverage``): the ``--scale`` sample (default ``district``, about 4
 grids) is generated to files (or read from ``--sample DIR``); ``--workers-day`` (5,000)
 synthetic tracks of one day (8 hours, a fix every 30 s, a walk that turns at random
 and stays in the worker's grid) are scored with ``gis_core``: road pieces, segments,
-road coverage within 20 m and time in grids, per worker and grid. The anchor is the
-projection of the same points to the metric CRS. Goal: under 30 s.
+road coverage within 20 m and time in grids, per worker and grid (the last two at once,
+``coverage_and_time``, on the machine's cores). The anchor is the projection of the
+same points to the metric CRS, one thread. Goal: under 30 s. ``--one-by-one`` also
+times each step alone on one thread.
 
 Usage::
 
@@ -148,8 +150,8 @@ def bench_coverage(args: argparse.Namespace) -> None:
 
     from gis_core.crs import from_wgs84, to_wgs84
     from gis_core.metric_zone import metric_crs_for
-    from gis_core.track_coverage import road_coverage, road_pieces
-    from gis_core.tracks import segments, time_in_grids
+    from gis_core.track_coverage import coverage_and_time, road_coverage, road_pieces
+    from gis_core.tracks import cores, segments, time_in_grids
 
     folder = _sample(args)
     grids = gpd.read_file(folder / "sample.gpkg", layer="grids")
@@ -174,14 +176,22 @@ def bench_coverage(args: argparse.Namespace) -> None:
     t1 = time.perf_counter()
     segs = segments(group, t, x, y, max_gap_s=300)
     t2 = time.perf_counter()
-    covered = road_coverage(pieces, segs)
+    covered, spent = coverage_and_time(pieces, segs, g, codes)
     t3 = time.perf_counter()
-    spent = time_in_grids(segs, g, codes)
-    t4 = time.perf_counter()
-    total = t4 - t0
-    print(f"road pieces {t1 - t0:.1f} s, segments {t2 - t1:.1f} s, coverage {t3 - t2:.1f} s, "
-          f"time in grids {t4 - t3:.1f} s: {total:.1f} s in all "
+    total = t3 - t0
+    print(f"road pieces {t1 - t0:.1f} s, segments {t2 - t1:.1f} s, coverage and time in grids "
+          f"(at once, {min(cores(), 2)} threads) {t3 - t2:.1f} s: {total:.1f} s in all "
           f"({len(covered):,} worker-grid rows, {spent['seconds'].sum() / 3600:,.0f} hours)")
+    if args.one_by_one:
+        t0 = time.perf_counter()
+        segments(group, t, x, y, max_gap_s=300, threads=1)
+        t1 = time.perf_counter()
+        road_coverage(pieces, segs)
+        t2 = time.perf_counter()
+        time_in_grids(segs, g, codes)
+        t3 = time.perf_counter()
+        print(f"one thread: segments {t1 - t0:.1f} s, coverage {t2 - t1:.1f} s, "
+              f"time in grids {t3 - t2:.1f} s")
     print(f"anchor (project the fixes there and back): {anchor:.2f} s; ratio {total / anchor:.1f}")
     print(f"goal < 30 s: {'met' if total < 30 else 'NOT met'}")
 
@@ -196,6 +206,8 @@ def main() -> None:
     parser.add_argument("--scale", default="district", choices=["small", "town", "district"])
     parser.add_argument("--sample", help="a generated sample folder (skips generation)")
     parser.add_argument("--workers-day", type=int, default=5000)
+    parser.add_argument("--one-by-one", action="store_true",
+                        help="also time each step on one thread, one after the other")
     args = parser.parse_args()
     if args.coverage:
         bench_coverage(args)

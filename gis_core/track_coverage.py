@@ -17,6 +17,7 @@ exact distance from the midpoint to the segment.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,10 +26,10 @@ import shapely
 from shapely import STRtree
 
 from gis_core.errors import InvalidInput
-from gis_core.tracks import ObjectArray, Segments
+from gis_core.tracks import ObjectArray, Segments, cores, time_in_grids
 from gis_core.types import ArrayLike, BoolArray, FloatArray, GeomArray, IntArray
 
-__all__ = ["RoadPieces", "road_coverage", "road_pieces"]
+__all__ = ["RoadPieces", "coverage_and_time", "road_coverage", "road_pieces"]
 
 
 @dataclass(frozen=True)
@@ -210,3 +211,35 @@ def road_coverage(pieces: RoadPieces, segs: Segments, distance: float = 20.0) ->
     out["road_m"] = out["grid"].map(pieces.road_length()).astype(float)
     out["share"] = out["covered_m"] / out["road_m"]
     return out
+
+
+def coverage_and_time(pieces: RoadPieces, segs: Segments, grids: GeomArray, codes: ArrayLike,
+                      distance: float = 20.0, covering: Segments | None = None,
+                      threads: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``road_coverage(pieces, covering or segs, distance)`` and ``time_in_grids(segs, ...)``.
+
+    A day's score needs both, and neither needs the other: with two threads or more
+    (default: :func:`gis_core.tracks.cores`) they are computed at once, each on a thread
+    of its own (shapely and numpy release the GIL for their work). They share only
+    ``segs``' lines, which neither changes: the coverage reads their coordinates, the
+    time in grids their boxes; the grids are prepared by the time in grids alone.
+    ``covering`` regroups the same lines for the coverage (e.g. everyone's as one).
+
+    Examples
+    --------
+    >>> from shapely import LineString, box
+    >>> from gis_core.tracks import segments
+    >>> g = np.array([box(0, 0, 100, 10), box(100, 0, 200, 10)])
+    >>> p = road_pieces(np.array([LineString([(0, 5), (200, 5)])]), g, ["A", "B"])
+    >>> covered, spent = coverage_and_time(p, segments(["w", "w"], [0, 100], [50, 150],
+    ...                                                 [5, 5]), g, ["A", "B"])
+    >>> covered["covered_m"].tolist(), spent["seconds"].tolist()
+    ([70.0, 70.0], [50.0, 50.0])
+    """
+    covering = segs if covering is None else covering
+    if (cores() if threads is None else threads) < 2:
+        return road_coverage(pieces, covering, distance), time_in_grids(segs, grids, codes)
+    with ThreadPoolExecutor(2, thread_name_prefix="gis_core scores") as pool:
+        covered = pool.submit(road_coverage, pieces, covering, distance)
+        spent = pool.submit(time_in_grids, segs, grids, codes)
+        return covered.result(), spent.result()

@@ -34,8 +34,8 @@ from api.personal.cipher import PersonalCipher
 from api.settings import FieldSettings
 from gis_core.crs import from_wgs84
 from gis_core.metric_zone import metric_crs
-from gis_core.track_coverage import road_coverage, road_pieces
-from gis_core.tracks import Segments, idle_periods, segments, time_in_grids
+from gis_core.track_coverage import coverage_and_time, road_pieces
+from gis_core.tracks import Segments, idle_periods, segments
 
 
 def metric_of(rows: TrackRows) -> tuple[Any, np.ndarray, np.ndarray]:
@@ -165,8 +165,9 @@ def coverage(session: Session, cipher: PersonalCipher, principal: Principal,
     everyone = Segments(segs.lines, np.full(len(segs.lines), "all", dtype=object),
                         segs.t0, segs.t1)
     pieces = road_pieces(roads, grids, names)
-    covered = road_coverage(pieces, everyone, distance).set_index("grid")
-    seconds = time_in_grids(segs, grids, names).groupby("grid")["seconds"].sum()
+    covered, spent = coverage_and_time(pieces, segs, grids, names, distance, covering=everyone)
+    covered = covered.set_index("grid")
+    seconds = spent.groupby("grid")["seconds"].sum()
     checkins = _checkins_by_grid(session, principal, start, end, worker_id)
     road_m = pieces.road_length()
     return [{"grid": code, "road_m": round(float(road_m.get(code, 0.0)), 1),

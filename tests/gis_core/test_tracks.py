@@ -10,8 +10,9 @@ import pytest
 import shapely
 from shapely import LineString, box
 
+from gis_core import tracks as tracks_module
 from gis_core.errors import InvalidInput
-from gis_core.track_coverage import road_coverage, road_pieces
+from gis_core.track_coverage import coverage_and_time, road_coverage, road_pieces
 from gis_core.tracks import (
     NoiseRule,
     Segments,
@@ -238,3 +239,28 @@ def test_coverage_of_tracks_whose_segments_are_interleaved() -> None:
         assert mine["grid"].tolist() == alone["grid"].tolist()
     no_roads = road_pieces(np.empty(0, dtype=object), GRIDS, CODES)
     assert road_coverage(no_roads, mixed).empty
+
+
+def test_a_day_scored_on_two_threads_equals_each_score_on_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    walks = [_lattice_walk(40 + k, n=80) for k in range(6)]
+    group = [f"w{k}" for k, (t, _, _) in enumerate(walks) for _ in t]
+    t, x, y = (list(itertools.chain(*(walk[i] for walk in walks))) for i in range(3))
+    alone = segments(group, t, x, y, max_gap_s=300, threads=1)
+    monkeypatch.setattr(tracks_module, "LINES_PER_THREAD", 50)  # these few lines, in parts
+    segs = segments(group, t, x, y, max_gap_s=300, threads=2)
+    assert len(segs.lines) == len(alone.lines) > 150
+    assert bool(shapely.equals_exact(segs.lines, alone.lines, tolerance=0).all())
+    assert segs.group.tolist() == alone.group.tolist()
+    pieces = road_pieces(ROADS, GRIDS, CODES, step=2.0)
+    covered, spent = coverage_and_time(pieces, segs, GRIDS, CODES, threads=2)
+    assert len(covered) > 0
+    assert len(spent) > 0
+    assert covered.equals(road_coverage(pieces, alone))  # each is tested on its oracle above
+    assert spent.equals(time_in_grids(alone, GRIDS, CODES))
+    everyone = Segments(segs.lines, np.full(len(segs.lines), "all", dtype=object),
+                        segs.t0, segs.t1)
+    together, _ = coverage_and_time(pieces, segs, GRIDS, CODES, covering=everyone, threads=2)
+    assert together["group"].unique().tolist() == ["all"]
+    assert together.equals(road_coverage(pieces, everyone))
+    assert (together["covered_m"].sum() >= covered.groupby("grid")["covered_m"].max().sum())
