@@ -206,10 +206,41 @@ def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Seque
     (one round trip), the audit rows of the new events in the same pipeline.
     Reporters' contacts are encrypted with ``personal`` (required when a report
     has one). A database error propagates: the caller rolls back.
+
+    It is :func:`prepare_reports` then :func:`write_prepared` on the same ``conn``.
+    """
+    return write_prepared(conn, prepare_reports(conn, lookup, reports, settings, now,
+                                                personal))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Reports made ready for their statements (:func:`prepare_reports`), nothing written."""
+
+    reports: tuple[Report, ...]
+    #: the 4xx of each report refused before any statement (None: it goes on)
+    refused: tuple[GisError | None, ...]
+    #: (index in ``reports``, place, actor) of the others, in order
+    ready: tuple[tuple[int, Place, str], ...]
+    grids: tuple[dict[str, Any], ...]
+    tokens: tuple[str, ...]
+    params: tuple[dict[str, Any], ...]
+    audit: str
+
+
+def prepare_reports(conn: Connection | Session, lookup: GridLookup, reports: Sequence[Report],
+                    settings: EventSettings | None = None, now: datetime | None = None,
+                    personal: PersonalCipher | None = None) -> Prepared:
+    """Everything of :func:`write_reports` before its statements, nothing written.
+
+    Checks, places, grids, tracking tokens, sealed contacts and parameters.
+    ``conn`` is only read (staff tokens, building codes, addresses), so it may be
+    another connection than the one the reports are then written on: the intake
+    writer prepares a batch while the one before it is in the database.
     """
     settings = settings or EventSettings()
     now = now or datetime.now(UTC)
-    outcomes: list[Intake | GisError | None] = [None] * len(reports)
+    refused: list[GisError | None] = [None] * len(reports)
     ready: list[tuple[int, Place, str]] = []
     for i, report in enumerate(reports):
         try:
@@ -219,23 +250,34 @@ def write_reports(conn: Connection | Session, lookup: GridLookup, reports: Seque
                                   y=report.y, crs=report.crs,
                                   building_code=report.building_code, address=report.address)
         except GisError as exc:
-            outcomes[i] = exc
+            refused[i] = exc
             continue
         ready.append((i, place, actor))
-    if ready:
-        frame = lookup.assign(np.array([p.lon for _, p, _ in ready]),
-                              np.array([p.lat for _, p, _ in ready]), at=now)
-        grids = grid_dicts(frame)
-        tokens = [secrets.token_urlsafe(12) for _ in ready]
-        params = [_statement_params(reports[i], place, g, now, settings, token, actor,
-                                    personal)
-                  for (i, place, actor), g, token in zip(ready, grids, tokens, strict=True)]
-        audit = _audit_rows([(reports[i], actor, token)
-                             for (i, _, actor), token in zip(ready, tokens, strict=True)])
-        for (i, place, _), g, token, row in zip(ready, grids, tokens,
-                                               _execute_all(conn, params, audit, tokens),
-                                               strict=True):
-            outcomes[i] = _outcome(conn, reports[i], row, place, g, token)
+    if not ready:
+        return Prepared(tuple(reports), tuple(refused), (), (), (), (), "[]")
+    frame = lookup.assign(np.array([p.lon for _, p, _ in ready]),
+                          np.array([p.lat for _, p, _ in ready]), at=now)
+    grids = grid_dicts(frame)
+    tokens = [secrets.token_urlsafe(12) for _ in ready]
+    params = [_statement_params(reports[i], place, g, now, settings, token, actor, personal)
+              for (i, place, actor), g, token in zip(ready, grids, tokens, strict=True)]
+    audit = _audit_rows([(reports[i], actor, token)
+                         for (i, _, actor), token in zip(ready, tokens, strict=True)])
+    return Prepared(tuple(reports), tuple(refused), tuple(ready), tuple(grids), tuple(tokens),
+                    tuple(params), audit)
+
+
+def write_prepared(conn: Connection | Session, prepared: Prepared) -> list[Intake | GisError]:
+    """Run the statements of ``prepared`` in order on ``conn``'s transaction; never commits.
+
+    The outcomes of :func:`write_reports`, one per report in order.
+    """
+    outcomes: list[Intake | GisError | None] = list(prepared.refused)
+    if prepared.ready:
+        rows = _execute_all(conn, list(prepared.params), prepared.audit, list(prepared.tokens))
+        for (i, place, _), g, token, row in zip(prepared.ready, prepared.grids, prepared.tokens,
+                                               rows, strict=True):
+            outcomes[i] = _outcome(conn, prepared.reports[i], row, place, g, token)
     return [o for o in outcomes if o is not None]
 
 

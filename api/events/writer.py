@@ -9,6 +9,14 @@ batch. Under load a report thus costs a share of a commit (one WAL flush,
 one bump of the tile change counters, one round trip) instead of a whole one,
 and nothing is acknowledged before its transaction is durable.
 
+While a batch is in the database, the next one is prepared in another worker
+thread (:func:`api.events.intake.prepare_reports`: checks, places, grids, sealed
+contacts, parameters; read-only, on a session of the pool), so the server's
+Python and PostgreSQL work at the same time instead of taking turns. It is
+taken once as many reports wait as the batch being written holds, and written
+only after that batch's commit: transactions stay one at a time and in order,
+so a batch still sees everything committed before it (duplicates, keys).
+
 A report refused for its content (unknown category, outside the jurisdiction,
 ...) gets its 4xx and the others of its batch are written. When anything else
 fails while the batch is written (the grid lookup, a statement the database
@@ -38,9 +46,10 @@ import anyio.to_thread
 import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from api.errors import INVALID_TEXT, APIError, database_error
-from api.events.intake import Intake, Report, write_reports
+from api.events.intake import Intake, Prepared, Report, prepare_reports, write_prepared
 from api.grids.lookup import GridLookup
 from api.personal.cipher import PersonalCipher
 from api.settings import EventSettings
@@ -88,6 +97,10 @@ class IntakeWriter:
         self._task: asyncio.Task[None] | None = None
         #: transactions committed
         self.batches = 0
+        #: batches prepared while the one before them was being written
+        self.prepared_ahead = 0
+        self._last = 1  # reports in the batch last taken
+        self._writing: asyncio.Task[None] | None = None
 
     async def submit(self, report: Report) -> Intake:
         """Write ``report``; return when it is committed (or raise why it was not)."""
@@ -102,26 +115,52 @@ class IntakeWriter:
         return await future
 
     async def _run(self) -> None:
+        """Take batches in turn: each is prepared while the one before it is written.
+
+        The next batch is taken once as many reports wait as the batch being written
+        holds (or when that one is done), so that preparing ahead does not make the
+        batches, and so the commits' share of each report, smaller.
+        """
         assert self._wake is not None  # noqa: S101 - an invariant, for the type checker
+        writing: asyncio.Task[None] | None = None
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                batch = self._queue[:self.max_batch]
-                del self._queue[:self.max_batch]
-                try:
-                    outcomes: Sequence[Outcome] = await anyio.to_thread.run_sync(
-                        self._write, [report for report, _ in batch])
-                except Exception as exc:  # the batch failed as a whole; so do its reports
-                    logger.exception("intake batch of %d reports failed", len(batch))
-                    outcomes = [_answer(exc)] * len(batch)
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if future.done():  # the client went away; its report was written
-                        continue
-                    if isinstance(outcome, BaseException):
-                        future.set_exception(outcome)
-                    else:
-                        future.set_result(outcome)
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if writing is not None and not writing.done() and len(self._queue) < self._last:
+                self._wake.clear()
+                woken = asyncio.ensure_future(self._wake.wait())
+                await asyncio.wait({woken, writing}, return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+                continue
+            batch = self._queue[:self.max_batch]
+            del self._queue[:self.max_batch]
+            prepared = None  # nothing being written: the batch's write prepares it
+            if writing is not None and not writing.done():
+                prepared = await anyio.to_thread.run_sync(
+                    self._prepare, [report for report, _ in batch])
+                await writing  # one transaction at a time, in the order taken
+            self._last = len(batch)
+            writing = self._writing = asyncio.get_running_loop().create_task(
+                self._answer(batch, prepared), name="gridgov intake batch")
+
+    async def _answer(self, batch: list[tuple[Report, asyncio.Future[Intake]]],
+                      prepared: Prepared | None) -> None:
+        """Write ``batch`` (made ready by :meth:`_prepare`) and answer its reports."""
+        try:
+            outcomes: Sequence[Outcome] = await anyio.to_thread.run_sync(
+                self._write, [report for report, _ in batch], prepared)
+        except Exception as exc:  # the batch failed as a whole; so do its reports
+            logger.exception("intake batch of %d reports failed", len(batch))
+            outcomes = [_answer(exc)] * len(batch)
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():  # the client went away; its report was written
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
     # -- in a worker thread -----------------------------------------------------------
     def _connection(self) -> Connection:
@@ -134,7 +173,29 @@ class IntakeWriter:
     def _transaction(self, conn: Connection) -> Any:
         return conn.begin_nested() if self._given is not None else conn.begin()
 
-    def _write(self, reports: list[Report]) -> list[Outcome]:
+    def _prepare(self, reports: list[Report]) -> Prepared | None:
+        """``reports`` made ready on a session of the pool, or None: the writer does it.
+
+        The session reads only (staff tokens, building codes, addresses) and takes a
+        connection only when a report needs one. With a connection of the caller's
+        (tests in one transaction) nothing is prepared ahead. Anything that fails
+        here is left to :meth:`_write`, which prepares the batch again on its own
+        connection and answers as it always does.
+        """
+        if self._given is not None:
+            return None
+        try:
+            with Session(self.engine) as session:
+                prepared = prepare_reports(session, self.lookup, reports, self.settings,
+                                           datetime.now(UTC), personal=self.personal)
+        except Exception as exc:  # written (or refused) by _write, on its own
+            logger.debug("intake batch not prepared ahead: %s", exc)
+            return None
+        self.prepared_ahead += 1
+        return prepared
+
+    def _write(self, reports: list[Report], prepared: Prepared | None = None
+               ) -> list[Outcome]:
         """Write ``reports`` in one transaction; on failure, see the module docstring."""
         conn = self._conn
         reused = (self._given is None and conn is not None and not conn.closed
@@ -146,9 +207,10 @@ class IntakeWriter:
             return [_answer(exc)] * len(reports)
         trans = self._transaction(conn)
         try:
-            outcomes: list[Outcome] = list(write_reports(
-                conn, self.lookup, reports, self.settings, datetime.now(UTC),
-                personal=self.personal))
+            if prepared is None:
+                prepared = prepare_reports(conn, self.lookup, reports, self.settings,
+                                           datetime.now(UTC), personal=self.personal)
+            outcomes: list[Outcome] = list(write_prepared(conn, prepared))
         except Exception as exc:  # the batch is retried or answered
             _rollback(trans)
             return self._failed(conn, reports, exc, retry=reused)
@@ -199,6 +261,10 @@ class IntakeWriter:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        if self._writing is not None:  # the batch being written is answered first
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._writing
+            self._writing = None
         await anyio.to_thread.run_sync(self.close)
 
 

@@ -146,3 +146,84 @@ def test_a_report_that_breaks_before_or_in_the_statement_fails_alone(
         ids = set(conn.execute(text("SELECT id FROM events WHERE description LIKE :m"),
                                {"m": MARK + "%"}).scalars())
     assert ids == {o.event_id for o in ok}
+
+
+def _slow_first_batch(engine: Engine) -> None:
+    """Events described 'slow' take half a second to insert: their batch stays in the database."""
+    with engine.begin() as conn:
+        conn.execute(text("""
+            CREATE OR REPLACE FUNCTION writer_test_reject() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.description LIKE '%slow%' THEN PERFORM pg_sleep(0.5); END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER writer_test_reject BEFORE INSERT ON events
+            FOR EACH ROW EXECUTE FUNCTION writer_test_reject();"""))
+
+
+def _two_waves(writer: IntakeWriter, first: Report, second: list[Report]
+               ) -> tuple[Any, list[Any]]:
+    async def scenario() -> tuple[Any, list[Any]]:
+        one = asyncio.ensure_future(writer.submit(first))
+        while writer._writing is None:  # the first batch is on its way to the database
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        assert not writer._writing.done()
+        two = await _submit_all(writer, second)
+        return await one, two
+
+    return run_coroutine(scenario())
+
+
+def test_a_batch_prepared_while_the_one_before_is_written_sees_all_of_it(
+        writer: IntakeWriter, engine: Engine, points: list[dict[str, Any]]) -> None:
+    _slow_first_batch(engine)
+    key = f"{MARK}-ahead"
+    first = _report(points[0], category="0107", tag="slow first", idempotency_key=key)
+    second = [_report(points[0], category="0107", tag="same place"),
+              _report(points[3], category="0107", tag="same key", idempotency_key=key),
+              Report(category_code="0107", building_code="NO-SUCH-BUILDING",
+                     description=f"{MARK} no building"),
+              _report(points[5], category="0107", tag="elsewhere")]
+    made, outcomes = _two_waves(writer, first, second)
+    assert writer.prepared_ahead == 1           # the second wave was made ready meanwhile
+    assert writer.batches == 2
+    assert isinstance(made, Intake) and not made.replayed
+    # and written after the first committed, in order: it sees the first's case and key
+    same_place, same_key, no_building, elsewhere = outcomes
+    assert isinstance(same_place, Intake)
+    assert f'"duplicate_of": {made.event_id}' in same_place.body
+    assert isinstance(same_key, Intake) and same_key.replayed
+    assert same_key.event_id == made.event_id and same_key.body == made.body
+    assert isinstance(no_building, GisError) and no_building.code == "building_not_found"
+    assert isinstance(elsewhere, Intake) and '"duplicate": false' in elsewhere.body
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT id, reported_at FROM events WHERE description LIKE :m "
+                                   "ORDER BY id"), {"m": MARK + "%"}).all()
+    assert [r.id for r in stored] == [made.event_id, same_place.event_id, elsewhere.event_id]
+    assert stored[0].reported_at < stored[1].reported_at
+
+
+def test_a_batch_that_cannot_be_prepared_ahead_is_prepared_by_its_write(
+        writer: IntakeWriter, engine: Engine, points: list[dict[str, Any]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.orm import Session
+
+    from api.events import writer as writer_module
+
+    real = writer_module.prepare_reports
+
+    def fails_off_the_writer(conn: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(conn, Session):  # the pool's session of a batch prepared ahead
+            raise RuntimeError("the pool is gone")
+        return real(conn, *args, **kwargs)
+
+    monkeypatch.setattr(writer_module, "prepare_reports", fails_off_the_writer)
+    _slow_first_batch(engine)
+    made, outcomes = _two_waves(writer, _report(points[0], category="0108", tag="slow first"),
+                                [_report(points[0], category="0108", tag="same place")])
+    assert writer.prepared_ahead == 0
+    assert isinstance(made, Intake)
+    [same_place] = outcomes
+    assert isinstance(same_place, Intake)
+    assert f'"duplicate_of": {made.event_id}' in same_place.body
