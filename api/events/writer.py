@@ -13,9 +13,12 @@ While a batch is in the database, the next one is prepared in another worker
 thread (:func:`api.events.intake.prepare_reports`: checks, places, grids, sealed
 contacts, parameters; read-only, on a session of the pool), so the server's
 Python and PostgreSQL work at the same time instead of taking turns. It is
-taken once as many reports wait as the batch being written holds, and written
-only after that batch's commit: transactions stay one at a time and in order,
-so a batch still sees everything committed before it (duplicates, keys).
+taken once as many reports wait as the batch being written holds, handed to
+the thread writing that batch, and written by it right after that batch's
+commit (the event loop is not on the way from one transaction to the next):
+transactions stay one at a time and in order, so a batch still sees everything
+committed before it (duplicates, keys). The thread answers each batch on the
+event loop as soon as it is committed.
 
 A report refused for its content (unknown category, outside the jurisdiction,
 ...) gets its 4xx and the others of its batch are written. When anything else
@@ -38,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +62,10 @@ from gis_core.errors import GisError
 logger = logging.getLogger("gridgov.intake")
 
 Outcome = Intake | BaseException
+#: reports with the futures of their callers
+Batch = list[tuple[Report, "asyncio.Future[Intake]"]]
+#: a batch for the writing thread: the loop and wake-up of its callers, it, its preparation
+Handoff = tuple[asyncio.AbstractEventLoop, asyncio.Event, Batch, "Prepared | None"]
 
 
 class IntakeWriter:
@@ -100,7 +108,11 @@ class IntakeWriter:
         #: batches prepared while the one before them was being written
         self.prepared_ahead = 0
         self._last = 1  # reports in the batch last taken
+        #: the task of the thread writing batches (one after the other), if any
         self._writing: asyncio.Task[None] | None = None
+        self._chain = threading.Lock()  # guards the two below, shared with that thread
+        self._writing_on = False        # the thread is writing and will look for more
+        self._handoff: Handoff | None = None  # its next batch
 
     async def submit(self, report: Report) -> Intake:
         """Write ``report``; return when it is committed (or raise why it was not)."""
@@ -119,48 +131,60 @@ class IntakeWriter:
 
         The next batch is taken once as many reports wait as the batch being written
         holds (or when that one is done), so that preparing ahead does not make the
-        batches, and so the commits' share of each report, smaller.
+        batches, and so the commits' share of each report, smaller. A batch prepared
+        while another is written is handed to the writing thread, which goes on with
+        it right after its commit: the event loop is not on the way from one
+        transaction to the next.
         """
-        assert self._wake is not None  # noqa: S101 - an invariant, for the type checker
-        writing: asyncio.Task[None] | None = None
+        wake = self._wake
+        assert wake is not None  # noqa: S101 - an invariant, for the type checker
+        loop = asyncio.get_running_loop()
         while True:
-            if not self._queue:
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            if writing is not None and not writing.done() and len(self._queue) < self._last:
-                self._wake.clear()
-                woken = asyncio.ensure_future(self._wake.wait())
-                await asyncio.wait({woken, writing}, return_when=asyncio.FIRST_COMPLETED)
-                woken.cancel()
+            with self._chain:
+                writing, handed = self._writing_on, self._handoff is not None
+            if not self._queue or (writing and (handed or len(self._queue) < self._last)):
+                wake.clear()
+                await wake.wait()  # a report came, or the writing thread moved on
                 continue
             batch = self._queue[:self.max_batch]
             del self._queue[:self.max_batch]
+            self._last = len(batch)
             prepared = None  # nothing being written: the batch's write prepares it
-            if writing is not None and not writing.done():
+            if writing:
                 prepared = await anyio.to_thread.run_sync(
                     self._prepare, [report for report, _ in batch])
-                await writing  # one transaction at a time, in the order taken
-            self._last = len(batch)
-            writing = self._writing = asyncio.get_running_loop().create_task(
-                self._answer(batch, prepared), name="gridgov intake batch")
+            with self._chain:
+                if self._writing_on:  # the thread takes it after its commit
+                    self._handoff = (loop, wake, batch, prepared)
+                    continue
+                self._writing_on = True
+            self._writing = loop.create_task(anyio.to_thread.run_sync(
+                self._write_on, (loop, wake, batch, prepared)), name="gridgov intake batches")
 
-    async def _answer(self, batch: list[tuple[Report, asyncio.Future[Intake]]],
-                      prepared: Prepared | None) -> None:
-        """Write ``batch`` (made ready by :meth:`_prepare`) and answer its reports."""
+    def _write_on(self, work: Handoff) -> None:
+        """Write a batch, then each batch handed over meanwhile, answering each on its loop."""
         try:
-            outcomes: Sequence[Outcome] = await anyio.to_thread.run_sync(
-                self._write, [report for report, _ in batch], prepared)
-        except Exception as exc:  # the batch failed as a whole; so do its reports
-            logger.exception("intake batch of %d reports failed", len(batch))
-            outcomes = [_answer(exc)] * len(batch)
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if future.done():  # the client went away; its report was written
-                continue
-            if isinstance(outcome, BaseException):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
+            while True:
+                loop, wake, batch, prepared = work
+                try:
+                    outcomes: Sequence[Outcome] = self._write(
+                        [report for report, _ in batch], prepared)
+                except Exception as exc:  # the batch failed as a whole; so do its reports
+                    logger.exception("intake batch of %d reports failed", len(batch))
+                    outcomes = [_answer(exc)] * len(batch)
+                with self._chain:
+                    handed, self._handoff = self._handoff, None
+                    if handed is None:
+                        self._writing_on = False
+                _call(loop, _settle, batch, outcomes)
+                _call(loop, wake.set)  # the loop may take the next batch
+                if handed is None:
+                    return
+                work = handed
+        except BaseException:  # not even answered: let the loop start another thread
+            with self._chain:
+                self._writing_on = False
+            raise
 
     # -- in a worker thread -----------------------------------------------------------
     def _connection(self) -> Connection:
@@ -266,6 +290,23 @@ class IntakeWriter:
                 await self._writing
             self._writing = None
         await anyio.to_thread.run_sync(self.close)
+
+
+def _call(loop: asyncio.AbstractEventLoop, callback: Any, *args: Any) -> None:
+    """``callback(*args)`` soon on ``loop``, from another thread; nothing if it has closed."""
+    with contextlib.suppress(RuntimeError):  # closed: nobody is left to be answered
+        loop.call_soon_threadsafe(callback, *args)
+
+
+def _settle(batch: Batch, outcomes: Sequence[Outcome]) -> None:
+    """Answer the reports of ``batch`` (on the event loop)."""
+    for (_, future), outcome in zip(batch, outcomes, strict=True):
+        if future.done():  # the client went away; its report was written
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 def _lost(conn: Connection, exc: Exception) -> bool:
