@@ -50,7 +50,6 @@ from api.settings import Settings
 from api.state import open_state
 from api.tiles import router as tiles
 from api.tracking import router as tracking_router
-from api.validation import check_request_text
 from api.web import router as web
 from api.workbench import router as workbench_router
 
@@ -93,8 +92,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
         description="Spatial analytics server for grid-based community governance "
                     "(网格化管理): grids, buildings, cameras, events, analytics.",
         lifespan=lifespan,
-        # deny by default (api.auth.access); no NUL in any path or query parameter
-        dependencies=[Depends(check_request_text), Depends(gate)],
+        # deny by default, and no NUL in any path or query parameter (api.auth.access.gate)
+        dependencies=[Depends(gate)],
         docs_url=None,  # served from local assets by api.security
         redoc_url=None,
     )

@@ -38,6 +38,7 @@ from api.auth.principal import Principal, Resolved, resolve
 from api.auth.service import hash_secret
 from api.deps import get_session, get_state
 from api.errors import APIError
+from api.validation import check_request_text
 
 logger = logging.getLogger("gridgov.auth")
 
@@ -200,8 +201,12 @@ async def gate(request: Request) -> Principal | None:
 
     On a public route nothing is looked up (tiles stay as cheap with a session
     cookie as without); an endpoint that wants to know its caller there asks
-    for :data:`MaybePrincipal`.
+    for :data:`MaybePrincipal`. First of all, the request's path and query are
+    refused with 422 if they hold a NUL (:func:`api.validation.check_request_text`):
+    the one app-wide dependency does both, as FastAPI's solving of each dependency
+    costs every request, a cached tile too.
     """
+    await check_request_text(request)
     endpoint = getattr(request.scope.get("route"), "endpoint", None)
     if endpoint is not None and is_public(endpoint):
         return None

@@ -116,7 +116,8 @@ def tilejson(layers: LayersPath, request: Request, tiles: TilesDep) -> dict[str,
             responses={200: {"content": {MVT: {}}}, 204: {}, 304: {}})
 @public
 async def vector_tile(layers: LayersPath, z: Z, x: XY, y: XY, request: Request,
-                      tiles: TilesDep, settings: TileSettingsDep) -> Response:
+                      tiles: TilesDep) -> Response:
     """A Mapbox Vector Tile of one or several layers (comma-separated); 204 when empty."""
     data, etag = await tiles.atile(_layer_ids(layers), z, x, y, dict(request.query_params))
-    return _tile_response(request, data, etag, MVT, settings)
+    # the settings read here, not by a dependency: each costs every tile its solving
+    return _tile_response(request, data, etag, MVT, settings_of(request).tiles)
