@@ -9,8 +9,9 @@ One home for the rules every input shares, whatever its channel:
 - :data:`DbInt` bounds an integer of a path, query or body to PostgreSQL's
   ``bigint``, so that an id such as ``99999999999999999999`` is a 422, not an
   overflow in SQL.
-- :func:`check_request_text` is the app-wide dependency that applies
-  :func:`check_text` to every path and query parameter of every route.
+- :func:`check_request_text` applies :func:`check_text` to every path and query
+  parameter of every route; the app-wide dependency ``api.auth.access.gate``
+  calls it first.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def _check_all(items: Iterable[tuple[str, str]], kind: str) -> None:
 
 
 async def check_request_text(request: Request) -> None:
-    """Refuse NUL characters in any path or query parameter (app-wide dependency)."""
+    """Refuse NUL characters in any path or query parameter (the gate calls it first)."""
     if b"%00" in request.scope.get("query_string", b""):
         _check_all(request.query_params.multi_items(), "query parameter")
     _check_all(request.path_params.items(), "path parameter")
