@@ -9,13 +9,14 @@ the load generator steals little CPU from the server on this 2-core machine)
 for ``--seconds`` after a warm-up. Reports are spread over the grids, 10
 categories and unique ``Idempotency-Key`` headers. It prints sustained
 reports/s, p50/p99 latency and status counts between the two floors measured in
-the same run (``bench/intake_floors.py``): the HTTP floor (``GET
+the same round (``bench/intake_floors.py``), for ``--rounds`` rounds: the HTTP floor (``GET
 /open311/v2/discovery.json``, no database, on the same server and clients) and
 the database floor (the intake's statements sent straight with psycopg in
 batches of the size the server's group commit reached, one connection per
 worker, same cluster and durability), the ratio of intake to the lower floor
-(goal >= 0.60), and the CPU per report from ``/proc/<pid>/stat`` of the server
-and of PostgreSQL's processes (backends, WAL writer, ...) in each of the three.
+of its round and the median of the rounds' (goal >= 0.60), and the CPU per
+report from ``/proc/<pid>/stat`` of the server and of PostgreSQL's processes
+(backends, WAL writer, ...) in each of the three, summed over the rounds.
 ``--profile PATH`` also samples the server with py-spy during intake and prints
 where its busy samples are. The machine is shared: absolute figures move between
 runs; the ratios of one run are what count.
@@ -149,47 +150,73 @@ def _metered(roots: dict[str, int] | None, run: Any) -> tuple[dict[str, Any], di
 
 def bench_intake(args: argparse.Namespace, base: str, url: str | None,
                  server_pid: int | None = None) -> None:
-    """The HTTP floor, intake and the database floor, in turn on the same server and cluster.
+    """The HTTP floor, intake and the database floor, in turn, for ``--rounds`` rounds.
 
-    Without ``url`` (a remote server) only the HTTP floor and intake are measured.
+    Each round measures the three one after the other on the same server and
+    cluster, and its ratio is intake over the lower floor of that round: the
+    machine's speed drifts between rounds by as much as the goal's margin, so the
+    ratio printed is the median of the rounds'. Without ``url`` (a remote server)
+    only the HTTP floor and intake are measured.
     """
+    import statistics
+
     points = grid_points(url) if url else [(114.25, 22.72)]
     roots = ({"server": server_pid, "pg": postmaster_pid(url)}
              if url and server_pid is not None else None)
-    http, http_cpu = _metered(roots, lambda: run_load(
-        base, lambda w, i: ("GET", HTTP_FLOOR, b"", {}), args.concurrency, 1.0, args.seconds))
-    since = datetime.now(UTC)
-    with profiled(args.profile, server_pid, args.warmup + args.seconds):
-        result, intake_cpu = _metered(roots, lambda: run_load(
-            base, intake_maker(points), args.concurrency, args.warmup, args.seconds))
-    print(f"HTTP floor (GET {HTTP_FLOOR}): {http['rate']:8.0f} req/s  p50 {http['p50']:6.1f} "
-          f"ms  p99 {http['p99']:6.1f} ms  statuses {http['statuses']}")
-    print(f"POST /api/v1/events    : {result['rate']:8.0f} reports/s  p50 {result['p50']:6.1f} ms"
-          f"  p99 {result['p99']:6.1f} ms  statuses {result['statuses']}")
-    floors = {"HTTP": http["rate"]}
-    if url is not None:
-        reports, commits = commits_of(url, since)
-        size = max(1, round(reports / max(commits, 1)))
-        print(f"  group commit: {reports} reports in {commits} transactions "
-              f"(mean batch {reports / max(commits, 1):.1f})")
-        batches = prepare_batches(url, points, CATEGORIES)
-        db, db_cpu = _metered(roots, lambda: database_floor(
-            url, batches, size, args.workers, args.warmup, args.seconds))
-        print(f"database floor         : {db['rate']:8.0f} reports/s  (the intake statements "
-              f"by psycopg, batches of {size} on {args.workers} connection(s); per batch p50 "
-              f"{db['p50']:.1f} ms, p99 {db['p99']:.1f} ms)")
-        floors["database"] = db["rate"]
-    low = min(floors, key=lambda k: floors[k])
-    ratio = result["rate"] / floors[low]
-    print("ratio intake / floor  : " + ", ".join(
-        f"{result['rate'] / v:.3f} of the {k} floor" for k, v in floors.items()))
-    print(f"ratio to the lower ({low}) floor: {ratio:.3f}; goal >= 0.60: "
+    batches = prepare_batches(url, points, CATEGORIES) if url is not None else None
+    ratios: list[float] = []
+    cpu: dict[str, dict[str, float]] = {"HTTP": {}, "intake": {}, "database": {}}
+    counts = {"HTTP": 0, "intake": 0, "database": 0}
+    for r in range(args.rounds):
+        http, used = _metered(roots, lambda: run_load(
+            base, lambda w, i: ("GET", HTTP_FLOOR, b"", {}), args.concurrency, 1.0,
+            args.seconds))
+        _add(cpu["HTTP"], used)
+        counts["HTTP"] += http["requests"]
+        since = datetime.now(UTC)
+        with profiled(args.profile if r == 0 else None, server_pid,
+                      args.warmup + args.seconds):
+            result, used = _metered(roots, lambda: run_load(
+                base, intake_maker(points), args.concurrency, args.warmup, args.seconds))
+        _add(cpu["intake"], used)
+        counts["intake"] += result["requests"]
+        print(f"round {r + 1}: HTTP floor (GET {HTTP_FLOOR}): {http['rate']:6.0f} req/s  p50 "
+              f"{http['p50']:5.1f} ms  p99 {http['p99']:5.1f} ms  statuses {http['statuses']}")
+        print(f"round {r + 1}: POST /api/v1/events: {result['rate']:6.0f} reports/s  p50 "
+              f"{result['p50']:5.1f} ms  p99 {result['p99']:5.1f} ms  "
+              f"statuses {result['statuses']}")
+        floors = {"HTTP": http["rate"]}
+        if url is not None and batches is not None:
+            reports, commits = commits_of(url, since)
+            size = max(1, round(reports / max(commits, 1)))
+            db, used = _metered(roots, lambda size=size: database_floor(
+                url, batches, size, args.workers, args.warmup, args.seconds))
+            _add(cpu["database"], used)
+            counts["database"] += db["reports"]
+            print(f"round {r + 1}: database floor: {db['rate']:6.0f} reports/s  (the intake "
+                  f"statements by psycopg, batches of {size} (the group commit's mean "
+                  f"{reports / max(commits, 1):.1f}) on {args.workers} connection(s); per "
+                  f"batch p50 {db['p50']:.1f} ms, p99 {db['p99']:.1f} ms)")
+            floors["database"] = db["rate"]
+        low = min(floors, key=lambda k: floors[k])
+        ratios.append(result["rate"] / floors[low])
+        print(f"round {r + 1}: ratio intake / floor: " + ", ".join(
+            f"{result['rate'] / v:.3f} of the {k} floor" for k, v in floors.items())
+            + f"; to the lower ({low}): {ratios[-1]:.3f}")
+    ratio = statistics.median(ratios)
+    print(f"ratio to the lower floor, median of {len(ratios)} rounds: {ratio:.3f} "
+          f"[{', '.join(f'{x:.3f}' for x in ratios)}]; goal >= 0.60: "
           f"{'met' if ratio >= 0.6 else 'NOT met'}  (the machine is shared: absolute figures "
-          "move between runs, the ratios of one run are what count)")
+          "move between runs, the ratios of one round are what count)")
     if roots is not None:
-        print_cpu("HTTP floor (per request)", http_cpu, http["requests"])
-        print_cpu("intake", intake_cpu, result["requests"])
-        print_cpu("database floor", db_cpu, db["reports"])
+        print_cpu("HTTP floor (per request)", cpu["HTTP"], counts["HTTP"])
+        print_cpu("intake", cpu["intake"], counts["intake"])
+        print_cpu("database floor", cpu["database"], counts["database"])
+
+
+def _add(total: dict[str, float], used: dict[str, float]) -> None:
+    for k, v in used.items():
+        total[k] = total.get(k, 0.0) + v
 
 
 def bench_trust_cost(args: argparse.Namespace, url: str, sample: Path) -> None:
@@ -288,6 +315,8 @@ def main() -> None:
     p.add_argument("--profile", metavar="PATH",
                    help="sample the server's stacks with py-spy during intake (raw format)")
     p.add_argument("--bulk", type=int, default=0, help="time the import of N events")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds of the floors and intake, measured in turn")
     p.add_argument("--repeats", type=int, default=5, help="rounds of the trust comparison")
     p.add_argument("--before-trust", default=BEFORE_TRUST,
                    help="commit before the trust layer to compare with, or 'none'")
